@@ -1,0 +1,38 @@
+# Kofu: one entry for people. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: help demo test lint bench setup system-packages clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+setup: system-packages $(STAMP)  ## create .venv and install Kofu with its dev tools
+
+system-packages:
+	@scripts/ensure-system-packages.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup  ## start every service on loopback with sample data (Ctrl-C stops)
+	$(BIN)/kofu demo $(DEMO_ARGS)
+
+test: setup  ## run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/kofu
+
+bench: setup  ## print benchmark figures (never fails the build)
+	-$(BIN)/kofu bench all
+
+clean:  ## remove the virtual environment and demo data
+	rm -rf $(VENV) var

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages Kofu needs when they are missing:
+#   fonts-ipamj-mincho  IPAmj明朝, the 文字情報基盤 (MJ) font the certificates use
+#   poppler-utils       pdftotext, pdfsig, pdffonts: how tests check certificates as a user would
+#   chromium            the real browser for the web-page tests (Playwright drives it)
+#   wrk                 the HTTP load generator of `make bench`
+set -euo pipefail
+need=()
+[ -e /usr/share/fonts/truetype/ipamj/ipamjm.ttf ] || need+=(fonts-ipamj-mincho)
+command -v pdfsig >/dev/null || need+=(poppler-utils)
+command -v wrk >/dev/null || need+=(wrk)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "error: need root to install ${need[*]}; run: apt-get install ${need[*]}" >&2; exit 1
+  fi
+else SUDO=; fi
+if ! command -v apt-get >/dev/null; then
+  echo "error: no apt-get here; install these packages by hand: ${need[*]}" >&2; exit 1
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,5 @@
+import sys
+
+from kofu.cli import main
+
+sys.exit(main())

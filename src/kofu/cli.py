@@ -1,0 +1,62 @@
+"""The ``kofu`` command.
+
+Each bounded context registers its own sub-commands through a small
+``register(sub, serve)`` function in its ``cli`` module, where ``sub`` is the
+top-level sub-parser collection and ``serve`` the one under ``kofu serve``.
+Registration must stay cheap: heavy imports (cryptography, SQLAlchemy,
+pyHanko, typst) happen inside the command handlers, so ``kofu --help`` and
+the kiosk start quickly.
+
+A handler is stored as ``func`` in the parsed namespace; it returns the exit
+status (0 when it returns ``None``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# The modules that contribute commands; each has ``register(sub, serve)``.
+_COMMAND_MODULES = (
+    "kofu.jpki.cli",
+    "kofu.issuer.cli",
+    "kofu.center.cli",
+    "kofu.kiosk.cli",
+    "kofu.demo",
+    "kofu.bench",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kofu", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    serve_parser = sub.add_parser("serve", help="run one of the services")
+    serve = serve_parser.add_subparsers(dest="service", metavar="SERVICE")
+    serve.required = True
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            # A context still being built must not break the others' commands.
+            if e.name == name:
+                continue
+            raise
+        module.register(sub, serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

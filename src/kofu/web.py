@@ -1,0 +1,62 @@
+"""Run an ASGI app the same way for every Kofu service: uvicorn, loopback by
+default, optional TLS and mutual TLS.
+
+>>> run_app(app, ServerSettings(host="127.0.0.1", port=8402, tls=TlsServerSettings(...)))
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TlsServerSettings:
+    cert: Path
+    """PEM certificate chain of this server."""
+    key: Path
+    """PEM private key of this server."""
+    client_ca: Path | None = None
+    """When set, clients must present a certificate chaining to this CA (mutual TLS)."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tls: TlsServerSettings | None = None
+    log_level: str = "warning"
+
+
+def run_app(app: Any, settings: ServerSettings) -> None:
+    import uvicorn
+
+    kwargs: dict[str, Any] = {}
+    if settings.tls is not None:
+        kwargs.update(
+            ssl_certfile=str(settings.tls.cert),
+            ssl_keyfile=str(settings.tls.key),
+        )
+        if settings.tls.client_ca is not None:
+            kwargs.update(ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        **kwargs,
+    )
+
+
+def client_ssl_context(ca: Path, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+    """An SSL context that trusts only ``ca`` and, for mutual TLS, presents ``cert``/``key``."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    if cert is not None:
+        ctx.load_cert_chain(str(cert), str(key) if key else None)
+    return ctx
