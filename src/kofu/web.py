@@ -31,10 +31,39 @@ class ServerSettings:
     log_level: str = "warning"
 
 
+PEER_CERT_STATE_KEY = "tls_peer_certificate_der"
+"""Key under ``request.state`` holding the DER client certificate of a mutual-TLS connection."""
+
+
+def _peer_cert_protocol() -> type:
+    """A uvicorn HTTP protocol that exposes the TLS client certificate to the app.
+
+    uvicorn does not implement the ASGI TLS extension, so there is no standard
+    way to learn which client certificate a request came with. Every request
+    scope gets a copy of the protocol's ``app_state`` as ``scope["state"]``;
+    giving each connection its own ``app_state`` with the peer certificate in
+    it puts the certificate in ``request.state`` of every request on that
+    connection, without touching uvicorn's request parsing.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # httptools is an optional speed-up of uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+
+    class PeerCertProtocol(Base):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            self.app_state = {**self.app_state, PEER_CERT_STATE_KEY: der}
+
+    return PeerCertProtocol
+
+
 def run_app(app: Any, settings: ServerSettings) -> None:
     import uvicorn
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"http": _peer_cert_protocol()}
     if settings.tls is not None:
         kwargs.update(
             ssl_certfile=str(settings.tls.cert),
