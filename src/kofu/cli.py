@@ -21,6 +21,7 @@ from collections.abc import Sequence
 # The modules that contribute commands; each has ``register(sub, serve)``.
 _COMMAND_MODULES = (
     "kofu.jpki.cli",
+    "kofu.lgpki.cli",
     "kofu.issuer.cli",
     "kofu.center.cli",
     "kofu.kiosk.cli",
