@@ -1,0 +1,77 @@
+"""The center's tables. No certificate content lives here: no names, no
+addresses, no documents. A session knows the card's serial, the opaque
+resident link JPKI gave it and the municipality; an order knows the kind,
+options, copies and fee; an issuance record is what statistics and settlement
+count.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KioskSession(Base):
+    __tablename__ = "kiosk_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(sa.String(64))
+    kiosk_id: Mapped[str] = mapped_column(sa.String(64))
+    region: Mapped[str] = mapped_column(sa.String(16))
+    challenge: Mapped[bytes] = mapped_column(sa.LargeBinary(64))
+    challenge_used: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    auth_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    resident_link: Mapped[str | None] = mapped_column(sa.String(128))
+    municipality: Mapped[str | None] = mapped_column(sa.String(6))
+    authenticated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(sa.ForeignKey("kiosk_sessions.id"), index=True)
+    municipality: Mapped[str] = mapped_column(sa.String(6))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    options: Mapped[str] = mapped_column(sa.Text)
+    """Canonical JSON of the options (scope, with_householder, …)."""
+    copies: Mapped[int] = mapped_column(sa.Integer)
+    fee: Mapped[int] = mapped_column(sa.Integer)
+    """Total fee in yen for all copies."""
+    paid: Mapped[int] = mapped_column(sa.Integer, default=0)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    """created → paid → issued → printed, or cancelled."""
+    message_serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    """電文通番 of the IssueCertificate call; fixed at order time so retries reuse it."""
+    issuance_id: Mapped[str | None] = mapped_column(sa.String(64))
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    pages: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class IssuanceRecord(Base):
+    """One row per printed order: what statistics and settlement count.
+
+    The primary key is the order id, so a retried "printed" report can never
+    count a copy twice.
+    """
+
+    __tablename__ = "issuance_records"
+
+    order_id: Mapped[str] = mapped_column(sa.ForeignKey("orders.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(16))
+    store_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    municipality: Mapped[str] = mapped_column(sa.String(6), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    copies: Mapped[int] = mapped_column(sa.Integer)
+    fee: Mapped[int] = mapped_column(sa.Integer)
+    printed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)

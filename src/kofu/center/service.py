@@ -1,0 +1,413 @@
+"""The center's service layer: one function per step of a kiosk transaction.
+
+    start_session → authenticate → offers → create_order → pay → print_job → printed
+                                                                          ↘ cancel
+
+Everything here works on ids and plain values; the HTTP layer (``app.py``)
+only parses requests and maps :mod:`kofu.center.errors` to status codes.
+
+What the center keeps is listed in :mod:`kofu.center.models`: never a name,
+an address or a document. The sealed PDF passes through memory on its way to
+the kiosk and is dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kofu import clock
+from kofu.center.errors import (
+    AuthenticationFailed,
+    DocumentRejected,
+    NotFound,
+    NotParticipating,
+    OrderConflict,
+    PaymentShort,
+    Refused,
+)
+from kofu.center.models import Base, IssuanceRecord, KioskSession, Order
+from kofu.center.trust import CardTrust
+from kofu.center.widearea_client import WideAreaClient
+from kofu.widearea import order_binding
+
+log = logging.getLogger("kofu.center")
+
+KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
+
+
+@dataclass(frozen=True)
+class OrderOptions:
+    scope: str = "household"
+    with_householder: bool = False
+    with_domicile: bool = False
+
+    def canonical(self) -> str:
+        return json.dumps(
+            {"scope": self.scope, "with_householder": self.with_householder, "with_domicile": self.with_domicile},
+            sort_keys=True,
+        )
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    fee: int
+    max_copies: int
+    scopes: tuple[str, ...]
+    with_householder: bool
+    with_domicile: bool
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    order_id: str
+    certificate_serial: str
+    pages: int
+    copies: int
+    pdf: bytes
+    """The sealed certificate, one copy; printed ``copies`` times. Never stored."""
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_id: str
+    state: str
+    kind: str
+    copies: int
+    fee: int
+    paid: int
+    certificate_serial: str | None
+    pages: int | None
+
+
+def _view(o: Order) -> OrderView:
+    return OrderView(o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages)
+
+
+class CenterService:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        region: str,
+        trust: CardTrust,
+        issuers: dict[str, WideAreaClient],
+        verify_seal: Any,
+        session_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.engine = engine
+        self.region = region
+        self.trust = trust
+        self.issuers = issuers
+        self._verify_seal = verify_seal
+        self.session_ttl = session_ttl
+
+    def create_tables(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def _session(self, db: Session, session_id: str, store_id: str, *, authenticated: bool = True) -> KioskSession:
+        ks = db.get(KioskSession, session_id)
+        if ks is None or ks.store_id != store_id:
+            raise NotFound(f"no session {session_id} for store {store_id}")
+        if clock.now() > ks.expires_at.astimezone(clock.JST):
+            raise NotFound(f"session {session_id} expired")
+        if authenticated and ks.resident_link is None:
+            raise AuthenticationFailed(f"session {session_id} is not authenticated yet", code="not-authenticated")
+        return ks
+
+    def _order(self, db: Session, order_id: str, session_id: str, store_id: str) -> tuple[Order, KioskSession]:
+        ks = self._session(db, session_id, store_id)
+        order = db.get(Order, order_id)
+        if order is None or order.session_id != ks.id:
+            raise NotFound(f"no order {order_id} in session {session_id}")
+        return order, ks
+
+    def _issuer(self, municipality: str) -> WideAreaClient:
+        client = self.issuers.get(municipality)
+        if client is None:
+            raise NotParticipating(f"municipality {municipality} has no issuer in the routing table")
+        return client
+
+    # -- 1. session and card authentication ------------------------------------------
+
+    def start_session(self, store_id: str, kiosk_id: str) -> tuple[str, bytes]:
+        now = clock.now()
+        ks = KioskSession(
+            id=self._new_id(),
+            store_id=store_id,
+            kiosk_id=kiosk_id,
+            region=self.region,
+            challenge=os.urandom(32),
+            challenge_used=False,
+            created_at=now,
+            expires_at=now + self.session_ttl,
+        )
+        with Session(self.engine) as db, db.begin():
+            db.add(ks)
+        return ks.id, ks.challenge
+
+    def authenticate(self, session_id: str, store_id: str, cert_der: bytes, signature: bytes) -> str:
+        """Authenticate the card; returns the holder's municipality code."""
+        with Session(self.engine) as db, db.begin():
+            ks = self._session(db, session_id, store_id, authenticated=False)
+            challenge = ks.challenge
+            # Step 1 of kofu.center.trust: the challenge is single-use, claimed atomically,
+            # so two concurrent attempts (or a replay) cannot both pass.
+            claimed = db.execute(
+                sa.update(KioskSession)
+                .where(KioskSession.id == session_id, KioskSession.challenge_used.is_(False))
+                .values(challenge_used=True)
+            ).rowcount
+        if claimed != 1:
+            raise AuthenticationFailed("challenge already used", code="challenge-used")
+        holder = self.trust.authenticate(cert_der, challenge, signature, clock.now())
+        if holder.municipality not in self.issuers:
+            raise NotParticipating(f"municipality {holder.municipality} does not take part")
+        with Session(self.engine) as db, db.begin():
+            db.execute(
+                sa.update(KioskSession)
+                .where(KioskSession.id == session_id)
+                .values(
+                    auth_serial=holder.auth_serial,
+                    resident_link=holder.resident_link,
+                    municipality=holder.municipality,
+                    authenticated_at=clock.now(),
+                )
+            )
+        return holder.municipality
+
+    # -- 2. offers and orders --------------------------------------------------------
+
+    def offers(self, session_id: str, store_id: str) -> list[Offer]:
+        with Session(self.engine) as db:
+            ks = self._session(db, session_id, store_id)
+            municipality, link = ks.municipality, ks.resident_link
+        assert municipality is not None and link is not None
+        reply = self._issuer(municipality).call(
+            "QueryAvailability",
+            MessageSerial=f"q-{self.region}-{self._new_id()}",
+            MunicipalityCode=municipality,
+            ResidentLink=link,
+        )
+        if getattr(reply, "Refusal", None) is not None:
+            refusal = reply.Refusal
+            raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code), resident_message=str(refusal.Message.Ja))
+        result = []
+        for o in reply.Offers.Offer:
+            result.append(
+                Offer(
+                    kind=str(o.Kind),
+                    fee=int(o.Fee),
+                    max_copies=int(o.MaxCopies),
+                    scopes=tuple(str(s) for s in o.Options.Scope),
+                    with_householder=bool(o.Options.WithHouseholder),
+                    with_domicile=bool(o.Options.WithDomicile),
+                )
+            )
+        return result
+
+    def create_order(self, session_id: str, store_id: str, kind: str, options: OrderOptions, copies: int) -> OrderView:
+        """Check the order against the issuer's current offer and fix its fee and 電文通番."""
+        if kind not in KINDS:
+            raise OrderConflict(f"unknown certificate kind {kind!r}", code="bad-request")
+        offer = next((o for o in self.offers(session_id, store_id) if o.kind == kind), None)
+        if offer is None:
+            raise Refused(f"{kind} is not offered to this holder now", code="kind-not-offered")
+        if not 1 <= copies <= offer.max_copies:
+            raise OrderConflict(f"copies must be 1..{offer.max_copies}", code="bad-copies")
+        if options.scope not in offer.scopes:
+            raise OrderConflict(f"scope {options.scope!r} not offered", code="bad-options")
+        if (options.with_householder and not offer.with_householder) or (options.with_domicile and not offer.with_domicile):
+            raise OrderConflict("option not offered", code="bad-options")
+        now = clock.now()
+        with Session(self.engine) as db, db.begin():
+            ks = self._session(db, session_id, store_id)
+            order = Order(
+                id=self._new_id(),
+                session_id=ks.id,
+                municipality=ks.municipality,
+                kind=kind,
+                options=options.canonical(),
+                copies=copies,
+                fee=offer.fee * copies,
+                paid=0,
+                state="created",
+                message_serial=f"{self.region}-{self._new_id()}",
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(order)
+            return _view(order)
+
+    # -- 3. payment ------------------------------------------------------------------
+
+    def pay(self, order_id: str, session_id: str, store_id: str, amount: int) -> tuple[OrderView, int]:
+        """Record payment of ``amount`` yen; returns the order and the change due."""
+        with Session(self.engine) as db, db.begin():
+            order, _ = self._order(db, order_id, session_id, store_id)
+            if order.state != "created":
+                raise OrderConflict(f"order is {order.state}, not awaiting payment")
+            if amount < order.fee:
+                raise PaymentShort(f"paid {amount} yen of a {order.fee} yen fee")
+            order.paid = order.fee
+            order.state = "paid"
+            order.updated_at = clock.now()
+            return _view(order), amount - order.fee
+
+    # -- 4. print data ---------------------------------------------------------------
+
+    def print_job(self, order_id: str, session_id: str, store_id: str) -> PrintJob:
+        """Fetch the sealed certificate and prove it belongs to this holder and order."""
+        with Session(self.engine) as db:
+            order, ks = self._order(db, order_id, session_id, store_id)
+            if order.state not in ("paid", "issued"):
+                raise OrderConflict(f"order is {order.state}; print data needs a paid order")
+            opts = json.loads(order.options)
+            snapshot = (order.municipality, order.message_serial, order.kind, order.copies, order.fee, ks.resident_link)
+        municipality, message_serial, kind, copies, fee, link = snapshot
+        assert link is not None
+        issuer = self._issuer(municipality)
+        reply = issuer.call(
+            "IssueCertificate",
+            MessageSerial=message_serial,
+            MunicipalityCode=municipality,
+            ResidentLink=link,
+            OrderId=order_id,
+            Kind=kind,
+            Options={"Scope": opts["scope"], "WithHouseholder": opts["with_householder"], "WithDomicile": opts["with_domicile"]},
+            Copies=copies,
+            Fee=fee,
+            StoreId=store_id,
+        )
+        pdf = reply.Document if isinstance(reply.Document, bytes) else base64.b64decode(reply.Document)
+        try:
+            # The binding check (see kofu.widearea.order_binding): recomputed from OUR state.
+            if str(reply.MessageSerial) != message_serial:
+                raise DocumentRejected(f"issuer answered for serial {reply.MessageSerial}, not {message_serial}")
+            seal = self._verify_seal(pdf)
+            expected = order_binding(link, order_id, message_serial)
+            if seal.binding != expected:
+                raise DocumentRejected("sealed document is bound to another holder or order")
+            if seal.municipality_code not in (None, municipality):
+                raise DocumentRejected(f"document sealed by {seal.municipality_code}, not {municipality}")
+        except DocumentRejected:
+            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
+            with Session(self.engine) as db, db.begin():
+                db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
+            log.error("order %s: print data rejected by the binding check; order cancelled", order_id)
+            raise
+        except Exception as e:  # the seal check raised: same treatment, clear message
+            if type(e).__name__ != "SealInvalid":
+                raise
+            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "seal invalid")
+            with Session(self.engine) as db, db.begin():
+                db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
+            raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
+        with Session(self.engine) as db, db.begin():
+            db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                .values(
+                    state="issued",
+                    issuance_id=str(reply.IssuanceId),
+                    certificate_serial=str(reply.CertificateSerial),
+                    pages=int(reply.Pages),
+                    updated_at=clock.now(),
+                )
+            )
+        return PrintJob(order_id, str(reply.CertificateSerial), int(reply.Pages), copies, pdf)
+
+    def _cancel_at_issuer(self, municipality: str, issuance_id: str, reason: str) -> None:
+        try:
+            self._issuer(municipality).call(
+                "CancelIssuance", MessageSerial=f"c-{self._new_id()}", IssuanceId=issuance_id, Reason=reason
+            )
+        except Exception:  # best effort: the issuance stays "issued", never "printed", so it is not counted
+            log.exception("could not cancel issuance %s at %s", issuance_id, municipality)
+
+    # -- 5. printed / cancelled ------------------------------------------------------------
+
+    def printed(self, order_id: str, session_id: str, store_id: str, copies: int) -> OrderView:
+        """The kiosk printed the copies: count them exactly once, then tell the issuer."""
+        with Session(self.engine) as db:
+            order, _ = self._order(db, order_id, session_id, store_id)
+            if order.state == "printed":
+                return _view(order)
+            if order.state != "issued":
+                raise OrderConflict(f"order is {order.state}; only issued orders can be printed")
+            if copies != order.copies:
+                raise OrderConflict(f"printed {copies} copies of an order for {order.copies}", code="bad-copies")
+            municipality, issuance_id = order.municipality, order.issuance_id
+        self._issuer(municipality).call(
+            "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
+        )
+        try:
+            with Session(self.engine) as db, db.begin():
+                order = db.get(Order, order_id, with_for_update=True)
+                assert order is not None
+                if order.state == "issued":
+                    order.state = "printed"
+                    order.updated_at = clock.now()
+                    db.add(
+                        IssuanceRecord(
+                            order_id=order.id,
+                            region=self.region,
+                            store_id=store_id,
+                            municipality=order.municipality,
+                            kind=order.kind,
+                            copies=order.copies,
+                            fee=order.fee,
+                            printed_at=clock.now(),
+                        )
+                    )
+        except IntegrityError:
+            log.info("order %s already counted", order_id)  # a concurrent report won; still once
+        with Session(self.engine) as db:
+            o = db.get(Order, order_id)
+            assert o is not None
+            return _view(o)
+
+    def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
+        """Cancel before printing; returns the order and the refund due."""
+        with Session(self.engine) as db:
+            order, _ = self._order(db, order_id, session_id, store_id)
+            if order.state == "printed":
+                raise OrderConflict("a printed order cannot be cancelled")
+            if order.state == "cancelled":
+                return _view(order), 0
+            municipality, issuance_id, paid = order.municipality, order.issuance_id, order.paid
+        if issuance_id:
+            self._issuer(municipality).call(
+                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason[:200]
+            )
+        with Session(self.engine) as db, db.begin():
+            n = db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state != "printed")
+                .values(state="cancelled", updated_at=clock.now())
+            ).rowcount
+            o = db.get(Order, order_id)
+            assert o is not None
+            if n != 1:
+                raise OrderConflict(f"order is {o.state}")
+            return _view(o), paid
+
+    def order(self, order_id: str, session_id: str, store_id: str) -> OrderView:
+        with Session(self.engine) as db:
+            order, _ = self._order(db, order_id, session_id, store_id)
+            return _view(order)

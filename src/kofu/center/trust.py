@@ -1,0 +1,190 @@
+"""Card authentication at the center: is this the genuine, unrevoked card of a
+holder, and who is their municipality?
+
+The procedure, applied to every kiosk session (each step raises; nothing
+returns a bare ``False``):
+
+1. The challenge was issued by this center, is fresh and is used once
+   (checked by the caller, :mod:`kofu.center.service`, atomically in the database).
+2. The certificate parses as DER X.509 and is a user-authentication
+   certificate directly issued by the JPKI root we trust, valid now.
+3. The card's signature over the challenge verifies with the certificate's
+   key (RSA PKCS#1 v1.5, SHA-256: what COMPUTE DIGITAL SIGNATURE produces).
+4. The OCSP responder says ``good`` for this certificate, in a response
+   signed by the CA or its delegated OCSP signer, matching our nonce, and
+   current. No answer, a bad answer or ``unknown`` means no issuance (fail
+   closed).
+5. The JPKI directory maps the certificate serial to the holder's
+   municipality code and opaque resident link (never a name).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from kofu.center.errors import AuthenticationFailed, CardRevoked, TrustServiceUnavailable
+from kofu.domain.ids import validate_municipality_code
+
+OCSP_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AuthenticatedHolder:
+    auth_serial: str
+    """The user-authentication certificate serial, lower-case hex."""
+    municipality: str
+    resident_link: str
+
+
+class CardTrust:
+    """Steps 2–5 above. One instance per process; it reuses HTTP connections."""
+
+    def __init__(
+        self,
+        jpki_ca_pem: bytes,
+        ocsp_url: str,
+        directory_url: str,
+        directory_client: httpx.Client,
+        ocsp_client: httpx.Client | None = None,
+    ) -> None:
+        self.ca = x509.load_pem_x509_certificate(jpki_ca_pem)
+        self.ocsp_url = ocsp_url
+        self.directory_url = directory_url
+        self.directory = directory_client
+        self.ocsp = ocsp_client or httpx.Client(timeout=3.0)
+
+    def authenticate(self, cert_der: bytes, challenge: bytes, signature: bytes, now: datetime) -> AuthenticatedHolder:
+        # 2. Certificate: parse, issued by our JPKI root, valid now.
+        try:
+            cert = x509.load_der_x509_certificate(cert_der)
+        except ValueError as e:
+            raise AuthenticationFailed(f"card certificate is not DER X.509: {e}") from e
+        try:
+            cert.verify_directly_issued_by(self.ca)
+        except (ValueError, TypeError, InvalidSignature) as e:
+            raise AuthenticationFailed("card certificate was not issued by the JPKI root") from e
+        if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
+            raise AuthenticationFailed("card certificate is expired or not yet valid", code="certificate-expired")
+        public_key = cert.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise AuthenticationFailed("card certificate key is not RSA")
+
+        # 3. The card's signature over our challenge.
+        try:
+            public_key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as e:
+            raise AuthenticationFailed("card signature over the challenge does not verify") from e
+
+        # 4. Revocation status, fail closed.
+        self._check_ocsp(cert, now)
+
+        # 5. Directory: municipality and resident link.
+        return self._lookup(format(cert.serial_number, "x"))
+
+    def _check_ocsp(self, cert: x509.Certificate, now: datetime) -> None:
+        nonce = os.urandom(16)
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(cert, self.ca, hashes.SHA1())
+            .add_extension(x509.OCSPNonce(nonce), critical=False)
+            .build()
+        )
+        try:
+            reply = self.ocsp.post(
+                self.ocsp_url,
+                content=request.public_bytes(serialization.Encoding.DER),
+                headers={"Content-Type": "application/ocsp-request"},
+            )
+        except httpx.HTTPError as e:
+            raise TrustServiceUnavailable(f"OCSP responder unreachable: {e}") from e
+        if reply.status_code != 200:
+            raise TrustServiceUnavailable(f"OCSP responder answered HTTP {reply.status_code}")
+        try:
+            response = ocsp.load_der_ocsp_response(reply.content)
+        except ValueError as e:
+            raise TrustServiceUnavailable(f"OCSP response is not DER: {e}") from e
+        if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            raise TrustServiceUnavailable(f"OCSP responder status {response.response_status.name}")
+        self._verify_ocsp_signature(response)
+        if response.serial_number != cert.serial_number:
+            raise TrustServiceUnavailable("OCSP response is for another certificate")
+        try:
+            got_nonce = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+        except x509.ExtensionNotFound as e:
+            raise TrustServiceUnavailable("OCSP response has no nonce (replay protection)") from e
+        if got_nonce != nonce:
+            raise TrustServiceUnavailable("OCSP response nonce does not match the request")
+        this_update = response.this_update_utc
+        next_update = response.next_update_utc
+        if this_update > now + OCSP_CLOCK_SKEW or (next_update is not None and next_update < now - OCSP_CLOCK_SKEW):
+            raise TrustServiceUnavailable("OCSP response is not current")
+        status = response.certificate_status
+        if status == ocsp.OCSPCertStatus.REVOKED:
+            reason = response.revocation_reason.name if response.revocation_reason else "unspecified"
+            raise CardRevoked(f"card certificate revoked ({reason})")
+        if status != ocsp.OCSPCertStatus.GOOD:
+            raise CardRevoked("OCSP does not know this card certificate", code="card-unknown")
+
+    def _verify_ocsp_signature(self, response: ocsp.OCSPResponse) -> None:
+        # The signer is the CA itself or a delegated responder it issued for OCSP signing.
+        signer = self.ca
+        for candidate in response.certificates:
+            try:
+                candidate.verify_directly_issued_by(self.ca)
+                eku = candidate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+            except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+                continue
+            if ExtendedKeyUsageOID.OCSP_SIGNING in eku:
+                signer = candidate
+                break
+        key = signer.public_key()
+        try:
+            if isinstance(key, rsa.RSAPublicKey):
+                key.verify(
+                    response.signature,
+                    response.tbs_response_bytes,
+                    padding.PKCS1v15(),
+                    response.signature_hash_algorithm or hashes.SHA256(),
+                )
+            else:
+                from cryptography.hazmat.primitives.asymmetric import ec
+
+                if not isinstance(key, ec.EllipticCurvePublicKey):
+                    raise TrustServiceUnavailable("OCSP signer key type not supported")
+                key.verify(
+                    response.signature,
+                    response.tbs_response_bytes,
+                    ec.ECDSA(response.signature_hash_algorithm or hashes.SHA256()),
+                )
+        except InvalidSignature as e:
+            raise TrustServiceUnavailable("OCSP response signature does not verify") from e
+
+    def _lookup(self, serial_hex: str) -> AuthenticatedHolder:
+        try:
+            reply = self.directory.get(f"{self.directory_url}/v1/holders/{serial_hex}")
+        except httpx.HTTPError as e:
+            raise TrustServiceUnavailable(f"JPKI directory unreachable: {e}") from e
+        if reply.status_code == 404:
+            raise CardRevoked("JPKI directory does not know this card", code="card-unknown")
+        if reply.status_code != 200:
+            raise TrustServiceUnavailable(f"JPKI directory answered HTTP {reply.status_code}")
+        try:
+            body = reply.json()
+            municipality = validate_municipality_code(str(body["municipality"]))
+            link = str(body["resident_link"])
+            status = body.get("status", "good")
+        except (ValueError, KeyError, TypeError) as e:
+            raise TrustServiceUnavailable(f"JPKI directory answer malformed: {e}") from e
+        if status != "good":
+            raise CardRevoked(f"JPKI directory reports the card as {status}")
+        return AuthenticatedHolder(auth_serial=serial_hex, municipality=municipality, resident_link=link)

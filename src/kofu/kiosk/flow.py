@@ -1,0 +1,113 @@
+"""The headless kiosk: the whole resident flow, as a kiosk runs it.
+
+    card + PIN → session challenge signed by the card → offers → order
+    → payment (coin vendor) → print data → print → "printed" → erase
+
+The card's PIN is checked by the card itself (VERIFY) before anything goes
+to the center, as on a real kiosk. The certificate passes through memory;
+the only place it is written is the printer (here: the ``out`` file the
+operator asked for, standing in for the printer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kofu.kiosk.client import CenterClient, KioskError
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    kind: str = "juminhyo"
+    scope: str = "household"
+    with_householder: bool = False
+    with_domicile: bool = False
+    copies: int = 1
+    pay: int | None = None
+    """Yen put into the coin vendor; ``None`` pays the exact fee."""
+
+
+@dataclass
+class Authenticated:
+    session_id: str
+    municipality: str
+
+
+@dataclass
+class IssueResult:
+    order_id: str
+    certificate_serial: str
+    municipality: str
+    kind: str
+    copies: int
+    pages: int
+    fee: int
+    change: int
+    pdf: bytes = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "pdf"}
+
+
+def open_card(card_path: Path) -> Any:
+    from kofu.jpki.client import JpkiCard
+    from kofu.jpki.reader import VirtualCardReader
+
+    return JpkiCard(VirtualCardReader(card_path))
+
+
+def authenticate(center: CenterClient, card: Any, pin: str, kiosk_id: str) -> Authenticated:
+    """VERIFY the PIN on the card, then prove the card to the center."""
+    card.verify_pin(pin)  # raises WrongPin / CardLocked from kofu.jpki.errors
+    sid, challenge = center.start_session(kiosk_id)
+    signature = card.sign_with_auth_key(challenge)
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    cert_der = card.auth_certificate().public_bytes(Encoding.DER)
+    municipality = center.authenticate(sid, cert_der, signature)
+    return Authenticated(sid, municipality)
+
+
+def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> IssueResult:
+    offers = center.offers(auth.session_id)
+    offer = next((o for o in offers if o["kind"] == req.kind), None)
+    if offer is None:
+        raise KioskError(
+            "kind-not-offered",
+            "選択された証明書は現在交付できません。",
+            f"{req.kind} not among offers {[o['kind'] for o in offers]}",
+        )
+    order = center.order(
+        auth.session_id,
+        kind=req.kind,
+        scope=req.scope,
+        with_householder=req.with_householder,
+        with_domicile=req.with_domicile,
+        copies=req.copies,
+    )
+    oid = order["order_id"]
+    try:
+        paid = center.pay(auth.session_id, oid, order["fee"] if req.pay is None else req.pay)
+        pdf, headers = center.print_job(auth.session_id, oid)
+        # The printer would print ``copies`` copies here; then the kiosk reports them.
+        center.printed(auth.session_id, oid, req.copies)
+    except KioskError:
+        # Whatever failed, a resident who paid gets the money back and nothing is counted.
+        try:
+            center.cancel(auth.session_id, oid, "kiosk flow failed")
+        except KioskError:
+            pass
+        raise
+    return IssueResult(
+        order_id=oid,
+        certificate_serial=headers.get("x-kofu-certificate-serial", ""),
+        municipality=auth.municipality,
+        kind=req.kind,
+        copies=req.copies,
+        pages=int(headers.get("x-kofu-pages", "0")),
+        fee=order["fee"],
+        change=int(paid["change"]),
+        pdf=pdf,
+    )
