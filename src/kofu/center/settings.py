@@ -1,9 +1,14 @@
 """Center settings, read once at start-up from a TOML file.
 
     region = "east"                      # this process's region (east/west share one database)
-    database = "sqlite:///var/demo/center/center.sqlite"
+
+    [database]
+    url = "sqlite:///center.sqlite"      # or postgresql://user@host/db
+
+    [server]
     host = "127.0.0.1"
     port = 8401
+    log_level = "warning"
 
     [tls]                                # the kiosk API: HTTPS, store operators present client certs
     cert = "center-server.pem"
@@ -75,6 +80,7 @@ def load(path: Path) -> CenterSettings:
         q = Path(str(value))
         return q if q.is_absolute() else base / q
 
+    server = dict(raw.get("server", {}))
     tls_raw = raw.get("tls")
     tls = None
     if tls_raw:
@@ -93,12 +99,12 @@ def load(path: Path) -> CenterSettings:
             raise SettingsError(f"{path}: issuers: {e}") from e
     return CenterSettings(
         region=str(raw.get("region", "east")),
-        database=str(raw.get("database", f"sqlite:///{base / 'center.sqlite'}")),
+        database=str(raw.get("database", {}).get("url", f"sqlite:///{base / 'center.sqlite'}")),
         server=ServerSettings(
-            host=str(raw.get("host", "127.0.0.1")),
-            port=int(raw.get("port", 8401)),  # type: ignore[arg-type]
+            host=str(server.get("host", "127.0.0.1")),
+            port=int(server.get("port", 8401)),
             tls=tls,
-            log_level=str(raw.get("log_level", "warning")),
+            log_level=str(server.get("log_level", "warning")),
         ),
         jpki_ca=p(req(jpki, "ca", "jpki.")),
         ocsp_url=str(req(jpki, "ocsp_url", "jpki.")).rstrip("/"),

@@ -1,0 +1,329 @@
+"""Build the demo world and run it.
+
+Folder layout (``var/demo`` by default)::
+
+    demo.json               service URLs, TLS files, configs, sample cards
+    jpki/                   the JPKI CA, its certificate database, directory and OCSP logs
+    lgpki/                  the LGPKI-role CA and every TLS / e-seal certificate
+    issuer/                 issuer.toml, issuer.sqlite, import.json, issuer.log
+    center/                 center.toml, center.sqlite, center.log
+    cards/                  the sample virtual cards
+    ocsp/                   ocsp.log
+
+The same function builds the world for the end-to-end tests and the
+benchmarks, so what they test is what a user runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kofu.demo import data as sample
+from kofu.procs import Service, kofu_argv, start_service
+
+PIN = "1234"
+PASSWORD = "ABCD1234"
+STORE_ID = "store-0001"
+
+
+@dataclass(frozen=True)
+class Ports:
+    center: int
+    issuer: int
+    ocsp: int
+    jpki: int
+
+    @classmethod
+    def from_base(cls, base: int) -> Ports:
+        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3)
+
+
+def _toml_str(p: Path) -> str:
+    return json.dumps(str(p))  # a JSON string is a valid TOML basic string
+
+
+def build_world(
+    root: Path,
+    ports: Ports,
+    *,
+    issuer_db: str | None = None,
+    center_db: str | None = None,
+) -> dict[str, Any]:
+    """Create PKI, sample data, configs and cards under ``root``; return demo.json's content.
+
+    ``issuer_db`` and ``center_db`` replace the SQLite files (tests run on PostgreSQL too).
+    """
+    from kofu.jpki import ca as jpki_ca
+    from kofu.lgpki.ca import LgpkiAuthority
+
+    root = root.resolve()
+    for sub in ("jpki", "lgpki", "issuer", "center", "cards", "ocsp", "tls"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    ocsp_url = f"http://127.0.0.1:{ports.ocsp}"
+
+    # 1. The two authorities.
+    jpki_ca.init_ca(root / "jpki", ocsp_url=ocsp_url)
+    lg = LgpkiAuthority.init(root / "lgpki")
+    center_server = lg.issue_server("center", ["127.0.0.1", "localhost"])
+    issuer_server = lg.issue_server("issuer", ["127.0.0.1", "localhost"])
+    jpki_server = lg.issue_server("jpki-directory", ["127.0.0.1", "localhost"])
+    center_client = lg.issue_client("center", "center", "center-east")
+    store_client = lg.issue_client("Demo Mart store operator", "store-operator", STORE_ID)
+    seals = {m.code: lg.issue_seal(m.code, m.name) for m in sample.MUNICIPALITIES}
+
+    # The CA bundle outside clients need: the LGPKI root signs every TLS server certificate.
+    ca_bundle = root / "tls" / "ca-bundle.pem"
+    shutil.copyfile(lg.ca_path, ca_bundle)
+
+    # 2. Residents, and the issuer's import file.
+    households = {m.code: sample.households_for(m) for m in sample.MUNICIPALITIES}
+    import_doc = issuer_import_document(households, seals)
+    (root / "issuer" / "import.json").write_text(json.dumps(import_doc, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    # 3. Cards: every householder, plus some members; a revoked one; one from a non-participating city.
+    cards: list[dict[str, Any]] = []
+
+    def issue(person: sample.Person, m: sample.Municipality, address: str, tags: list[str]) -> dict[str, Any]:
+        holder = jpki_ca.Holder.from_json(
+            {
+                "name": person.name,
+                "name_kana": person.name_kana,
+                "birth_date": person.birth_date.isoformat(),
+                "sex": person.sex,
+                "address": address,
+                "municipality": m.code,
+                "resident_link": person.resident_link,
+            }
+        )
+        out = root / "cards" / f"{person.resident_id}.card"
+        issued = jpki_ca.issue_card(root / "jpki", holder, PIN, PASSWORD, out)
+        entry = {
+            "path": str(out),
+            "pin": PIN,
+            "password": PASSWORD,
+            "holder": person.name,
+            "municipality": m.code,
+            "resident": person.resident_id,
+            "auth_serial": issued.auth_serial,
+            "tags": tags,
+        }
+        cards.append(entry)
+        return entry
+
+    for m in sample.MUNICIPALITIES:
+        for h in households[m.code]:
+            head = h.members[0]
+            tags = ["household"] if len(h.members) > 1 else ["single"]
+            if len(h.members) > 5:
+                tags.append("large-household")
+            if any("\U000E0100" <= ch <= "\U000E01EF" or ord(ch) > 0xFFFF for p in h.members for ch in p.name):
+                tags.append("mj-name")
+            issue(head, m, h.address, tags)
+    victim = households[sample.MUNICIPALITIES[0].code][1].members[1]
+    revoked = issue(victim, sample.MUNICIPALITIES[0], households[sample.MUNICIPALITIES[0].code][1].address, ["revoked"])
+    jpki_ca.revoke(root / "jpki", revoked["auth_serial"], "keyCompromise")
+    outsider_m = sample.NOT_PARTICIPATING
+    outsider = sample.households_for(outsider_m)[0]
+    issue(outsider.members[0], outsider_m, outsider.address, ["not-participating"])
+
+    # 4. Configs.
+    issuer_toml = root / "issuer" / "issuer.toml"
+    issuer_toml.write_text(
+        f"""# Issuer (証明発行サーバ) hosting {', '.join(m.name for m in sample.MUNICIPALITIES)}
+[database]
+url = {json.dumps(issuer_db or "sqlite:///" + str(root / "issuer" / "issuer.sqlite"))}
+
+[server]
+host = "127.0.0.1"
+port = {ports.issuer}
+log_level = "info"
+
+[tls]
+cert = {_toml_str(issuer_server.cert_path)}
+key = {_toml_str(issuer_server.key_path)}
+client_ca = {_toml_str(lg.ca_path)}
+""",
+        encoding="utf-8",
+    )
+    center_toml = root / "center" / "center.toml"
+    issuers = "\n".join(f'"{m.code}" = "https://127.0.0.1:{ports.issuer}"' for m in sample.MUNICIPALITIES)
+    center_toml.write_text(
+        f"""# Center (証明書交付センター), region east
+region = "east"
+
+[database]
+url = {json.dumps(center_db or "sqlite:///" + str(root / "center" / "center.sqlite"))}
+
+[server]
+host = "127.0.0.1"
+port = {ports.center}
+log_level = "info"
+
+[tls]
+cert = {_toml_str(center_server.cert_path)}
+key = {_toml_str(center_server.key_path)}
+client_ca = {_toml_str(lg.ca_path)}
+
+[jpki]
+ca = {_toml_str(root / "jpki" / "ca.pem")}
+ocsp_url = "{ocsp_url}"
+directory_url = "https://127.0.0.1:{ports.jpki}"
+
+[lgpki]
+ca = {_toml_str(lg.ca_path)}
+client_cert = {_toml_str(center_client.cert_path)}
+client_key = {_toml_str(center_client.key_path)}
+
+[issuers]
+{issuers}
+""",
+        encoding="utf-8",
+    )
+    return {
+        "services": {
+            "center": f"https://127.0.0.1:{ports.center}",
+            "issuer": f"https://127.0.0.1:{ports.issuer}",
+            "ocsp": ocsp_url,
+            "jpki": f"https://127.0.0.1:{ports.jpki}",
+        },
+        "tls": {
+            "ca": str(ca_bundle),
+            "client_cert": str(store_client.cert_path),
+            "client_key": str(store_client.key_path),
+            "center_client_cert": str(center_client.cert_path),
+            "center_client_key": str(center_client.key_path),
+            "jpki_server_cert": str(jpki_server.cert_path),
+            "jpki_server_key": str(jpki_server.key_path),
+        },
+        "configs": {"issuer": str(issuer_toml), "center": str(center_toml)},
+        "jpki": str(root / "jpki"),
+        "cards": cards,
+    }
+
+
+def issuer_import_document(households: dict[str, list[sample.Household]], seals: dict[str, Any]) -> dict[str, Any]:
+    """The issuer's import file (docs/issuer-import.md) for the sample municipalities."""
+    raise NotImplementedError("filled in once the issuer import format lands")
+
+
+def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, str] | None = None) -> list[Service]:
+    """Import the sample data and start OCSP, directory, issuer and center; returns them running."""
+    import subprocess
+
+    root = root.resolve()
+    tls = world["tls"]
+    subprocess.run(
+        kofu_argv("issuer", "import", "--config", world["configs"]["issuer"], str(root / "issuer" / "import.json")),
+        check=True,
+        capture_output=True,
+    )
+    services: list[Service] = []
+    try:
+        services.append(
+            start_service(
+                "ocsp",
+                kofu_argv("serve", "ocsp", "--jpki", world["jpki"], "--port", str(ports.ocsp)),
+                ports.ocsp,
+                root / "ocsp" / "ocsp.log",
+                env,
+            )
+        )
+        services.append(
+            start_service(
+                "jpki",
+                kofu_argv(
+                    "serve", "jpki", "--jpki", world["jpki"], "--port", str(ports.jpki),
+                    "--tls-cert", tls["jpki_server_cert"], "--tls-key", tls["jpki_server_key"],
+                    "--client-ca", tls["ca"],
+                ),
+                ports.jpki,
+                root / "jpki" / "directory.log",
+                env,
+            )
+        )
+        services.append(
+            start_service(
+                "issuer",
+                kofu_argv("serve", "issuer", "--config", world["configs"]["issuer"]),
+                ports.issuer,
+                root / "issuer" / "issuer.log",
+                env,
+            )
+        )
+        services.append(
+            start_service(
+                "center",
+                kofu_argv("serve", "center", "--config", world["configs"]["center"]),
+                ports.center,
+                root / "center" / "center.log",
+                env,
+            )
+        )
+    except BaseException:
+        for s in reversed(services):
+            s.stop()
+        raise
+    return services
+
+
+def run_demo(root: Path, port_base: int, *, fresh: bool, setup_only: bool) -> int:
+    ports = Ports.from_base(port_base)
+    demo_json = root / "demo.json"
+    if fresh and root.exists():
+        shutil.rmtree(root)
+    if demo_json.exists():
+        world = json.loads(demo_json.read_text(encoding="utf-8"))
+        if world["services"]["center"] != f"https://127.0.0.1:{ports.center}":
+            print(f"{root} was set up for other ports; use --fresh to rebuild it", file=sys.stderr)
+            return 1
+        print(f"Reusing the demo world in {root} (--fresh rebuilds it)")
+    else:
+        print(f"Building the demo world in {root} …")
+        world = build_world(root, ports)
+        demo_json.write_text(json.dumps(world, ensure_ascii=False, indent=2), encoding="utf-8")
+    if setup_only:
+        print(f"Wrote {demo_json}")
+        return 0
+    services = start_world(root, world, ports)
+    first = next(c for c in world["cards"] if "household" in c["tags"])
+    print(
+        f"""
+Kofu demo running (Ctrl-C stops everything):
+  center  {world['services']['center']}   (kiosk API; OpenAPI at /openapi.json)
+  issuer  {world['services']['issuer']}   (wide-area SOAP; WSDL at /wide-area?wsdl)
+  ocsp    {world['services']['ocsp']}
+  jpki    {world['services']['jpki']}   (directory)
+  details {demo_json.resolve()}
+
+Try, in another shell (the kiosk takes TLS files from {demo_json}):
+  .venv/bin/kofu kiosk issue --card {first['path']} --pin {first['pin']} --kind juminhyo --with-householder --out cert.pdf
+  pdfsig cert.pdf; pdftotext cert.pdf - | head -40
+"""
+    )
+    stopping = False
+
+    def _stop(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            for s in services:
+                if s.process.poll() is not None:
+                    print(f"{s.name} stopped unexpectedly (status {s.process.returncode}); see {s.log}", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("Stopping …")
+        for s in reversed(services):
+            s.stop()
+    return 0

@@ -1,0 +1,188 @@
+"""A resident gets a 住民票の写し end to end: real processes, real sockets, real TLS.
+
+The world (PKI, sample residents, cards, configs) is built by the same code as
+``kofu demo``; the services run as ``kofu serve …`` processes; the kiosk runs
+as ``kofu kiosk issue`` subprocesses, exactly as a user would type them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from kofu.demo.setup import Ports, build_world, start_world
+from kofu.procs import free_port, kofu_argv, start_service
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+
+def _ports() -> Ports:
+    return Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp(f"world-{request.param}")
+    ports = _ports()
+    center_db = issuer_db = None
+    if request.param == "postgresql":
+        base = request.getfixturevalue("pg_database_url")
+        engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(sa.text("CREATE SCHEMA IF NOT EXISTS e2e_center"))
+            c.execute(sa.text("CREATE SCHEMA IF NOT EXISTS e2e_issuer"))
+        engine.dispose()
+        center_db = f"{base}?options=-csearch_path%3De2e_center"
+        issuer_db = f"{base}?options=-csearch_path%3De2e_issuer"
+    w = build_world(root, ports, issuer_db=issuer_db, center_db=center_db)
+    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+    tmp = root / "service-tmp"
+    tmp.mkdir()
+    # Every service writes its temporary files here, so the test can prove none hold certificate content.
+    env = {"TMPDIR": str(tmp)}
+    services = start_world(root, w, ports, env)
+    w["_root"] = root
+    w["_ports"] = ports
+    w["_services"] = {s.name: s for s in services}
+    w["_env"] = env
+    w["_center_db"] = center_db or f"sqlite:///{root / 'center' / 'center.sqlite'}"
+    yield w
+    for s in reversed(list(w["_services"].values())):
+        s.stop()
+
+
+def kiosk(world, card: dict, *args: str, pin: str | None = None) -> subprocess.CompletedProcess[str]:
+    argv = kofu_argv(
+        "kiosk", "issue", "--demo-file", str(world["_root"] / "demo.json"),
+        "--card", card["path"], "--pin", pin or card["pin"], *args,
+    )
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def card_with(world, tag: str, index: int = 0) -> dict:
+    return [c for c in world["cards"] if tag in c["tags"]][index]
+
+
+def records(world) -> list[dict]:
+    engine = sa.create_engine(world["_center_db"])
+    try:
+        with engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(sa.text("SELECT * FROM issuance_records"))]
+    finally:
+        engine.dispose()
+
+
+def household_names(world, card: dict) -> list[str]:
+    doc = json.loads((world["_root"] / "issuer" / "import.json").read_text(encoding="utf-8"))
+    from kofu.demo.setup import household_members_of
+
+    return household_members_of(doc, card["resident"])
+
+
+def test_resident_gets_juminhyo_and_seal_is_valid(world, tmp_path: Path) -> None:
+    require_tool("pdfsig")
+    card = card_with(world, "household")
+    before = len(records(world))
+    out = tmp_path / "cert.pdf"
+    r = kiosk(world, card, "--kind", "juminhyo", "--with-householder", "--copies", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["copies"] == 2 and summary["fee"] == 400 and summary["pages"] >= 1
+    assert summary["municipality"] == card["municipality"]
+    sig = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True)
+    assert "Signature is Valid" in sig.stdout, sig.stdout
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
+    for name in household_names(world, card):
+        # pdftotext drops variation selectors; compare base characters.
+        base = "".join(ch for ch in name if not 0xE0100 <= ord(ch) <= 0xE01EF)
+        assert base.replace(" ", "") in text.replace(" ", "").replace("\u3000", ""), name
+    assert "住民票の原本と相違ないことを証明する" in text
+    assert "令和" in text
+    after = records(world)
+    assert len(after) == before + 1
+    assert after[-1]["copies"] == 2 and after[-1]["fee"] == 400
+
+
+def test_wrong_pin_then_locked(world, tmp_path: Path) -> None:
+    card = card_with(world, "single", 0)
+    before = len(records(world))
+    for left in (2, 1):
+        r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
+        assert r.returncode == 2, r.stderr
+        assert f"{left}" in r.stderr
+    r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
+    assert r.returncode == 3, r.stderr
+    # Locked means locked, even with the right PIN.
+    r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 3, r.stderr
+    assert not (tmp_path / "x.pdf").exists()
+    assert len(records(world)) == before
+
+
+@pytest.mark.parametrize("tag,code", [("revoked", "card-revoked"), ("not-participating", "not-participating")])
+def test_refused_cards(world, tmp_path: Path, tag: str, code: str) -> None:
+    before = len(records(world))
+    r = kiosk(world, card_with(world, tag), "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 4, r.stderr
+    err = json.loads(r.stderr.splitlines()[0])
+    assert err["error"] == code and err["message"]
+    assert not (tmp_path / "x.pdf").exists()
+    assert len(records(world)) == before
+
+
+def test_payment_short_of_fee(world, tmp_path: Path) -> None:
+    before = len(records(world))
+    r = kiosk(world, card_with(world, "household", 1), "--pay", "100", "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 4, r.stderr
+    assert json.loads(r.stderr.splitlines()[0])["error"] == "payment-short"
+    assert len(records(world)) == before
+
+
+def test_no_resident_name_in_center_storage_logs_or_temp(world, tmp_path: Path) -> None:
+    card = card_with(world, "mj-name") if any("mj-name" in c["tags"] for c in world["cards"]) else card_with(world, "household")
+    r = kiosk(world, card, "--out", str(tmp_path / "c.pdf"))
+    assert r.returncode == 0, r.stderr
+    names = household_names(world, card)
+    root: Path = world["_root"]
+    places = [root / "center" / "center.log", *(root / "service-tmp").rglob("*")]
+    places += [p for p in (root / "center").glob("center.sqlite*")]
+    blobs = [p.read_bytes() for p in places if p.is_file()]
+    if world["_center_db"].startswith("postgresql"):
+        engine = sa.create_engine(world["_center_db"])
+        with engine.connect() as c:
+            for table in ("kiosk_sessions", "orders", "issuance_records"):
+                for row in c.execute(sa.text(f"SELECT * FROM {table}")):
+                    blobs.append(repr(tuple(row)).encode())
+        engine.dispose()
+    assert blobs, "nothing was checked"
+    for name in names:
+        for part in name.split():
+            needle = part.encode("utf-8")
+            assert not any(needle in b for b in blobs), f"{part!r} found in center storage"
+
+
+def test_issuer_down_is_refused_and_not_counted(world, tmp_path: Path) -> None:
+    issuer = world["_services"]["issuer"]
+    issuer.stop()
+    try:
+        before = len(records(world))
+        r = kiosk(world, card_with(world, "household", 2), "--out", str(tmp_path / "x.pdf"))
+        assert r.returncode == 4, r.stderr
+        assert json.loads(r.stderr.splitlines()[0])["error"] == "issuer-unavailable"
+        assert len(records(world)) == before
+    finally:
+        ports = world["_ports"]
+        world["_services"]["issuer"] = start_service(
+            "issuer",
+            kofu_argv("serve", "issuer", "--config", world["configs"]["issuer"]),
+            ports.issuer,
+            world["_root"] / "issuer" / "issuer.log",
+            world["_env"],
+        )
