@@ -8,9 +8,7 @@ as ``kofu kiosk issue`` subprocesses, exactly as a user would type them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction, serve: argparse._SubParsersAction)
 
 def build_service(config: Path):  # type: ignore[no-untyped-def]
     from datetime import timedelta
+    from functools import partial
 
     import httpx
 
@@ -28,8 +29,6 @@ def build_service(config: Path):  # type: ignore[no-untyped-def]
     from kofu.center.trust import CardTrust
     from kofu.center.widearea_client import WideAreaClient
     from kofu.db import make_engine
-    from functools import partial
-
     from kofu.lgpki.seal import verify_seal
     from kofu.web import client_ssl_context
 
