@@ -2,12 +2,14 @@
 # Install the Debian packages Kofu needs when they are missing:
 #   fonts-ipamj-mincho  IPAmj明朝, the 文字情報基盤 (MJ) font the certificates use
 #   poppler-utils       pdftotext, pdfsig, pdffonts: how tests check certificates as a user would
+#   libnss3-tools       certutil: a throw-away NSS database so pdfsig can trust the test CA
 #   chromium            the real browser for the web-page tests (Playwright drives it)
 #   wrk                 the HTTP load generator of `make bench`
 set -euo pipefail
 need=()
 [ -e /usr/share/fonts/truetype/ipamj/ipamjm.ttf ] || need+=(fonts-ipamj-mincho)
 command -v pdfsig >/dev/null || need+=(poppler-utils)
+command -v certutil >/dev/null || need+=(libnss3-tools)
 command -v wrk >/dev/null || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
