@@ -125,7 +125,7 @@ class Sealer:
             if not Path(p).is_file():
                 raise SealerUnavailable(f"seal file {p} does not exist")
         try:
-            signer = signers.SimpleSigner.load(
+            signer = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]  # pyHanko leaves load() unannotated
                 key_file=str(key_path), cert_file=str(cert_path), ca_chain_files=chain
             )
         except Exception as e:  # pyHanko raises assorted types for bad key files
@@ -156,7 +156,8 @@ class Sealer:
             )
         except Exception as e:  # malformed input PDFs surface as many pyHanko types
             raise SealError(f"cannot seal this PDF: {type(e).__name__}: {e}") from e
-        return out.getvalue()
+        sealed: bytes = out.getvalue()
+        return sealed
 
 
 # -- verification -------------------------------------------------------------
@@ -173,7 +174,7 @@ def _load_root(root: x509.Certificate | Path | str | bytes) -> bytes:
     try:
         data = root if isinstance(root, bytes) else Path(root).read_bytes()
     except OSError as e:
-        raise SealError(f"cannot read trust root {root}: {e}") from e
+        raise SealError(f"cannot read trust root {root!r}: {e}") from e
     try:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificate(data).public_bytes(serialization.Encoding.DER)
@@ -221,8 +222,8 @@ def verify_seal(
     """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation import SignatureCoverageLevel
+    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 
     context = _context_for(trust_roots)

@@ -6,7 +6,9 @@ Exceptions::
      └── RenderError            a certificate could not be rendered
           ├── FontMissing       the MJ font is not installed (names the package)
           ├── InvalidDocument   the values cannot make a valid certificate
-          │                      (empty household, a malformed binding …)
+          │    │                 (empty household, a malformed binding …)
+          │    └── UnprintableCharacter  a character or variation sequence the
+          │                      MJ font lacks (it would print as an empty box)
           └── LayoutError       the typst template failed; a bug, not bad data
 """
 
@@ -23,6 +25,10 @@ class FontMissing(RenderError):
 
 class InvalidDocument(RenderError):
     """The document's values cannot make a valid certificate."""
+
+
+class UnprintableCharacter(InvalidDocument):
+    """A string holds a character the MJ font cannot print exactly."""
 
 
 class LayoutError(RenderError):

@@ -22,6 +22,7 @@ from kofu.clock import JST
 from kofu.domain.era import EraError, to_wareki
 from kofu.render.engine import engine
 from kofu.render.errors import InvalidDocument
+from kofu.render.fonts import mj_coverage
 from kofu.render.model import JuminhyoDocument, JuminhyoMember, RenderedPdf
 
 MEMBERS_PER_PAGE: Final = 5
@@ -104,5 +105,18 @@ def render_juminhyo(doc: JuminhyoDocument) -> RenderedPdf:
     issue date (midnight, Japan time), and no system font can take part.
     """
     data = juminhyo_data(doc)
+    _check_printable(data)
     stamp = datetime.combine(doc.issued_on, time(0, 0), JST)
     return engine().compile("juminhyo.typ", data, stamp)
+
+
+def _check_printable(data: dict[str, Any]) -> None:
+    """Refuse any string the MJ font would print as an empty box or a wrong glyph."""
+    coverage = mj_coverage()
+    for key, value in data.items():
+        if isinstance(value, str):
+            coverage.check(key, value)
+    for member in data["members"]:
+        for key, value in member.items():
+            if isinstance(value, str):
+                coverage.check(f"member {member['no']} {key}", value)
