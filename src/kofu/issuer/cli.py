@@ -1,0 +1,116 @@
+"""Commands of the issuer (証明発行サーバ).
+
+    kofu serve issuer --config issuer.toml
+    kofu issuer import --config issuer.toml export.json
+    kofu issuer audit-verify --config issuer.toml
+    kofu issuer render --config issuer.toml --municipality 282286 --resident R0001 \\
+        --kind juminhyo [--scope household|self] [--with-householder] [--with-domicile] --out cert.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any, serve: Any) -> None:
+    p = serve.add_parser("issuer", help="the certificate issuance server (wide-area SOAP)")
+    p.add_argument("--config", type=Path, required=True, help="issuer TOML file")
+    p.set_defaults(func=_serve)
+
+    issuer = sub.add_parser("issuer", help="issuer administration")
+    isub = issuer.add_subparsers(dest="issuer_command", metavar="COMMAND")
+    isub.required = True
+
+    imp = isub.add_parser("import", help="load municipalities and residents (docs/issuer-import.md)")
+    imp.add_argument("--config", type=Path, required=True)
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=_import)
+
+    av = isub.add_parser("audit-verify", help="verify the hash chain of the issuance audit log")
+    av.add_argument("--config", type=Path, required=True)
+    av.set_defaults(func=_audit_verify)
+
+    r = isub.add_parser("render", help="render and seal one certificate directly, to check a format")
+    r.add_argument("--config", type=Path, required=True)
+    r.add_argument("--municipality", required=True, help="municipality code")
+    r.add_argument("--resident", required=True, help="the resident id from the import file")
+    r.add_argument("--kind", choices=["juminhyo"], required=True)
+    r.add_argument("--scope", choices=["household", "self"], default="household")
+    r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
+    r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
+    r.add_argument("--out", type=Path, required=True)
+    r.set_defaults(func=_render)
+
+
+def _settings_and_engine(path: Path) -> tuple[Any, Any]:
+    from kofu.db import make_engine
+    from kofu.issuer.settings import SettingsError, load_settings
+    from kofu.issuer.tables import create_all
+
+    try:
+        settings = load_settings(path)
+    except SettingsError as e:
+        raise SystemExit(f"kofu issuer: {e}") from e
+    engine = make_engine(settings.database_url)
+    create_all(engine)
+    return settings, engine
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from kofu.issuer.app import build_app
+    from kofu.issuer.service import IssuerService
+    from kofu.web import run_app
+
+    settings, engine = _settings_and_engine(args.config)
+    run_app(build_app(IssuerService(engine, settings)), settings.server)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kofu.issuer.importer import ImportError_, import_file
+
+    _settings, engine = _settings_and_engine(args.config)
+    try:
+        summary = import_file(engine, args.file)
+    except ImportError_ as e:
+        print(f"kofu issuer import: {e} (nothing was changed)", file=sys.stderr)
+        return 2
+    print(f"imported {summary.municipalities} municipalities, {summary.households} households, "
+          f"{summary.residents} residents")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from kofu.issuer.audit import AuditError, verify
+
+    _settings, engine = _settings_and_engine(args.config)
+    try:
+        report = verify(engine)
+    except AuditError as e:
+        print("audit log does NOT verify:", file=sys.stderr)
+        for p in e.problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+    print(f"audit log verifies: {report.events} entries, {report.issuances} issuances, "
+          f"head {report.last_hash}")
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from kofu.issuer.service import IssuerError, IssuerService
+
+    settings, engine = _settings_and_engine(args.config)
+    svc = IssuerService(engine, settings)
+    try:
+        pdf, pages = svc.render_for_check(
+            args.municipality, args.resident, args.scope, args.with_householder, args.with_domicile
+        )
+    except IssuerError as e:
+        print(f"kofu issuer render: {e}", file=sys.stderr)
+        return 2
+    args.out.write_bytes(pdf)
+    print(f"wrote {args.out} ({pages} page{'s' if pages != 1 else ''}, {len(pdf)} bytes)")
+    return 0

@@ -1,0 +1,547 @@
+"""The issuer's service layer: what each wide-area operation does, without SOAP.
+
+>>> svc = IssuerService(engine, settings)
+>>> svc.query_availability("282286", "jpki-link-…")          # Offers | Refusal
+>>> issued = svc.issue_certificate(IssueRequest(...))        # Issued, idempotent by serial
+>>> svc.confirm_printed(issued.issuance_id, copies_printed=2)
+>>> svc.cancel_issuance(issuance_id, "paper jam")
+
+Errors::
+
+    IssuerError
+     ├── Refused           the rules refuse (carries the Refusal: operator code, neutral text)
+     ├── InvalidRequest    the request contradicts the offer or itself (code, message)
+     ├── SerialConflict    a 電文通番 reused with different parameters
+     ├── UnknownIssuance   no issuance with that id
+     ├── StateConflict     the issuance is in a state that forbids this (code)
+     └── IssuerUnavailable a transient failure here (seal, renderer, database); retry
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from datetime import time as dtime
+from typing import Any
+
+import sqlalchemy as sa
+
+from kofu import clock
+from kofu.domain.fees import FeeSchedule
+from kofu.domain.rules import (
+    HoursWindow,
+    MaintenanceWindow,
+    MunicipalityFacts,
+    Offers,
+    Order,
+    OrderInvalid,
+    OrderRefused,
+    PersonFacts,
+    Refusal,
+    RefusalCode,
+    Scope,
+    ServiceState,
+    check_order,
+    offers,
+    service_state,
+)
+from kofu.issuer import audit
+from kofu.issuer.documents import (
+    DocumentError,
+    DocumentMaker,
+    JuminhyoRequest,
+    MemberRecord,
+    SealedDocumentMaker,
+    select_members,
+)
+from kofu.issuer.settings import IssuerSettings, SealPaths
+from kofu.issuer.tables import households, issuances, municipalities, residents
+from kofu.widearea import order_binding
+
+log = logging.getLogger(__name__)
+
+
+class IssuerError(Exception):
+    """Root of the issuer's service errors."""
+
+
+class Refused(IssuerError):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"refused: {refusal.code.value}")
+        self.refusal = refusal
+
+
+class InvalidRequest(IssuerError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SerialConflict(IssuerError):
+    """The message serial was already used for a different request."""
+
+
+class UnknownIssuance(IssuerError):
+    pass
+
+
+class StateConflict(IssuerError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class IssuerUnavailable(IssuerError):
+    """Transient: the same request (same serial) may succeed later."""
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    message_serial: str
+    municipality_code: str
+    resident_link: str
+    order_id: str
+    kind: str
+    scope: str
+    with_householder: bool
+    with_domicile: bool
+    copies: int
+    fee: int
+    store_id: str
+
+    def digest(self) -> str:
+        """Fingerprint of the parameters, to tell a true retry from a reused serial."""
+        data = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Issued:
+    message_serial: str
+    issuance_id: str
+    certificate_serial: str
+    issued_at: datetime
+    pages: int
+    copies: int
+    fee: int
+    document: bytes
+    """The sealed PDF, one copy. Never stored."""
+    replayed: bool
+    """True when this answers a repeated serial (no new issuance)."""
+
+
+@dataclass(frozen=True)
+class MunicipalityStatus:
+    code: str
+    name: str
+    state: ServiceState
+    message: str
+
+
+_STATE_MESSAGES = {
+    ServiceState.AVAILABLE: "サービス提供中 / available",
+    ServiceState.CLOSED: "サービス時間外 / outside service hours",
+    ServiceState.MAINTENANCE: "保守作業中 / under maintenance",
+    ServiceState.NOT_PARTICIPATING: "コンビニ交付に参加していません / not participating",
+}
+
+
+# ---------------------------------------------------------------- row → facts
+
+
+def _time(s: str) -> dtime:
+    return dtime.fromisoformat(s)
+
+
+def _windows(raw: list[dict[str, Any]]) -> tuple[HoursWindow, ...]:
+    return tuple(
+        HoursWindow(
+            opens=_time(w["opens"]),
+            closes=_time(w["closes"]),
+            weekdays=frozenset(w.get("weekdays", range(7))),
+        )
+        for w in raw
+    )
+
+
+def municipality_facts(row: Any) -> MunicipalityFacts:
+    return MunicipalityFacts(
+        code=row.code,
+        participating=bool(row.participating),
+        fees=FeeSchedule.from_mapping(json.loads(row.fees)),
+        offered_kinds=frozenset(json.loads(row.offered_kinds)),
+        hours=_windows(json.loads(row.hours)),
+        kind_hours=tuple((k, _windows(v)) for k, v in sorted(json.loads(row.kind_hours).items())),
+        maintenance=tuple(
+            MaintenanceWindow(
+                datetime.fromisoformat(m["starts"]),
+                datetime.fromisoformat(m["ends"]),
+                m.get("message", ""),
+            )
+            for m in json.loads(row.maintenance)
+        ),
+        max_copies=row.max_copies,
+    )
+
+
+def person_facts(row: Any | None) -> PersonFacts | None:
+    if row is None:
+        return None
+    return PersonFacts(active=row.status == "active", has_domicile=bool(row.domicile))
+
+
+def _member(row: Any) -> MemberRecord:
+    return MemberRecord(
+        resident_id=row.resident_id,
+        name=row.name,
+        name_kana=row.name_kana,
+        birth_date=row.birth_date,
+        sex=row.sex,
+        relationship=row.relationship,
+        became_resident_on=row.became_resident_on,
+        address_since=row.address_since,
+        notified_on=row.notified_on,
+        previous_address=row.previous_address,
+        domicile=row.domicile,
+        domicile_head=row.domicile_head,
+    )
+
+
+def _utc_iso(dt: datetime) -> str:
+    return dt.astimezone(clock.JST).isoformat()
+
+
+# ---------------------------------------------------------------- the service
+
+
+class IssuerService:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: IssuerSettings,
+        maker: DocumentMaker | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.maker: DocumentMaker = maker or SealedDocumentMaker()
+
+    # -- reads
+
+    def _municipality(self, conn: sa.Connection, code: str) -> Any | None:
+        return conn.execute(sa.select(municipalities).where(municipalities.c.code == code)).first()
+
+    def _resident_by_link(self, conn: sa.Connection, code: str, link: str) -> Any | None:
+        return conn.execute(
+            sa.select(residents).where(
+                residents.c.municipality_code == code, residents.c.resident_link == link
+            )
+        ).first()
+
+    def service_status(self, code: str | None = None) -> list[MunicipalityStatus]:
+        now = clock.now()
+        with self.engine.connect() as c:
+            q = sa.select(municipalities).order_by(municipalities.c.code)
+            if code is not None:
+                q = q.where(municipalities.c.code == code)
+            rows = c.execute(q).all()
+        if code is not None and not rows:
+            return [MunicipalityStatus(code, "", ServiceState.NOT_PARTICIPATING, _STATE_MESSAGES[ServiceState.NOT_PARTICIPATING])]
+        result = []
+        for row in rows:
+            facts = municipality_facts(row)
+            state = service_state(facts, now)
+            message = _STATE_MESSAGES[state]
+            if state is ServiceState.MAINTENANCE:
+                active = [w for w in facts.maintenance if w.contains(now)]
+                if active and active[0].message:
+                    message = active[0].message
+            result.append(MunicipalityStatus(row.code, row.name, state, message))
+        return result
+
+    def query_availability(self, code: str, resident_link: str) -> Offers | Refusal:
+        now = clock.now()
+        with self.engine.connect() as c:
+            m = self._municipality(c, code)
+            if m is None:
+                return Refusal(RefusalCode.NOT_PARTICIPATING)
+            person = person_facts(self._resident_by_link(c, code, resident_link))
+        return offers(person, municipality_facts(m), now)
+
+    # -- issuance
+
+    def issue_certificate(self, req: IssueRequest) -> Issued:
+        """Issue once per message serial; a repeat returns the same issuance.
+
+        1. A serial seen before: the same parameters get the same issuance
+           (document re-rendered with the same serial and date); different
+           parameters are a SerialConflict.
+        2. Decide with the rules at this instant (the same function the
+           offers come from), fee included.
+        3. Render and seal outside any transaction (slow, no locks held).
+        4. Record the issuance and its audit entry in one transaction; the
+           UNIQUE message serial makes a concurrent twin fail here, and the
+           loser answers with the winner's issuance (step 1).
+        """
+        digest = req.digest()
+        # 1.
+        existing = self._issuance_by_serial(req.message_serial)
+        if existing is not None:
+            return self._replay(existing, req, digest)
+        # 2.
+        now = clock.now()
+        with self.engine.connect() as c:
+            m = self._municipality(c, req.municipality_code)
+            if m is None:
+                raise Refused(Refusal(RefusalCode.NOT_PARTICIPATING))
+            holder_row = self._resident_by_link(c, req.municipality_code, req.resident_link)
+            facts = municipality_facts(m)
+            try:
+                scope = Scope(req.scope)
+            except ValueError as e:
+                raise InvalidRequest("option-not-offered", f"unknown scope {req.scope!r}") from e
+            order = Order(req.kind, scope, req.with_householder, req.with_domicile, req.copies, req.fee)
+            try:
+                check_order(person_facts(holder_row), facts, order, now)
+            except OrderRefused as e:
+                raise Refused(e.refusal) from e
+            except OrderInvalid as e:
+                raise InvalidRequest(e.code, str(e)) from e
+            assert holder_row is not None  # check_order refuses an unknown person
+            document_req = self._juminhyo_request(
+                c, m, holder_row, req.scope, req.with_householder, req.with_domicile,
+                issued_on=now.astimezone(clock.JST).date(),
+                certificate_serial=secrets.token_hex(16),
+                binding=order_binding(req.resident_link, req.order_id, req.message_serial),
+            )
+        # 3.
+        pdf, pages = self._make(m, document_req)
+        # 4.
+        issuance_id = "I" + secrets.token_hex(15)
+        options = json.dumps(
+            {"scope": req.scope, "with_householder": req.with_householder, "with_domicile": req.with_domicile},
+            sort_keys=True, separators=(",", ":"),
+        )
+        record = {
+            "message_serial": req.message_serial,
+            "request_digest": digest,
+            "municipality_code": req.municipality_code,
+            "resident_id": holder_row.resident_id,
+            "order_id": req.order_id,
+            "kind": req.kind,
+            "options": options,
+            "copies": req.copies,
+            "fee": req.fee,
+            "store_id": req.store_id,
+            "certificate_serial": document_req.certificate_serial,
+            "pages": pages,
+        }
+        try:
+            with self.engine.connect() as c:
+                head = audit.lock(c)
+                c.execute(issuances.insert().values(issuance_id=issuance_id, state="issued", issued_at=now, **record))
+                audit.write(c, head, issuance_id, "issued", now, {**record, "at": _utc_iso(now)})
+                c.commit()
+        except sa.exc.IntegrityError:
+            existing = self._issuance_by_serial(req.message_serial)
+            if existing is None:
+                raise
+            log.info("concurrent twin of serial %s: answering with the first issuance", req.message_serial)
+            return self._replay(existing, req, digest)
+        except sa.exc.OperationalError as e:
+            raise IssuerUnavailable(f"database unavailable: {e.orig}") from e
+        log.info("issued %s serial=%s municipality=%s kind=%s copies=%d", issuance_id,
+                 req.message_serial, req.municipality_code, req.kind, req.copies)
+        return Issued(req.message_serial, issuance_id, document_req.certificate_serial, now, pages,
+                      req.copies, req.fee, pdf, replayed=False)
+
+    def _issuance_by_serial(self, serial: str) -> Any | None:
+        with self.engine.connect() as c:
+            return c.execute(sa.select(issuances).where(issuances.c.message_serial == serial)).first()
+
+    def _replay(self, row: Any, req: IssueRequest, digest: str) -> Issued:
+        if row.request_digest != digest:
+            raise SerialConflict(
+                f"message serial {req.message_serial} was already used for a different request"
+            )
+        options = json.loads(row.options)
+        with self.engine.connect() as c:
+            m = self._municipality(c, row.municipality_code)
+            holder_row = c.execute(
+                sa.select(residents).where(
+                    residents.c.municipality_code == row.municipality_code,
+                    residents.c.resident_id == row.resident_id,
+                )
+            ).first()
+            if m is None or holder_row is None:
+                raise IssuerUnavailable("the records of this issuance are no longer available")
+            issued_at = _aware(row.issued_at)
+            document_req = self._juminhyo_request(
+                c, m, holder_row, options["scope"], options["with_householder"], options["with_domicile"],
+                issued_on=issued_at.astimezone(clock.JST).date(),
+                certificate_serial=row.certificate_serial,
+                binding=order_binding(req.resident_link, row.order_id, row.message_serial),
+            )
+        pdf, _pages = self._make(m, document_req)
+        return Issued(row.message_serial, row.issuance_id, row.certificate_serial, issued_at, row.pages,
+                      row.copies, row.fee, pdf, replayed=True)
+
+    def _juminhyo_request(
+        self, c: sa.Connection, m: Any, holder_row: Any, scope: str, with_householder: bool,
+        with_domicile: bool, *, issued_on: date, certificate_serial: str, binding: str,
+    ) -> JuminhyoRequest:
+        hh = c.execute(
+            sa.select(households).where(
+                households.c.municipality_code == m.code,
+                households.c.household_id == holder_row.household_id,
+            )
+        ).one()
+        member_rows = c.execute(
+            sa.select(residents)
+            .where(
+                residents.c.municipality_code == m.code,
+                residents.c.household_id == holder_row.household_id,
+                residents.c.status == "active",
+            )
+            .order_by(residents.c.position, residents.c.resident_id)
+        ).all()
+        members = [_member(r) for r in member_rows]
+        householder = next((r for r in member_rows if r.resident_id == hh.householder), None)
+        holder = _member(holder_row)
+        return JuminhyoRequest(
+            municipality_code=m.code,
+            municipality_name=m.name,
+            mayor_title=m.mayor_title,
+            mayor_name=m.mayor_name,
+            address=hh.address,
+            householder_name=householder.name if householder is not None else "",
+            holder=holder,
+            members=select_members(holder, members, scope),
+            scope=scope,
+            with_householder=with_householder,
+            with_domicile=with_domicile,
+            issued_on=issued_on,
+            certificate_serial=certificate_serial,
+            binding=binding,
+        )
+
+    def _seal_paths(self, m: Any) -> SealPaths:
+        seal = self.settings.seal_for(m.code, m.seal_cert, m.seal_key, json.loads(m.seal_chain or "[]"))
+        if seal is None:
+            raise IssuerUnavailable(f"no seal certificate is configured for municipality {m.code}")
+        return seal
+
+    def _make(self, m: Any, document_req: JuminhyoRequest) -> tuple[bytes, int]:
+        seal = self._seal_paths(m)
+        started = time.perf_counter()
+        try:
+            pdf, pages = self.maker.make_juminhyo(document_req, seal)
+        except DocumentError as e:
+            log.error("document for municipality %s failed: %s", m.code, e)
+            raise IssuerUnavailable(str(e)) from e
+        log.debug("rendered and sealed in %.1f ms", (time.perf_counter() - started) * 1000)
+        return pdf, pages
+
+    def render_for_check(
+        self, code: str, resident_id: str, scope: str, with_householder: bool, with_domicile: bool
+    ) -> tuple[bytes, int]:
+        """Render and seal one 住民票の写し directly (no rules, no audit entry).
+
+        For a municipality checking its format before going live; it is a
+        local administrative command, not reachable over the wide-area interface.
+        """
+        now = clock.now()
+        with self.engine.connect() as c:
+            m = self._municipality(c, code)
+            if m is None:
+                raise UnknownIssuance(f"municipality {code} is not in this issuer")
+            holder_row = c.execute(
+                sa.select(residents).where(
+                    residents.c.municipality_code == code, residents.c.resident_id == resident_id
+                )
+            ).first()
+            if holder_row is None:
+                raise UnknownIssuance(f"resident {resident_id} is not in municipality {code}")
+            serial = secrets.token_hex(16)
+            document_req = self._juminhyo_request(
+                c, m, holder_row, scope, with_householder, with_domicile,
+                issued_on=now.astimezone(clock.JST).date(), certificate_serial=serial,
+                binding=order_binding(holder_row.resident_link or f"resident:{resident_id}", "format-check", serial),
+            )
+        return self._make(m, document_req)
+
+    # -- after issuance
+
+    def confirm_printed(self, issuance_id: str, copies_printed: int) -> str:
+        """issued → printed, once; a repeat with the same count answers the same."""
+        now = clock.now()
+        with self.engine.connect() as c:
+            # The audit lock first: it serialises this with every other state change.
+            head = audit.lock(c)
+            row = c.execute(sa.select(issuances).where(issuances.c.issuance_id == issuance_id)).first()
+            if row is None:
+                c.rollback()
+                raise UnknownIssuance(f"no issuance {issuance_id}")
+            if row.state == "printed":
+                c.rollback()
+                if row.copies_printed != copies_printed:
+                    raise StateConflict(
+                        "copies-conflict",
+                        f"issuance {issuance_id} was confirmed with {row.copies_printed} copies, not {copies_printed}",
+                    )
+                return "printed"
+            if row.state == "cancelled":
+                c.rollback()
+                raise StateConflict("already-cancelled", f"issuance {issuance_id} was cancelled")
+            if copies_printed > row.copies:
+                c.rollback()
+                raise InvalidRequest(
+                    "copies-out-of-range",
+                    f"{copies_printed} copies printed but {row.copies} were issued",
+                )
+            c.execute(
+                sa.update(issuances)
+                .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
+                .values(state="printed", copies_printed=copies_printed, printed_at=now)
+            )
+            audit.write(c, head, issuance_id, "printed", now,
+                        {"copies_printed": copies_printed, "at": _utc_iso(now)})
+            c.commit()
+        return "printed"
+
+    def cancel_issuance(self, issuance_id: str, reason: str) -> str:
+        """issued → cancelled; printed copies cannot be cancelled."""
+        now = clock.now()
+        with self.engine.connect() as c:
+            head = audit.lock(c)
+            row = c.execute(sa.select(issuances).where(issuances.c.issuance_id == issuance_id)).first()
+            if row is None:
+                c.rollback()
+                raise UnknownIssuance(f"no issuance {issuance_id}")
+            if row.state == "cancelled":
+                c.rollback()
+                return "cancelled"
+            if row.state == "printed":
+                c.rollback()
+                raise StateConflict("already-printed", f"issuance {issuance_id} was printed; it cannot be cancelled")
+            c.execute(
+                sa.update(issuances)
+                .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
+                .values(state="cancelled", cancel_reason=reason, cancelled_at=now)
+            )
+            audit.write(c, head, issuance_id, "cancelled", now, {"reason": reason, "at": _utc_iso(now)})
+            c.commit()
+        return "cancelled"
+
+
+def _aware(dt: datetime) -> datetime:
+    # SQLite keeps no offset: it hands back the wall time it was given, and
+    # the service always writes kofu.clock.now(), which is Japan time.
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=clock.JST)
