@@ -76,7 +76,7 @@ def sample_import(seals: dict[str, Any]) -> dict[str, Any]:
             "members": [
                 member("R001", "山田 太郎", "ヤマダ タロウ", "1980-04-01", "male", "世帯主"),
                 # An IVS (葛 + VS17) and a character outside the BMP (𠮷).
-                member("R002", "山田 葛\U000E0100子", "ヤマダ カツコ", "1982-06-15", "female", "妻"),
+                member("R002", "山田 葛\U000E0103子", "ヤマダ カツコ", "1982-06-15", "female", "妻"),
                 member("R003", "山田 𠮷郎", "ヤマダ ヨシロウ", "2010-01-20", "male", "子"),
             ],
         },

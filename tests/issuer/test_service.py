@@ -171,4 +171,4 @@ def test_bad_import_names_the_field_and_changes_nothing(svc: IssuerService, issu
     with svc.engine.connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(residents)).scalar() == 6
         name = c.execute(sa.select(residents.c.name).where(residents.c.resident_id == "R002")).scalar()
-    assert name == "山田 葛\U000E0100子"
+    assert name == "山田 葛\U000E0103子"

@@ -38,6 +38,7 @@ from kofu.issuer.service import (
     SerialConflict,
     StateConflict,
     UnknownIssuance,
+    Unprintable,
 )
 from kofu.widearea import ACCEPTED_VERSIONS, CURRENT_VERSION, soap
 from kofu.widearea.soap import SoapFault, boolean, build, build_many, text
@@ -172,6 +173,8 @@ def to_fault(e: Exception) -> SoapFault:
         return SoapFault("Client", str(e), "serial-conflict")
     if isinstance(e, UnknownIssuance):
         return SoapFault("Client", str(e), "unknown-issuance")
+    if isinstance(e, Unprintable):
+        return SoapFault("Server", str(e), "document-unprintable", retryable=False)
     if isinstance(e, IssuerUnavailable):
         return SoapFault("Server", f"temporarily unavailable: {e}", "unavailable", retryable=True)
     return SoapFault("Server", "internal error; the request may be retried with the same MessageSerial",

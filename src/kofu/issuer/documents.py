@@ -10,7 +10,9 @@ database or keeps the PDF.
 
 Errors::
 
-    DocumentError   rendering or sealing failed (wrapped from the library's error)
+    DocumentError           rendering or sealing failed (wrapped from the library's error)
+     └── DocumentUnprintable the records cannot be printed as they are (e.g. a
+                             variation sequence the font lacks): retrying cannot help
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 
 class DocumentError(Exception):
     """The certificate could not be rendered or sealed."""
+
+
+class DocumentUnprintable(DocumentError):
+    """The records hold something the certificate cannot print exactly."""
 
 
 @dataclass(frozen=True)
@@ -141,10 +147,12 @@ class SealedDocumentMaker:
             return sealer
 
     def make_juminhyo(self, request: JuminhyoRequest, seal: SealPaths) -> tuple[bytes, int]:
-        from kofu.render import render_juminhyo
+        from kofu.render import InvalidDocument, render_juminhyo
 
         try:
             rendered = render_juminhyo(to_render_model(request))
+        except InvalidDocument as e:
+            raise DocumentUnprintable(f"the records cannot be printed: {e}") from e
         except Exception as e:
             raise DocumentError(f"rendering failed: {type(e).__name__}: {e}") from e
         sealer = self._sealer(seal)

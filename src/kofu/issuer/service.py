@@ -14,7 +14,8 @@ Errors::
      ├── SerialConflict    a 電文通番 reused with different parameters
      ├── UnknownIssuance   no issuance with that id
      ├── StateConflict     the issuance is in a state that forbids this (code)
-     └── IssuerUnavailable a transient failure here (seal, renderer, database); retry
+     ├── IssuerUnavailable a transient failure here (seal, renderer, database); retry
+     └── Unprintable       the records cannot be printed exactly; staff must fix the data
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from kofu.issuer import audit
 from kofu.issuer.documents import (
     DocumentError,
     DocumentMaker,
+    DocumentUnprintable,
     JuminhyoRequest,
     MemberRecord,
     SealedDocumentMaker,
@@ -98,6 +100,10 @@ class StateConflict(IssuerError):
 
 class IssuerUnavailable(IssuerError):
     """Transient: the same request (same serial) may succeed later."""
+
+
+class Unprintable(IssuerError):
+    """Not transient: the records hold what the certificate cannot print exactly."""
 
 
 # ---------------------------------------------------------------- values
@@ -443,6 +449,12 @@ class IssuerService:
         started = time.perf_counter()
         try:
             pdf, pages = self.maker.make_juminhyo(document_req, seal)
+        except DocumentUnprintable as e:
+            # The message may quote a name: it goes to the operator's log
+            # only as the exception type, never to the log file in full.
+            log.error("document for municipality %s cannot be printed (%s)", m.code, type(e.__cause__).__name__)
+            raise Unprintable("the records of this resident cannot be printed exactly; "
+                              "the municipality must correct them") from e
         except DocumentError as e:
             log.error("document for municipality %s failed: %s", m.code, e)
             raise IssuerUnavailable(str(e)) from e
