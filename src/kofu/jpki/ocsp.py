@@ -18,7 +18,8 @@ CA never issued (its answer is then cached, within a bound).
 What a request gets (the responder's checks, in order):
 
 1. A body over 64 KiB, or one that is not a DER OCSPRequest with exactly one
-   CertID → ``malformedRequest``.
+   CertID → ``malformedRequest`` (several CertIDs in one request are refused
+   this way too: RFC 5019's lightweight profile sends one, and so do browsers).
 2. A CertID hashed with anything but SHA-1 or SHA-2 (e.g. MD5) → ``malformedRequest``.
 3. A CertID naming another issuer → ``unauthorized`` (RFC 5019 2.2.3).
 4. A nonce → a freshly signed response that echoes it.
@@ -236,7 +237,9 @@ class OcspResponder:
             serial = request.serial_number
             name_hash = request.issuer_name_hash
             key_hash = request.issuer_key_hash
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, NotImplementedError):
+            # NotImplementedError: several CertIDs in one request, which cryptography
+            # cannot answer in one response; RFC 5019 clients send one.
             return Answer(MALFORMED, False)
         # 2. Hash algorithm of the CertID.
         try:
