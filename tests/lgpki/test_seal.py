@@ -183,3 +183,21 @@ def test_sealer_needs_its_files(seal_cert: IssuedCert, tmp_path: Path) -> None:
     bad.write_text("not a key")
     with pytest.raises(SealerUnavailable):
         Sealer.from_files(seal_cert.cert_path, bad)
+
+
+def test_sealer_refuses_a_key_of_another_certificate(
+    seal_cert: IssuedCert, lgpki: LgpkiAuthority
+) -> None:
+    other = lgpki.issue_seal("282154", "三木市")
+    with pytest.raises(SealerUnavailable, match="is not the key of"):
+        Sealer.from_files(seal_cert.cert_path, other.key_path, seal_cert.chain)
+
+
+def test_each_seal_is_its_own_signature(sealer: Sealer, lgpki: LgpkiAuthority) -> None:
+    """Two documents sealed by one Sealer verify independently (no state leaks between seals)."""
+    from dataclasses import replace
+
+    first = sealer.seal(render_juminhyo(household(1)).pdf)
+    second = sealer.seal(render_juminhyo(replace(household(1), binding="a" * 64)).pdf)
+    assert verify_seal(first, [lgpki.ca_path]).binding == BINDING
+    assert verify_seal(second, [lgpki.ca_path]).binding == "a" * 64
