@@ -103,7 +103,7 @@ async def closed_loop(port: int, der: bytes, concurrency: int, duration: float) 
             t0 = time.perf_counter()
             try:
                 body, conn = await asyncio.wait_for(_exchange(port, request, conn), 10)
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                 errors += 1
                 conn = None
                 continue
@@ -136,7 +136,7 @@ async def fixed_rate(port: int, der: bytes, rate: float, duration: float) -> dic
         conn = idle.pop() if idle else None
         try:
             body, conn = await asyncio.wait_for(_exchange(port, request, conn), 10)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
             return
         latencies.append(time.perf_counter() - scheduled)

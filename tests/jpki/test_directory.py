@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -32,7 +32,7 @@ def test_lookup_over_plain_http(test_ca: JpkiTestCa, tmp_path: Path) -> None:
         assert body["serial"] == serial and body["municipality"] == "282286"
         assert body["resident_link"] == "link-of-hanako-0001"
         assert body["status"] in ("good", "revoked")
-        assert datetime.fromisoformat(body["not_after"]) > datetime.now(timezone.utc)
+        assert datetime.fromisoformat(body["not_after"]) > datetime.now(UTC)
         assert "山田" not in r.text and "name" not in body
         # Upper case with colons is the same serial.
         colon = ":".join(serial.upper()[i : i + 2] for i in range(0, len(serial), 2)) if len(serial) % 2 == 0 else serial.upper()
@@ -49,7 +49,7 @@ def test_lookup_over_plain_http(test_ca: JpkiTestCa, tmp_path: Path) -> None:
 
 def _pki(tmp: Path) -> dict[str, Path]:
     """A throw-away TLS CA with a server and a client certificate."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])

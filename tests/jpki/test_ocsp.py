@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from asn1crypto import ocsp as asn1_ocsp
 import pytest
+from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp

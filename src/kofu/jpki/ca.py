@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +154,7 @@ class IssuedCard:
 
 
 def _utc_now() -> datetime:
-    return clock.now().astimezone(timezone.utc).replace(microsecond=0)
+    return clock.now().astimezone(UTC).replace(microsecond=0)
 
 
 def _key_encryption() -> serialization.KeySerializationEncryption:
@@ -466,13 +466,13 @@ def openssl_index(directory: Path) -> str:
             subject = "/" + "/".join(
                 f"{a.rfc4514_attribute_name}={a.value!s}" for a in cert.subject
             )
-            expiry = r.not_after.astimezone(timezone.utc).strftime("%y%m%d%H%M%SZ")
+            expiry = r.not_after.astimezone(UTC).strftime("%y%m%d%H%M%SZ")
             serial = r.serial.upper()
             serial = serial if len(serial) % 2 == 0 else "0" + serial
             if r.revoked_at is None:
                 lines.append(f"V\t{expiry}\t\t{serial}\tunknown\t{subject}")
             else:
-                when = r.revoked_at.astimezone(timezone.utc).strftime("%y%m%d%H%M%SZ")
+                when = r.revoked_at.astimezone(UTC).strftime("%y%m%d%H%M%SZ")
                 lines.append(f"R\t{expiry}\t{when},{r.reason}\t{serial}\tunknown\t{subject}")
     finally:
         store.close()

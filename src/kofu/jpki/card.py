@@ -129,6 +129,12 @@ def parse_apdu(apdu: bytes) -> Apdu:
     raise _BadLength
 
 
+def _with_tries(image: CardImage, slot: str, tries: int) -> CardImage:
+    if slot == "auth":
+        return dataclasses.replace(image, pin_tries_left=tries)
+    return dataclasses.replace(image, password_tries_left=tries)
+
+
 def _sw(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")
 
@@ -250,13 +256,13 @@ class VirtualCard:
             if tries == 0:  # 2.
                 return _sw(SW_BLOCKED)
             left = tries - 1
-            self.file.write(dataclasses.replace(image, **{field: left}))  # 3.
+            self.file.write(_with_tries(image, slot, left))  # 3.
             key_blob = image.auth_key if slot == "auth" else image.sign_key
             key = key_blob.decrypt(c.data, image.aad(slot))  # 4.
             if key is None:  # 5.
                 self._forget(slot)
                 return _sw(SW_BLOCKED if left == 0 else 0x63C0 | left)
-            self.file.write(dataclasses.replace(self.file.read(), **{field: maximum}))
+            self.file.write(_with_tries(self.file.read(), slot, maximum))
         if slot == "auth":
             self._auth_key = key
         else:

@@ -32,7 +32,13 @@ from kofu.jpki.card import (
     digest_info,
 )
 from kofu.jpki.cardfile import PASSWORD_MAX_TRIES, PIN_MAX_TRIES
-from kofu.jpki.errors import CardError, CardLocked, CardProtocolError, CardStateWriteFailed, WrongPin
+from kofu.jpki.errors import (
+    CardError,
+    CardLocked,
+    CardProtocolError,
+    CardStateWriteFailed,
+    WrongPin,
+)
 from kofu.jpki.reader import CardReader
 
 

@@ -35,7 +35,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -140,7 +140,7 @@ class OcspResponder:
 
     def _sign(self, alg_name: str, serial: int, status: _Status | None, nonce: bytes | None) -> bytes:
         name_hash, key_hash = self._issuer_hashes[alg_name]
-        now = clock.now().astimezone(timezone.utc).replace(microsecond=0)
+        now = clock.now().astimezone(UTC).replace(microsecond=0)
         if status is None:
             cert_status, revoked_at, reason = ocsp.OCSPCertStatus.UNKNOWN, None, None
         elif status.revoked_at is None:

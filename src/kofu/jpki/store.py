@@ -161,7 +161,7 @@ def _record(row: tuple[object, ...]) -> CertRecord:
         not_after=datetime.fromisoformat(str(na)),
         municipality=MunicipalityCode(str(muni)),
         resident_link=ResidentLink(str(link)),
-        der=bytes(der),  # type: ignore[arg-type]  # sqlite3 returns bytes for BLOB
+        der=der if isinstance(der, bytes) else b"",  # sqlite3 returns bytes for a BLOB
         revoked_at=None if revoked_at is None else datetime.fromisoformat(str(revoked_at)),
         reason=None if reason is None else str(reason),
     )
