@@ -140,8 +140,10 @@ def main() -> None:
         weasy_ms = _median_ms(weasy_round, WEASY_ROUNDS)
         print(f"WeasyPrint render + seal median {weasy_ms:8.2f} ms  ({WEASY_ROUNDS} rounds)")
         print(f"ratio WeasyPrint / typst (render + seal): {weasy_ms / typst_ms:.1f}x")
-        print(f"ratio WeasyPrint / typst (render only, seal subtracted): "
-              f"{(weasy_ms - (typst_ms - render_ms)) / render_ms:.1f}x")
+        print(
+            f"ratio WeasyPrint / typst (render only, seal subtracted): "
+            f"{(weasy_ms - (typst_ms - render_ms)) / render_ms:.1f}x"
+        )
 
 
 if __name__ == "__main__":
