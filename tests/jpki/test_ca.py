@@ -91,3 +91,26 @@ def test_issue_card_rejects_a_bad_municipality_code(test_ca: JpkiTestCa, tmp_pat
 def test_revoke_unknown_serial_fails(test_ca: JpkiTestCa) -> None:
     result = kofu("jpki", "revoke", str(test_ca.dir), "abcdef", "--reason", "superseded", check=False)
     assert result.returncode == 1 and "no certificate" in result.stderr
+
+
+def test_ca_keys_are_encrypted_with_the_passphrase(tmp_path: Path) -> None:
+    import os
+
+    env = dict(os.environ, KOFU_JPKI_PASSPHRASE="correct horse")
+    from kofu.procs import kofu_argv
+
+    r = subprocess.run(kofu_argv("jpki", "init", str(tmp_path / "ca")), env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "unsafe_unencrypted_ca_keys" not in r.stderr
+    assert b"ENCRYPTED PRIVATE KEY" in (tmp_path / "ca" / "ca-key.pem").read_bytes()
+    # Without the passphrase the CA cannot sign.
+    holder = tmp_path / "h.json"
+    holder.write_text(json.dumps({"name": "x", "birth_date": "1990-01-01", "sex": "male",
+                                  "address": "y", "municipality": "282286"}))
+    args = ("jpki", "issue-card", str(tmp_path / "ca"), "--holder", str(holder), "--pin", "1234",
+            "--password", "ABCD1234", "--out", str(tmp_path / "c.json"))
+    env_without = {k: v for k, v in os.environ.items() if k != "KOFU_JPKI_PASSPHRASE"}
+    r = subprocess.run(kofu_argv(*args), env=env_without, capture_output=True, text=True)
+    assert r.returncode == 1 and "KOFU_JPKI_PASSPHRASE" in r.stderr
+    r = subprocess.run(kofu_argv(*args), env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
