@@ -131,6 +131,14 @@ def store_identity(der: bytes | None) -> str:
     raise AuthenticationFailed("client certificate names no store operator", code="not-a-store")
 
 
+def _store(request: Request) -> str:
+    return store_identity(getattr(request.state, PEER_CERT_STATE_KEY, None))
+
+
+Store = Annotated[str, Depends(_store)]
+"""The calling store operator, from its client certificate (module level so FastAPI resolves it)."""
+
+
 def create_app(service: CenterService) -> FastAPI:
     app = FastAPI(
         title="Kofu center: kiosk API",
@@ -142,11 +150,6 @@ def create_app(service: CenterService) -> FastAPI:
     @app.exception_handler(CenterError)
     async def _center_error(_request: Request, exc: CenterError) -> JSONResponse:
         return JSONResponse(exc.to_json(), status_code=exc.status)
-
-    def store(request: Request) -> str:
-        return store_identity(getattr(request.state, PEER_CERT_STATE_KEY, None))
-
-    Store = Annotated[str, Depends(store)]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -117,6 +117,10 @@ class CenterService:
 
     # -- helpers -----------------------------------------------------------------
 
+    def _db(self) -> Session:
+        # Values read inside a transaction stay readable after it commits.
+        return Session(self.engine, expire_on_commit=False)
+
     def _new_id(self) -> str:
         return uuid.uuid4().hex
 
@@ -157,13 +161,13 @@ class CenterService:
             created_at=now,
             expires_at=now + self.session_ttl,
         )
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             db.add(ks)
         return ks.id, ks.challenge
 
     def authenticate(self, session_id: str, store_id: str, cert_der: bytes, signature: bytes) -> str:
         """Authenticate the card; returns the holder's municipality code."""
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             ks = self._session(db, session_id, store_id, authenticated=False)
             challenge = ks.challenge
             # Step 1 of kofu.center.trust: the challenge is single-use, claimed atomically,
@@ -178,7 +182,7 @@ class CenterService:
         holder = self.trust.authenticate(cert_der, challenge, signature, clock.now())
         if holder.municipality not in self.issuers:
             raise NotParticipating(f"municipality {holder.municipality} does not take part")
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             db.execute(
                 sa.update(KioskSession)
                 .where(KioskSession.id == session_id)
@@ -194,7 +198,7 @@ class CenterService:
     # -- 2. offers and orders --------------------------------------------------------
 
     def offers(self, session_id: str, store_id: str) -> list[Offer]:
-        with Session(self.engine) as db:
+        with self._db() as db:
             ks = self._session(db, session_id, store_id)
             municipality, link = ks.municipality, ks.resident_link
         assert municipality is not None and link is not None
@@ -235,7 +239,7 @@ class CenterService:
         if (options.with_householder and not offer.with_householder) or (options.with_domicile and not offer.with_domicile):
             raise OrderConflict("option not offered", code="bad-options")
         now = clock.now()
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             ks = self._session(db, session_id, store_id)
             order = Order(
                 id=self._new_id(),
@@ -258,7 +262,7 @@ class CenterService:
 
     def pay(self, order_id: str, session_id: str, store_id: str, amount: int) -> tuple[OrderView, int]:
         """Record payment of ``amount`` yen; returns the order and the change due."""
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             order, _ = self._order(db, order_id, session_id, store_id)
             if order.state != "created":
                 raise OrderConflict(f"order is {order.state}, not awaiting payment")
@@ -273,7 +277,7 @@ class CenterService:
 
     def print_job(self, order_id: str, session_id: str, store_id: str) -> PrintJob:
         """Fetch the sealed certificate and prove it belongs to this holder and order."""
-        with Session(self.engine) as db:
+        with self._db() as db:
             order, ks = self._order(db, order_id, session_id, store_id)
             if order.state not in ("paid", "issued"):
                 raise OrderConflict(f"order is {order.state}; print data needs a paid order")
@@ -307,7 +311,7 @@ class CenterService:
                 raise DocumentRejected(f"document sealed by {seal.municipality_code}, not {municipality}")
         except DocumentRejected:
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
-            with Session(self.engine) as db, db.begin():
+            with self._db() as db, db.begin():
                 db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
             log.error("order %s: print data rejected by the binding check; order cancelled", order_id)
             raise
@@ -315,10 +319,10 @@ class CenterService:
             if type(e).__name__ != "SealInvalid":
                 raise
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "seal invalid")
-            with Session(self.engine) as db, db.begin():
+            with self._db() as db, db.begin():
                 db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
             raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             db.execute(
                 sa.update(Order)
                 .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
@@ -344,7 +348,7 @@ class CenterService:
 
     def printed(self, order_id: str, session_id: str, store_id: str, copies: int) -> OrderView:
         """The kiosk printed the copies: count them exactly once, then tell the issuer."""
-        with Session(self.engine) as db:
+        with self._db() as db:
             order, _ = self._order(db, order_id, session_id, store_id)
             if order.state == "printed":
                 return _view(order)
@@ -357,7 +361,7 @@ class CenterService:
             "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
         )
         try:
-            with Session(self.engine) as db, db.begin():
+            with self._db() as db, db.begin():
                 order = db.get(Order, order_id, with_for_update=True)
                 assert order is not None
                 if order.state == "issued":
@@ -377,14 +381,14 @@ class CenterService:
                     )
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
-        with Session(self.engine) as db:
+        with self._db() as db:
             o = db.get(Order, order_id)
             assert o is not None
             return _view(o)
 
     def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
         """Cancel before printing; returns the order and the refund due."""
-        with Session(self.engine) as db:
+        with self._db() as db:
             order, _ = self._order(db, order_id, session_id, store_id)
             if order.state == "printed":
                 raise OrderConflict("a printed order cannot be cancelled")
@@ -395,7 +399,7 @@ class CenterService:
             self._issuer(municipality).call(
                 "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason[:200]
             )
-        with Session(self.engine) as db, db.begin():
+        with self._db() as db, db.begin():
             n = db.execute(
                 sa.update(Order)
                 .where(Order.id == order_id, Order.state != "printed")
@@ -408,6 +412,6 @@ class CenterService:
             return _view(o), paid
 
     def order(self, order_id: str, session_id: str, store_id: str) -> OrderView:
-        with Session(self.engine) as db:
+        with self._db() as db:
             order, _ = self._order(db, order_id, session_id, store_id)
             return _view(order)

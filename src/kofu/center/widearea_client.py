@@ -55,6 +55,8 @@ class WideAreaClient:
         self.retries = max(1, retries)
         self.timeout = timeout
         session = requests.Session()
+        # Only our CA: ignore REQUESTS_CA_BUNDLE and proxies from the environment.
+        session.trust_env = False
         session.verify = ca
         session.cert = (client_cert, client_key)
         # One pooled connection per concurrent kiosk call; the issuer keeps them alive.

@@ -2,7 +2,7 @@
 
 Names draw on the 文字情報基盤 (MJ) set on purpose: 髙 and 﨑 are outside JIS X
 0208, 𠮷 is outside the BMP, and 葛 is written with Ideographic Variation
-Sequences (U+E0100, U+E0101) so the printed glyph must follow the selector.
+Sequences (U+E0102, U+E0103) so the printed glyph must follow the selector.
 """
 
 from __future__ import annotations
@@ -18,23 +18,23 @@ class Municipality:
     name: str
     prefecture: str
     mayor_name: str
-    population_class: str
+    population_class: int
     kiosk_fee: int
     town: str
 
 
 MUNICIPALITIES = (
-    Municipality("282286", "加東市", "兵庫県", "岩根 正", "50k-100k", 200, "社"),
-    Municipality("282154", "三木市", "兵庫県", "仲田 一彦", "50k-100k", 200, "上の丸町"),
+    Municipality("282286", "加東市", "兵庫県", "山本 正和", 5, 200, "社"),
+    Municipality("282154", "三木市", "兵庫県", "木村 一彦", 5, 200, "上の丸町"),
 )
 
-NOT_PARTICIPATING = Municipality("281000", "神戸市", "兵庫県", "久元 喜造", "1m+", 300, "中央区加納町")
+NOT_PARTICIPATING = Municipality("281000", "神戸市", "兵庫県", "神田 喜一", 1, 300, "中央区加納町")
 """A municipality with cards in circulation but no issuer in the routing table."""
 
 SURNAMES = (
     ("山田", "ヤマダ"), ("髙橋", "タカハシ"), ("山﨑", "ヤマザキ"), ("𠮷田", "ヨシダ"),
-    ("葛\U000E0100西", "カサイ"), ("葛\U000E0101城", "カツラギ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"),
-    ("田中", "タナカ"), ("渡邉", "ワタナベ"), ("伊藤", "イトウ"), ("中村", "ナカムラ"),
+    ("葛\U000E0102西", "カサイ"), ("葛\U000E0103城", "カツラギ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"),
+    ("田中", "タナカ"), ("渡邉\U000E0110", "ワタナベ"), ("伊藤", "イトウ"), ("中村", "ナカムラ"),
 )
 MALE = (("太郎", "タロウ"), ("一郎", "イチロウ"), ("健太", "ケンタ"), ("翔", "ショウ"), ("悠真", "ユウマ"), ("隆", "タカシ"))
 FEMALE = (("花子", "ハナコ"), ("美咲", "ミサキ"), ("陽菜", "ヒナ"), ("恵子", "ケイコ"), ("結衣", "ユイ"), ("直美", "ナオミ"))

@@ -210,7 +210,64 @@ client_key = {_toml_str(center_client.key_path)}
 
 def issuer_import_document(households: dict[str, list[sample.Household]], seals: dict[str, Any]) -> dict[str, Any]:
     """The issuer's import file (docs/issuer-import.md) for the sample municipalities."""
-    raise NotImplementedError("filled in once the issuer import format lands")
+    municipalities = []
+    for m in sample.MUNICIPALITIES:
+        seal = seals[m.code]
+        municipalities.append(
+            {
+                "code": m.code,
+                "name": m.name,
+                "mayor_title": f"{m.name}長",
+                "mayor_name": m.mayor_name,
+                "population_class": m.population_class,
+                "participating": True,
+                "fees": {"juminhyo": m.kiosk_fee},
+                "offered_kinds": ["juminhyo"],
+                "hours": [{"opens": "06:30", "closes": "23:00"}],
+                "max_copies": 10,
+                "seal": {
+                    "cert": str(seal.cert_path),
+                    "key": str(seal.key_path),
+                    "chain": [str(p) for p in seal.chain],
+                },
+                "households": [
+                    {
+                        "id": h.household_id,
+                        "address": h.address,
+                        "householder": h.members[0].resident_id,
+                        "members": [
+                            {
+                                "id": p.resident_id,
+                                "name": p.name,
+                                "name_kana": p.name_kana,
+                                "birth_date": p.birth_date.isoformat(),
+                                "sex": p.sex,
+                                "relationship": p.relationship,
+                                "became_resident_on": p.became_resident_on.isoformat(),
+                                "address_since": p.address_since.isoformat(),
+                                "notified_on": p.notified_on.isoformat(),
+                                "previous_address": p.previous_address or "",
+                                "domicile": h.domicile,
+                                "domicile_head": h.domicile_head,
+                                "resident_link": p.resident_link,
+                            }
+                            for p in h.members
+                        ],
+                    }
+                    for h in households[m.code]
+                ],
+            }
+        )
+    return {"format": "kofu-issuer-import/1", "municipalities": municipalities}
+
+
+def household_members_of(import_doc: dict[str, Any], resident_id: str) -> list[str]:
+    """The names in the household of ``resident_id`` (tests compare them with printed text)."""
+    for m in import_doc["municipalities"]:
+        for h in m["households"]:
+            if any(p["id"] == resident_id for p in h["members"]):
+                return [p["name"] for p in h["members"]]
+    raise KeyError(resident_id)
 
 
 def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, str] | None = None) -> list[Service]:
