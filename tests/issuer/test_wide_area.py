@@ -5,6 +5,7 @@ The client is zeep built from the served ?wsdl alone, as the center builds it.
 
 from __future__ import annotations
 
+import gc
 import socket
 import ssl
 import threading
@@ -43,8 +44,11 @@ def client(issuer_service: Any) -> Iterator[Any]:
     s = session(world)
     transport = zeep.transports.Transport(session=s, timeout=60)
     yield zeep.Client(f"{url}/wide-area?wsdl", transport=transport)
-    # Open keep-alive connections would hold up the server's graceful stop.
+    # Open keep-alive connections would hold up the server's graceful stop
+    # (uvicorn waits for them). A fault's traceback keeps its response, and
+    # with it a pooled connection, alive in a reference cycle: collect it.
     s.close()
+    gc.collect()
 
 
 def fault_detail(fault: zeep.exceptions.Fault) -> dict[str, Any]:
