@@ -89,7 +89,7 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
             name=m.name,
             name_kana=m.name_kana,
             birth_date=m.birth_date,
-            sex=m.sex,
+            sex="female" if m.sex == "female" else "male",  # the table's CHECK allows only these
             relationship=m.relationship,
             became_resident_on=m.became_resident_on,
             address_since=m.address_since,

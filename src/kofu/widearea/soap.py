@@ -160,7 +160,8 @@ def operation_name(payload: etree._Element) -> str:
 
 
 def text(payload: etree._Element, name: str) -> str | None:
-    return payload.findtext(q(name))
+    value = payload.findtext(q(name))
+    return None if value is None else str(value)
 
 
 def boolean(value: str | None) -> bool:
