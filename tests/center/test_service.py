@@ -1,0 +1,220 @@
+"""The center's service layer with a real database, real rendering and real
+e-seals, and two small doubles: the card trust (tested end to end in
+tests/e2e) and the wide-area client, which here plays an issuer that can be
+made to misbehave (swap documents between orders, as the 2023 incident did).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from kofu.center.errors import AuthenticationFailed, DocumentRejected, OrderConflict, PaymentShort
+from kofu.center.service import CenterService, OrderOptions
+from kofu.center.trust import AuthenticatedHolder
+from kofu.db import make_engine
+from kofu.lgpki.ca import LgpkiAuthority
+from kofu.lgpki.seal import Sealer, verify_seal
+from kofu.render import render_juminhyo
+from kofu.render.samples import household
+from kofu.widearea import order_binding
+
+STORE = "store-0001"
+
+
+class FakeTrust:
+    """Accepts a 'certificate' that is just the resident link, signed by b'ok'."""
+
+    def authenticate(self, cert_der: bytes, challenge: bytes, signature: bytes, now: Any) -> AuthenticatedHolder:
+        if signature != b"ok":
+            raise AuthenticationFailed("bad signature")
+        return AuthenticatedHolder(auth_serial="01", municipality="282286", resident_link=cert_der.decode())
+
+
+class FakeIssuer:
+    """Answers like zeep would; renders and seals a real document per request."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self.sealer = sealer
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.swap_with: dict[str, str] | None = None  # order id -> the order whose document to return
+        self._docs: dict[str, tuple[bytes, str]] = {}
+        self.lock = threading.Lock()
+
+    def call(self, operation: str, **kw: Any) -> Any:
+        with self.lock:
+            self.calls.append((operation, kw))
+        if operation == "QueryAvailability":
+            offer = SimpleNamespace(
+                Kind="juminhyo", Fee=200, MaxCopies=10,
+                Options=SimpleNamespace(Scope=["household", "self"], WithHouseholder=True, WithDomicile=True),
+            )
+            return SimpleNamespace(Refusal=None, Offers=SimpleNamespace(Offer=[offer]))
+        if operation == "IssueCertificate":
+            binding = order_binding(kw["ResidentLink"], kw["OrderId"], kw["MessageSerial"])
+            doc = household(2, binding=binding, householder=kw["ResidentLink"][:8])
+            time.sleep(random.random() * 0.01)  # widen the race window
+            pdf = self.sealer.seal(render_juminhyo(doc).pdf)
+            with self.lock:
+                self._docs[kw["OrderId"]] = (pdf, kw["MessageSerial"])
+                if self.swap_with and kw["OrderId"] in self.swap_with:
+                    other = self.swap_with[kw["OrderId"]]
+                    while other not in self._docs:
+                        self.lock.release()
+                        time.sleep(0.005)
+                        self.lock.acquire()
+                    pdf = self._docs[other][0]
+            return SimpleNamespace(
+                MessageSerial=kw["MessageSerial"], IssuanceId=f"i-{kw['OrderId']}",
+                CertificateSerial=f"s-{kw['OrderId'][:8]}", Pages=1, Document=pdf,
+            )
+        if operation in ("ConfirmPrinted", "CancelIssuance"):
+            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed" if operation == "ConfirmPrinted" else "cancelled")
+        raise AssertionError(operation)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Sealer, Path]:
+    ca = LgpkiAuthority.init(tmp_path_factory.mktemp("lgpki"))
+    seal = ca.issue_seal("282286", "加東市")
+    return Sealer.from_files(seal.cert_path, seal.key_path, list(seal.chain)), ca.ca_path
+
+
+@pytest.fixture
+def center(db_url: str, pki: tuple[Sealer, Path]) -> tuple[CenterService, FakeIssuer]:
+    sealer, root = pki
+    issuer = FakeIssuer(sealer)
+    service = CenterService(
+        make_engine(db_url), "east", FakeTrust(), {"282286": issuer},  # type: ignore[dict-item, arg-type]
+        partial(verify_seal, trust_roots=[root]), session_ttl=timedelta(minutes=5),
+    )
+    service.create_tables()
+    return service, issuer
+
+
+def _authenticated(service: CenterService, link: str) -> str:
+    sid, _challenge = service.start_session(STORE, "k1")
+    service.authenticate(sid, STORE, link.encode(), b"ok")
+    return sid
+
+
+def _paid_order(service: CenterService, link: str, copies: int = 1) -> tuple[str, str]:
+    sid = _authenticated(service, link)
+    order = service.create_order(sid, STORE, "juminhyo", OrderOptions(), copies)
+    service.pay(order.order_id, sid, STORE, order.fee)
+    return sid, order.order_id
+
+
+def _records(service: CenterService) -> int:
+    with service.engine.connect() as c:
+        return int(c.execute(sa.text("SELECT count(*) FROM issuance_records")).scalar_one())
+
+
+def test_happy_path_counts_once(center) -> None:
+    service, _ = center
+    sid, oid = _paid_order(service, "link-aaaa-0001", copies=2)
+    job = service.print_job(oid, sid, STORE)
+    assert job.copies == 2 and job.pdf.startswith(b"%PDF")
+    service.printed(oid, sid, STORE, 2)
+    service.printed(oid, sid, STORE, 2)  # a retried report
+    assert _records(service) == 1
+
+
+def test_challenge_is_single_use(center) -> None:
+    service, _ = center
+    sid, _ = service.start_session(STORE, "k1")
+    with pytest.raises(AuthenticationFailed):
+        service.authenticate(sid, STORE, b"link-bbbb-0001", b"forged")
+    with pytest.raises(AuthenticationFailed, match="challenge already used"):
+        service.authenticate(sid, STORE, b"link-bbbb-0001", b"ok")
+
+
+def test_other_store_cannot_touch_a_session(center) -> None:
+    service, _ = center
+    sid, oid = _paid_order(service, "link-cccc-0001")
+    with pytest.raises(Exception, match="no session"):
+        service.print_job(oid, sid, "store-9999")
+
+
+def test_payment_short_and_print_before_payment(center) -> None:
+    service, _ = center
+    sid = _authenticated(service, "link-dddd-0001")
+    order = service.create_order(sid, STORE, "juminhyo", OrderOptions(), 1)
+    with pytest.raises(OrderConflict):
+        service.print_job(order.order_id, sid, STORE)
+    with pytest.raises(PaymentShort):
+        service.pay(order.order_id, sid, STORE, order.fee - 10)
+    assert _records(service) == 0
+
+
+def test_swapped_documents_are_never_handed_out(center) -> None:
+    """Two orders in flight; the issuer answers each with the other's document."""
+    service, issuer = center
+    sid_a, a = _paid_order(service, "link-alice-0001")
+    sid_b, b = _paid_order(service, "link-bobby-0001")
+    issuer.swap_with = {a: b, b: a}
+    errors: dict[str, Exception] = {}
+
+    def run(sid: str, oid: str) -> None:
+        try:
+            service.print_job(oid, sid, STORE)
+        except Exception as e:
+            errors[oid] = e
+
+    threads = [threading.Thread(target=run, args=(sid_a, a)), threading.Thread(target=run, args=(sid_b, b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert set(errors) == {a, b}
+    assert all(isinstance(e, DocumentRejected) for e in errors.values())
+    assert {kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"} == {f"i-{a}", f"i-{b}"}
+    assert service.order(a, sid_a, STORE).state == "cancelled"
+    with pytest.raises(OrderConflict):
+        service.printed(a, sid_a, STORE, 1)
+    assert _records(service) == 0
+
+
+def test_concurrent_orders_each_get_their_own_document(center, pki) -> None:
+    service, _ = center
+    _sealer, root = pki
+    links = [f"link-{i:04d}-concurrent" for i in range(8)]
+    results: dict[str, Any] = {}
+
+    def run(link: str) -> None:
+        sid, oid = _paid_order(service, link)
+        job = service.print_job(oid, sid, STORE)
+        service.printed(oid, sid, STORE, 1)
+        results[link] = (oid, job)
+
+    threads = [threading.Thread(target=run, args=(link,)) for link in links]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == len(links)
+    for link, (oid, job) in results.items():
+        info = verify_seal(job.pdf, trust_roots=[root])
+        serial = next(kw["MessageSerial"] for op, kw in center[1].calls if op == "IssueCertificate" and kw["OrderId"] == oid)
+        assert info.binding == order_binding(link, oid, serial)
+    assert _records(service) == len(links)
+
+
+def test_retry_uses_the_same_message_serial(center) -> None:
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-eeee-0001")
+    service.print_job(oid, sid, STORE)
+    service.print_job(oid, sid, STORE)  # the kiosk asks again (e.g. after a paper jam)
+    serials = {kw["MessageSerial"] for op, kw in issuer.calls if op == "IssueCertificate" and kw["OrderId"] == oid}
+    assert len(serials) == 1
+
+
