@@ -17,7 +17,10 @@ import base64
 import json
 import logging
 import os
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -42,6 +45,9 @@ from kofu.center.widearea_client import WideAreaClient
 from kofu.widearea import order_binding
 
 log = logging.getLogger("kofu.center")
+
+RECENT_OFFERS_SECONDS = 60.0
+RECENT_OFFERS_MAX = 10_000
 
 KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
 
@@ -111,6 +117,11 @@ class CenterService:
         self.issuers = issuers
         self._verify_seal = verify_seal
         self.session_ttl = session_ttl
+        # The offer list a kiosk just showed, per session, so that the order right after
+        # it is checked without a second wide-area round trip. The issuer re-applies its
+        # rules at IssueCertificate, so a stale entry can never issue what is not allowed.
+        self._recent_offers: OrderedDict[str, tuple[float, list[Offer]]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def create_tables(self) -> None:
         Base.metadata.create_all(self.engine)
@@ -223,13 +234,24 @@ class CenterService:
                     with_domicile=bool(o.Options.WithDomicile),
                 )
             )
+        with self._recent_lock:
+            self._recent_offers[session_id] = (time.monotonic(), result)
+            while len(self._recent_offers) > RECENT_OFFERS_MAX:
+                self._recent_offers.popitem(last=False)
         return result
+
+    def _offers_for_order(self, session_id: str, store_id: str) -> list[Offer]:
+        with self._recent_lock:
+            entry = self._recent_offers.pop(session_id, None)
+        if entry is not None and time.monotonic() - entry[0] < RECENT_OFFERS_SECONDS:
+            return entry[1]
+        return self.offers(session_id, store_id)
 
     def create_order(self, session_id: str, store_id: str, kind: str, options: OrderOptions, copies: int) -> OrderView:
         """Check the order against the issuer's current offer and fix its fee and 電文通番."""
         if kind not in KINDS:
             raise OrderConflict(f"unknown certificate kind {kind!r}", code="bad-request")
-        offer = next((o for o in self.offers(session_id, store_id) if o.kind == kind), None)
+        offer = next((o for o in self._offers_for_order(session_id, store_id) if o.kind == kind), None)
         if offer is None:
             raise Refused(f"{kind} is not offered to this holder now", code="kind-not-offered")
         if not 1 <= copies <= offer.max_copies:
