@@ -11,6 +11,7 @@ need=()
 command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 command -v wrk >/dev/null || need+=(wrk)
+command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then

@@ -71,3 +71,38 @@ def require_tool(tool: str) -> str:
     if path is None:
         pytest.fail(f"{tool} is not installed; `make test` installs it (scripts/ensure-system-packages.sh)")
     return path
+
+
+CHROMIUM = os.environ.get("KOFU_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright (a ``playwright.sync_api.Browser``).
+
+    Never ``playwright install``: the browser is the distribution's package
+    (scripts/ensure-system-packages.sh). Missing chromium or playwright skips,
+    saying why, and fails when ``KOFU_REQUIRE_CHROMIUM=1`` (CI).
+    """
+    if not os.access(CHROMIUM, os.X_OK):
+        require_or_skip("chromium", "KOFU_REQUIRE_CHROMIUM", f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as e:
+        require_or_skip("chromium", "KOFU_REQUIRE_CHROMIUM", f"playwright is not installed: {e}")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "kofu.issuer.cli",
     "kofu.center.cli",
     "kofu.kiosk.cli",
+    "kofu.verify.serve",
     "kofu.demo",
     "kofu.bench",
 )

@@ -1,0 +1,122 @@
+"""Verification site configuration, read once at start-up from a TOML file.
+
+>>> settings = load_settings(Path("verify.toml"))
+
+The file (relative paths are relative to the file's folder)::
+
+    [server]
+    host = "127.0.0.1"
+    port = 8406
+    log_level = "warning"
+
+    [tls]                          # omit for plain HTTP (tests, a site behind a TLS proxy)
+    cert = "tls/verify.pem"
+    key = "tls/verify.key"
+
+    [keys]
+    master_key = "keys/scramble-master.key"   # the center's scramble master key (secret)
+    qr_keys = "keys/qr"                       # folder of the center's QR signing keys; only
+                                              # the published public keys are read from it
+
+    [limits]
+    max_upload_bytes = 20971520    # per file (20 MiB)
+    max_pixels = 60000000          # decoded size of one scan (image bombs are refused)
+
+The site is public (any receiver may upload), so there is no client
+certificate; TLS is plain server TLS.
+
+Errors::
+
+    SettingsError   the file is missing, not TOML, or a field is wrong (named)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kofu.web import ServerSettings, TlsServerSettings
+
+MiB = 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = 20 * MiB
+# An A4 page at 600 dpi is 4961 x 7016 = 35 Mpx; 60 Mpx leaves room for a
+# generous scan margin and refuses a decompression bomb long before it hurts.
+DEFAULT_MAX_PIXELS = 60_000_000
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    """Largest accepted file, per uploaded file; checked while the body streams in."""
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    """Largest accepted decoded image (width x height), passed to ``load_scan``."""
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    server: ServerSettings
+    master_key: Path
+    """The center's scramble master key; the per-serial keys are derived from it."""
+    qr_keys: Path
+    """Folder holding the center's QR signing keys; the site reads only the public set."""
+    limits: UploadLimits = UploadLimits()
+
+
+def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
+    if key not in table:
+        if default is ...:
+            raise SettingsError(f"{where}.{key} is required")
+        return default
+    value = table[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SettingsError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def load_settings(path: Path) -> VerifySettings:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SettingsError(f"cannot read {path}: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"{path} is not valid TOML: {e}") from e
+    base = path.resolve().parent
+
+    def resolve(p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else base / q
+
+    srv = _get(raw, "server", dict, str(path), {})
+    tls_raw = _get(raw, "tls", dict, str(path), None)
+    tls = None
+    if tls_raw is not None:
+        tls = TlsServerSettings(
+            cert=resolve(_get(tls_raw, "cert", str, "tls")),
+            key=resolve(_get(tls_raw, "key", str, "tls")),
+        )
+    server = ServerSettings(
+        host=_get(srv, "host", str, "server", "127.0.0.1"),
+        port=_get(srv, "port", int, "server", 8406),
+        tls=tls,
+        log_level=_get(srv, "log_level", str, "server", "warning"),
+    )
+    keys = _get(raw, "keys", dict, str(path))
+    lim = _get(raw, "limits", dict, str(path), {})
+    limits = UploadLimits(
+        max_upload_bytes=_get(lim, "max_upload_bytes", int, "limits", DEFAULT_MAX_UPLOAD_BYTES),
+        max_pixels=_get(lim, "max_pixels", int, "limits", DEFAULT_MAX_PIXELS),
+    )
+    if limits.max_upload_bytes <= 0 or limits.max_pixels <= 0:
+        raise SettingsError("limits.max_upload_bytes and limits.max_pixels must be positive")
+    return VerifySettings(
+        server=server,
+        master_key=resolve(_get(keys, "master_key", str, "keys")),
+        qr_keys=resolve(_get(keys, "qr_keys", str, "keys")),
+        limits=limits,
+    )

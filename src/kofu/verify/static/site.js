@@ -1,0 +1,20 @@
+// Shows that a verification is running and prevents a second submit while it does.
+// Loaded as a file (the Content-Security-Policy allows no inline script).
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("verify-form");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    const button = document.getElementById("submit");
+    const busy = document.getElementById("busy");
+    if (button) button.disabled = true;
+    if (busy) busy.hidden = false;
+  });
+  // Coming back with the browser's back button must not leave the form disabled.
+  window.addEventListener("pageshow", () => {
+    const button = document.getElementById("submit");
+    const busy = document.getElementById("busy");
+    if (button) button.disabled = false;
+    if (busy) busy.hidden = true;
+  });
+});
