@@ -262,19 +262,22 @@ def build_app(verifier: Verifier) -> Starlette:
         ok: Callable[[Any, bool], Response],
         fail: Callable[[int, str, list[str]], Response],
     ) -> Response:
-        from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
-
         try:
             result, front_given = await run(request)
         except UploadError as e:
             return fail(e.status_code, str(e), [])
-        except ScanRejected as e:
-            # Not an image we can read, or an image bomb: the sender's file is at fault.
-            return fail(400, _scan_rejected_message(e), _diagnostics(e))
-        except AntiforgeryError as e:
-            # A readable scan that does not verify (no QR, unknown key, no
-            # scrambled image found): a result, told as such.
-            return fail(422, _not_verified_message(e), _diagnostics(e))
+        except Exception as e:
+            # Imported here so that a bad upload is refused without loading the core.
+            from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
+
+            if isinstance(e, ScanRejected):
+                # Not an image we can read, or an image bomb: the sender's file is at fault.
+                return fail(400, _scan_rejected_message(e), _diagnostics(e))
+            if isinstance(e, AntiforgeryError):
+                # A readable scan that does not verify (no QR, unknown key, no
+                # scrambled image found): a result, told as such.
+                return fail(422, _not_verified_message(e), _diagnostics(e))
+            raise
         return ok(result, front_given)
 
     async def index(request: Request) -> Response:
@@ -289,7 +292,9 @@ def build_app(verifier: Verifier) -> Starlette:
                 rows=payload_rows(getattr(result, "payload", None), data["serial"]),
                 front_given=front_given,
                 restored_url=_png_data_url(getattr(result, "restored_png", None)),
-                marked_url=_png_data_url(getattr(result, "marked_png", None)) if front_given else None,
+                marked_url=_png_data_url(getattr(result, "marked_png", None))
+                if front_given
+                else None,
             )
 
         def fail(status: int, message: str, diagnostics: list[str]) -> Response:
@@ -310,7 +315,12 @@ def build_app(verifier: Verifier) -> Starlette:
         return PlainTextResponse("ok")
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return page("error.html", status=404, message="ページがありません。 / Page not found.", diagnostics=[])
+        return page(
+            "error.html",
+            status=404,
+            message="ページがありません。 / Page not found.",
+            diagnostics=[],
+        )
 
     app = Starlette(
         routes=[
@@ -335,7 +345,4 @@ def _scan_rejected_message(e: Exception) -> str:
 
 
 def _not_verified_message(e: Exception) -> str:
-    return (
-        "この証明書は確認できませんでした。 / This certificate could not be verified."
-        f" ({e})"
-    )
+    return f"この証明書は確認できませんでした。 / This certificate could not be verified. ({e})"
