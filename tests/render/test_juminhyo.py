@@ -88,11 +88,15 @@ def test_options_shown_and_omitted(write_pdf: WritePdf) -> None:
     assert hidden.count("省略") == 5  # 世帯主, 2 × 続柄, 本籍, 筆頭者
 
 
-def test_individual_number_only_when_given(write_pdf: WritePdf) -> None:
+def test_individual_number_only_when_asked_for(write_pdf: WritePdf) -> None:
     with_number = replace(member(0), individual_number="123456789018")
-    text = pdftotext(write_pdf(render_juminhyo(document((with_number, member(1)))).pdf))
+    members = (with_number, member(1))
+    shown = render_juminhyo(document(members, show_individual_number=True)).pdf
+    text = pdftotext(write_pdf(shown))
     assert "個人番号" in text and "123456789018" in text
-    assert "個人番号" not in pdftotext(write_pdf(render_juminhyo(household(2)).pdf, "n.pdf"))
+    # The number is in the record but the document does not ask for it: nothing shows.
+    hidden = pdftotext(write_pdf(render_juminhyo(document(members)).pdf, "n.pdf"))
+    assert "個人番号" not in hidden and "123456789018" not in hidden
 
 
 def test_only_the_mj_font_is_embedded_as_a_subset(write_pdf: WritePdf) -> None:

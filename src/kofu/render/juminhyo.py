@@ -55,7 +55,8 @@ def _member(no: int, m: JuminhyoMember, doc: JuminhyoDocument) -> dict[str, Any]
         "address_since": _era(m.address_since, f"member {no} 住所を定めた年月日"),
         "notified": _era(m.notified_on, f"member {no} 届出日"),
         "previous_address": m.previous_address or "",
-        "individual_number": m.individual_number,
+        # None hides the row; the template never prints 個人番号 for None.
+        "individual_number": (m.individual_number or "") if doc.show_individual_number else None,
     }
 
 

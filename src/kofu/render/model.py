@@ -70,6 +70,9 @@ class JuminhyoDocument:
     scope: Literal["household", "members"] = "household"
     """``household``: every member of the household (世帯全員の住民票の写し);
     ``members``: the members listed, chosen from the household (住民票の写し)."""
+    show_individual_number: bool = False
+    """Print the 個人番号 column; without it nothing about 個人番号 is printed,
+    even for members whose ``individual_number`` is set."""
 
 
 @dataclass(frozen=True)
@@ -78,3 +81,188 @@ class RenderedPdf:
 
     pdf: bytes
     pages: int
+
+
+# --- The five other kinds -------------------------------------------------
+#
+# Every document below is keyword-only: it is built by the issuer from named
+# record fields, and a positional call would silently swap two dates.
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateHeader:
+    """What every certificate carries besides its own content.
+
+    Printed as the header (municipality, title, 証明書番号), the certification
+    block (date, mayor, seal impression) and the footer (照合番号, code).
+    """
+
+    municipality_code: str
+    municipality_name: str
+    """e.g. 加東市."""
+    mayor_title: str
+    """e.g. 加東市長; also the text of the seal impression (加東市長之印)."""
+    mayor_name: str
+    issued_on: date
+    certificate_serial: str
+    """Printed as the document number; keys the anti-forgery back side."""
+    binding: str
+    """64 lower-case hex characters, written to the PDF keywords as
+    ``kofu-binding:<hex>`` (covered by the e-seal) and printed as 照合番号."""
+
+
+KISAI_ITEMS: tuple[str, ...] = (
+    "氏名",
+    "ふりがな",
+    "生年月日",
+    "性別",
+    "続柄",
+    "住所",
+    "住民となった年月日",
+    "住所を定めた年月日",
+    "届出日",
+    "従前の住所",
+)
+"""The items a 住民票記載事項証明書 may certify, in the order they are printed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KisaiDocument(CertificateHeader):
+    """住民票記載事項証明書: only the chosen items of the chosen members."""
+
+    address: str
+    """住所 of the members (printed only when 住所 is among ``items``)."""
+    members: tuple[JuminhyoMember, ...]
+    items: tuple[str, ...]
+    """Which items are certified, each one of :data:`KISAI_ITEMS` (氏名 always is)."""
+    purpose: str | None = None
+    """使用目的・提出先 when the applicant gave one, printed under the table."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InkanDocument(CertificateHeader):
+    """印鑑登録証明書 for the holder of a registered seal."""
+
+    name: str
+    name_kana: str
+    birth_date: date
+    sex: Literal["male", "female"]
+    address: str
+    registration_number: str
+    """印鑑登録番号."""
+    seal_image_png: bytes
+    """The registered impression as a PNG. Printed at its real size when the PNG
+    records its resolution (pHYs), otherwise fitted to the box; never larger
+    than 25 mm (the largest seal a municipality registers)."""
+
+
+@dataclass(frozen=True)
+class TaxItem:
+    """One line of a 納税証明書."""
+
+    tax_name: str
+    """e.g. 市民税・県民税(普通徴収), 固定資産税・都市計画税, 軽自動車税(種別割)."""
+    fiscal_year: int
+    """年度 as the Gregorian year it starts in (2025 → 令和7年度)."""
+    assessed: int
+    """税額 (yen)."""
+    paid: int
+    """納付済額 (yen)."""
+    unpaid: int
+    """未納額 (yen)."""
+    due_on: date | None
+    """納期限 of the last instalment; None when not applicable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaxCertificateDocument(CertificateHeader):
+    """各種税証明書: 所得・課税(非課税)証明書 (``shotoku``) or 納税証明書 (``nozei``).
+
+    Amounts are ints of yen. For ``shotoku`` the income figures are those of
+    the calendar year before ``fiscal_year`` (令和7年度 taxes 令和6年中の所得).
+    """
+
+    tax_kind: Literal["shotoku", "nozei"]
+    fiscal_year: int
+    """年度 as the Gregorian year it starts in (2025 → printed 令和7年度)."""
+    name: str
+    address: str
+    birth_date: date
+    # 所得・課税(非課税)証明書
+    incomes: tuple[tuple[str, int], ...] = ()
+    """(所得の種類, 所得金額): 給与所得, 事業所得, 公的年金等所得 …"""
+    total_income: int = 0
+    """総所得金額等."""
+    deductions: tuple[tuple[str, int], ...] = ()
+    """(控除の種類, 金額): 社会保険料控除, 基礎控除 …"""
+    taxable_income: int = 0
+    """課税標準額 (総所得金額等 − 所得控除合計, floored at 0)."""
+    municipal_tax: int = 0
+    """市町村民税 (yen)."""
+    prefectural_tax: int = 0
+    """道府県民税 (yen)."""
+    exempt: bool = False
+    """非課税: the title reads 所得・非課税証明書 and the taxes read 非課税."""
+    municipal_tax_label: str = "市民税"
+    prefectural_tax_label: str = "県民税"
+    # 納税証明書
+    tax_items: tuple[TaxItem, ...] = ()
+    """納税証明書 lines, one per tax and 年度."""
+
+
+@dataclass(frozen=True)
+class KosekiPerson:
+    """One person recorded in a 戸籍 (戸籍に記録されている者)."""
+
+    name: str
+    """氏名, exactly as recorded (may hold IVS and non-BMP characters)."""
+    birth_date: date
+    sex: Literal["male", "female"]
+    father: str
+    """父 (empty when not recorded)."""
+    mother: str
+    """母."""
+    relationship: str
+    """続柄: 長男, 二女, 夫, 妻 …"""
+    events: tuple[tuple[str, str], ...] = ()
+    """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日 …"),
+    ("婚姻", …), ("除籍", …). Texts are printed as given."""
+    removed: bool = False
+    """除籍: the person left this 戸籍 (marriage, death …); prints 「除　籍」."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KosekiDocument(CertificateHeader):
+    """戸籍証明書: 全部事項証明書 (``all``) or 個人事項証明書 (``self``)."""
+
+    scope: Literal["all", "self"]
+    honseki: str
+    """本籍."""
+    head_name: str
+    """筆頭者氏名."""
+    koseki_events: tuple[tuple[str, str], ...]
+    """戸籍事項 as (label, text), e.g. ("戸籍編製", "【編製日】令和2年4月1日")."""
+    persons: tuple[KosekiPerson, ...]
+    self_index: int = 0
+    """For ``self``: the index in ``persons`` of the one person certified."""
+
+
+@dataclass(frozen=True)
+class FuhyoEntry:
+    """One person on a 戸籍の附票 and the addresses they have had."""
+
+    name: str
+    addresses: tuple[tuple[str, date], ...]
+    """(住所, 住所を定めた年月日), oldest first."""
+    birth_date: date | None = None
+    """生年月日 (recorded on 附票 since 2024); printed when given."""
+    sex: Literal["male", "female"] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FuhyoDocument(CertificateHeader):
+    """戸籍の附票の写し: the address history of the people of one 戸籍."""
+
+    honseki: str
+    head_name: str
+    entries: tuple[FuhyoEntry, ...]
