@@ -27,9 +27,12 @@ Every refusal a resident sees carries the same neutral message
 never reveals a support measure (支援措置) or a removal; the ``code`` says why,
 for operators and logs.
 
-Only 住民票の写し is built so far; the other kinds are named so that the
-wide-area contract and the data model need not change when they come, but
-:data:`SUPPORTED_KINDS` keeps them out of every offer until their rules are.
+All six kinds are offered where the municipality offers them and the
+person's records allow: 住民票の写し and 住民票記載事項証明書 (household, the
+holder, or chosen members of the household), 印鑑登録証明書 (the holder, while
+a seal is registered), 各種税証明書 (offered fiscal years the person has a
+record for), 戸籍証明書 and 戸籍の附票の写し (本籍 in this municipality, and
+nobody in the register under a support measure).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
 from kofu.domain.fees import FeeSchedule
+from kofu.domain.holidays import is_business_day
 
 __all__ = [
     "CENTER_CLOSES",
@@ -49,7 +53,9 @@ __all__ = [
     "AllowedOptions",
     "HoursWindow",
     "Kind",
+    "KosekiScope",
     "MaintenanceWindow",
+    "MemberChoice",
     "MunicipalityFacts",
     "Offer",
     "Offers",
@@ -62,6 +68,7 @@ __all__ = [
     "RuleError",
     "Scope",
     "ServiceState",
+    "TaxKind",
     "check_order",
     "offers",
     "service_state",
@@ -83,13 +90,32 @@ class Kind(StrEnum):
     """戸籍の附票の写し"""
 
 
-SUPPORTED_KINDS: frozenset[str] = frozenset({Kind.JUMINHYO})
-"""Kinds whose rules and layout exist; a municipality's other kinds are not offered yet."""
+SUPPORTED_KINDS: frozenset[str] = frozenset(k.value for k in Kind)
+"""Kinds whose rules and layout exist (all six)."""
+
+RESIDENT_RECORD_KINDS = frozenset({Kind.JUMINHYO.value, Kind.KISAI.value})
+"""Kinds printed from the 住民票 (household, holder or chosen members)."""
 
 
 class Scope(StrEnum):
     HOUSEHOLD = "household"
+    """住民票: the whole household, or the members listed in ``Order.members``."""
     SELF = "self"
+    """The card holder alone (the only scope of 印鑑・税・戸籍・附票)."""
+
+
+class TaxKind(StrEnum):
+    SHOTOKU = "shotoku"
+    """所得・課税（非課税）証明書"""
+    NOZEI = "nozei"
+    """納税証明書"""
+
+
+class KosekiScope(StrEnum):
+    ALL = "all"
+    """全部事項証明書 (謄本): every person in the register."""
+    SELF = "self"
+    """個人事項証明書 (抄本): the holder."""
 
 
 class RefusalCode(StrEnum):
@@ -146,8 +172,13 @@ class HoursWindow:
         if not self.weekdays <= frozenset(range(7)):
             raise ValueError(f"weekdays must be 0..6, got {sorted(self.weekdays)}")
 
+    business_days_only: bool = False
+    """Closed on national holidays and 29 Dec – 3 Jan as well (閉庁日)."""
+
     def contains(self, local: datetime) -> bool:
-        return local.weekday() in self.weekdays and self.opens <= local.time() < self.closes
+        if local.weekday() not in self.weekdays or not self.opens <= local.time() < self.closes:
+            return False
+        return not self.business_days_only or is_business_day(local.date())
 
 
 @dataclass(frozen=True)
@@ -185,16 +216,42 @@ class MunicipalityFacts:
     """Narrower hours for some kinds (e.g. 戸籍 only on business days 9–17)."""
     maintenance: tuple[MaintenanceWindow, ...] = ()
     max_copies: int = 10
+    tax_years: frozenset[int] = frozenset()
+    """Fiscal years (年度) whose tax certificates the municipality offers at kiosks."""
+    individual_number: bool = False
+    """The municipality allows 個人番号 on a 住民票の写し issued at a kiosk."""
+    counter_fees: FeeSchedule | None = None
+    """The counter (窓口) fee, shown for comparison; the kiosk always charges ``fees``."""
+
+
+@dataclass(frozen=True)
+class MemberChoice:
+    """A household member the holder may choose for a 住民票 of chosen members."""
+
+    resident_id: str
+    name: str
 
 
 @dataclass(frozen=True)
 class PersonFacts:
-    """What the rules need to know about the card holder's record."""
+    """What the rules need to know about the card holder's record, read just now."""
 
     active: bool
     """False once removed (転出・死亡)."""
     has_domicile: bool
     """本籍 is recorded, so 本籍・筆頭者 can be printed."""
+    restricted: bool = False
+    """A support measure (支援措置) covers this person or someone in their household."""
+    seal_registered: bool = False
+    """A seal (印鑑) is registered and not abolished, at this instant."""
+    tax_years: frozenset[int] = frozenset()
+    """Fiscal years for which the municipality holds the person's tax record."""
+    register_here: bool = False
+    """A family register (戸籍) of this municipality lists the person: 本籍 is here."""
+    register_restricted: bool = False
+    """Someone in that family register is under a support measure."""
+    members: tuple[MemberChoice, ...] = ()
+    """The active members of the holder's household, holder included, in print order."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +261,14 @@ class AllowedOptions:
     """True when the resident may choose to include 世帯主・続柄."""
     with_domicile: bool
     """True when the resident may choose to include 本籍・筆頭者."""
+    with_individual_number: bool = False
+    """True when the resident may choose to include 個人番号."""
+    members: tuple[MemberChoice, ...] = ()
+    """Household members who may be chosen one by one (住民票 kinds)."""
+    tax_kinds: tuple[TaxKind, ...] = ()
+    years: tuple[int, ...] = ()
+    """Fiscal years offered (税証明)."""
+    koseki_scopes: tuple[KosekiScope, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +278,8 @@ class Offer:
     """Kiosk fee per copy, yen."""
     max_copies: int
     options: AllowedOptions
+    counter_fee: int | None = None
+    """The counter fee per copy, for comparison (not charged here)."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +295,9 @@ class Refusal:
     code: RefusalCode
     message_ja: str = NEUTRAL_MESSAGE_JA
     message_en: str = NEUTRAL_MESSAGE_EN
+    detail: str = ""
+    """Why, for the issuer's own log only; never sent over the wide-area
+    interface (a support measure travels as ``nothing-offered``)."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +309,12 @@ class Order:
     copies: int
     fee: int
     """Total for all copies, yen."""
+    with_individual_number: bool = False
+    members: tuple[str, ...] = ()
+    """Resident ids of chosen members (scope household); empty: the whole household."""
+    tax_kind: str | None = None
+    year: int | None = None
+    koseki_scope: str | None = None
 
 
 class RuleError(Exception):
@@ -314,14 +390,47 @@ def _kind_open(municipality: MunicipalityFacts, kind: str, local: datetime) -> b
     return True
 
 
-def _options_for(kind: str, person: PersonFacts) -> AllowedOptions:
-    # 住民票の写し: the whole household or the holder alone; 世帯主・続柄 may
-    # always be included; 本籍・筆頭者 only when a domicile is recorded.
-    return AllowedOptions(
-        scopes=(Scope.HOUSEHOLD, Scope.SELF),
-        with_householder=True,
-        with_domicile=person.has_domicile,
-    )
+_SELF_ONLY = (Scope.SELF,)
+
+
+def _options_for(kind: str, person: PersonFacts, municipality: MunicipalityFacts) -> AllowedOptions | None:
+    """The options of ``kind`` for ``person``, or None when the kind is not for them now."""
+    if kind in RESIDENT_RECORD_KINDS:
+        # 住民票の写し / 記載事項証明書: the whole household, chosen members or
+        # the holder; 世帯主・続柄 may always be included; 本籍・筆頭者 only when
+        # a domicile is recorded; 個人番号 only on a 住民票の写し, only where the
+        # municipality allows it (the members are always the holder's own household).
+        return AllowedOptions(
+            scopes=(Scope.HOUSEHOLD, Scope.SELF),
+            with_householder=True,
+            with_domicile=person.has_domicile,
+            with_individual_number=kind == Kind.JUMINHYO and municipality.individual_number,
+            members=person.members,
+        )
+    if kind == Kind.INKAN:
+        # Only the holder's own, and only while a seal is registered.
+        if not person.seal_registered:
+            return None
+        return AllowedOptions(scopes=_SELF_ONLY, with_householder=False, with_domicile=False)
+    if kind == Kind.ZEIMU:
+        years = tuple(sorted(municipality.tax_years & person.tax_years, reverse=True))
+        if not years:
+            return None
+        return AllowedOptions(
+            scopes=_SELF_ONLY, with_householder=False, with_domicile=False,
+            tax_kinds=(TaxKind.SHOTOKU, TaxKind.NOZEI), years=years,
+        )
+    if kind in (Kind.KOSEKI, Kind.FUHYO):
+        # 本籍 here (domicile registration elsewhere comes later); a register
+        # holding a protected person is never issued at a kiosk (the 附票
+        # would print their current address).
+        if not person.register_here or person.register_restricted:
+            return None
+        return AllowedOptions(
+            scopes=_SELF_ONLY, with_householder=False, with_domicile=False,
+            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF) if kind == Kind.KOSEKI else (),
+        )
+    return None
 
 
 def offers(
@@ -341,19 +450,29 @@ def offers(
         return Refusal(RefusalCode.RESIDENT_UNKNOWN)
     if not person.active:
         return Refusal(RefusalCode.RESIDENT_REMOVED)
-    # 7. Each kind the municipality offers, that Kofu supports, that has a
-    #    fee, and whose own hours include now.
+    # 7. A support measure (支援措置) on the person or their household: nothing,
+    #    with the same code and text as any municipality offering nothing, so
+    #    that neither the kiosk nor the center can tell.
+    if person.restricted:
+        return Refusal(RefusalCode.NOTHING_OFFERED, detail="support-measure")
+    # 8. Each kind the municipality offers, that has a fee, whose own hours
+    #    include now, and that this person's records allow.
     local = _local(now)
     result: list[Offer] = []
     for kind in sorted(municipality.offered_kinds & SUPPORTED_KINDS & municipality.fees.kinds()):
         if not _kind_open(municipality, kind, local):
             continue
+        options = _options_for(kind, person, municipality)
+        if options is None:
+            continue
+        counter = municipality.counter_fees
         result.append(
             Offer(
                 kind=kind,
                 fee=municipality.fees.per_copy(kind),
                 max_copies=min(municipality.max_copies, MAX_COPIES_CEILING),
-                options=_options_for(kind, person),
+                options=options,
+                counter_fee=counter.per_copy(kind) if counter is not None and kind in counter.kinds() else None,
             )
         )
     if not result:
@@ -388,6 +507,7 @@ def check_order(
         raise OrderInvalid("option-not-offered", "WithHouseholder is not offered")
     if order.with_domicile and not offer.options.with_domicile:
         raise OrderInvalid("option-not-offered", "WithDomicile is not offered")
+    _check_kind_options(order, offer.options)
     # 4. The fee: the offer's per-copy fee times the copies, exactly.
     expected = offer.fee * order.copies
     if order.fee != expected:
@@ -396,4 +516,36 @@ def check_order(
             f"fee {order.fee} yen does not match {offer.fee} yen × {order.copies} = {expected} yen",
         )
     return offer
+
+
+def _check_kind_options(order: Order, allowed: AllowedOptions) -> None:
+    """Step 3 continued: the options only some kinds have."""
+
+    def refuse(message: str) -> OrderInvalid:
+        return OrderInvalid("option-not-offered", message)
+
+    if order.with_individual_number and not allowed.with_individual_number:
+        raise refuse("WithIndividualNumber is not offered")
+    if order.members:
+        if order.scope is not Scope.HOUSEHOLD:
+            raise refuse("Member may only be given with scope household")
+        offered = {m.resident_id for m in allowed.members}
+        if len(set(order.members)) != len(order.members):
+            raise refuse("a Member is listed twice")
+        stray = [m for m in order.members if m not in offered]
+        if stray:
+            # Only the holder's own household may be chosen.
+            raise refuse(f"{len(stray)} Member(s) are not in the holder's household")
+    if allowed.tax_kinds:
+        if order.tax_kind not in allowed.tax_kinds:
+            raise refuse(f"TaxKind must be one of {', '.join(allowed.tax_kinds)}")
+        if order.year not in allowed.years:
+            raise refuse(f"Year must be one of {', '.join(map(str, allowed.years))}")
+    elif order.tax_kind is not None or order.year is not None:
+        raise refuse("TaxKind and Year are only for tax certificates")
+    if allowed.koseki_scopes:
+        if order.koseki_scope not in allowed.koseki_scopes:
+            raise refuse(f"KosekiScope must be one of {', '.join(allowed.koseki_scopes)}")
+    elif order.koseki_scope is not None:
+        raise refuse("KosekiScope is only for family register certificates")
 
