@@ -61,6 +61,11 @@ def open_card(card_path: Path) -> Any:
 def authenticate(center: CenterClient, card: Any, pin: str, kiosk_id: str) -> Authenticated:
     """VERIFY the PIN on the card, then prove the card to the center."""
     card.verify_pin(pin)  # raises WrongPin / CardLocked from kofu.jpki.errors
+    return prove_card(center, card, kiosk_id)
+
+
+def prove_card(center: CenterClient, card: Any, kiosk_id: str) -> Authenticated:
+    """Open a center session and answer its challenge with the card (PIN already verified)."""
     sid, challenge = center.start_session(kiosk_id)
     signature = card.sign_with_auth_key(challenge)
     from cryptography.hazmat.primitives.serialization import Encoding
