@@ -18,7 +18,7 @@ from pathlib import Path
 BENCHES = {"ocsp": "benchmarks.bench_ocsp", "render": "benchmarks.bench_render", "flow": "benchmarks.bench_flow"}
 
 
-def register(sub: argparse._SubParsersAction, serve: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b = sub.add_parser("bench", help="run benchmarks and print figures (from a checkout)")
     b.add_argument("which", choices=["all", *BENCHES], help="which benchmark")
     b.set_defaults(func=_bench)

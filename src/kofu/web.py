@@ -45,17 +45,23 @@ def _peer_cert_protocol() -> type:
     it puts the certificate in ``request.state`` of every request on that
     connection, without touching uvicorn's request parsing.
     """
+    base: type
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    except ImportError:  # httptools is an optional speed-up of uvicorn
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class PeerCertProtocol(Base):  # type: ignore[misc, valid-type]
+        base = HttpToolsProtocol
+    except ImportError:  # httptools is an optional speed-up of uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
+
+    class PeerCertProtocol(base):  # type: ignore[misc]  # base chosen at run time
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             ssl_object = transport.get_extra_info("ssl_object")
             der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-            self.app_state = {**self.app_state, PEER_CERT_STATE_KEY: der}
+            state: dict[str, Any] = getattr(self, "app_state")  # noqa: B009  # set by uvicorn's base
+            self.app_state = {**state, PEER_CERT_STATE_KEY: der}
 
     return PeerCertProtocol
 

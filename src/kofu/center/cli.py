@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction, serve: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = serve.add_parser("center", help="the certificate issuance center (kiosk API)")
     p.add_argument("--config", type=Path, required=True, help="center TOML settings")
     p.set_defaults(func=_serve)

@@ -187,7 +187,7 @@ class CenterService:
                 sa.update(KioskSession)
                 .where(KioskSession.id == session_id, KioskSession.challenge_used.is_(False))
                 .values(challenge_used=True)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
         if claimed != 1:
             raise AuthenticationFailed("challenge already used", code="challenge-used")
         holder = self.trust.authenticate(cert_der, challenge, signature, clock.now())
@@ -384,20 +384,20 @@ class CenterService:
         )
         try:
             with self._db() as db, db.begin():
-                order = db.get(Order, order_id, with_for_update=True)
-                assert order is not None
-                if order.state == "issued":
-                    order.state = "printed"
-                    order.updated_at = clock.now()
+                locked = db.get(Order, order_id, with_for_update=True)
+                assert locked is not None
+                if locked.state == "issued":
+                    locked.state = "printed"
+                    locked.updated_at = clock.now()
                     db.add(
                         IssuanceRecord(
-                            order_id=order.id,
+                            order_id=locked.id,
                             region=self.region,
                             store_id=store_id,
-                            municipality=order.municipality,
-                            kind=order.kind,
-                            copies=order.copies,
-                            fee=order.fee,
+                            municipality=locked.municipality,
+                            kind=locked.kind,
+                            copies=locked.copies,
+                            fee=locked.fee,
                             printed_at=clock.now(),
                         )
                     )
@@ -426,7 +426,7 @@ class CenterService:
                 sa.update(Order)
                 .where(Order.id == order_id, Order.state != "printed")
                 .values(state="cancelled", updated_at=clock.now())
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
             o = db.get(Order, order_id)
             assert o is not None
             if n != 1:

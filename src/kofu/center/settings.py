@@ -36,6 +36,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kofu.domain.ids import MunicipalityCode, validate_municipality_code
 from kofu.web import ServerSettings, TlsServerSettings
@@ -71,7 +72,7 @@ def load(path: Path) -> CenterSettings:
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise SettingsError(f"cannot read center settings {path}: {e}") from e
 
-    def req(table: dict, key: str, where: str) -> object:
+    def req(table: dict[str, Any], key: str, where: str) -> Any:
         if key not in table:
             raise SettingsError(f"{path}: missing {where}{key}")
         return table[key]

@@ -62,7 +62,7 @@ class WideAreaClient:
         # One pooled connection per concurrent kiosk call; the issuer keeps them alive.
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
         session.mount("https://", adapter)
-        self._transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
+        self._transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)  # type: ignore[no-untyped-call]  # zeep ships no annotations
         self._client: zeep.Client | None = None
         self._lock = threading.Lock()
 
@@ -70,7 +70,9 @@ class WideAreaClient:
         with self._lock:
             if self._client is None:
                 try:
-                    self._client = zeep.Client(f"{self.base_url}/wide-area?wsdl", transport=self._transport)
+                    self._client = zeep.Client(  # type: ignore[no-untyped-call]  # zeep ships no annotations
+                        f"{self.base_url}/wide-area?wsdl", transport=self._transport
+                    )
                 except (requests.RequestException, zeep.exceptions.Error, OSError) as e:
                     raise IssuerUnavailable(f"cannot load the issuer's WSDL from {self.base_url}: {e}") from e
             return self._client.service

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction, serve: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser("demo", help="start the whole system on loopback with sample data (Ctrl-C stops)")
     d.add_argument("--port-base", type=int, default=8401, help="first port; the services use the next few (default %(default)s)")
     d.add_argument("--data", type=Path, default=Path("var/demo"), help="folder for PKI, databases and logs (default %(default)s)")

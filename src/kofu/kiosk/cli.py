@@ -18,7 +18,7 @@ EXIT_LOCKED = 3
 EXIT_REFUSED = 4
 
 
-def register(sub: argparse._SubParsersAction, serve: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     k = sub.add_parser("kiosk", help="the headless reference kiosk")
     ksub = k.add_subparsers(dest="kiosk_command", required=True)
 
