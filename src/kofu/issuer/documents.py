@@ -6,7 +6,11 @@ result (電子契印) through ``kofu.lgpki.seal``. Nothing here touches the
 database or keeps the PDF.
 
 >>> maker = SealedDocumentMaker()
->>> pdf, pages = maker.make_juminhyo(document, seal_paths)
+>>> pdf, pages = maker.make(to_render_model(juminhyo_request), seal_paths)
+>>> pdf, pages = maker.make(inkan_document(header, holder, address, seal), seal_paths)
+
+The ``*_document`` functions build the renderer's model of each kind from
+records as the issuer stores them (plain values, no database).
 
 Errors::
 
@@ -26,7 +30,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kofu.issuer.settings import SealPaths
 
 if TYPE_CHECKING:
-    from kofu.render.model import JuminhyoDocument
+    from kofu.render.model import (
+        CertificateHeader,
+        FuhyoDocument,
+        InkanDocument,
+        JuminhyoDocument,
+        KisaiDocument,
+        KosekiDocument,
+        TaxCertificateDocument,
+    )
 
 
 class DocumentError(Exception):
@@ -53,6 +65,7 @@ class MemberRecord:
     previous_address: str
     domicile: str | None
     domicile_head: str | None
+    individual_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +86,14 @@ class JuminhyoRequest:
     issued_on: date
     certificate_serial: str
     binding: str
+    with_individual_number: bool = False
+    chosen: bool = False
+    """True when ``members`` were chosen from the household (not all of it)."""
 
 
 class DocumentMaker(Protocol):
-    def make_juminhyo(self, request: JuminhyoRequest, seal: SealPaths) -> tuple[bytes, int]:
-        """Return (sealed PDF, pages)."""
+    def make(self, document: Any, seal: SealPaths) -> tuple[bytes, int]:
+        """Render any kind's render-model document and seal it; return (sealed PDF, pages)."""
         ...
 
 
@@ -97,6 +113,7 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
             # The renderer wants None for "always lived here"; the import
             # format uses an empty string for it.
             previous_address=m.previous_address or None,
+            individual_number=m.individual_number if req.with_individual_number else None,
         )
         for m in req.members
     )
@@ -117,8 +134,180 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
         certificate_serial=req.certificate_serial,
         binding=req.binding,
         # 世帯全員の住民票の写し, or the holder alone (a 住民票の写し of selected members).
-        scope="household" if req.scope == "household" else "members",
+        scope="household" if req.scope == "household" and not req.chosen else "members",
+        show_individual_number=req.with_individual_number,
     )
+
+
+# ------------------------------------------------------------ the other five kinds
+
+
+def header(
+    *, municipality_code: str, municipality_name: str, mayor_title: str, mayor_name: str,
+    issued_on: date, certificate_serial: str, binding: str,
+) -> dict[str, Any]:
+    """The keyword arguments every document's CertificateHeader takes."""
+    return dict(
+        municipality_code=municipality_code, municipality_name=municipality_name,
+        mayor_title=mayor_title, mayor_name=mayor_name, issued_on=issued_on,
+        certificate_serial=certificate_serial, binding=binding,
+    )
+
+
+def kisai_document(req: JuminhyoRequest) -> KisaiDocument:
+    """住民票記載事項証明書 of the same members a 住民票の写し would list.
+
+    Every item is certified; 続柄 only when the resident asked for 世帯主・続柄.
+    """
+    from kofu.render.model import KISAI_ITEMS, KisaiDocument
+
+    juminhyo = to_render_model(req)
+    items = tuple(i for i in KISAI_ITEMS if i != "続柄" or req.with_householder)
+    return KisaiDocument(
+        **header(municipality_code=req.municipality_code, municipality_name=req.municipality_name,
+                 mayor_title=req.mayor_title, mayor_name=req.mayor_name, issued_on=req.issued_on,
+                 certificate_serial=req.certificate_serial, binding=req.binding),
+        address=req.address,
+        members=juminhyo.members,
+        items=items,
+    )
+
+
+@dataclass(frozen=True)
+class SealRecord:
+    registration_number: str
+    impression_png: bytes
+
+
+def inkan_document(head: dict[str, Any], holder: MemberRecord, address: str, seal: SealRecord) -> InkanDocument:
+    from kofu.render.model import InkanDocument
+
+    return InkanDocument(
+        **head,
+        name=holder.name,
+        name_kana=holder.name_kana,
+        birth_date=holder.birth_date,
+        sex="female" if holder.sex == "female" else "male",
+        address=address,
+        registration_number=seal.registration_number,
+        seal_image_png=seal.impression_png,
+    )
+
+
+def _tax_labels(municipality_name: str, address: str) -> tuple[str, str]:
+    local = "町民税" if municipality_name.endswith("町") else "村民税" if municipality_name.endswith("村") else "市民税"
+    prefectural = "県民税"
+    for suffix, label in (("東京都", "都民税"), ("北海道", "道民税"), ("京都府", "府民税"), ("大阪府", "府民税")):
+        if address.startswith(suffix):
+            prefectural = label
+    return local, prefectural
+
+
+def tax_document(
+    head: dict[str, Any], tax_kind: str, fiscal_year: int, holder: MemberRecord, address: str,
+    record: dict[str, Any],
+) -> TaxCertificateDocument:
+    """所得・課税証明書 or 納税証明書 from one exported tax record (docs/issuer-import.md)."""
+    from kofu.render.model import TaxCertificateDocument, TaxItem
+
+    incomes = tuple((str(k), int(v)) for k, v in record.get("incomes", []))
+    deductions = tuple((str(k), int(v)) for k, v in record.get("deductions", []))
+    total = sum(v for _, v in incomes)
+    local, prefectural = _tax_labels(str(head["municipality_name"]), address)
+    items = tuple(
+        TaxItem(
+            tax_name=t["name"],
+            fiscal_year=int(t["fiscal_year"]),
+            assessed=int(t["assessed"]),
+            paid=int(t["paid"]),
+            unpaid=int(t["assessed"]) - int(t["paid"]),
+            due_on=date.fromisoformat(t["due_on"]) if t.get("due_on") else None,
+        )
+        for t in record.get("taxes", [])
+    )
+    return TaxCertificateDocument(
+        **head,
+        tax_kind="nozei" if tax_kind == "nozei" else "shotoku",
+        fiscal_year=fiscal_year,
+        name=holder.name,
+        address=address,
+        birth_date=holder.birth_date,
+        incomes=incomes if tax_kind == "shotoku" else (),
+        total_income=total if tax_kind == "shotoku" else 0,
+        deductions=deductions if tax_kind == "shotoku" else (),
+        taxable_income=max(0, total - sum(v for _, v in deductions)) if tax_kind == "shotoku" else 0,
+        municipal_tax=int(record.get("municipal_tax", 0)) if tax_kind == "shotoku" else 0,
+        prefectural_tax=int(record.get("prefectural_tax", 0)) if tax_kind == "shotoku" else 0,
+        exempt=bool(record.get("exempt", False)) and tax_kind == "shotoku",
+        municipal_tax_label=local,
+        prefectural_tax_label=prefectural,
+        tax_items=items if tax_kind == "nozei" else (),
+    )
+
+
+def _koseki_person(p: dict[str, Any]) -> Any:
+    from kofu.render.model import KosekiPerson
+
+    return KosekiPerson(
+        name=p["name"],
+        birth_date=date.fromisoformat(p["birth_date"]),
+        sex="female" if p["sex"] == "female" else "male",
+        father=p.get("father", ""),
+        mother=p.get("mother", ""),
+        relationship=p["relationship"],
+        events=tuple((str(a), str(b)) for a, b in p.get("events", [])),
+        removed=bool(p.get("removed", False)),
+    )
+
+
+def koseki_document(
+    head: dict[str, Any], scope: str, honseki: str, head_name: str, data: dict[str, Any], holder_id: str,
+) -> KosekiDocument:
+    """全部事項証明書 (every person) or 個人事項証明書 (the holder's entry only)."""
+    from kofu.render.model import KosekiDocument
+
+    persons = data["persons"]
+    if scope == "self":
+        # Only the holder's entry goes into the document at all.
+        persons = [p for p in persons if p.get("resident") == holder_id]
+        if len(persons) != 1:
+            raise DocumentUnprintable("the holder is not listed exactly once in the family register")
+    return KosekiDocument(
+        **head,
+        scope="self" if scope == "self" else "all",
+        honseki=honseki,
+        head_name=head_name,
+        koseki_events=tuple((str(a), str(b)) for a, b in data.get("events", [])),
+        persons=tuple(_koseki_person(p) for p in persons),
+        self_index=0,
+    )
+
+
+def fuhyo_document(head: dict[str, Any], honseki: str, head_name: str, data: dict[str, Any]) -> FuhyoDocument:
+    """戸籍の附票の写し: each person's addresses, oldest first."""
+    from kofu.render.model import FuhyoDocument, FuhyoEntry
+
+    entries = tuple(
+        FuhyoEntry(
+            name=p["name"],
+            addresses=tuple((str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])),
+            birth_date=date.fromisoformat(p["birth_date"]),
+            sex="female" if p["sex"] == "female" else "male",
+        )
+        for p in data["persons"]
+        if p.get("addresses")
+    )
+    return FuhyoDocument(**head, honseki=honseki, head_name=head_name, entries=entries)
+
+
+_RENDERERS = {
+    "JuminhyoDocument": "render_juminhyo",
+    "KisaiDocument": "render_kisai",
+    "InkanDocument": "render_inkan",
+    "TaxCertificateDocument": "render_tax",
+    "KosekiDocument": "render_koseki",
+    "FuhyoDocument": "render_fuhyo",
+}
 
 
 class SealedDocumentMaker:
@@ -147,10 +336,18 @@ class SealedDocumentMaker:
             return sealer
 
     def make_juminhyo(self, request: JuminhyoRequest, seal: SealPaths) -> tuple[bytes, int]:
-        from kofu.render import InvalidDocument, render_juminhyo
+        return self.make(to_render_model(request), seal)
 
+    def make(self, document: Any, seal: SealPaths) -> tuple[bytes, int]:
+        import kofu.render
+        from kofu.render import InvalidDocument
+
+        name = _RENDERERS.get(type(document).__name__)
+        render = getattr(kofu.render, name, None) if name else None
+        if render is None:
+            raise DocumentError(f"no renderer for {type(document).__name__}")
         try:
-            rendered = render_juminhyo(to_render_model(request))
+            rendered = render(document)
         except InvalidDocument as e:
             raise DocumentUnprintable(f"the records cannot be printed: {e}") from e
         except Exception as e:

@@ -17,8 +17,10 @@ Errors::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,23 @@ from kofu import clock
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
-from kofu.issuer.tables import households, municipalities, residents
+from kofu.issuer.tables import (
+    family_registers,
+    households,
+    municipalities,
+    register_members,
+    residents,
+    seal_registrations,
+    tax_records,
+)
 
-FORMAT = "kofu-issuer-import/1"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_SEAL_PNG_BYTES = 512 * 1024
+MAX_YEN = 10**12
+
+FORMAT = "kofu-issuer-import/2"
+ACCEPTED_FORMATS = ("kofu-issuer-import/1", FORMAT)
+"""Version 1 files (residents only) still import; 2 adds seals, tax, registers."""
 
 
 class ImportError_(Exception):  # noqa: N801 - the builtin ImportError means something else
@@ -43,6 +59,22 @@ class ImportSummary:
     municipalities: int
     households: int
     residents: int
+    seals: int = 0
+    tax_records: int = 0
+    family_registers: int = 0
+
+
+@dataclass
+class Parsed:
+    """The rows one import file writes, per table."""
+
+    municipalities: list[dict[str, Any]] = field(default_factory=list)
+    households: list[dict[str, Any]] = field(default_factory=list)
+    residents: list[dict[str, Any]] = field(default_factory=list)
+    seals: list[dict[str, Any]] = field(default_factory=list)
+    tax_records: list[dict[str, Any]] = field(default_factory=list)
+    registers: list[dict[str, Any]] = field(default_factory=list)
+    register_members: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Reader:
@@ -88,6 +120,37 @@ class _Reader:
     def list(self, key: str, default: Any = ...) -> list[Any]:
         return list(self.get(key, list, default))
 
+    def optional_date(self, key: str) -> date | None:
+        return None if self.data.get(key) is None else self.date(key)
+
+    def instant(self, key: str, default: Any = ...) -> datetime | None:
+        raw = self.text(key, default)
+        if raw is None:
+            return None
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError as e:
+            raise ImportError_(f"{self.where(key)}: {raw!r} is not an ISO 8601 date-time") from e
+        if value.tzinfo is None:
+            raise ImportError_(f"{self.where(key)}: {raw!r} needs an offset, for example +09:00")
+        # Stored in Japan time: SQLite keeps the wall time only, and the
+        # service reads a value without offset back as Japan time.
+        return value.astimezone(clock.JST)
+
+    def yen(self, key: str, default: Any = ...) -> int:
+        value = self.get(key, int, default)
+        if not 0 <= value <= MAX_YEN:
+            raise ImportError_(f"{self.where(key)} must be a whole number of yen, 0 or more")
+        return int(value)
+
+    def labelled(self, key: str, label: str, value: str) -> list[tuple[str, Any]]:
+        """A list of {label: …, value: …} objects as (label, value) pairs."""
+        out = []
+        for i, item in enumerate(self.list(key, [])):
+            ir = _Reader(item, f"{self.where(key)}[{i}]")
+            out.append((ir.text(label, max_len=100), ir.yen(value) if value == "amount" else ir.text(value, max_len=2000)))
+        return out
+
 
 def _windows(raw: list[Any], where: str) -> list[dict[str, Any]]:
     out = []
@@ -95,15 +158,16 @@ def _windows(raw: list[Any], where: str) -> list[dict[str, Any]]:
         r = _Reader(w, f"{where}[{i}]")
         opens, closes = r.text("opens"), r.text("closes")
         weekdays = r.list("weekdays", list(range(7)))
+        business_days = r.get("business_days", bool, False)
         try:
-            HoursWindow(time.fromisoformat(opens), time.fromisoformat(closes), frozenset(weekdays))
+            HoursWindow(time.fromisoformat(opens), time.fromisoformat(closes), frozenset(weekdays), business_days)
         except (ValueError, TypeError) as e:
             raise ImportError_(f"{where}[{i}]: {e}") from e
-        out.append({"opens": opens, "closes": closes, "weekdays": sorted(weekdays)})
+        out.append({"opens": opens, "closes": closes, "weekdays": sorted(weekdays), "business_days": business_days})
     return out
 
 
-def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
     now = clock.now()
     code = r.text("code")
     try:
@@ -128,6 +192,18 @@ def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str
         str(k): _windows(v if isinstance(v, list) else [v], f"{r.where('kind_hours')}.{k}")
         for k, v in r.get("kind_hours", dict, {}).items()
     }
+    for k in kind_hours:
+        if k not in known:
+            raise ImportError_(f"{r.where('kind_hours')}: unknown certificate kind {k!r}")
+    counter_raw = r.get("counter_fees", dict, {})
+    try:
+        counter_fees = FeeSchedule.from_mapping(counter_raw)
+    except FeeError as e:
+        raise ImportError_(f"{r.where('counter_fees')}: {e}") from e
+    tax_years = r.list("tax_years", [])
+    for i, y in enumerate(tax_years):
+        if not isinstance(y, int) or isinstance(y, bool) or not 1989 <= y <= 2200:
+            raise ImportError_(f"{r.where('tax_years')}[{i}] must be a fiscal year such as 2025, got {y!r}")
     maintenance = []
     for i, m in enumerate(r.list("maintenance", [])):
         mr = _Reader(m, f"{r.where('maintenance')}[{i}]")
@@ -164,6 +240,9 @@ def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str
         kind_hours=json.dumps(kind_hours, sort_keys=True),
         maintenance=json.dumps(maintenance),
         max_copies=max_copies,
+        tax_years=json.dumps(sorted(set(tax_years))),
+        individual_number=r.get("individual_number_at_kiosk", bool, False),
+        counter_fees=json.dumps(counter_fees.as_dict(), sort_keys=True),
         seal_cert=seal_cert,
         seal_key=seal_key,
         seal_chain=json.dumps(seal_chain),
@@ -194,6 +273,10 @@ def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str
                 raise ImportError_(f"{mr.where('resident_link')} must be printable ASCII without spaces")
             rid = mr.text("id", max_len=64)
             ids.append(rid)
+            removed_reason = mr.text("removed_reason", None, max_len=40)
+            removed_on = mr.optional_date("removed_on")
+            if status == "active" and (removed_reason or removed_on):
+                raise ImportError_(f"{mr.path}: removed_reason/removed_on need status 'removed'")
             res_rows.append(dict(
                 municipality_code=code, resident_id=rid, household_id=hid, position=j,
                 name=mr.text("name"), name_kana=mr.text("name_kana"), birth_date=mr.date("birth_date"),
@@ -202,6 +285,8 @@ def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str
                 notified_on=mr.date("notified_on"), previous_address=mr.text("previous_address", ""),
                 domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
                 individual_number=number, status=status, resident_link=link, updated_at=now,
+                removed_reason=removed_reason, removed_on=removed_on,
+                support_measure=mr.get("support_measure", bool, False),
                 _where=mr.path,
             ))
         householder = hr.text("householder", max_len=64)
@@ -209,25 +294,135 @@ def _municipality(r: _Reader, base: Path) -> tuple[dict[str, Any], list[dict[str
             raise ImportError_(f"{hr.where('householder')}: {householder!r} is not a member of this household")
         hh_rows.append(dict(municipality_code=code, household_id=hid, address=hr.text("address"),
                             householder=householder, updated_at=now, _where=hr.path))
-    return row, hh_rows, res_rows
+    out.municipalities.append(row)
+    out.households.extend(hh_rows)
+    out.residents.extend(res_rows)
+    _seals(r, base, code, now, out)
+    _tax_records(r, code, now, out)
+    _registers(r, code, now, out)
 
 
-def parse(data: Any, base: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _seal_png(sr: _Reader, base: Path) -> bytes:
+    """The impression, from ``impression_png`` (base64) or ``impression_file`` (a path)."""
+    inline = sr.text("impression_png", None, max_len=MAX_SEAL_PNG_BYTES * 2)
+    path = sr.text("impression_file", None)
+    if (inline is None) == (path is None):
+        raise ImportError_(f"{sr.path}: give exactly one of impression_png (base64) and impression_file")
+    if inline is not None:
+        try:
+            png = base64.b64decode(inline, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ImportError_(f"{sr.where('impression_png')} is not valid base64") from e
+    else:
+        try:
+            png = (base / path).read_bytes()
+        except OSError as e:
+            raise ImportError_(f"{sr.where('impression_file')}: cannot read {path}: {e}") from e
+    if not png.startswith(PNG_MAGIC):
+        raise ImportError_(f"{sr.path}: the impression is not a PNG image")
+    if len(png) > MAX_SEAL_PNG_BYTES:
+        raise ImportError_(f"{sr.path}: the impression is larger than {MAX_SEAL_PNG_BYTES} bytes")
+    return png
+
+
+def _seals(r: _Reader, base: Path, code: str, now: datetime, out: Parsed) -> None:
+    for i, s in enumerate(r.list("seal_registrations", [])):
+        sr = _Reader(s, f"{r.where('seal_registrations')}[{i}]")
+        number = sr.text("number", max_len=32)
+        registered = sr.instant("registered_at")
+        abolished = sr.instant("abolished_at", None)
+        if abolished is not None and registered is not None and abolished < registered:
+            raise ImportError_(f"{sr.where('abolished_at')} is before registered_at")
+        out.seals.append(dict(
+            municipality_code=code, registration_number=number, resident_id=sr.text("resident", max_len=64),
+            impression_png=_seal_png(sr, base), registered_at=registered, abolished_at=abolished,
+            updated_at=now, _where=sr.path,
+        ))
+
+
+def _tax_records(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
+    for i, t in enumerate(r.list("tax_records", [])):
+        tr = _Reader(t, f"{r.where('tax_records')}[{i}]")
+        year = tr.get("fiscal_year", int)
+        if not 1989 <= year <= 2200:
+            raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
+        taxes = []
+        for j, x in enumerate(tr.list("taxes", [])):
+            xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
+            assessed, paid = xr.yen("assessed"), xr.yen("paid", 0)
+            if paid > assessed:
+                raise ImportError_(f"{xr.where('paid')} is more than assessed ({paid} > {assessed})")
+            due = xr.optional_date("due_on")
+            taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
+                          "assessed": assessed, "paid": paid, "due_on": due.isoformat() if due else None})
+        data = {
+            "incomes": tr.labelled("incomes", "kind", "amount"),
+            "deductions": tr.labelled("deductions", "kind", "amount"),
+            "municipal_tax": tr.yen("municipal_tax", 0),
+            "prefectural_tax": tr.yen("prefectural_tax", 0),
+            "exempt": tr.get("exempt", bool, False),
+            "taxes": taxes,
+        }
+        out.tax_records.append(dict(
+            municipality_code=code, resident_id=tr.text("resident", max_len=64), fiscal_year=year,
+            data=json.dumps(data, ensure_ascii=False, sort_keys=True), updated_at=now, _where=tr.path,
+        ))
+
+
+def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
+    for i, k in enumerate(r.list("family_registers", [])):
+        kr = _Reader(k, f"{r.where('family_registers')}[{i}]")
+        register_id = kr.text("id", max_len=64)
+        persons = []
+        for j, p in enumerate(kr.list("persons")):
+            pr = _Reader(p, f"{kr.where('persons')}[{j}]")
+            sex = pr.text("sex")
+            if sex not in ("male", "female"):
+                raise ImportError_(f"{pr.where('sex')} must be 'male' or 'female', got {sex!r}")
+            addresses = []
+            for a_i, a in enumerate(pr.list("addresses", [])):
+                ar = _Reader(a, f"{pr.where('addresses')}[{a_i}]")
+                addresses.append([ar.text("address"), ar.date("since").isoformat()])
+            if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
+                raise ImportError_(f"{pr.where('addresses')} must be oldest first")
+            resident = pr.text("resident", None, max_len=64)
+            removed = pr.get("removed", bool, False)
+            persons.append({
+                "resident": resident, "name": pr.text("name"), "birth_date": pr.date("birth_date").isoformat(),
+                "sex": sex, "father": pr.text("father", ""), "mother": pr.text("mother", ""),
+                "relationship": pr.text("relationship"), "events": pr.labelled("events", "label", "text"),
+                "removed": removed, "addresses": addresses,
+            })
+            if resident is not None:
+                out.register_members.append(dict(
+                    municipality_code=code, resident_id=resident, register_id=register_id, position=j,
+                    removed=removed, _where=pr.path,
+                ))
+        if not persons:
+            raise ImportError_(f"{kr.where('persons')} must list at least one person")
+        data = {"events": kr.labelled("events", "label", "text"), "persons": persons}
+        out.registers.append(dict(
+            municipality_code=code, register_id=register_id, honseki=kr.text("honseki"),
+            head_name=kr.text("head"), data=json.dumps(data, ensure_ascii=False), updated_at=now,
+            _where=kr.path,
+        ))
+
+
+def parse(data: Any, base: Path) -> Parsed:
     """Check the whole document; return the rows to upsert."""
     root = _Reader(data, "")
     fmt = root.text("format")
-    if fmt != FORMAT:
+    if fmt not in ACCEPTED_FORMATS:
         raise ImportError_(f"format must be {FORMAT!r}, got {fmt!r}")
-    ms, hs, rs = [], [], []
+    out = Parsed()
     seen_codes: set[str] = set()
     for i, m in enumerate(root.list("municipalities")):
-        row, hh, res = _municipality(_Reader(m, f"municipalities[{i}]"), base)
+        _municipality(_Reader(m, f"municipalities[{i}]"), base, out)
+        row = out.municipalities[-1]
         if row["code"] in seen_codes:
             raise ImportError_(f"municipalities[{i}].code: {row['code']} appears twice")
         seen_codes.add(row["code"])
-        ms.append(row)
-        hs.extend(hh)
-        rs.extend(res)
+    hs, rs = out.households, out.residents
     # Keys unique within the file (a resident in two households is an export bug).
     seen: dict[Any, str] = {}
     for h in hs:
@@ -245,7 +440,30 @@ def parse(data: Any, base: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
             if lkey in seen:
                 raise ImportError_(f"{r['_where']}.resident_link also appears at {seen[lkey]}")
             seen[lkey] = r["_where"]
-    return ms, hs, rs
+    _check_references(out, seen)
+    return out
+
+
+def _check_references(out: Parsed, seen: dict[Any, str]) -> None:
+    """Seals, tax records and register members name residents listed in the same file."""
+    for kind, rows, keyf in (
+        ("seal registration", out.seals, lambda x: (x["municipality_code"], x["registration_number"])),
+        ("tax record", out.tax_records, lambda x: (x["municipality_code"], x["resident_id"], x["fiscal_year"])),
+        ("family register", out.registers, lambda x: (x["municipality_code"], x["register_id"])),
+        ("register member", out.register_members, lambda x: (x["municipality_code"], x["resident_id"])),
+    ):
+        keys: dict[Any, str] = {}
+        for row in rows:
+            key = keyf(row)
+            if key in keys:
+                raise ImportError_(f"{row['_where']}: this {kind} also appears at {keys[key]}")
+            keys[key] = row["_where"]
+    file_residents = {(r["municipality_code"], r["resident_id"]) for r in out.residents}
+    for rows in (out.seals, out.tax_records, out.register_members):
+        for row in rows:
+            if (row["municipality_code"], row["resident_id"]) not in file_residents:
+                raise ImportError_(f"{row['_where']}: resident {row['resident_id']!r} is not among this "
+                                   "municipality's residents in the file")
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, keys: tuple[str, ...], row: dict[str, Any]) -> None:
@@ -264,7 +482,8 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
         raise ImportError_(f"cannot read {path}: {e}") from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
-    ms, hs, rs = parse(data, path.resolve().parent)
+    parsed = parse(data, path.resolve().parent)
+    ms, hs, rs = parsed.municipalities, parsed.households, parsed.residents
     try:
         with engine.begin() as c:
             for m in ms:
@@ -282,6 +501,21 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
                 )
             for r in rs:
                 _upsert(c, residents, ("municipality_code", "resident_id"), r)
+            for s in parsed.seals:
+                _upsert(c, seal_registrations, ("municipality_code", "registration_number"), s)
+            for t in parsed.tax_records:
+                _upsert(c, tax_records, ("municipality_code", "resident_id", "fiscal_year"), t)
+            for k in parsed.registers:
+                _upsert(c, family_registers, ("municipality_code", "register_id"), k)
+                # A register's member list is replaced whole: a person removed
+                # from the export is no longer in this register.
+                c.execute(register_members.delete().where(
+                    register_members.c.municipality_code == k["municipality_code"],
+                    register_members.c.register_id == k["register_id"],
+                ))
+            for rm in parsed.register_members:
+                _upsert(c, register_members, ("municipality_code", "resident_id"), rm)
     except sa.exc.IntegrityError as e:
         raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
-    return ImportSummary(len(ms), len(hs), len(rs))
+    return ImportSummary(len(ms), len(hs), len(rs), len(parsed.seals), len(parsed.tax_records),
+                         len(parsed.registers))

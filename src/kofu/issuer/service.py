@@ -36,7 +36,9 @@ from kofu import clock
 from kofu.domain.fees import FeeSchedule
 from kofu.domain.rules import (
     HoursWindow,
+    Kind,
     MaintenanceWindow,
+    MemberChoice,
     MunicipalityFacts,
     Offers,
     Order,
@@ -59,10 +61,27 @@ from kofu.issuer.documents import (
     JuminhyoRequest,
     MemberRecord,
     SealedDocumentMaker,
+    SealRecord,
+    fuhyo_document,
+    header,
+    inkan_document,
+    kisai_document,
+    koseki_document,
     select_members,
+    tax_document,
+    to_render_model,
 )
 from kofu.issuer.settings import IssuerSettings, SealPaths
-from kofu.issuer.tables import households, issuances, municipalities, residents
+from kofu.issuer.tables import (
+    family_registers,
+    households,
+    issuances,
+    municipalities,
+    register_members,
+    residents,
+    seal_registrations,
+    tax_records,
+)
 from kofu.widearea import order_binding
 
 log = logging.getLogger(__name__)
@@ -122,11 +141,26 @@ class IssueRequest:
     copies: int
     fee: int
     store_id: str
+    with_individual_number: bool = False
+    members: tuple[str, ...] = ()
+    """Resident ids of chosen household members (住民票 kinds); empty: all of them."""
+    tax_kind: str | None = None
+    year: int | None = None
+    koseki_scope: str | None = None
 
     def digest(self) -> str:
         """Fingerprint of the parameters, to tell a true retry from a reused serial."""
         data = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(data.encode()).hexdigest()
+
+    def options(self) -> dict[str, Any]:
+        """The kind's options as the issuances table records them."""
+        return {
+            "scope": self.scope, "with_householder": self.with_householder,
+            "with_domicile": self.with_domicile, "with_individual_number": self.with_individual_number,
+            "members": list(self.members), "tax_kind": self.tax_kind, "year": self.year,
+            "koseki_scope": self.koseki_scope,
+        }
 
 
 @dataclass(frozen=True)
@@ -173,6 +207,7 @@ def _windows(raw: list[dict[str, Any]]) -> tuple[HoursWindow, ...]:
             opens=_time(w["opens"]),
             closes=_time(w["closes"]),
             weekdays=frozenset(w.get("weekdays", range(7))),
+            business_days_only=bool(w.get("business_days", False)),
         )
         for w in raw
     )
@@ -195,13 +230,88 @@ def municipality_facts(row: Any) -> MunicipalityFacts:
             for m in json.loads(row.maintenance)
         ),
         max_copies=row.max_copies,
+        tax_years=frozenset(json.loads(row.tax_years or "[]")),
+        individual_number=bool(row.individual_number),
+        counter_fees=FeeSchedule.from_mapping(json.loads(row.counter_fees or "{}")),
     )
 
 
-def person_facts(row: Any | None) -> PersonFacts | None:
+def current_seal(conn: sa.Connection, code: str, resident_id: str, now: datetime, *,
+                 lock: bool = False) -> Any | None:
+    """The seal registration in force at ``now``, or None (never registered, or abolished).
+
+    ``lock`` takes a row lock on PostgreSQL so that an abolition cannot commit
+    between this read and the issuance recorded in the same transaction.
+    """
+    q = sa.select(seal_registrations).where(
+        seal_registrations.c.municipality_code == code, seal_registrations.c.resident_id == resident_id
+    ).order_by(seal_registrations.c.registered_at.desc())
+    if lock:
+        q = q.with_for_update()
+    for row in conn.execute(q).all():
+        if _aware(row.registered_at) <= now and (row.abolished_at is None or _aware(row.abolished_at) > now):
+            return row
+    return None
+
+
+def _register_of(conn: sa.Connection, code: str, resident_id: str) -> Any | None:
+    """The family register of this municipality that lists the resident (not removed from it)."""
+    return conn.execute(
+        sa.select(register_members).where(
+            register_members.c.municipality_code == code,
+            register_members.c.resident_id == resident_id,
+            register_members.c.removed.is_(False),
+        )
+    ).first()
+
+
+def person_facts(
+    conn: sa.Connection, row: Any | None, now: datetime, *, lock: bool = False
+) -> PersonFacts | None:
+    """Everything the rules need about the holder, read from current data at ``now``."""
     if row is None:
         return None
-    return PersonFacts(active=row.status == "active", has_domicile=bool(row.domicile))
+    code = row.municipality_code
+    household = conn.execute(
+        sa.select(residents)
+        .where(residents.c.municipality_code == code, residents.c.household_id == row.household_id)
+        .order_by(residents.c.position, residents.c.resident_id)
+    ).all()
+    # 支援措置 on anyone in the household covers the whole household's records.
+    restricted = bool(row.support_measure) or any(bool(r.support_measure) for r in household)
+    register = _register_of(conn, code, row.resident_id)
+    register_restricted = False
+    if register is not None:
+        ids = [r.resident_id for r in conn.execute(
+            sa.select(register_members.c.resident_id).where(
+                register_members.c.municipality_code == code,
+                register_members.c.register_id == register.register_id,
+            )
+        )]
+        register_restricted = bool(conn.execute(
+            sa.select(sa.func.count()).select_from(residents).where(
+                residents.c.municipality_code == code,
+                residents.c.resident_id.in_(ids),
+                residents.c.support_measure.is_(True),
+            )
+        ).scalar_one())
+    years = frozenset(
+        int(y) for y in conn.execute(
+            sa.select(tax_records.c.fiscal_year).where(
+                tax_records.c.municipality_code == code, tax_records.c.resident_id == row.resident_id
+            )
+        ).scalars()
+    )
+    return PersonFacts(
+        active=row.status == "active",
+        has_domicile=bool(row.domicile),
+        restricted=restricted,
+        seal_registered=current_seal(conn, code, row.resident_id, now, lock=lock) is not None,
+        tax_years=years,
+        register_here=register is not None,
+        register_restricted=register_restricted,
+        members=tuple(MemberChoice(r.resident_id, r.name) for r in household if r.status == "active"),
+    )
 
 
 def _member(row: Any) -> MemberRecord:
@@ -218,6 +328,7 @@ def _member(row: Any) -> MemberRecord:
         previous_address=row.previous_address,
         domicile=row.domicile,
         domicile_head=row.domicile_head,
+        individual_number=row.individual_number,
     )
 
 
@@ -278,8 +389,11 @@ class IssuerService:
             m = self._municipality(c, code)
             if m is None:
                 return Refusal(RefusalCode.NOT_PARTICIPATING)
-            person = person_facts(self._resident_by_link(c, code, resident_link))
-        return offers(person, municipality_facts(m), now)
+            person = person_facts(c, self._resident_by_link(c, code, resident_link), now)
+        result = offers(person, municipality_facts(m), now)
+        if isinstance(result, Refusal) and result.detail:
+            log.info("nothing offered in %s: %s", code, result.detail)
+        return result
 
     # -- issuance
 
@@ -292,9 +406,12 @@ class IssuerService:
         2. Decide with the rules at this instant (the same function the
            offers come from), fee included.
         3. Render and seal outside any transaction (slow, no locks held).
-        4. Record the issuance and its audit entry in one transaction; the
-           UNIQUE message serial makes a concurrent twin fail here, and the
-           loser answers with the winner's issuance (step 1).
+        4. Record the issuance and its audit entry in one transaction, after
+           deciding AGAIN inside it from the data as it is then (a seal
+           abolished while the PDF was rendering is abolished: nothing is
+           recorded, the PDF is dropped). The UNIQUE message serial makes a
+           concurrent twin fail here, and the loser answers with the
+           winner's issuance (step 1).
         """
         digest = req.digest()
         # 1.
@@ -309,32 +426,21 @@ class IssuerService:
                 raise Refused(Refusal(RefusalCode.NOT_PARTICIPATING))
             holder_row = self._resident_by_link(c, req.municipality_code, req.resident_link)
             facts = municipality_facts(m)
-            try:
-                scope = Scope(req.scope)
-            except ValueError as e:
-                raise InvalidRequest("option-not-offered", f"unknown scope {req.scope!r}") from e
-            order = Order(req.kind, scope, req.with_householder, req.with_domicile, req.copies, req.fee)
-            try:
-                check_order(person_facts(holder_row), facts, order, now)
-            except OrderRefused as e:
-                raise Refused(e.refusal) from e
-            except OrderInvalid as e:
-                raise InvalidRequest(e.code, str(e)) from e
+            order = _order(req)
+            self._decide(c, holder_row, facts, order, now)
             assert holder_row is not None  # check_order refuses an unknown person
-            document_req = self._juminhyo_request(
-                c, m, holder_row, req.scope, req.with_householder, req.with_domicile,
+            certificate_serial = secrets.token_hex(16)
+            document = self._document(
+                c, m, holder_row, req.kind, req.options(),
                 issued_on=now.astimezone(clock.JST).date(),
-                certificate_serial=secrets.token_hex(16),
+                certificate_serial=certificate_serial,
                 binding=order_binding(req.resident_link, req.order_id, req.message_serial),
             )
         # 3.
-        pdf, pages = self._make(m, document_req)
+        pdf, pages = self._make(m, document)
         # 4.
         issuance_id = "I" + secrets.token_hex(15)
-        options = json.dumps(
-            {"scope": req.scope, "with_householder": req.with_householder, "with_domicile": req.with_domicile},
-            sort_keys=True, separators=(",", ":"),
-        )
+        options = json.dumps(req.options(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         record = {
             "message_serial": req.message_serial,
             "request_digest": digest,
@@ -346,12 +452,21 @@ class IssuerService:
             "copies": req.copies,
             "fee": req.fee,
             "store_id": req.store_id,
-            "certificate_serial": document_req.certificate_serial,
+            "certificate_serial": certificate_serial,
             "pages": pages,
         }
         try:
             with self.engine.connect() as c:
                 head = audit.lock(c)
+                # Decide again, inside the transaction that records the issuance.
+                try:
+                    fresh = self._resident_by_link(c, req.municipality_code, req.resident_link)
+                    m_now = self._municipality(c, req.municipality_code)
+                    facts_now = municipality_facts(m_now) if m_now is not None else facts
+                    self._decide(c, fresh, facts_now, order, clock.now(), lock=True)
+                except IssuerError:
+                    c.rollback()
+                    raise
                 c.execute(issuances.insert().values(issuance_id=issuance_id, state="issued", issued_at=now, **record))
                 audit.write(c, head, issuance_id, "issued", now, {**record, "at": _utc_iso(now)})
                 c.commit()
@@ -365,8 +480,20 @@ class IssuerService:
             raise IssuerUnavailable(f"database unavailable: {e.orig}") from e
         log.info("issued %s serial=%s municipality=%s kind=%s copies=%d", issuance_id,
                  req.message_serial, req.municipality_code, req.kind, req.copies)
-        return Issued(req.message_serial, issuance_id, document_req.certificate_serial, now, pages,
+        return Issued(req.message_serial, issuance_id, certificate_serial, now, pages,
                       req.copies, req.fee, pdf, replayed=False)
+
+    def _decide(self, c: sa.Connection, holder_row: Any | None, facts: MunicipalityFacts, order: Order,
+                now: datetime, *, lock: bool = False) -> None:
+        """check_order on the person's data as ``c`` sees it now; raise Refused or InvalidRequest."""
+        try:
+            check_order(person_facts(c, holder_row, now, lock=lock), facts, order, now)
+        except OrderRefused as e:
+            if e.refusal.detail:
+                log.info("refused in %s: %s", facts.code, e.refusal.detail)
+            raise Refused(e.refusal) from e
+        except OrderInvalid as e:
+            raise InvalidRequest(e.code, str(e)) from e
 
     def _issuance_by_serial(self, serial: str) -> Any | None:
         with self.engine.connect() as c:
@@ -389,19 +516,74 @@ class IssuerService:
             if m is None or holder_row is None:
                 raise IssuerUnavailable("the records of this issuance are no longer available")
             issued_at = _aware(row.issued_at)
-            document_req = self._juminhyo_request(
-                c, m, holder_row, options["scope"], options["with_householder"], options["with_domicile"],
+            document = self._document(
+                c, m, holder_row, row.kind, options,
                 issued_on=issued_at.astimezone(clock.JST).date(),
                 certificate_serial=row.certificate_serial,
                 binding=order_binding(req.resident_link, row.order_id, row.message_serial),
             )
-        pdf, _pages = self._make(m, document_req)
+        pdf, _pages = self._make(m, document)
         return Issued(row.message_serial, row.issuance_id, row.certificate_serial, issued_at, row.pages,
                       row.copies, row.fee, pdf, replayed=True)
+
+    def _document(
+        self, c: sa.Connection, m: Any, holder_row: Any, kind: str, options: dict[str, Any], *,
+        issued_on: date, certificate_serial: str, binding: str,
+    ) -> Any:
+        """The render model of ``kind`` for the holder, from the records as they are now."""
+        if kind in (Kind.JUMINHYO, Kind.KISAI):
+            req = self._juminhyo_request(
+                c, m, holder_row, options["scope"], options["with_householder"], options["with_domicile"],
+                issued_on=issued_on, certificate_serial=certificate_serial, binding=binding,
+                with_individual_number=bool(options.get("with_individual_number")),
+                chosen=tuple(options.get("members") or ()),
+            )
+            return to_render_model(req) if kind == Kind.JUMINHYO else kisai_document(req)
+        head = header(
+            municipality_code=m.code, municipality_name=m.name, mayor_title=m.mayor_title,
+            mayor_name=m.mayor_name, issued_on=issued_on, certificate_serial=certificate_serial, binding=binding,
+        )
+        holder = _member(holder_row)
+        address = c.execute(
+            sa.select(households.c.address).where(
+                households.c.municipality_code == m.code, households.c.household_id == holder_row.household_id
+            )
+        ).scalar_one()
+        if kind == Kind.INKAN:
+            seal = current_seal(c, m.code, holder_row.resident_id, clock.now())
+            if seal is None:
+                raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="seal-not-registered"))
+            return inkan_document(head, holder, address, SealRecord(seal.registration_number, bytes(seal.impression_png)))
+        if kind == Kind.ZEIMU:
+            record = c.execute(
+                sa.select(tax_records.c.data).where(
+                    tax_records.c.municipality_code == m.code,
+                    tax_records.c.resident_id == holder_row.resident_id,
+                    tax_records.c.fiscal_year == options["year"],
+                )
+            ).scalar_one()
+            return tax_document(head, options["tax_kind"], int(options["year"]), holder, address, json.loads(record))
+        if kind in (Kind.KOSEKI, Kind.FUHYO):
+            link = _register_of(c, m.code, holder_row.resident_id)
+            if link is None:
+                raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-register-here"))
+            reg = c.execute(
+                sa.select(family_registers).where(
+                    family_registers.c.municipality_code == m.code,
+                    family_registers.c.register_id == link.register_id,
+                )
+            ).one()
+            data = json.loads(reg.data)
+            if kind == Kind.KOSEKI:
+                return koseki_document(head, options.get("koseki_scope") or "all", reg.honseki, reg.head_name,
+                                       data, holder_row.resident_id)
+            return fuhyo_document(head, reg.honseki, reg.head_name, data)
+        raise InvalidRequest("kind-not-offered", f"unknown kind {kind!r}")
 
     def _juminhyo_request(
         self, c: sa.Connection, m: Any, holder_row: Any, scope: str, with_householder: bool,
         with_domicile: bool, *, issued_on: date, certificate_serial: str, binding: str,
+        with_individual_number: bool = False, chosen: tuple[str, ...] = (),
     ) -> JuminhyoRequest:
         hh = c.execute(
             sa.select(households).where(
@@ -419,6 +601,9 @@ class IssuerService:
             .order_by(residents.c.position, residents.c.resident_id)
         ).all()
         members = [_member(r) for r in member_rows]
+        if scope == "household" and chosen:
+            # Chosen members, printed in the household's order.
+            members = [mr for mr in members if mr.resident_id in chosen]
         householder = next((r for r in member_rows if r.resident_id == hh.householder), None)
         holder = _member(holder_row)
         return JuminhyoRequest(
@@ -436,6 +621,8 @@ class IssuerService:
             issued_on=issued_on,
             certificate_serial=certificate_serial,
             binding=binding,
+            with_individual_number=with_individual_number,
+            chosen=bool(chosen) and scope == "household",
         )
 
     def _seal_paths(self, m: Any) -> SealPaths:
@@ -444,11 +631,11 @@ class IssuerService:
             raise IssuerUnavailable(f"no seal certificate is configured for municipality {m.code}")
         return seal
 
-    def _make(self, m: Any, document_req: JuminhyoRequest) -> tuple[bytes, int]:
+    def _make(self, m: Any, document: Any) -> tuple[bytes, int]:
         seal = self._seal_paths(m)
         started = time.perf_counter()
         try:
-            pdf, pages = self.maker.make_juminhyo(document_req, seal)
+            pdf, pages = self.maker.make(document, seal)
         except DocumentUnprintable as e:
             # The message may quote a name: it goes to the operator's log
             # only as the exception type, never to the log file in full.
@@ -462,9 +649,10 @@ class IssuerService:
         return pdf, pages
 
     def render_for_check(
-        self, code: str, resident_id: str, scope: str, with_householder: bool, with_domicile: bool
+        self, code: str, resident_id: str, scope: str, with_householder: bool, with_domicile: bool,
+        kind: str = "juminhyo", options: dict[str, Any] | None = None,
     ) -> tuple[bytes, int]:
-        """Render and seal one 住民票の写し directly (no rules, no audit entry).
+        """Render and seal one certificate directly (no rules, no audit entry).
 
         For a municipality checking its format before going live; it is a
         local administrative command, not reachable over the wide-area interface.
@@ -482,12 +670,15 @@ class IssuerService:
             if holder_row is None:
                 raise UnknownIssuance(f"resident {resident_id} is not in municipality {code}")
             serial = secrets.token_hex(16)
-            document_req = self._juminhyo_request(
-                c, m, holder_row, scope, with_householder, with_domicile,
+            document = self._document(
+                c, m, holder_row, kind, {
+                    "scope": scope, "with_householder": with_householder, "with_domicile": with_domicile,
+                    **(options or {}),
+                },
                 issued_on=now.astimezone(clock.JST).date(), certificate_serial=serial,
                 binding=order_binding(holder_row.resident_link or f"resident:{resident_id}", "format-check", serial),
             )
-        return self._make(m, document_req)
+        return self._make(m, document)
 
     # -- after issuance
 
@@ -551,6 +742,18 @@ class IssuerService:
             audit.write(c, head, issuance_id, "cancelled", now, {"reason": reason, "at": _utc_iso(now)})
             c.commit()
         return "cancelled"
+
+
+def _order(req: IssueRequest) -> Order:
+    try:
+        scope = Scope(req.scope)
+    except ValueError as e:
+        raise InvalidRequest("option-not-offered", f"unknown scope {req.scope!r}") from e
+    return Order(
+        req.kind, scope, req.with_householder, req.with_domicile, req.copies, req.fee,
+        with_individual_number=req.with_individual_number, members=tuple(req.members),
+        tax_kind=req.tax_kind, year=req.year, koseki_scope=req.koseki_scope,
+    )
 
 
 def _aware(dt: datetime) -> datetime:

@@ -29,6 +29,9 @@ municipalities = sa.Table(
     sa.Column("kind_hours", sa.Text, nullable=False),
     sa.Column("maintenance", sa.Text, nullable=False),
     sa.Column("max_copies", sa.Integer, nullable=False),
+    sa.Column("tax_years", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("individual_number", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("counter_fees", sa.Text, nullable=False, server_default="{}"),
     sa.Column("seal_cert", sa.Text),
     sa.Column("seal_key", sa.Text),
     sa.Column("seal_chain", sa.Text, nullable=False, server_default="[]"),
@@ -65,6 +68,11 @@ residents = sa.Table(
     sa.Column("domicile_head", sa.Text),
     sa.Column("individual_number", sa.String(12)),
     sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("removed_reason", sa.Text),
+    sa.Column("removed_on", sa.Date),
+    # 支援措置 (DV, stalking, abuse): this person's and their household's
+    # records are never issued at a kiosk.
+    sa.Column("support_measure", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("resident_link", sa.String(128), unique=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(
@@ -73,6 +81,54 @@ residents = sa.Table(
     ),
     sa.CheckConstraint("status IN ('active', 'removed')", name="resident_status"),
     sa.CheckConstraint("sex IN ('male', 'female')", name="resident_sex"),
+)
+
+seal_registrations = sa.Table(
+    "seal_registrations",
+    metadata,
+    sa.Column("municipality_code", sa.String(6), primary_key=True),
+    sa.Column("registration_number", sa.String(32), primary_key=True),
+    sa.Column("resident_id", sa.String(64), nullable=False, index=True),
+    sa.Column("impression_png", sa.LargeBinary, nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    # Set when the seal is abolished (廃止); checked at the instant of every
+    # request and again inside the transaction that records an issuance.
+    sa.Column("abolished_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+tax_records = sa.Table(
+    "tax_records",
+    metadata,
+    sa.Column("municipality_code", sa.String(6), primary_key=True),
+    sa.Column("resident_id", sa.String(64), primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    # JSON as exported (incomes, deductions, taxes, payments): read whole.
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+family_registers = sa.Table(
+    "family_registers",
+    metadata,
+    sa.Column("municipality_code", sa.String(6), primary_key=True),
+    sa.Column("register_id", sa.String(64), primary_key=True),
+    sa.Column("honseki", sa.Text, nullable=False),
+    sa.Column("head_name", sa.Text, nullable=False),
+    # JSON: 戸籍事項 and the persons with their 身分事項 and 附票 addresses.
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+register_members = sa.Table(
+    "register_members",
+    metadata,
+    # Which register lists a resident of this municipality (本籍 here).
+    sa.Column("municipality_code", sa.String(6), primary_key=True),
+    sa.Column("resident_id", sa.String(64), primary_key=True),
+    sa.Column("register_id", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("removed", sa.Boolean, nullable=False),
 )
 
 issuances = sa.Table(
