@@ -70,7 +70,16 @@ def _offers_el(result: Offers) -> etree._Element:
                     *build_many("Scope", [s.value for s in o.options.scopes]),
                     build("WithHouseholder", value=o.options.with_householder),
                     build("WithDomicile", value=o.options.with_domicile),
+                    build("WithIndividualNumber", value=o.options.with_individual_number),
+                    *[
+                        build("Member", build("Id", value=m.resident_id), build("Name", value=m.name))
+                        for m in o.options.members
+                    ],
+                    *build_many("TaxKind", [k.value for k in o.options.tax_kinds]),
+                    *build_many("Year", o.options.years),
+                    *build_many("KosekiScope", [k.value for k in o.options.koseki_scopes]),
                 ),
+                build("CounterFee", value=o.counter_fee) if o.counter_fee is not None else None,
             )
             for o in result.offers
         ],
@@ -123,6 +132,12 @@ def _issue_certificate(svc: IssuerService, p: etree._Element) -> etree._Element:
         copies=int(str(text(p, "Copies"))),
         fee=int(str(text(p, "Fee"))),
         store_id=str(text(p, "StoreId")),
+        # The optional 2.1 elements: absent means "not chosen".
+        with_individual_number=boolean(text(opts, "WithIndividualNumber")),
+        members=tuple(str(m.text) for m in opts.findall(soap.q("Member"))),
+        tax_kind=text(opts, "TaxKind"),
+        year=int(str(text(opts, "Year"))) if text(opts, "Year") is not None else None,
+        koseki_scope=text(opts, "KosekiScope"),
     )
     issued = svc.issue_certificate(req)
     return build(
