@@ -44,6 +44,11 @@ class Authenticated(BaseModel):
     municipality: str
 
 
+class MemberOut(BaseModel):
+    id: str = Field(description="send back in CreateOrder.members")
+    name: str = Field(description="to show on the screen; not stored by the center")
+
+
 class OfferOut(BaseModel):
     kind: str
     fee: int = Field(description="yen per copy")
@@ -51,6 +56,12 @@ class OfferOut(BaseModel):
     scopes: list[str]
     with_householder: bool
     with_domicile: bool
+    with_individual_number: bool = False
+    members: list[MemberOut] = Field(default_factory=list, description="household members that may be chosen")
+    tax_kinds: list[str] = Field(default_factory=list, description="zeimu: shotoku 所得・課税, nozei 納税")
+    years: list[int] = Field(default_factory=list, description="zeimu: fiscal years offered")
+    koseki_scopes: list[str] = Field(default_factory=list, description="koseki: all 全部事項, self 個人事項")
+    counter_fee: int | None = Field(default=None, description="the counter fee per copy, for comparison")
 
 
 class Offers(BaseModel):
@@ -62,6 +73,11 @@ class CreateOrder(BaseModel):
     scope: Literal["household", "self"] = "household"
     with_householder: bool = False
     with_domicile: bool = False
+    with_individual_number: bool = False
+    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household)")
+    tax_kind: Literal["shotoku", "nozei"] | None = None
+    year: int | None = Field(default=None, ge=1989, le=2200, description="fiscal year (年度) of a tax certificate")
+    koseki_scope: Literal["all", "self"] | None = None
     copies: int = Field(ge=1, le=99)
 
 
@@ -177,6 +193,12 @@ def create_app(service: CenterService) -> FastAPI:
                     scopes=list(o.scopes),
                     with_householder=o.with_householder,
                     with_domicile=o.with_domicile,
+                    with_individual_number=o.with_individual_number,
+                    members=[MemberOut(id=m.id, name=m.name) for m in o.members],
+                    tax_kinds=list(o.tax_kinds),
+                    years=list(o.years),
+                    koseki_scopes=list(o.koseki_scopes),
+                    counter_fee=o.counter_fee,
                 )
                 for o in service.offers(session_id, store_id)
             ]
@@ -184,7 +206,10 @@ def create_app(service: CenterService) -> FastAPI:
 
     @app.post("/v1/sessions/{session_id}/orders", response_model=OrderOut)
     def create_order(session_id: str, body: CreateOrder, store_id: Store) -> OrderOut:
-        options = OrderOptions(body.scope, body.with_householder, body.with_domicile)
+        options = OrderOptions(
+            body.scope, body.with_householder, body.with_domicile, body.with_individual_number,
+            tuple(body.members), body.tax_kind, body.year, body.koseki_scope,
+        )
         return _out(service.create_order(session_id, store_id, body.kind, options, body.copies))
 
     @app.get("/v1/sessions/{session_id}/orders/{order_id}", response_model=OrderOut)

@@ -57,12 +57,47 @@ class OrderOptions:
     scope: str = "household"
     with_householder: bool = False
     with_domicile: bool = False
+    with_individual_number: bool = False
+    members: tuple[str, ...] = ()
+    """Chosen household members (ids from the offer); empty: the whole household."""
+    tax_kind: str | None = None
+    year: int | None = None
+    koseki_scope: str | None = None
 
     def canonical(self) -> str:
+        # Ids and option names only: never a name or an address.
         return json.dumps(
-            {"scope": self.scope, "with_householder": self.with_householder, "with_domicile": self.with_domicile},
+            {"scope": self.scope, "with_householder": self.with_householder, "with_domicile": self.with_domicile,
+             "with_individual_number": self.with_individual_number, "members": list(self.members),
+             "tax_kind": self.tax_kind, "year": self.year, "koseki_scope": self.koseki_scope},
             sort_keys=True,
         )
+
+
+def wide_area_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """OrderOptions as stored (``canonical``, parsed) → the IssueCertificate Options element.
+
+    The 2.1 elements are sent only when set, so a 2.0 issuer sees a 2.0 order
+    for the 住民票の写し.
+    """
+    out: dict[str, Any] = {
+        "Scope": opts["scope"], "WithHouseholder": opts["with_householder"], "WithDomicile": opts["with_domicile"],
+    }
+    if opts.get("with_individual_number"):
+        out["WithIndividualNumber"] = True
+    if opts.get("members"):
+        out["Member"] = list(opts["members"])
+    for key, element in (("tax_kind", "TaxKind"), ("year", "Year"), ("koseki_scope", "KosekiScope")):
+        if opts.get(key) is not None:
+            out[element] = opts[key]
+    return out
+
+
+@dataclass(frozen=True)
+class MemberChoice:
+    id: str
+    name: str
+    """Shown on the kiosk screen; passes through memory, never stored or logged."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +108,12 @@ class Offer:
     scopes: tuple[str, ...]
     with_householder: bool
     with_domicile: bool
+    with_individual_number: bool = False
+    members: tuple[MemberChoice, ...] = ()
+    tax_kinds: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    koseki_scopes: tuple[str, ...] = ()
+    counter_fee: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,49 @@ class OrderView:
 
 def _view(o: Order) -> OrderView:
     return OrderView(o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages)
+
+
+def _offer(o: Any) -> Offer:
+    """One zeep Offer → Offer; the 2.1 elements are absent (None or []) from a 2.0 issuer."""
+    opts = o.Options
+
+    def many(name: str) -> list[Any]:
+        return list(getattr(opts, name, None) or [])
+
+    counter = getattr(o, "CounterFee", None)
+    return Offer(
+        kind=str(o.Kind),
+        fee=int(o.Fee),
+        max_copies=int(o.MaxCopies),
+        scopes=tuple(str(s) for s in opts.Scope),
+        with_householder=bool(opts.WithHouseholder),
+        with_domicile=bool(opts.WithDomicile),
+        with_individual_number=bool(getattr(opts, "WithIndividualNumber", False)),
+        members=tuple(MemberChoice(str(m.Id), str(m.Name)) for m in many("Member")),
+        tax_kinds=tuple(str(k) for k in many("TaxKind")),
+        years=tuple(int(y) for y in many("Year")),
+        koseki_scopes=tuple(str(k) for k in many("KosekiScope")),
+        counter_fee=int(counter) if counter is not None else None,
+    )
+
+
+def _check_kind_options(offer: Offer, options: OrderOptions) -> None:
+    """The kind-specific options against the offer (the issuer checks them again)."""
+    if options.with_individual_number and not offer.with_individual_number:
+        raise OrderConflict("個人番号 is not offered", code="bad-options")
+    if options.members:
+        offered = {m.id for m in offer.members}
+        if options.scope != "household" or not set(options.members) <= offered or len(set(options.members)) != len(options.members):
+            raise OrderConflict("members must be chosen from the offered household members", code="bad-options")
+    if offer.tax_kinds or options.tax_kind is not None or options.year is not None:
+        if options.tax_kind not in offer.tax_kinds or options.year not in offer.years:
+            raise OrderConflict(
+                f"tax certificates need a tax kind of {list(offer.tax_kinds)} and a year of {list(offer.years)}",
+                code="bad-options",
+            )
+    if offer.koseki_scopes or options.koseki_scope is not None:
+        if options.koseki_scope not in offer.koseki_scopes:
+            raise OrderConflict(f"koseki scope must be one of {list(offer.koseki_scopes)}", code="bad-options")
 
 
 class CenterService:
@@ -222,18 +306,7 @@ class CenterService:
         if getattr(reply, "Refusal", None) is not None:
             refusal = reply.Refusal
             raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code), resident_message=str(refusal.Message.Ja))
-        result = []
-        for o in reply.Offers.Offer:
-            result.append(
-                Offer(
-                    kind=str(o.Kind),
-                    fee=int(o.Fee),
-                    max_copies=int(o.MaxCopies),
-                    scopes=tuple(str(s) for s in o.Options.Scope),
-                    with_householder=bool(o.Options.WithHouseholder),
-                    with_domicile=bool(o.Options.WithDomicile),
-                )
-            )
+        result = [_offer(o) for o in reply.Offers.Offer]
         with self._recent_lock:
             self._recent_offers[session_id] = (time.monotonic(), result)
             while len(self._recent_offers) > RECENT_OFFERS_MAX:
@@ -260,6 +333,7 @@ class CenterService:
             raise OrderConflict(f"scope {options.scope!r} not offered", code="bad-options")
         if (options.with_householder and not offer.with_householder) or (options.with_domicile and not offer.with_domicile):
             raise OrderConflict("option not offered", code="bad-options")
+        _check_kind_options(offer, options)
         now = clock.now()
         with self._db() as db, db.begin():
             ks = self._session(db, session_id, store_id)
@@ -315,7 +389,7 @@ class CenterService:
             ResidentLink=link,
             OrderId=order_id,
             Kind=kind,
-            Options={"Scope": opts["scope"], "WithHouseholder": opts["with_householder"], "WithDomicile": opts["with_domicile"]},
+            Options=wide_area_options(opts),
             Copies=copies,
             Fee=fee,
             StoreId=store_id,
