@@ -37,12 +37,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: ar
             help="demo.json to take the center URL and TLS files from (default: %(default)s)",
         )
 
-    i = ksub.add_parser("issue", help="run the whole flow and write the printed certificate")
+    i = ksub.add_parser(
+        "issue",
+        help="run the whole flow and write the printed certificate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""Run the kiosk flow for one certificate and write what the printer would print.
+
+kinds and their options:
+  juminhyo  住民票の写し          --scope household|self, --member ID (repeatable: chosen
+                                  members of the household), --with-householder,
+                                  --with-domicile, --with-individual-number
+  kisai     住民票記載事項証明書  same as juminhyo, without 個人番号
+  inkan     印鑑登録証明書        (the holder's registered seal; no options)
+  zeimu     各種税証明書          --tax-kind shotoku|nozei --year YYYY (fiscal year 年度)
+  koseki    戸籍証明書            --koseki-scope all|self (全部事項 / 個人事項)
+  fuhyo     戸籍の附票の写し      (no options)
+
+`kofu kiosk offers` lists what the card holder may get now, with the member
+ids and years to choose from.""",
+    )
     common(i)
     i.add_argument("--kind", default="juminhyo", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"])
-    i.add_argument("--scope", default="household", choices=["household", "self"])
+    i.add_argument("--scope", choices=["household", "self"],
+                   help="juminhyo/kisai: whole household (default) or the holder; other kinds: self")
+    i.add_argument("--member", action="append", default=[], metavar="ID",
+                   help="juminhyo/kisai: a household member to include (repeatable; ids from `kiosk offers`)")
     i.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     i.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
+    i.add_argument("--with-individual-number", action="store_true",
+                   help="juminhyo: include 個人番号 (only where the municipality allows it)")
+    i.add_argument("--tax-kind", choices=["shotoku", "nozei"],
+                   help="zeimu: shotoku 所得・課税証明書 or nozei 納税証明書")
+    i.add_argument("--year", type=int, help="zeimu: fiscal year (年度), e.g. 2025 for 令和7年度")
+    i.add_argument("--koseki-scope", choices=["all", "self"],
+                   help="koseki: all 全部事項証明書 (default) or self 個人事項証明書")
     i.add_argument("--copies", type=int, default=1)
     i.add_argument("--pay", type=int, help="yen to put in (default: the exact fee)")
     i.add_argument("--out", type=Path, required=True, help="where the printer output goes (PDF)")
@@ -99,13 +127,27 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
 def _issue(args: argparse.Namespace) -> int:
     from kofu.kiosk import flow
 
+    resident_record = args.kind in ("juminhyo", "kisai")
+    if args.scope is not None:
+        scope = args.scope
+    else:
+        scope = "household" if resident_record else "self"
+    koseki_scope = args.koseki_scope or ("all" if args.kind == "koseki" else None)
+    if args.kind == "zeimu" and (args.tax_kind is None or args.year is None):
+        print("kofu kiosk issue: --kind zeimu needs --tax-kind and --year (see `kofu kiosk offers`)", file=sys.stderr)
+        return 1
     req = flow.IssueRequest(
         kind=args.kind,
-        scope=args.scope,
+        scope=scope,
         with_householder=args.with_householder,
         with_domicile=args.with_domicile,
         copies=args.copies,
         pay=args.pay,
+        with_individual_number=args.with_individual_number,
+        members=tuple(args.member),
+        tax_kind=args.tax_kind,
+        year=args.year,
+        koseki_scope=koseki_scope,
     )
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
@@ -118,8 +160,17 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _offers(args: argparse.Namespace) -> int:
+    from kofu.kiosk.client import KioskError
+
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
-        print(json.dumps({"municipality": auth.municipality, "offers": center.offers(auth.session_id)}, ensure_ascii=False))
+        try:
+            offers = center.offers(auth.session_id)
+        except KioskError as e:
+            # Nothing is available: the reason a resident is shown, on stdout as well.
+            print(json.dumps({"municipality": auth.municipality, "offers": [],
+                              "refusal": {"error": e.code, "message": e.message}}, ensure_ascii=False))
+            raise
+        print(json.dumps({"municipality": auth.municipality, "offers": offers}, ensure_ascii=False))
         return 0
 
     return _run(args, action)

@@ -27,6 +27,12 @@ class IssueRequest:
     copies: int = 1
     pay: int | None = None
     """Yen put into the coin vendor; ``None`` pays the exact fee."""
+    with_individual_number: bool = False
+    members: tuple[str, ...] = ()
+    """Chosen household members (ids from the offer); empty: the whole household."""
+    tax_kind: str | None = None
+    year: int | None = None
+    koseki_scope: str | None = None
 
 
 @dataclass
@@ -90,6 +96,11 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> Issue
         scope=req.scope,
         with_householder=req.with_householder,
         with_domicile=req.with_domicile,
+        with_individual_number=req.with_individual_number,
+        members=list(req.members),
+        tax_kind=req.tax_kind,
+        year=req.year,
+        koseki_scope=req.koseki_scope,
         copies=req.copies,
     )
     oid = order["order_id"]
