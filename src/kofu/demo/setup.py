@@ -71,12 +71,16 @@ def build_world(
     # 1. The two authorities.
     jpki_ca.init_ca(root / "jpki", ocsp_url=ocsp_url)
     lg = LgpkiAuthority.init(root / "lgpki")
-    center_server = lg.issue_server("center", ["127.0.0.1", "localhost"])
-    issuer_server = lg.issue_server("issuer", ["127.0.0.1", "localhost"])
-    jpki_server = lg.issue_server("jpki-directory", ["127.0.0.1", "localhost"])
-    center_client = lg.issue_client("center", "center", "center-east")
-    store_client = lg.issue_client("Demo Mart store operator", "store-operator", STORE_ID)
-    seals = {m.code: lg.issue_seal(m.code, m.name) for m in sample.MUNICIPALITIES}
+    tls_dir = root / "tls"
+    center_server = lg.issue_server("center", ["127.0.0.1", "localhost"], out=tls_dir / "center-server")
+    issuer_server = lg.issue_server("issuer", ["127.0.0.1", "localhost"], out=tls_dir / "issuer-server")
+    jpki_server = lg.issue_server("jpki-directory", ["127.0.0.1", "localhost"], out=tls_dir / "jpki-server")
+    center_client = lg.issue_client("center", "center", "center-east", out=tls_dir / "center-client")
+    # The store operator's client certificate: what a kiosk (or curl) presents to the center.
+    store_client = lg.issue_client("Demo Mart store operator", "store-operator", STORE_ID, out=tls_dir / "client")
+    seals = {
+        m.code: lg.issue_seal(m.code, m.name, out=root / "issuer" / "seals" / m.code) for m in sample.MUNICIPALITIES
+    }
 
     # The CA bundle outside clients need: the LGPKI root signs every TLS server certificate.
     ca_bundle = root / "tls" / "ca-bundle.pem"
