@@ -131,3 +131,124 @@ def households_for(m: Municipality, seed: int = 1) -> list[Household]:
         household.domicile_head = household.members[0].name
         result.append(household)
     return result
+
+
+# ---------------------------------------------------------------- the other records
+#
+# Which household exercises what, in every sample municipality (index into SHAPES):
+#   0  household of four: the head has a registered seal, tax records and a
+#      family register here (本籍 here) with a marriage and a daughter married out
+#   1  couple: the head's seal was registered and then abolished
+#   3  household of three: the child moved out (転出), status removed
+#   4  seven people: needs two pages
+#   5  head and child: the child is under a support measure (支援措置)
+SEAL_HOUSEHOLD = 0
+ABOLISHED_SEAL_HOUSEHOLD = 1
+REMOVED_MEMBER_HOUSEHOLD = 3
+PROTECTED_HOUSEHOLD = 5
+
+TAX_YEARS_OFFERED = (2024, 2025)
+"""Fiscal years (年度) offered at kiosks; records exist for 2023 too, which is not offered."""
+TAX_YEARS_RECORDED = (2023, 2024, 2025)
+
+
+def individual_number(seed: str) -> str:
+    """A 12-digit 個人番号 with a valid check digit (synthetic, from ``seed``)."""
+    rng = random.Random(f"mynumber-{seed}")
+    body = [rng.randrange(10) for _ in range(11)]
+    # Check digit as the My Number Act's ordinance defines it: weights from the right.
+    total = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(reversed(body), start=1))
+    r = total % 11
+    return "".join(map(str, body)) + str(0 if r <= 1 else 11 - r)
+
+
+def tax_record(person: Person, year: int) -> dict[str, object]:
+    """A 所得・課税 and 納税 record for ``person`` in fiscal year ``year`` (import format)."""
+    rng = random.Random(f"tax-{person.resident_id}-{year}")
+    salary = rng.randrange(3_000_000, 8_000_000, 1000)
+    salary_income = max(0, salary - max(550_000, salary // 5))
+    social = salary_income // 7
+    deductions = [("社会保険料控除", social), ("基礎控除", 430_000)]
+    taxable = max(0, salary_income - social - 430_000) // 1000 * 1000
+    municipal, prefectural = taxable * 6 // 100, taxable * 4 // 100
+    total = municipal + prefectural
+    paid = total if year < max(TAX_YEARS_RECORDED) else total * 3 // 4 // 100 * 100
+    return {
+        "resident": person.resident_id,
+        "fiscal_year": year,
+        "incomes": [{"kind": "給与所得", "amount": salary_income}],
+        "deductions": [{"kind": k, "amount": v} for k, v in deductions],
+        "municipal_tax": municipal,
+        "prefectural_tax": prefectural,
+        "exempt": False,
+        "taxes": [
+            {"name": "市民税・県民税(普通徴収)", "assessed": total, "paid": paid,
+             "due_on": date(year + 1, 1, 31).isoformat()},
+            {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
+             "due_on": date(year, 5, 31).isoformat()},
+        ],
+    }
+
+
+def family_register(m: Municipality, h: Household) -> dict[str, object]:
+    """The family register (本籍 here) of household ``h``: the couple, their children,
+    and a daughter who married out (除籍), with each person's addresses for the 附票."""
+    from kofu.domain.era import to_wareki
+
+    head = h.members[0]
+    spouse = next((p for p in h.members if p.relationship in ("妻", "夫")), None)
+    children = [p for p in h.members if p.relationship == "子"]
+    surname = head.name.split(" ")[0]
+    father = head.name if head.sex == "male" else ""
+    mother = spouse.name if spouse is not None and spouse.sex == "female" else ""
+    married = date(max(head.birth_date.year, spouse.birth_date.year if spouse else 0) + 24, 5, 3)
+
+    def addresses(p: Person) -> list[dict[str, str]]:
+        out = []
+        if p.previous_address:
+            out.append({"address": p.previous_address, "since": p.birth_date.isoformat()})
+        out.append({"address": h.address, "since": p.address_since.isoformat()})
+        return out
+
+    persons: list[dict[str, object]] = [{
+        "resident": head.resident_id, "name": head.name, "birth_date": head.birth_date.isoformat(),
+        "sex": head.sex, "father": f"{surname} 一", "mother": f"{surname} ハル", "relationship": "長男",
+        "events": [{"label": "出生", "text": f"【出生日】{to_wareki(head.birth_date)}\n【出生地】{m.prefecture}{m.name}"},
+                   {"label": "婚姻", "text": f"【婚姻日】{to_wareki(married)}\n【配偶者氏名】{spouse.name if spouse else ''}"}],
+        "addresses": addresses(head),
+    }]
+    if spouse is not None:
+        persons.append({
+            "resident": spouse.resident_id, "name": spouse.name, "birth_date": spouse.birth_date.isoformat(),
+            "sex": spouse.sex, "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "妻",
+            "events": [{"label": "出生", "text": f"【出生日】{to_wareki(spouse.birth_date)}"},
+                       {"label": "婚姻", "text": f"【婚姻日】{to_wareki(married)}\n【配偶者氏名】{head.name}"}],
+            "addresses": addresses(spouse),
+        })
+    for i, c in enumerate(children):
+        persons.append({
+            "resident": c.resident_id, "name": c.name, "birth_date": c.birth_date.isoformat(),
+            "sex": c.sex, "father": father, "mother": mother,
+            "relationship": ("長男", "二男", "三男")[i % 3] if c.sex == "male" else ("長女", "二女", "三女")[i % 3],
+            "events": [{"label": "出生", "text": f"【出生日】{to_wareki(c.birth_date)}\n【届出人】父"}],
+            "addresses": addresses(c),
+        })
+    out_born = date(married.year + 1, 8, 8)
+    out_married = min(date(out_born.year + 20, 10, 10), date(2025, 10, 10))
+    persons.append({
+        "resident": None, "name": f"{surname} 明美", "birth_date": out_born.isoformat(), "sex": "female",
+        "father": father, "mother": mother, "relationship": "長女",
+        "events": [{"label": "出生", "text": f"【出生日】{to_wareki(out_born)}"},
+                   {"label": "婚姻", "text": f"【婚姻日】{to_wareki(out_married)}\n【新本籍】大阪府大阪市北区中之島一丁目3番"},
+                   {"label": "除籍", "text": f"【除籍日】{to_wareki(out_married)}\n【除籍事由】婚姻"}],
+        "removed": True,
+        "addresses": [{"address": h.address, "since": out_born.isoformat()},
+                      {"address": "大阪府大阪市北区中之島一丁目3番", "since": out_married.isoformat()}],
+    })
+    return {
+        "id": f"{h.household_id}-K",
+        "honseki": h.domicile,
+        "head": head.name,
+        "events": [{"label": "戸籍編製", "text": f"【編製日】{to_wareki(married)}\n【編製事由】婚姻の届出"}],
+        "persons": persons,
+    }

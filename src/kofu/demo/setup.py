@@ -88,7 +88,7 @@ def build_world(
 
     # 2. Residents, and the issuer's import file.
     households = {m.code: sample.households_for(m) for m in sample.MUNICIPALITIES}
-    import_doc = issuer_import_document(households, seals)
+    import_doc = issuer_import_document(households, seals, seal_dir=root / "issuer" / "seals")
     (root / "issuer" / "import.json").write_text(json.dumps(import_doc, ensure_ascii=False, indent=1), encoding="utf-8")
 
     # 3. Cards: every householder, plus some members; a revoked one; one from a non-participating city.
@@ -122,14 +122,24 @@ def build_world(
         return entry
 
     for m in sample.MUNICIPALITIES:
-        for h in households[m.code]:
+        for index, h in enumerate(households[m.code]):
             head = h.members[0]
+            if index == sample.PROTECTED_HOUSEHOLD:
+                # Nothing else: whatever a test picks by another tag must be issuable.
+                issue(head, m, h.address, ["protected"])
+                continue
             tags = ["household"] if len(h.members) > 1 else ["single"]
             if len(h.members) > 5:
                 tags.append("large-household")
             if any("\U000E0100" <= ch <= "\U000E01EF" or ord(ch) > 0xFFFF for p in h.members for ch in p.name):
                 tags.append("mj-name")
+            if index == sample.SEAL_HOUSEHOLD:
+                tags += ["seal", "tax", "koseki"]
+            if index == sample.ABOLISHED_SEAL_HOUSEHOLD:
+                tags.append("seal-abolished")
             issue(head, m, h.address, tags)
+        moved_out = households[m.code][sample.REMOVED_MEMBER_HOUSEHOLD].members[-1]
+        issue(moved_out, m, households[m.code][sample.REMOVED_MEMBER_HOUSEHOLD].address, ["removed"])
     victim = households[sample.MUNICIPALITIES[0].code][1].members[1]
     revoked = issue(victim, sample.MUNICIPALITIES[0], households[sample.MUNICIPALITIES[0].code][1].address, ["revoked"])
     jpki_ca.revoke(root / "jpki", revoked["auth_serial"], "keyCompromise")
@@ -212,11 +222,53 @@ client_key = {_toml_str(center_client.key_path)}
     }
 
 
-def issuer_import_document(households: dict[str, list[sample.Household]], seals: dict[str, Any]) -> dict[str, Any]:
-    """The issuer's import file (docs/issuer-import.md) for the sample municipalities."""
+def _seal_registrations(m: sample.Municipality, hs: list[sample.Household], seal_dir: Path | None) -> list[dict[str, Any]]:
+    """A registered seal (impression inline, base64) and an abolished one (impression as a file)."""
+    import base64
+
+    from kofu.render.samples import seal_impression_png
+
+    holder = hs[sample.SEAL_HOUSEHOLD].members[0]
+    former = hs[sample.ABOLISHED_SEAL_HOUSEHOLD].members[0]
+    registered: dict[str, Any] = {
+        "number": f"{m.code[:5]}-{holder.resident_id[-4:]}",
+        "resident": holder.resident_id,
+        "impression_png": base64.b64encode(seal_impression_png(holder.name.split(" ")[0])).decode(),
+        "registered_at": "2015-06-01T10:00:00+09:00",
+    }
+    abolished: dict[str, Any] = {
+        "number": f"{m.code[:5]}-{former.resident_id[-4:]}",
+        "resident": former.resident_id,
+        "registered_at": "2012-04-02T09:30:00+09:00",
+        "abolished_at": "2024-02-01T15:00:00+09:00",
+    }
+    png = seal_impression_png(former.name.split(" ")[0])
+    if seal_dir is None:
+        abolished["impression_png"] = base64.b64encode(png).decode()
+    else:
+        seal_dir.mkdir(parents=True, exist_ok=True)
+        (seal_dir / f"{former.resident_id}.png").write_bytes(png)
+        abolished["impression_file"] = str(seal_dir / f"{former.resident_id}.png")
+    return [registered, abolished]
+
+
+def issuer_import_document(
+    households: dict[str, list[sample.Household]], seals: dict[str, Any], *, seal_dir: Path | None = None
+) -> dict[str, Any]:
+    """The issuer's import file (docs/issuer-import.md) for the sample municipalities.
+
+    加東市 offers every kind every day within the center's hours and prints
+    個人番号 on request; 三木市 issues 戸籍 and 附票 only 9:00–17:00 on business
+    days and never prints 個人番号.
+    """
     municipalities = []
     for m in sample.MUNICIPALITIES:
         seal = seals[m.code]
+        first = m.code == sample.MUNICIPALITIES[0].code
+        hs = households[m.code]
+        protected = hs[sample.PROTECTED_HOUSEHOLD].members[-1].resident_id
+        moved_out = hs[sample.REMOVED_MEMBER_HOUSEHOLD].members[-1].resident_id
+        tax_payer = hs[sample.SEAL_HOUSEHOLD].members[0]
         municipalities.append(
             {
                 "code": m.code,
@@ -225,10 +277,23 @@ def issuer_import_document(households: dict[str, list[sample.Household]], seals:
                 "mayor_name": m.mayor_name,
                 "population_class": m.population_class,
                 "participating": True,
-                "fees": {"juminhyo": m.kiosk_fee},
-                "offered_kinds": ["juminhyo"],
+                "fees": {"juminhyo": m.kiosk_fee, "kisai": m.kiosk_fee, "inkan": m.kiosk_fee,
+                         "zeimu": m.kiosk_fee, "koseki": 350, "fuhyo": m.kiosk_fee},
+                # Seed 002: the kiosk is cheaper than the counter in several Hyogo towns.
+                "counter_fees": {"juminhyo": 300, "kisai": 300, "inkan": 300, "zeimu": 300,
+                                 "koseki": 450, "fuhyo": 300},
+                "offered_kinds": ["fuhyo", "inkan", "juminhyo", "kisai", "koseki", "zeimu"],
                 "hours": [{"opens": "06:30", "closes": "23:00"}],
+                "kind_hours": {} if first else {
+                    k: [{"opens": "09:00", "closes": "17:00", "weekdays": [0, 1, 2, 3, 4], "business_days": True}]
+                    for k in ("koseki", "fuhyo")
+                },
+                "tax_years": list(sample.TAX_YEARS_OFFERED),
+                "individual_number_at_kiosk": first,
                 "max_copies": 10,
+                "seal_registrations": _seal_registrations(m, hs, seal_dir),
+                "tax_records": [sample.tax_record(tax_payer, y) for y in sample.TAX_YEARS_RECORDED],
+                "family_registers": [sample.family_register(m, hs[sample.SEAL_HOUSEHOLD])],
                 "seal": {
                     "cert": str(seal.cert_path),
                     "key": str(seal.key_path),
@@ -254,6 +319,10 @@ def issuer_import_document(households: dict[str, list[sample.Household]], seals:
                                 "domicile": h.domicile,
                                 "domicile_head": h.domicile_head,
                                 "resident_link": p.resident_link,
+                                "individual_number": sample.individual_number(p.resident_id),
+                                "support_measure": p.resident_id == protected,
+                                **({"status": "removed", "removed_reason": "転出", "removed_on": "2025-03-31"}
+                                   if p.resident_id == moved_out else {}),
                             }
                             for p in h.members
                         ],
@@ -262,7 +331,7 @@ def issuer_import_document(households: dict[str, list[sample.Household]], seals:
                 ],
             }
         )
-    return {"format": "kofu-issuer-import/1", "municipalities": municipalities}
+    return {"format": "kofu-issuer-import/2", "municipalities": municipalities}
 
 
 def household_members_of(import_doc: dict[str, Any], resident_id: str) -> list[str]:
