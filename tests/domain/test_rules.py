@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from kofu.domain.fees import FeeSchedule
 from kofu.domain.rules import (
+    NEUTRAL_MESSAGE_EN,
     NEUTRAL_MESSAGE_JA,
     HoursWindow,
+    KosekiScope,
+    MemberChoice,
+    TaxKind,
     MaintenanceWindow,
     MunicipalityFacts,
     Offers,
@@ -91,7 +95,7 @@ def test_rule_table(town: str, person: PersonFacts | None, when: str, expected: 
         assert result.message_ja == NEUTRAL_MESSAGE_JA
     else:
         assert isinstance(result, Offers)
-        # Only 住民票の写し is built: 印鑑登録証明書 is not offered yet even where priced.
+        # 印鑑登録証明書 is priced here, but this resident has no registered seal.
         assert [(o.kind, o.fee) for o in result.offers] == [("juminhyo", expected)]
 
 
@@ -183,3 +187,300 @@ def test_the_same_instant_in_another_offset_is_judged_in_japan_time() -> None:
     assert isinstance(offers(RESIDENT, TOWN, utc), Offers)
     with pytest.raises(ValueError, match="aware"):
         offers(RESIDENT, TOWN, datetime(2026, 3, 3, 10, 0))
+
+
+# ==== Every kind: who gets what, when (a table a municipality's staff can read) ====
+#
+# 加東市 (ALL_KINDS_TOWN) offers all six kinds from 6:30 to 23:00; 戸籍 and 附票
+# only 9:00–17:00 on business days (national holidays closed); tax certificates
+# for 令和6・7年度 (2024, 2025); 個人番号 may be printed.
+
+BUSINESS_9_17 = (HoursWindow(time(9, 0), time(17, 0), WEEKDAYS, business_days_only=True),)
+FEES = {"juminhyo": 200, "kisai": 200, "inkan": 200, "zeimu": 250, "koseki": 350, "fuhyo": 200}
+ALL_KINDS_TOWN = MunicipalityFacts(
+    code="282286",
+    participating=True,
+    fees=FeeSchedule.from_mapping(FEES),
+    offered_kinds=frozenset(FEES),
+    kind_hours=(("fuhyo", BUSINESS_9_17), ("koseki", BUSINESS_9_17)),
+    tax_years=frozenset({2024, 2025}),
+    individual_number=True,
+    counter_fees=FeeSchedule.from_mapping({"koseki": 450}),
+)
+FAMILY = (MemberChoice("R1", "山田 太郎"), MemberChoice("R2", "山田 花子"))
+EVERYTHING = PersonFacts(
+    active=True, has_domicile=True, seal_registered=True, tax_years=frozenset({2023, 2024, 2025}),
+    register_here=True, members=FAMILY,
+)
+NO_SEAL = PersonFacts(active=True, has_domicile=True, members=FAMILY)
+PROTECTED_HOUSEHOLD = PersonFacts(
+    active=True, has_domicile=True, restricted=True, seal_registered=True, register_here=True, members=FAMILY,
+)
+PROTECTED_IN_REGISTER = PersonFacts(
+    active=True, has_domicile=True, seal_registered=True, register_here=True, register_restricted=True,
+    members=FAMILY,
+)
+OLD_TAX_ONLY = PersonFacts(active=True, has_domicile=True, tax_years=frozenset({2022, 2023}))
+REMOVED = PersonFacts(active=False, has_domicile=True, seal_registered=True, register_here=True)
+
+ALL = "fuhyo inkan juminhyo kisai koseki zeimu"
+KIND_TABLE = [
+    # who, when (Japan time), what is offered (kinds) or the refusal
+    ("everything", EVERYTHING, "2026-03-03 10:00", ALL),                               # Tuesday
+    ("everything", EVERYTHING, "2026-03-03 17:00", "inkan juminhyo kisai zeimu"),      # 戸籍 closed at 17:00
+    ("everything", EVERYTHING, "2026-03-07 10:00", "inkan juminhyo kisai zeimu"),      # Saturday
+    ("everything", EVERYTHING, "2026-03-20 10:00", "inkan juminhyo kisai zeimu"),      # 春分の日 (Friday)
+    ("everything", EVERYTHING, "2026-05-06 10:00", "inkan juminhyo kisai zeimu"),      # 振替休日
+    ("everything", EVERYTHING, "2026-05-07 10:00", ALL),
+    ("everything", EVERYTHING, "2026-12-29 10:00", RefusalCode.CENTER_YEAR_END),
+    ("no seal", NO_SEAL, "2026-03-03 10:00", "juminhyo kisai"),
+    ("tax only for years not offered", OLD_TAX_ONLY, "2026-03-03 10:00", "juminhyo kisai"),
+    ("protected household", PROTECTED_HOUSEHOLD, "2026-03-03 10:00", RefusalCode.NOTHING_OFFERED),
+    ("protected person in the register", PROTECTED_IN_REGISTER, "2026-03-03 10:00", "inkan juminhyo kisai"),
+    ("moved out", REMOVED, "2026-03-03 10:00", RefusalCode.RESIDENT_REMOVED),
+]
+
+
+@pytest.mark.parametrize(("who", "person", "when", "expected"), KIND_TABLE, ids=[f"{r[0]}@{r[2]}" for r in KIND_TABLE])
+def test_kind_table(who: str, person: PersonFacts, when: str, expected: object) -> None:
+    result = offers(person, ALL_KINDS_TOWN, at(when))
+    if isinstance(expected, RefusalCode):
+        assert isinstance(result, Refusal) and result.code is expected
+        assert (result.message_ja, result.message_en) == (NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+    else:
+        assert isinstance(result, Offers)
+        assert " ".join(o.kind for o in result.offers) == expected
+
+
+def test_support_measure_looks_like_any_municipality_offering_nothing() -> None:
+    protected = offers(PROTECTED_HOUSEHOLD, ALL_KINDS_TOWN, at("2026-03-03 10:00"))
+    nothing = offers(NO_SEAL, MunicipalityFacts("282286", True, FeeSchedule.from_mapping({}), frozenset()),
+                     at("2026-03-03 10:00"))
+    assert isinstance(protected, Refusal) and isinstance(nothing, Refusal)
+    # Code and words are identical; only the issuer's own log detail differs.
+    assert (protected.code, protected.message_ja, protected.message_en) == (
+        nothing.code, nothing.message_ja, nothing.message_en)
+    assert protected.detail == "support-measure"
+
+
+def test_kind_options() -> None:
+    result = offers(EVERYTHING, ALL_KINDS_TOWN, at("2026-03-03 10:00"))
+    assert isinstance(result, Offers)
+    by_kind = {o.kind: o for o in result.offers}
+    assert by_kind["zeimu"].options.years == (2025, 2024)                 # 2023 is recorded, not offered
+    assert by_kind["zeimu"].options.tax_kinds == (TaxKind.SHOTOKU, TaxKind.NOZEI)
+    assert by_kind["koseki"].options.koseki_scopes == (KosekiScope.ALL, KosekiScope.SELF)
+    assert by_kind["koseki"].fee == 350 and by_kind["koseki"].counter_fee == 450
+    assert by_kind["juminhyo"].options.with_individual_number is True
+    assert by_kind["kisai"].options.with_individual_number is False
+    assert by_kind["juminhyo"].options.members == FAMILY
+    assert by_kind["inkan"].options.scopes == (Scope.SELF,)
+
+
+ORDER_TABLE = [
+    # order, accepted (None) or the OrderInvalid code
+    (Order("zeimu", Scope.SELF, False, False, 1, 250, tax_kind="shotoku", year=2025), None),
+    (Order("zeimu", Scope.SELF, False, False, 2, 500, tax_kind="nozei", year=2024), None),
+    (Order("zeimu", Scope.SELF, False, False, 1, 250, tax_kind="shotoku", year=2023), "option-not-offered"),
+    (Order("zeimu", Scope.SELF, False, False, 1, 250), "option-not-offered"),
+    (Order("koseki", Scope.SELF, False, False, 1, 350, koseki_scope="self"), None),
+    (Order("koseki", Scope.SELF, False, False, 1, 350), "option-not-offered"),
+    (Order("juminhyo", Scope.HOUSEHOLD, True, False, 1, 200, members=("R2",)), None),
+    (Order("juminhyo", Scope.HOUSEHOLD, False, False, 1, 200, members=("R9",)), "option-not-offered"),
+    (Order("juminhyo", Scope.SELF, False, False, 1, 200, members=("R1",)), "option-not-offered"),
+    (Order("juminhyo", Scope.HOUSEHOLD, False, False, 1, 200, with_individual_number=True), None),
+    (Order("kisai", Scope.HOUSEHOLD, False, False, 1, 200, with_individual_number=True), "option-not-offered"),
+    (Order("juminhyo", Scope.SELF, False, False, 1, 200, year=2025), "option-not-offered"),
+    (Order("inkan", Scope.HOUSEHOLD, False, False, 1, 200), "option-not-offered"),
+    (Order("inkan", Scope.SELF, False, False, 3, 600), None),
+    (Order("inkan", Scope.SELF, False, False, 3, 500), "fee-mismatch"),
+    (Order("inkan", Scope.SELF, False, False, 11, 2200), "copies-out-of-range"),
+]
+
+
+@pytest.mark.parametrize(("order", "problem"), ORDER_TABLE)
+def test_order_table(order: Order, problem: str | None) -> None:
+    if problem is None:
+        assert check_order(EVERYTHING, ALL_KINDS_TOWN, order, at("2026-03-03 10:00")).kind == order.kind
+    else:
+        with pytest.raises(OrderInvalid) as e:
+            check_order(EVERYTHING, ALL_KINDS_TOWN, order, at("2026-03-03 10:00"))
+        assert e.value.code == problem
+
+
+# ---- properties over generated residents, municipalities, clocks and orders
+
+member_ids = st.sampled_from(["R1", "R2", "R3", "R9"])
+residents = st.one_of(
+    st.none(),
+    st.builds(
+        PersonFacts,
+        active=st.booleans(),
+        has_domicile=st.booleans(),
+        restricted=st.booleans(),
+        seal_registered=st.booleans(),
+        tax_years=st.frozensets(st.integers(2021, 2026), max_size=4),
+        register_here=st.booleans(),
+        register_restricted=st.booleans(),
+        members=st.lists(member_ids, unique=True, max_size=3).map(
+            lambda ids: tuple(MemberChoice(i, f"name {i}") for i in ids)),
+    ),
+)
+windows = st.builds(
+    HoursWindow,
+    opens=st.sampled_from([time(6, 30), time(8, 30), time(9, 0)]),
+    closes=st.sampled_from([time(17, 0), time(20, 0), time(23, 0)]),
+    weekdays=st.sampled_from([frozenset(range(7)), WEEKDAYS]),
+    business_days_only=st.booleans(),
+)
+municipalities = st.builds(
+    MunicipalityFacts,
+    code=st.just("282286"),
+    participating=st.booleans(),
+    fees=st.dictionaries(st.sampled_from(sorted(FEES)), st.integers(0, 1000)).map(FeeSchedule.from_mapping),
+    offered_kinds=st.frozensets(st.sampled_from(sorted(FEES))),
+    hours=st.lists(windows, min_size=1, max_size=2).map(tuple),
+    kind_hours=st.lists(st.tuples(st.sampled_from(["koseki", "fuhyo", "zeimu"]),
+                                  st.lists(windows, min_size=1, max_size=1).map(tuple)), max_size=2).map(tuple),
+    maintenance=st.lists(
+        st.builds(lambda start, hours: MaintenanceWindow(start, start + timedelta(hours=hours)),
+                  instants, st.integers(1, 48)), max_size=2).map(tuple),
+    max_copies=st.integers(1, 10),
+    tax_years=st.frozensets(st.integers(2021, 2026), max_size=3),
+    individual_number=st.booleans(),
+)
+any_orders = st.builds(
+    Order,
+    kind=st.sampled_from(sorted(FEES)),
+    scope=st.sampled_from(list(Scope)),
+    with_householder=st.booleans(),
+    with_domicile=st.booleans(),
+    copies=st.integers(1, 12),
+    fee=st.integers(0, 12_000),
+    with_individual_number=st.booleans(),
+    members=st.lists(member_ids, unique=True, max_size=2).map(tuple),
+    tax_kind=st.sampled_from([None, "shotoku", "nozei"]),
+    year=st.one_of(st.none(), st.integers(2021, 2026)),
+    koseki_scope=st.sampled_from([None, "all", "self"]),
+)
+
+
+def _fits(order: Order, offer: object) -> bool:
+    """Does ``order`` fit ``offer``? Written out independently of check_order."""
+    from kofu.domain.rules import Offer
+
+    assert isinstance(offer, Offer)
+    o = offer.options
+    ids = {m.resident_id for m in o.members}
+    return (
+        order.copies <= offer.max_copies
+        and order.scope in o.scopes
+        and (not order.with_domicile or o.with_domicile)
+        and (not order.with_householder or o.with_householder)
+        and (not order.with_individual_number or o.with_individual_number)
+        and (not order.members or (order.scope is Scope.HOUSEHOLD and set(order.members) <= ids))
+        and ((order.tax_kind in o.tax_kinds and order.year in o.years) if o.tax_kinds
+             else (order.tax_kind is None and order.year is None))
+        and (order.koseki_scope in o.koseki_scopes if o.koseki_scopes else order.koseki_scope is None)
+        and order.fee == offer.fee * order.copies
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(person=residents, town=municipalities, order=any_orders, now=instants)
+def test_offers_and_check_order_agree_for_every_kind(
+    person: PersonFacts | None, town: MunicipalityFacts, order: Order, now: datetime
+) -> None:
+    listed = offers(person, town, now)
+    offer = listed.find(order.kind) if isinstance(listed, Offers) else None
+    try:
+        accepted = check_order(person, town, order, now)
+    except OrderRefused as e:
+        assert offer is None
+        # Refused with the neutral words, whatever the reason.
+        assert e.refusal.message_ja == NEUTRAL_MESSAGE_JA
+    except OrderInvalid:
+        assert offer is not None and not _fits(order, offer)
+    else:
+        assert offer is not None and _fits(order, offer) and accepted == offer
+
+
+def _order_from(offer: object, data: st.DataObject) -> Order:
+    """An order a kiosk could build from ``offer``: options drawn among those offered."""
+    from kofu.domain.rules import Offer
+
+    assert isinstance(offer, Offer)
+    o = offer.options
+    scope = data.draw(st.sampled_from(o.scopes))
+    copies = data.draw(st.integers(1, offer.max_copies))
+    members: tuple[str, ...] = ()
+    if scope is Scope.HOUSEHOLD and o.members:
+        members = tuple(data.draw(st.lists(st.sampled_from([m.resident_id for m in o.members]), unique=True)))
+    return Order(
+        offer.kind, scope,
+        with_householder=o.with_householder and data.draw(st.booleans()),
+        with_domicile=o.with_domicile and data.draw(st.booleans()),
+        copies=copies, fee=offer.fee * copies,
+        with_individual_number=o.with_individual_number and data.draw(st.booleans()),
+        members=members,
+        tax_kind=data.draw(st.sampled_from(o.tax_kinds)).value if o.tax_kinds else None,
+        year=data.draw(st.sampled_from(o.years)) if o.years else None,
+        koseki_scope=data.draw(st.sampled_from(o.koseki_scopes)).value if o.koseki_scopes else None,
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(person=residents, town=municipalities, now=instants, data=st.data())
+def test_every_order_built_from_an_offer_is_accepted_and_allowed(
+    person: PersonFacts | None, town: MunicipalityFacts, now: datetime, data: st.DataObject
+) -> None:
+    listed = offers(person, town, now)
+    event("offered" if isinstance(listed, Offers) else "refused")
+    if not isinstance(listed, Offers):
+        return
+    offer = data.draw(st.sampled_from(listed.offers))
+    event(f"kind {offer.kind}")
+    order = _order_from(offer, data)
+    assert check_order(person, town, order, now) == offer
+    _assert_allowed(person, town, order, now, offer)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(person=residents, town=municipalities, order=any_orders, now=instants)
+def test_nothing_is_ever_issued_that_must_not_be(
+    person: PersonFacts | None, town: MunicipalityFacts, order: Order, now: datetime
+) -> None:
+    try:
+        offer = check_order(person, town, order, now)
+    except (OrderRefused, OrderInvalid):
+        return
+    _assert_allowed(person, town, order, now, offer)
+
+
+def _assert_allowed(person: PersonFacts | None, town: MunicipalityFacts, order: Order, now: datetime,
+                    offer: object) -> None:
+    from kofu.domain.rules import Offer
+
+    assert isinstance(offer, Offer)
+    local = now.astimezone(JST)
+    assert person is not None and person.active and not person.restricted
+    assert town.participating
+    assert time(6, 30) <= local.time() < time(23, 0)
+    assert not ((local.month, local.day) >= (12, 29) or (local.month, local.day) <= (1, 3))
+    assert not any(w.contains(now) for w in town.maintenance)
+    assert any(w.contains(local) for w in town.hours)
+    for kind, ws in town.kind_hours:
+        if kind == order.kind:
+            assert any(w.contains(local) for w in ws)
+    if order.kind == "inkan":
+        assert person.seal_registered and order.scope is Scope.SELF
+    if order.kind == "zeimu":
+        assert order.year in town.tax_years and order.year in person.tax_years
+    if order.kind in ("koseki", "fuhyo"):
+        assert person.register_here and not person.register_restricted
+    if order.with_individual_number:
+        assert order.kind == "juminhyo" and town.individual_number
+    assert set(order.members) <= {m.resident_id for m in person.members}
+    # Fees add up: the per-copy fee of this municipality times the copies.
+    assert offer.fee == town.fees.per_copy(order.kind)
+    assert order.fee == town.fees.total(order.kind, order.copies) == offer.fee * order.copies
