@@ -40,6 +40,7 @@ from kofu.issuer.service import (
     UnknownIssuance,
     Unprintable,
 )
+from kofu.web import PEER_CERT_STATE_KEY
 from kofu.widearea import ACCEPTED_VERSIONS, CURRENT_VERSION, soap
 from kofu.widearea.soap import SoapFault, boolean, build, build_many, text
 
@@ -196,6 +197,29 @@ def to_fault(e: Exception) -> SoapFault:
                      "internal-error", retryable=True)
 
 
+CENTER_ROLE = "center"
+
+
+def _require_center(der: bytes | None) -> None:
+    """Only the center may call the wide-area interface.
+
+    Mutual TLS proves the caller holds a certificate of the LGPKI-role CA, but
+    that CA also certifies store operators and municipalities: without this
+    check a store operator could ask an issuer for anyone's certificate by
+    resident link. (No certificate at all means TLS client auth is off, which
+    the settings only allow with ``unsafe_no_client_auth``.)
+    """
+    if der is None:
+        return
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    subject = x509.load_der_x509_certificate(der).subject
+    roles = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    if CENTER_ROLE not in roles:
+        raise SoapFault("Client", f"caller is not the center (certificate role {roles})", "caller-not-center")
+
+
 async def _read_limited(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > soap.MAX_REQUEST_BYTES:
@@ -223,6 +247,7 @@ def build_app(service: IssuerService) -> Starlette:
     async def wide_area_post(request: Request) -> Response:
         operation = "?"
         try:
+            _require_center(getattr(request.state, PEER_CERT_STATE_KEY, None))
             body = await _read_limited(request)
             payload = soap.parse_request(body)
             operation = soap.operation_name(payload)
