@@ -42,7 +42,7 @@ def test_center_serves_its_openapi_and_refuses_clients_without_certificate(world
     with httpx.Client(verify=tls) as c:
         spec = c.get(f"{world['services']['center']}/openapi.json").json()
     assert "/v1/sessions" in spec["paths"]
-    with pytest.raises(httpx.HTTPError), httpx.Client(verify=world["tls"]["ca"]) as c:
+    with pytest.raises(httpx.HTTPError), httpx.Client(verify=client_ssl_context(Path(world["tls"]["ca"]))) as c:
         c.get(f"{world['services']['center']}/openapi.json")
 
 
