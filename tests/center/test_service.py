@@ -218,3 +218,29 @@ def test_retry_uses_the_same_message_serial(center) -> None:
     assert len(serials) == 1
 
 
+
+
+def test_printed_is_counted_even_when_the_issuer_is_down_then_confirmed_later(center) -> None:
+    from kofu.center.errors import IssuerUnavailable
+
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-ffff-0001")
+    service.print_job(oid, sid, STORE)
+    real_call = issuer.call
+
+    def down(operation: str, **kw: Any) -> Any:
+        if operation == "ConfirmPrinted":
+            raise IssuerUnavailable("issuer down")
+        return real_call(operation, **kw)
+
+    issuer.call = down  # type: ignore[method-assign]
+    view = service.printed(oid, sid, STORE, 1)
+    assert view.state == "printed" and _records(service) == 1
+    with pytest.raises(OrderConflict):
+        service.cancel(oid, sid, STORE, "too late")
+    assert service.confirm_pending() == 1  # still down: one waits
+    issuer.call = real_call  # type: ignore[method-assign]
+    assert service.confirm_pending() == 0
+    confirms = [kw for op, kw in issuer.calls if op == "ConfirmPrinted"]
+    assert len(confirms) == 1 and confirms[0]["MessageSerial"] == f"p-{oid}"
+    assert _records(service) == 1

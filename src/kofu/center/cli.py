@@ -58,8 +58,30 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings, service = build_service(args.config)
     service.create_tables()
+    _start_confirmer(service)
     run_app(create_app(service), settings.server)
     return 0
+
+
+def _start_confirmer(service, every_seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Retry ConfirmPrinted for printed orders an issuer has not acknowledged yet."""
+    import logging
+    import threading
+    import time
+
+    log = logging.getLogger("kofu.center.confirmer")
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_seconds)
+            try:
+                remaining = service.confirm_pending()
+                if remaining:
+                    log.warning("%d printed orders still await the issuer's acknowledgement", remaining)
+            except Exception:  # keep retrying; the next round may succeed
+                log.exception("confirming printed orders failed")
+
+    threading.Thread(target=loop, name="confirm-printed", daemon=True).start()
 
 
 def _records(args: argparse.Namespace) -> int:

@@ -75,3 +75,5 @@ class IssuanceRecord(Base):
     copies: Mapped[int] = mapped_column(sa.Integer)
     fee: Mapped[int] = mapped_column(sa.Integer)
     printed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    issuer_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
+    """The issuer acknowledged ConfirmPrinted (retried by the center until it does)."""

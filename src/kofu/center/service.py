@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from kofu import clock
 from kofu.center.errors import (
     AuthenticationFailed,
+    CenterError,
     DocumentRejected,
     NotFound,
     NotParticipating,
@@ -443,19 +444,20 @@ class CenterService:
     # -- 5. printed / cancelled ------------------------------------------------------------
 
     def printed(self, order_id: str, session_id: str, store_id: str, copies: int) -> OrderView:
-        """The kiosk printed the copies: count them exactly once, then tell the issuer."""
+        """The kiosk printed the copies: count them exactly once, then tell the issuer.
+
+        Printing is a fact the moment the kiosk reports it, so the count is
+        recorded first, in one transaction with the order's state; telling the
+        issuer (ConfirmPrinted) follows and, if the issuer is unreachable now,
+        is retried later by :meth:`confirm_pending` with the same 電文通番.
+        A printed order is never refunded or cancelled because an issuer was down.
+        """
         with self._db() as db:
             order, _ = self._order(db, order_id, session_id, store_id)
-            if order.state == "printed":
-                return _view(order)
-            if order.state != "issued":
+            if order.state not in ("issued", "printed"):
                 raise OrderConflict(f"order is {order.state}; only issued orders can be printed")
             if copies != order.copies:
                 raise OrderConflict(f"printed {copies} copies of an order for {order.copies}", code="bad-copies")
-            municipality, issuance_id = order.municipality, order.issuance_id
-        self._issuer(municipality).call(
-            "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
-        )
         try:
             with self._db() as db, db.begin():
                 locked = db.get(Order, order_id, with_for_update=True)
@@ -473,14 +475,50 @@ class CenterService:
                             copies=locked.copies,
                             fee=locked.fee,
                             printed_at=clock.now(),
+                            issuer_confirmed=False,
                         )
                     )
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
+        self._confirm(order_id)
         with self._db() as db:
             o = db.get(Order, order_id)
             assert o is not None
             return _view(o)
+
+    def _confirm(self, order_id: str) -> bool:
+        """Tell the issuer an order was printed; True once it has acknowledged."""
+        with self._db() as db:
+            order = db.get(Order, order_id)
+            record = db.get(IssuanceRecord, order_id)
+            if order is None or record is None or record.issuer_confirmed:
+                return True
+            municipality, issuance_id, copies = order.municipality, order.issuance_id, order.copies
+        try:
+            self._issuer(municipality).call(
+                "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
+            )
+        except CenterError as e:
+            log.warning("ConfirmPrinted for order %s deferred: %s", order_id, e.detail)
+            return False
+        with self._db() as db, db.begin():
+            db.execute(
+                sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id).values(issuer_confirmed=True)
+            )
+        return True
+
+    def confirm_pending(self, limit: int = 100) -> int:
+        """Retry ConfirmPrinted for printed orders the issuer has not acknowledged; returns how many remain."""
+        with self._db() as db:
+            pending = list(
+                db.scalars(
+                    sa.select(IssuanceRecord.order_id)
+                    .where(IssuanceRecord.issuer_confirmed.is_(False))
+                    .order_by(IssuanceRecord.printed_at)
+                    .limit(limit)
+                )
+            )
+        return sum(1 for order_id in pending if not self._confirm(order_id))
 
     def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
         """Cancel before printing; returns the order and the refund due."""

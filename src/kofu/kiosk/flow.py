@@ -11,6 +11,7 @@ operator asked for, standing in for the printer).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,23 @@ class IssueResult:
 
     def summary(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "pdf"}
+
+
+PRINTED_REPORT_ATTEMPTS = 5
+
+
+def report_printed(center: CenterClient, session_id: str, order_id: str, copies: int) -> None:
+    """Report printed copies, retrying: the center counts a repeated report once."""
+    delay = 0.5
+    for attempt in range(1, PRINTED_REPORT_ATTEMPTS + 1):
+        try:
+            center.printed(session_id, order_id, copies)
+            return
+        except KioskError as e:
+            if e.status and e.status < 500 or attempt == PRINTED_REPORT_ATTEMPTS:
+                raise
+            time.sleep(delay)
+            delay *= 2
 
 
 def open_card(card_path: Path) -> Any:
@@ -107,15 +125,16 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> Issue
     try:
         paid = center.pay(auth.session_id, oid, order["fee"] if req.pay is None else req.pay)
         pdf, headers = center.print_job(auth.session_id, oid)
-        # The printer would print ``copies`` copies here; then the kiosk reports them.
-        center.printed(auth.session_id, oid, req.copies)
     except KioskError:
-        # Whatever failed, a resident who paid gets the money back and nothing is counted.
+        # Nothing was printed: a resident who paid gets the money back and nothing is counted.
         try:
             center.cancel(auth.session_id, oid, "kiosk flow failed")
         except KioskError:
             pass
         raise
+    # The printer prints ``copies`` copies here. From now on the paper exists, so the
+    # order is never cancelled: the kiosk keeps reporting until the center has counted it.
+    report_printed(center, auth.session_id, oid, req.copies)
     return IssueResult(
         order_id=oid,
         certificate_serial=headers.get("x-kofu-certificate-serial", ""),
