@@ -1,0 +1,352 @@
+"""Every kind through the issuer's service: records in, sealed PDF out, rules at the instant.
+
+Each kind is issued from imported records, signed by the municipality's seal
+(checked with pdfsig) and read back with pdftotext field by field. The
+abolished-seal race and support measures are decided from current data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from kofu import clock
+from kofu.db import make_engine
+from kofu.domain.era import to_wareki
+from kofu.domain.rules import NEUTRAL_MESSAGE_JA, Offers, Refusal, RefusalCode
+from kofu.issuer.importer import ImportError_, import_file
+from kofu.issuer.service import InvalidRequest, IssueRequest, IssuerService, Refused
+from kofu.issuer.settings import SealPaths, load_settings
+from kofu.issuer.tables import create_all, issuance_events, issuances, seal_registrations
+from tests.conftest import require_tool
+
+from .conftest import KATO, MIKI, World, member, sample_import
+
+NOW = datetime.fromisoformat("2026-03-03T10:00:00+09:00")  # a Tuesday
+FEES = {"juminhyo": 200, "kisai": 200, "inkan": 200, "zeimu": 300, "koseki": 450, "fuhyo": 200}
+
+
+def _png() -> bytes:
+    from kofu.render.samples import seal_impression_png
+
+    return seal_impression_png("山田")
+
+
+def full_import(seals: dict[str, Any]) -> dict[str, Any]:
+    doc = sample_import(seals)
+    doc["format"] = "kofu-issuer-import/2"
+    kato = doc["municipalities"][0]
+    kato.update(
+        fees=FEES, offered_kinds=sorted(FEES), tax_years=[2024, 2025], individual_number_at_kiosk=True,
+        counter_fees={"koseki": 450, "juminhyo": 300},
+    )
+    members = kato["households"][0]["members"]
+    members[0]["individual_number"] = "123456789018"
+    members[1]["individual_number"] = "234567890123"
+    kato["households"].append({
+        "id": "H003", "address": "兵庫県加東市河高2番地", "householder": "R020",
+        "members": [member("R020", "田中 守", "タナカ マモル", "1970-01-01", "male", "世帯主"),
+                    member("R021", "田中 静", "タナカ シズカ", "1999-09-09", "female", "子", support_measure=True)],
+    })
+    kato["seal_registrations"] = [
+        {"number": "KT-0001", "resident": "R001", "impression_png": base64.b64encode(_png()).decode(),
+         "registered_at": "2015-06-01T10:00:00+09:00"},
+        {"number": "KT-0002", "resident": "R010", "impression_png": base64.b64encode(_png()).decode(),
+         "registered_at": "2010-01-01T10:00:00+09:00", "abolished_at": "2026-03-01T10:00:00+09:00"},
+    ]
+    kato["tax_records"] = [
+        {"resident": "R001", "fiscal_year": y,
+         "incomes": [{"kind": "給与所得", "amount": 4_360_000 + y}], "deductions": [
+             {"kind": "社会保険料控除", "amount": 620_000}, {"kind": "基礎控除", "amount": 430_000}],
+         "municipal_tax": 198_600, "prefectural_tax": 132_400,
+         "taxes": [{"name": "市民税・県民税(普通徴収)", "assessed": 331_000, "paid": 248_300, "due_on": f"{y + 1}-01-31"}]}
+        for y in (2023, 2024, 2025)
+    ]
+    kato["family_registers"] = [{
+        "id": "K001", "honseki": "兵庫県加東市社50番地", "head": "山田 太郎",
+        "events": [{"label": "戸籍編製", "text": "【編製日】平成17年5月3日"}],
+        "persons": [
+            {"resident": "R001", "name": "山田 太郎", "birth_date": "1980-04-01", "sex": "male",
+             "father": "山田 一", "mother": "山田 ハル", "relationship": "長男",
+             "events": [{"label": "出生", "text": "【出生日】昭和55年4月1日"},
+                        {"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
+             "addresses": [{"address": "兵庫県西脇市郷瀬町1番地", "since": "1980-04-01"},
+                           {"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
+            {"resident": "R002", "name": "山田 葛\U000E0103子", "birth_date": "1982-06-15", "sex": "female",
+             "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "妻",
+             "events": [{"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
+             "addresses": [{"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
+            {"resident": None, "name": "山田 明美", "birth_date": "2006-08-08", "sex": "female",
+             "father": "山田 太郎", "mother": "山田 葛\U000E0103子", "relationship": "長女",
+             "events": [{"label": "除籍", "text": "【除籍日】令和7年10月10日\n【除籍事由】婚姻"}],
+             "removed": True,
+             "addresses": [{"address": "大阪府大阪市北区中之島一丁目3番", "since": "2025-10-10"}]},
+        ],
+    }]
+    return doc
+
+
+@pytest.fixture
+def world(issuer_world: World) -> tuple[IssuerService, World, dict[str, Any]]:
+    doc = full_import(issuer_world.seals)
+    issuer_world.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    settings = load_settings(issuer_world.config)
+    engine = make_engine(settings.database_url)
+    create_all(engine)
+    import_file(engine, issuer_world.import_file)
+    clock.set_for_tests(NOW)
+    yield IssuerService(engine, settings), issuer_world, doc
+    clock.set_for_tests(None)
+    engine.dispose()
+
+
+def req(serial: str, kind: str, fee: int, link: str = "link-R001", **kw: Any) -> IssueRequest:
+    base: dict[str, Any] = dict(message_serial=serial, municipality_code=KATO, resident_link=link, order_id=f"O-{serial}",
+                                kind=kind, scope="self", with_householder=False, with_domicile=False, copies=1,
+                                fee=fee, store_id="store-1")
+    base.update(kw)
+    return IssueRequest(**base)
+
+
+def text_of(pdf: bytes, tmp_path: Path) -> str:
+    require_tool("pdftotext")
+    path = tmp_path / "c.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return out.replace(" ", "").replace("\u3000", "")
+
+
+def assert_sealed(pdf: bytes, tmp_path: Path) -> None:
+    require_tool("pdfsig")
+    path = tmp_path / "s.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in out, out
+
+
+def counts(svc: IssuerService) -> tuple[int, int]:
+    with svc.engine.connect() as c:
+        return (c.execute(sa.select(sa.func.count()).select_from(issuances)).scalar_one(),
+                c.execute(sa.select(sa.func.count()).select_from(issuance_events)).scalar_one())
+
+
+# ---------------------------------------------------------------- offers
+
+
+def test_offers_follow_every_record(world: Any) -> None:
+    svc, _w, _doc = world
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers)
+    by_kind = {o.kind: o for o in got.offers}
+    assert sorted(by_kind) == sorted(FEES)
+    assert by_kind["zeimu"].options.years == (2025, 2024)  # 2023 is recorded but not offered
+    assert by_kind["koseki"].fee == 450 and by_kind["juminhyo"].counter_fee == 300
+    assert [m.resident_id for m in by_kind["juminhyo"].options.members] == ["R001", "R002", "R003"]
+    # R002: same household and register, but no seal of her own.
+    wife = svc.query_availability(KATO, "link-R002")
+    assert isinstance(wife, Offers)
+    assert "inkan" not in {o.kind for o in wife.offers} and "koseki" in {o.kind for o in wife.offers}
+    # R010's seal was abolished two days ago; no register, no tax record.
+    abolished = svc.query_availability(KATO, "link-R010")
+    assert isinstance(abolished, Offers)
+    assert [o.kind for o in abolished.offers] == ["juminhyo", "kisai"]
+
+
+def test_support_measure_on_a_household_member_refuses_the_whole_household_neutrally(world: Any) -> None:
+    svc, _w, _doc = world
+    for link in ("link-R020", "link-R021"):
+        got = svc.query_availability(KATO, link)
+        assert isinstance(got, Refusal)
+        # The same code and words as a municipality with nothing to offer.
+        assert got.code is RefusalCode.NOTHING_OFFERED and got.message_ja == NEUTRAL_MESSAGE_JA
+    before = counts(svc)
+    with pytest.raises(Refused) as e:
+        svc.issue_certificate(req("P-1", "juminhyo", 200, link="link-R020", scope="household"))
+    assert e.value.refusal.code is RefusalCode.NOTHING_OFFERED
+    assert counts(svc) == before
+
+
+# ---------------------------------------------------------------- each kind, read back
+
+
+def test_juminhyo_with_chosen_members_and_individual_number(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("J-1", "juminhyo", 200, scope="household", members=("R002",),
+                                       with_individual_number=True))
+    text = text_of(issued.document, tmp_path)
+    assert "山田葛\U000E0103子" in text and "234567890123" in text
+    # Only the chosen member (世帯主 not asked for, so it reads 省略): neither the holder's name nor number.
+    assert "山田太郎" not in text and "123456789018" not in text and "山田𠮷郎" not in text
+    assert_sealed(issued.document, tmp_path)
+    # Where the municipality does not allow it, 個人番号 is not an option.
+    with pytest.raises(InvalidRequest) as e:
+        svc.issue_certificate(req("J-2", "juminhyo", 300, link="link-M001", municipality_code=MIKI,
+                                  with_individual_number=True))
+    assert e.value.code == "option-not-offered"
+    # A member of another household cannot be chosen.
+    with pytest.raises(InvalidRequest):
+        svc.issue_certificate(req("J-3", "juminhyo", 200, scope="household", members=("R010",)))
+
+
+def test_kisai(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("K-1", "kisai", 200, scope="household", with_householder=True))
+    text = text_of(issued.document, tmp_path)
+    for name in ("山田太郎", "山田葛\U000E0103子", "山田𠮷郎"):
+        assert name in text
+    assert to_wareki(datetime(1980, 4, 1).date()).replace(" ", "") in text
+    assert "兵庫県加東市社50番地" in text
+    assert_sealed(issued.document, tmp_path)
+
+
+def test_inkan_prints_the_registration(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("I-1", "inkan", 200))
+    text = text_of(issued.document, tmp_path)
+    assert "KT-0001" in text and "山田太郎" in text and "兵庫県加東市社50番地" in text
+    assert to_wareki(datetime(1980, 4, 1).date()).replace(" ", "") in text
+    assert_sealed(issued.document, tmp_path)
+    require_tool("pdfimages")
+    (tmp_path / "i.pdf").write_bytes(issued.document)
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "i.pdf")], capture_output=True, text=True).stdout
+    assert len(images.strip().splitlines()) >= 3, images  # header lines + the impression
+
+
+@pytest.mark.parametrize("tax_kind", ["shotoku", "nozei"])
+def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req(f"T-{tax_kind}", "zeimu", 300, tax_kind=tax_kind, year=2025))
+    text = text_of(issued.document, tmp_path)
+    assert "山田太郎" in text and "令和7年度" in text
+    if tax_kind == "shotoku":
+        assert "給与所得" in text and "4,362,025" in text and "198,600" in text and "132,400" in text
+    else:
+        assert "331,000" in text and "248,300" in text and "82,700" in text  # assessed, paid, unpaid
+    assert_sealed(issued.document, tmp_path)
+    # Recorded but not offered: 2023.
+    with pytest.raises(InvalidRequest):
+        svc.issue_certificate(req(f"T-{tax_kind}-old", "zeimu", 300, tax_kind=tax_kind, year=2023))
+
+
+@pytest.mark.parametrize("scope", ["all", "self"])
+def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req(f"R-{scope}", "koseki", 450, koseki_scope=scope))
+    text = text_of(issued.document, tmp_path)
+    assert "兵庫県加東市社50番地" in text and "山田太郎" in text and "婚姻" in text
+    if scope == "all":
+        assert "山田葛\U000E0103子" in text and "山田明美" in text and "除籍" in text
+    else:
+        assert "山田明美" not in text and "山田葛\U000E0103子" not in text.split("筆頭者")[-1].split("山田太郎", 1)[-1]
+    assert_sealed(issued.document, tmp_path)
+
+
+def test_fuhyo(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("F-1", "fuhyo", 200))
+    text = text_of(issued.document, tmp_path)
+    for address in ("兵庫県西脇市郷瀬町1番地", "兵庫県加東市社50番地", "大阪府大阪市北区中之島一丁目3番"):
+        assert address in text
+    assert "山田太郎" in text and "山田明美" in text
+    assert_sealed(issued.document, tmp_path)
+
+
+# ---------------------------------------------------------------- decided from current data
+
+
+class AbolishWhileRendering:
+    """A maker that abolishes the holder's seal while "rendering" (another clerk at the counter)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.calls = 0
+
+    def make(self, document: Any, seal: SealPaths) -> tuple[bytes, int]:
+        self.calls += 1
+        with self.engine.begin() as c:
+            c.execute(sa.update(seal_registrations).where(seal_registrations.c.registration_number == "KT-0001")
+                      .values(abolished_at=clock.now()))
+        return b"%PDF-1.7 not a real document", 1
+
+
+def test_seal_abolished_during_issuance_is_refused_and_nothing_is_recorded(world: Any) -> None:
+    svc, _w, _doc = world
+    racing = IssuerService(svc.engine, svc.settings, maker=AbolishWhileRendering(svc.engine))
+    before = counts(svc)
+    with pytest.raises(Refused) as e:
+        racing.issue_certificate(req("RACE-1", "inkan", 200))
+    assert e.value.refusal.code is RefusalCode.KIND_NOT_OFFERED
+    assert racing.maker.calls == 1  # type: ignore[attr-defined]  # it did get as far as rendering
+    assert counts(svc) == before
+    # And from now on it is not offered at all.
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers) and "inkan" not in {o.kind for o in got.offers}
+
+
+def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
+    svc, w, doc = world
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers) and "inkan" in {o.kind for o in got.offers}
+    doc["municipalities"][0]["seal_registrations"][0]["abolished_at"] = "2026-03-03T09:59:00+09:00"
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    before = counts(svc)
+    with pytest.raises(Refused):
+        svc.issue_certificate(req("RACE-2", "inkan", 200))
+    assert counts(svc) == before
+
+
+# ---------------------------------------------------------------- import checks
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda k: k["seal_registrations"][0].update(impression_png=base64.b64encode(b"GIF89a").decode()),
+         "not a PNG"),
+        (lambda k: k["seal_registrations"][0].update(resident="R999"), "R999"),
+        (lambda k: k["seal_registrations"][0].update(abolished_at="2000-01-01T00:00:00+09:00"), "before registered_at"),
+        (lambda k: k["seal_registrations"][0].update(registered_at="2015-06-01T10:00:00"), "offset"),
+        (lambda k: k["tax_records"][0]["taxes"][0].update(paid=999_999), "more than assessed"),
+        (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
+        (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
+        (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),
+        (lambda k: k["households"][0]["members"][0].update(removed_reason="転出"), "status 'removed'"),
+        (lambda k: k.update(kind_hours={"passport": [{"opens": "09:00", "closes": "17:00"}]}), "passport"),
+    ],
+)
+def test_bad_records_are_refused_and_change_nothing(world: Any, tmp_path: Path, change: Any, message: str) -> None:
+    svc, _w, doc = world
+    bad = json.loads(json.dumps(doc))
+    change(bad["municipalities"][0])
+    bad["municipalities"][0]["name"] = "changed"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ImportError_, match=re.escape(message)):
+        import_file(svc.engine, path)
+    got = svc.service_status(KATO)
+    assert got[0].name == "加東市"
+
+
+def test_impression_from_a_file(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    (tmp_path / "seal.png").write_bytes(_png())
+    entry = doc["municipalities"][0]["seal_registrations"][0]
+    del entry["impression_png"]
+    entry["impression_file"] = "seal.png"
+    path = tmp_path / "with-file.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    summary = import_file(svc.engine, path)
+    assert (summary.seals, summary.tax_records, summary.family_registers) == (2, 3, 1)
+    with svc.engine.connect() as c:
+        png = c.execute(sa.select(seal_registrations.c.impression_png)
+                        .where(seal_registrations.c.registration_number == "KT-0001")).scalar_one()
+    assert bytes(png) == _png()
