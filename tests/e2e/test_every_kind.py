@@ -1,0 +1,265 @@
+"""Every certificate kind through real processes: `kofu kiosk issue` → center → issuer.
+
+One world for the module (built by the demo's own code), with every service's
+clock set by KOFU_CLOCK to the next business day at 10:00 in Japan, so that
+戸籍 and 附票 hours are open whatever time the suite runs. The printed PDF is
+read back with pdftotext and compared with the import file the issuer was fed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from kofu.clock import JST
+from kofu.demo.setup import Ports, build_world, start_world
+from kofu.domain.era import to_wareki
+from kofu.domain.holidays import is_business_day
+from kofu.domain.rules import NEUTRAL_MESSAGE_JA
+from kofu.procs import free_port, kofu_argv
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+
+def _service_clock() -> datetime:
+    day = datetime.now(JST).date() + timedelta(days=1)
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=JST)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("every-kind")
+    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+    w = build_world(root, ports)
+    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+    started = _service_clock()
+    services = start_world(root, w, ports, {"KOFU_CLOCK": started.isoformat()})
+    w["_root"] = root
+    w["_clock"] = started
+    w["_import"] = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
+    yield w
+    for s in reversed(services):
+        s.stop()
+
+
+def card_with(world: dict[str, Any], tag: str) -> dict[str, Any]:
+    return next(c for c in world["cards"] if tag in c["tags"])
+
+
+def kiosk(world: dict[str, Any], command: str, card: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    argv = kofu_argv("kiosk", command, "--demo-file", str(world["_root"] / "demo.json"),
+                     "--card", card["path"], "--pin", card["pin"], *args)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def records(world: dict[str, Any]) -> list[dict[str, Any]]:
+    engine = sa.create_engine(f"sqlite:///{world['_root'] / 'center' / 'center.sqlite'}")
+    try:
+        with engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(sa.text("SELECT * FROM issuance_records"))]
+    finally:
+        engine.dispose()
+
+
+def municipality(world: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
+    return next(m for m in world["_import"]["municipalities"] if m["code"] == card["municipality"])
+
+
+def resident(world: dict[str, Any], card: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    for h in municipality(world, card)["households"]:
+        for p in h["members"]:
+            if p["id"] == card["resident"]:
+                return h, p
+    raise KeyError(card["resident"])
+
+
+def flat(text: str) -> str:
+    return text.replace(" ", "").replace("\u3000", "")
+
+
+def yen(n: int) -> tuple[str, str]:
+    return f"{n:,}", str(n)
+
+
+def issue_and_read(world: dict[str, Any], card: dict[str, Any], tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    require_tool("pdftotext")
+    require_tool("pdfsig")
+    before = len(records(world))
+    out = tmp_path / "cert.pdf"
+    r = kiosk(world, "issue", card, *args, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    sig = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in sig, sig
+    after = records(world)
+    assert len(after) == before + 1 and after[-1]["kind"] == summary["kind"]
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    return summary, flat(text)
+
+
+def test_offers_for_the_koseki_card(world: dict[str, Any]) -> None:
+    card = card_with(world, "koseki")
+    r = kiosk(world, "offers", card)
+    assert r.returncode == 0, r.stderr
+    offers = {o["kind"]: o for o in json.loads(r.stdout)["offers"]}
+    assert sorted(offers) == ["fuhyo", "inkan", "juminhyo", "kisai", "koseki", "zeimu"]
+    m = municipality(world, card)
+    assert offers["zeimu"]["years"] == sorted(m["tax_years"], reverse=True)
+    assert offers["zeimu"]["tax_kinds"] == ["shotoku", "nozei"]
+    assert offers["koseki"]["koseki_scopes"] == ["all", "self"]
+    for kind, o in offers.items():
+        assert o["fee"] == m["fees"][kind] and o["counter_fee"] == m["counter_fees"][kind]
+    household, _p = resident(world, card)
+    assert [x["id"] for x in offers["juminhyo"]["members"]] == [p["id"] for p in household["members"]]
+
+
+def test_juminhyo_of_chosen_members_with_individual_number(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "koseki")
+    household, _p = resident(world, card)
+    chosen = household["members"][1]
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "juminhyo", "--member", chosen["id"],
+                              "--with-individual-number")
+    assert flat(chosen["name"]) in text and chosen["individual_number"] in text
+    assert flat(household["members"][0]["name"]) not in text  # not chosen; 世帯主 not asked for
+    assert household["members"][0]["individual_number"] not in text
+
+
+def test_kisai(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "large-household")
+    household, _p = resident(world, card)
+    summary, text = issue_and_read(world, card, tmp_path, "--kind", "kisai", "--with-householder")
+    for p in household["members"]:
+        assert flat(p["name"]) in text
+        assert to_wareki(date.fromisoformat(p["birth_date"])).replace(" ", "") in text
+    assert flat(household["address"]) in text
+
+
+def test_inkan(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "seal")
+    household, person = resident(world, card)
+    seal = next(s for s in municipality(world, card)["seal_registrations"] if s["resident"] == person["id"])
+    summary, text = issue_and_read(world, card, tmp_path, "--kind", "inkan")
+    assert summary["fee"] == municipality(world, card)["fees"]["inkan"]
+    assert flat(seal["number"]) in text and flat(person["name"]) in text and flat(household["address"]) in text
+    assert to_wareki(date.fromisoformat(person["birth_date"])).replace(" ", "") in text
+
+
+@pytest.mark.parametrize("tax_kind", ["shotoku", "nozei"])
+def test_tax(world: dict[str, Any], tmp_path: Path, tax_kind: str) -> None:
+    card = card_with(world, "tax")
+    m = municipality(world, card)
+    year = max(m["tax_years"])
+    record = next(t for t in m["tax_records"] if t["resident"] == card["resident"] and t["fiscal_year"] == year)
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "zeimu", "--tax-kind", tax_kind, "--year", str(year))
+    assert f"令和{year - 2018}年度" in text
+    if tax_kind == "shotoku":
+        for item in record["incomes"] + record["deductions"]:
+            assert item["kind"] in text and any(y in text for y in yen(item["amount"]))
+        assert any(y in text for y in yen(record["municipal_tax"]))
+    else:
+        for t in record["taxes"]:
+            assert any(y in text for y in yen(t["assessed"])) and any(y in text for y in yen(t["paid"]))
+            assert any(y in text for y in yen(t["assessed"] - t["paid"]))
+
+
+@pytest.mark.parametrize("scope", ["all", "self"])
+def test_koseki(world: dict[str, Any], tmp_path: Path, scope: str) -> None:
+    card = card_with(world, "koseki")
+    register = municipality(world, card)["family_registers"][0]
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "koseki", "--koseki-scope", scope)
+    assert flat(register["honseki"]) in text and flat(register["head"]) in text
+    removed = next(p for p in register["persons"] if p.get("removed"))
+    if scope == "all":
+        for p in register["persons"]:
+            assert flat(p["name"]) in text
+        assert "除籍" in text
+    else:
+        assert flat(removed["name"]) not in text
+
+
+def test_fuhyo(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "koseki")
+    register = municipality(world, card)["family_registers"][0]
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "fuhyo")
+    for p in register["persons"]:
+        for a in p["addresses"]:
+            assert flat(a["address"]) in text
+
+
+def test_protected_household_gets_the_neutral_refusal(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "protected")
+    before = len(records(world))
+    offers = kiosk(world, "offers", card)
+    assert offers.returncode == 4
+    shown = json.loads(offers.stdout)
+    assert shown["offers"] == [] and shown["refusal"]["message"] == NEUTRAL_MESSAGE_JA
+    r = kiosk(world, "issue", card, "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 4
+    err = json.loads(r.stderr.splitlines()[0])
+    # Exactly what a resident of a municipality with nothing to offer would see.
+    assert err["message"] == NEUTRAL_MESSAGE_JA and err["error"] == "nothing-offered"
+    assert "support" not in r.stderr and "restrict" not in r.stderr
+    assert not (tmp_path / "x.pdf").exists() and len(records(world)) == before
+
+
+@pytest.mark.parametrize(("tag", "kind", "code"), [("seal-abolished", "inkan", "kind-not-offered"),
+                                                   ("removed", "juminhyo", "resident-removed")])
+def test_not_for_this_card(world: dict[str, Any], tmp_path: Path, tag: str, kind: str, code: str) -> None:
+    before = len(records(world))
+    r = kiosk(world, "issue", card_with(world, tag), "--kind", kind, "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 4, r.stderr
+    err = json.loads(r.stderr.splitlines()[0])
+    assert err["error"] == code and err["message"]
+    assert not (tmp_path / "x.pdf").exists() and len(records(world)) == before
+
+
+def test_seal_abolished_between_offer_and_issue(world: dict[str, Any], tmp_path: Path) -> None:
+    """The 2023 incident: a seal abolished after the menu was shown must not be certified."""
+    from kofu.kiosk import flow
+    from kofu.kiosk.client import CenterClient, KioskError, KioskTls
+
+    card = card_with(world, "seal")
+    tls = world["tls"]
+    center = CenterClient(world["services"]["center"], KioskTls(Path(tls["ca"]), Path(tls["client_cert"]),
+                                                                Path(tls["client_key"])))
+    try:
+        auth = flow.authenticate(center, flow.open_card(Path(card["path"])), card["pin"], "kiosk-race")
+        assert "inkan" in {o["kind"] for o in center.offers(auth.session_id)}
+        # A clerk abolishes the seal at the counter; the municipality's system exports it at once.
+        doc = json.loads(json.dumps(world["_import"]))
+        m = next(x for x in doc["municipalities"] if x["code"] == card["municipality"])
+        seal = next(s for s in m["seal_registrations"] if s["resident"] == card["resident"])
+        seal["abolished_at"] = world["_clock"].isoformat()
+        path = tmp_path / "abolished.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        done = subprocess.run(kofu_argv("issuer", "import", "--config", world["configs"]["issuer"], str(path)),
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        before = len(records(world))
+        with pytest.raises(KioskError):
+            flow.issue(center, auth, flow.IssueRequest(kind="inkan", scope="self"))
+        assert len(records(world)) == before
+    finally:
+        center.close()
+    # Still abolished for the next resident at the next kiosk.
+    r = kiosk(world, "offers", card)
+    assert r.returncode == 0 and "inkan" not in {o["kind"] for o in json.loads(r.stdout)["offers"]}
+
+
+def test_impressions_travel_as_png(world: dict[str, Any]) -> None:
+    # The sample data holds real PNG impressions: inline base64, and a file for the abolished one.
+    m = world["_import"]["municipalities"][0]
+    inline = next(s for s in m["seal_registrations"] if "impression_png" in s)
+    assert base64.b64decode(inline["impression_png"]).startswith(b"\x89PNG")
+    as_file = next(s for s in m["seal_registrations"] if "impression_file" in s)
+    assert Path(as_file["impression_file"]).read_bytes().startswith(b"\x89PNG")
