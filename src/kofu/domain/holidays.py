@@ -24,7 +24,7 @@ __all__ = ["is_business_day", "is_national_holiday"]
 def _japan(year: int) -> frozenset[date]:
     import holidays
 
-    return frozenset(holidays.Japan(years=year).keys())
+    return frozenset(holidays.Japan(years=year).keys())  # type: ignore[attr-defined]  # set up by the package at import
 
 
 def is_national_holiday(day: date) -> bool:

@@ -31,7 +31,6 @@ from kofu.issuer.settings import SealPaths
 
 if TYPE_CHECKING:
     from kofu.render.model import (
-        CertificateHeader,
         FuhyoDocument,
         InkanDocument,
         JuminhyoDocument,

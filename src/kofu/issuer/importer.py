@@ -28,6 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from kofu import clock
+
+_date = date
+_list = list
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
@@ -120,7 +123,7 @@ class _Reader:
     def list(self, key: str, default: Any = ...) -> list[Any]:
         return list(self.get(key, list, default))
 
-    def optional_date(self, key: str) -> date | None:
+    def optional_date(self, key: str) -> _date | None:
         return None if self.data.get(key) is None else self.date(key)
 
     def instant(self, key: str, default: Any = ...) -> datetime | None:
@@ -143,7 +146,7 @@ class _Reader:
             raise ImportError_(f"{self.where(key)} must be a whole number of yen, 0 or more")
         return int(value)
 
-    def labelled(self, key: str, label: str, value: str) -> list[tuple[str, Any]]:
+    def labelled(self, key: str, label: str, value: str) -> _list[tuple[str, Any]]:
         """A list of {label: …, value: …} objects as (label, value) pairs."""
         out = []
         for i, item in enumerate(self.list(key, [])):
