@@ -4,7 +4,9 @@
     kofu issuer import --config issuer.toml export.json
     kofu issuer audit-verify --config issuer.toml
     kofu issuer render --config issuer.toml --municipality 282286 --resident R0001 \\
-        --kind juminhyo [--scope household|self] [--with-householder] [--with-domicile] --out cert.pdf
+        --kind juminhyo|kisai|inkan|zeimu|koseki|fuhyo [--scope household|self] [--with-householder]
+        [--with-domicile] [--with-individual-number] [--member ID] [--tax-kind shotoku|nozei --year YYYY]
+        [--koseki-scope all|self] --out cert.pdf
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ def register(sub: Any, serve: Any) -> None:
     r.add_argument("--config", type=Path, required=True)
     r.add_argument("--municipality", required=True, help="municipality code")
     r.add_argument("--resident", required=True, help="the resident id from the import file")
-    r.add_argument("--kind", choices=["juminhyo"], required=True)
+    r.add_argument("--kind", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"], required=True)
     r.add_argument("--scope", choices=["household", "self"], default="household")
     r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
+    r.add_argument("--with-individual-number", action="store_true", help="juminhyo: include 個人番号")
+    r.add_argument("--member", action="append", default=[], metavar="ID", help="juminhyo/kisai: chosen members")
+    r.add_argument("--tax-kind", choices=["shotoku", "nozei"], default="shotoku", help="zeimu")
+    r.add_argument("--year", type=int, help="zeimu: fiscal year (年度)")
+    r.add_argument("--koseki-scope", choices=["all", "self"], default="all", help="koseki")
     r.add_argument("--out", type=Path, required=True)
     r.set_defaults(func=_render)
 
@@ -106,7 +113,10 @@ def _render(args: argparse.Namespace) -> int:
     svc = IssuerService(engine, settings)
     try:
         pdf, pages = svc.render_for_check(
-            args.municipality, args.resident, args.scope, args.with_householder, args.with_domicile
+            args.municipality, args.resident, args.scope, args.with_householder, args.with_domicile,
+            kind=args.kind,
+            options={"with_individual_number": args.with_individual_number, "members": args.member,
+                     "tax_kind": args.tax_kind, "year": args.year, "koseki_scope": args.koseki_scope},
         )
     except IssuerError as e:
         print(f"kofu issuer render: {e}", file=sys.stderr)

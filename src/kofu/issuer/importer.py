@@ -28,9 +28,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from kofu import clock
-
-_date = date
-_list = list
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
@@ -43,6 +40,10 @@ from kofu.issuer.tables import (
     seal_registrations,
     tax_records,
 )
+
+# The reader's methods ``date`` and ``list`` shadow the builtins inside its class body.
+_date = date
+_list = list
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SEAL_PNG_BYTES = 512 * 1024

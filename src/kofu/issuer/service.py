@@ -559,9 +559,11 @@ class IssuerService:
                 sa.select(tax_records.c.data).where(
                     tax_records.c.municipality_code == m.code,
                     tax_records.c.resident_id == holder_row.resident_id,
-                    tax_records.c.fiscal_year == options["year"],
+                    tax_records.c.fiscal_year == options.get("year"),
                 )
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if record is None or options.get("tax_kind") not in ("shotoku", "nozei"):
+                raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-tax-record"))
             return tax_document(head, options["tax_kind"], int(options["year"]), holder, address, json.loads(record))
         if kind in (Kind.KOSEKI, Kind.FUHYO):
             link = _register_of(c, m.code, holder_row.resident_id)
@@ -572,7 +574,9 @@ class IssuerService:
                     family_registers.c.municipality_code == m.code,
                     family_registers.c.register_id == link.register_id,
                 )
-            ).one()
+            ).one_or_none()
+            if reg is None:
+                raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="register-missing"))
             data = json.loads(reg.data)
             if kind == Kind.KOSEKI:
                 return koseki_document(head, options.get("koseki_scope") or "all", reg.honseki, reg.head_name,
