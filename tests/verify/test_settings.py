@@ -43,7 +43,10 @@ def test_tls_and_limits(tmp_path: Path) -> None:
         ("", "keys is required"),
         ('[keys]\nmaster_key = "m"\n', "keys.qr_keys is required"),
         ('[keys]\nmaster_key = 1\nqr_keys = "q"\n', "keys.master_key must be a str"),
-        ('[server]\nport = "80"\n[keys]\nmaster_key = "m"\nqr_keys = "q"\n', "server.port must be a int"),
+        (
+            '[server]\nport = "80"\n[keys]\nmaster_key = "m"\nqr_keys = "q"\n',
+            "server.port must be a int",
+        ),
         ('[keys]\nmaster_key = "m"\nqr_keys = "q"\n[limits]\nmax_pixels = 0\n', "must be positive"),
         ("[keys\n", "not valid TOML"),
     ],
