@@ -40,7 +40,7 @@ from kofu.center.errors import (
     PaymentShort,
     Refused,
 )
-from kofu.center.models import Base, IssuanceRecord, KioskSession, Order
+from kofu.center.models import IssuanceRecord, KioskSession, Order
 from kofu.center.trust import CardTrust
 from kofu.center.widearea_client import WideAreaClient
 from kofu.widearea import order_binding
@@ -209,7 +209,10 @@ class CenterService:
         self._recent_lock = threading.Lock()
 
     def create_tables(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Bring the database to the newest schema (alembic migrations)."""
+        from kofu.migrations import upgrade
+
+        upgrade(self.engine, "kofu.center")
 
     # -- helpers -----------------------------------------------------------------
 

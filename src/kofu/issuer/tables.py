@@ -185,7 +185,10 @@ GENESIS_HASH = "0" * 64
 
 
 def create_all(engine: sa.Engine) -> None:
-    metadata.create_all(engine)
+    """Bring the database to the newest schema (alembic migrations) and seed the audit head."""
+    from kofu.migrations import upgrade
+
+    upgrade(engine, "kofu.issuer")
     with engine.begin() as c:
         if c.execute(sa.select(audit_head.c.id)).first() is None:
             try:

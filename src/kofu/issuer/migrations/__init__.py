@@ -1,0 +1,1 @@
+"""alembic migrations of this service's database; see kofu.migrations."""

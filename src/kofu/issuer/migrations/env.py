@@ -1,0 +1,14 @@
+"""alembic environment of the issuer's database (run through kofu.migrations)."""
+
+from alembic import context
+
+from kofu.issuer.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+)
+with context.begin_transaction():
+    context.run_migrations()
