@@ -48,7 +48,8 @@ def main() -> None:
 
 def _run(world: dict, services: list) -> None:
     tls = KioskTls(Path(world["tls"]["ca"]), Path(world["tls"]["client_cert"]), Path(world["tls"]["client_key"]))
-    usable = [c for c in world["cards"] if not {"revoked", "not-participating"} & set(c["tags"])]
+    # Cards whose holders may get a 住民票 (not revoked, protected, removed, …).
+    usable = [c for c in world["cards"] if {"household", "single"} & set(c["tags"])]
     cards = [usable[i % len(usable)] for i in range(min(KIOSKS, len(usable)))]
     latencies: list[float] = []
     errors: list[str] = []
