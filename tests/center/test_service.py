@@ -238,9 +238,110 @@ def test_printed_is_counted_even_when_the_issuer_is_down_then_confirmed_later(ce
     assert view.state == "printed" and _records(service) == 1
     with pytest.raises(OrderConflict):
         service.cancel(oid, sid, STORE, "too late")
-    assert service.confirm_pending() == 1  # still down: one waits
+    assert service.reconcile() == 1  # still down: one waits
     issuer.call = real_call  # type: ignore[method-assign]
-    assert service.confirm_pending() == 0
+    assert service.reconcile() == 0
     confirms = [kw for op, kw in issuer.calls if op == "ConfirmPrinted"]
     assert len(confirms) == 1 and confirms[0]["MessageSerial"] == f"p-{oid}"
     assert _records(service) == 1
+
+
+def test_session_expires_but_printed_and_cancel_still_close_it(center) -> None:
+    from kofu import clock
+    from kofu.center.errors import NotFound
+
+    service, _ = center
+    sid, oid = _paid_order(service, "link-gggg-0001", copies=1)
+    service.print_job(oid, sid, STORE)
+    later = clock.now() + timedelta(minutes=30)
+    clock.set_for_tests(later)
+    try:
+        with pytest.raises(NotFound, match="expired"):
+            service.offers(sid, STORE)
+        assert service.printed(oid, sid, STORE, 1).state == "printed"  # a slow printer still counts
+        assert _records(service) == 1
+    finally:
+        clock.set_for_tests(None)
+
+
+def test_partial_print_counts_and_charges_only_what_exists(center) -> None:
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-hhhh-0001", copies=3)
+    service.print_job(oid, sid, STORE)
+    service.printed(oid, sid, STORE, 1)  # paper jam after the first copy
+    with service.engine.connect() as c:
+        row = c.execute(sa.text("SELECT copies, fee FROM issuance_records")).one()
+    assert tuple(row) == (1, 200)
+    confirm = next(kw for op, kw in issuer.calls if op == "ConfirmPrinted")
+    assert confirm["CopiesPrinted"] == 1
+    sid2, oid2 = _paid_order(service, "link-hhhh-0002", copies=1)
+    service.print_job(oid2, sid2, STORE)
+    with pytest.raises(OrderConflict, match="printed 2 copies of an order for 1"):
+        service.printed(oid2, sid2, STORE, 2)
+
+
+def test_concurrent_payments_take_one(center) -> None:
+    service, _ = center
+    sid = _authenticated(service, "link-iiii-0001")
+    order = service.create_order(sid, STORE, "juminhyo", OrderOptions(), 1)
+    outcomes: list[str] = []
+
+    def pay() -> None:
+        try:
+            service.pay(order.order_id, sid, STORE, 500)
+            outcomes.append("paid")
+        except OrderConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=pay) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["conflict"] * 5 + ["paid"]
+
+
+def test_cancel_during_issuance_withholds_the_document(center) -> None:
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-jjjj-0001")
+    real_call = issuer.call
+
+    def slow(operation: str, **kw: Any) -> Any:
+        if operation == "IssueCertificate":
+            # The kiosk gives up and cancels while the issuer renders.
+            assert service.cancel(oid, sid, STORE, "timeout")[1] == 200
+        return real_call(operation, **kw)
+
+    issuer.call = slow  # type: ignore[method-assign]
+    with pytest.raises(OrderConflict, match="cancelled while"):
+        service.print_job(oid, sid, STORE)
+    issuer.call = real_call  # type: ignore[method-assign]
+    assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
+    with pytest.raises(OrderConflict):
+        service.printed(oid, sid, STORE, 1)
+    assert _records(service) == 0
+
+
+def test_cancel_refunds_at_once_and_tells_the_issuer_later(center) -> None:
+    from kofu.center.errors import IssuerUnavailable
+
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-kkkk-0001")
+    service.print_job(oid, sid, STORE)
+    real_call = issuer.call
+
+    def down(operation: str, **kw: Any) -> Any:
+        if operation == "CancelIssuance":
+            raise IssuerUnavailable("issuer down")
+        return real_call(operation, **kw)
+
+    issuer.call = down  # type: ignore[method-assign]
+    view, refund = service.cancel(oid, sid, STORE, "changed my mind")
+    assert view.state == "cancelled" and refund == 200
+    assert service.reconcile() == 1
+    issuer.call = real_call  # type: ignore[method-assign]
+    assert service.reconcile() == 0
+    assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
+    with pytest.raises(OrderConflict):
+        service.printed(oid, sid, STORE, 1)
+    assert _records(service) == 0

@@ -246,8 +246,10 @@ def test_seal_abolished_between_offer_and_issue(world: dict[str, Any], tmp_path:
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         before = len(records(world))
+        printed: list[bytes] = []
         with pytest.raises(KioskError):
-            flow.issue(center, auth, flow.IssueRequest(kind="inkan", scope="self"))
+            flow.issue(center, auth, flow.IssueRequest(kind="inkan", scope="self"), lambda job, _n: printed.append(job))
+        assert printed == []
         assert len(records(world)) == before
     finally:
         center.close()

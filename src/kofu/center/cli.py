@@ -64,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _start_confirmer(service, every_seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    """Retry ConfirmPrinted for printed orders an issuer has not acknowledged yet."""
+    """Retry what an issuer has not acknowledged yet (printed copies, cancellations)."""
     import logging
     import threading
     import time
@@ -75,9 +75,9 @@ def _start_confirmer(service, every_seconds: float = 30.0) -> None:  # type: ign
         while True:
             time.sleep(every_seconds)
             try:
-                remaining = service.confirm_pending()
+                remaining = service.reconcile()
                 if remaining:
-                    log.warning("%d printed orders still await the issuer's acknowledgement", remaining)
+                    log.warning("%d printed or cancelled orders still await an issuer's acknowledgement", remaining)
             except Exception:  # keep retrying; the next round may succeed
                 log.exception("confirming printed orders failed")
 

@@ -54,6 +54,8 @@ class Order(Base):
     issuance_id: Mapped[str | None] = mapped_column(sa.String(64))
     certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
     pages: Mapped[int | None] = mapped_column(sa.Integer)
+    issuer_cancel_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    """Cancelled here, not yet acknowledged by the issuer (retried by the center)."""
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 

@@ -21,8 +21,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -139,6 +139,11 @@ class OrderView:
     pages: int | None
 
 
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive date-times; they were written in Japan time."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=clock.JST)
+
+
 def _view(o: Order) -> OrderView:
     return OrderView(o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages)
 
@@ -223,18 +228,27 @@ class CenterService:
     def _new_id(self) -> str:
         return uuid.uuid4().hex
 
-    def _session(self, db: Session, session_id: str, store_id: str, *, authenticated: bool = True) -> KioskSession:
+    def _session(
+        self, db: Session, session_id: str, store_id: str, *, authenticated: bool = True, allow_expired: bool = False
+    ) -> KioskSession:
+        """The store's session; ``allow_expired`` for the steps that close a transaction.
+
+        Reporting printed copies and cancelling must work however long the
+        printer took: the paper or the refund exists whatever the clock says.
+        """
         ks = db.get(KioskSession, session_id)
         if ks is None or ks.store_id != store_id:
             raise NotFound(f"no session {session_id} for store {store_id}")
-        if clock.now() > ks.expires_at.astimezone(clock.JST):
+        if not allow_expired and clock.now() > _aware(ks.expires_at):
             raise NotFound(f"session {session_id} expired")
         if authenticated and ks.resident_link is None:
             raise AuthenticationFailed(f"session {session_id} is not authenticated yet", code="not-authenticated")
         return ks
 
-    def _order(self, db: Session, order_id: str, session_id: str, store_id: str) -> tuple[Order, KioskSession]:
-        ks = self._session(db, session_id, store_id)
+    def _order(
+        self, db: Session, order_id: str, session_id: str, store_id: str, *, allow_expired: bool = False
+    ) -> tuple[Order, KioskSession]:
+        ks = self._session(db, session_id, store_id, allow_expired=allow_expired)
         order = db.get(Order, order_id)
         if order is None or order.session_id != ks.id:
             raise NotFound(f"no order {order_id} in session {session_id}")
@@ -311,10 +325,17 @@ class CenterService:
             refusal = reply.Refusal
             raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code), resident_message=str(refusal.Message.Ja))
         result = [_offer(o) for o in reply.Offers.Offer]
+        now = time.monotonic()
+        # Keep what the order check needs, not the members' names.
+        kept = [replace(o, members=tuple(MemberChoice(m.id, "") for m in o.members)) for o in result]
         with self._recent_lock:
-            self._recent_offers[session_id] = (time.monotonic(), result)
-            while len(self._recent_offers) > RECENT_OFFERS_MAX:
-                self._recent_offers.popitem(last=False)
+            self._recent_offers[session_id] = (now, kept)
+            self._recent_offers.move_to_end(session_id)
+            while self._recent_offers:
+                oldest_key, (at, _) = next(iter(self._recent_offers.items()))
+                if len(self._recent_offers) <= RECENT_OFFERS_MAX and now - at < RECENT_OFFERS_SECONDS:
+                    break
+                del self._recent_offers[oldest_key]
         return result
 
     def _offers_for_order(self, session_id: str, store_id: str) -> list[Offer]:
@@ -368,9 +389,15 @@ class CenterService:
                 raise OrderConflict(f"order is {order.state}, not awaiting payment")
             if amount < order.fee:
                 raise PaymentShort(f"paid {amount} yen of a {order.fee} yen fee")
-            order.paid = order.fee
-            order.state = "paid"
-            order.updated_at = clock.now()
+            # Conditional, so that two concurrent payments cannot both be taken.
+            claimed = db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state == "created")
+                .values(paid=Order.fee, state="paid", updated_at=clock.now())
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+            if claimed != 1:
+                raise OrderConflict("order was paid or cancelled meanwhile")
+            db.refresh(order)
             return _view(order), amount - order.fee
 
     # -- 4. print data ---------------------------------------------------------------
@@ -412,7 +439,11 @@ class CenterService:
         except DocumentRejected:
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
             with self._db() as db, db.begin():
-                db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
+                db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                .values(state="cancelled", updated_at=clock.now())
+            )
             log.error("order %s: print data rejected by the binding check; order cancelled", order_id)
             raise
         except Exception as e:  # the seal check raised: same treatment, clear message
@@ -420,10 +451,14 @@ class CenterService:
                 raise
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "seal invalid")
             with self._db() as db, db.begin():
-                db.execute(sa.update(Order).where(Order.id == order_id).values(state="cancelled", updated_at=clock.now()))
+                db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                .values(state="cancelled", updated_at=clock.now())
+            )
             raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
         with self._db() as db, db.begin():
-            db.execute(
+            took = db.execute(
                 sa.update(Order)
                 .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
                 .values(
@@ -433,7 +468,11 @@ class CenterService:
                     pages=int(reply.Pages),
                     updated_at=clock.now(),
                 )
-            )
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+        if took != 1:
+            # Cancelled (and refunded) while the issuer was rendering: the document must not print.
+            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "order cancelled during issuance")
+            raise OrderConflict("order was cancelled while its certificate was being issued")
         return PrintJob(order_id, str(reply.CertificateSerial), int(reply.Pages), copies, pdf)
 
     def _cancel_at_issuer(self, municipality: str, issuance_id: str, reason: str) -> None:
@@ -447,47 +486,55 @@ class CenterService:
     # -- 5. printed / cancelled ------------------------------------------------------------
 
     def printed(self, order_id: str, session_id: str, store_id: str, copies: int) -> OrderView:
-        """The kiosk printed the copies: count them exactly once, then tell the issuer.
+        """The kiosk printed ``copies`` copies: count them exactly once, then tell the issuer.
 
         Printing is a fact the moment the kiosk reports it, so the count is
         recorded first, in one transaction with the order's state; telling the
         issuer (ConfirmPrinted) follows and, if the issuer is unreachable now,
-        is retried later by :meth:`confirm_pending` with the same 電文通番.
-        A printed order is never refunded or cancelled because an issuer was down.
+        is retried later by :meth:`reconcile` with the same 電文通番. A printed
+        order is never refunded or cancelled because an issuer was down. A
+        partial print (a paper jam after copy 1 of 2) counts and charges the
+        copies that exist; the rest is refunded.
         """
         with self._db() as db:
-            order, _ = self._order(db, order_id, session_id, store_id)
-            if order.state not in ("issued", "printed"):
+            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True)
+            if order.state == "printed":
+                return _view(order)
+            if order.state != "issued":
                 raise OrderConflict(f"order is {order.state}; only issued orders can be printed")
-            if copies != order.copies:
+            if not 1 <= copies <= order.copies:
                 raise OrderConflict(f"printed {copies} copies of an order for {order.copies}", code="bad-copies")
         try:
             with self._db() as db, db.begin():
-                locked = db.get(Order, order_id, with_for_update=True)
-                assert locked is not None
-                if locked.state == "issued":
-                    locked.state = "printed"
-                    locked.updated_at = clock.now()
+                per_copy = order.fee // order.copies
+                moved = db.execute(
+                    sa.update(Order)
+                    .where(Order.id == order_id, Order.state == "issued")
+                    .values(state="printed", updated_at=clock.now())
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if moved == 1:
                     db.add(
                         IssuanceRecord(
-                            order_id=locked.id,
+                            order_id=order_id,
                             region=self.region,
                             store_id=store_id,
-                            municipality=locked.municipality,
-                            kind=locked.kind,
-                            copies=locked.copies,
-                            fee=locked.fee,
+                            municipality=order.municipality,
+                            kind=order.kind,
+                            copies=copies,
+                            fee=per_copy * copies,
                             printed_at=clock.now(),
                             issuer_confirmed=False,
                         )
                     )
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
-        self._confirm(order_id)
         with self._db() as db:
             o = db.get(Order, order_id)
             assert o is not None
-            return _view(o)
+            if o.state != "printed":
+                raise OrderConflict(f"order is {o.state}; only issued orders can be printed")
+        self._confirm(order_id)
+        return _view(o)
 
     def _confirm(self, order_id: str) -> bool:
         """Tell the issuer an order was printed; True once it has acknowledged."""
@@ -496,7 +543,7 @@ class CenterService:
             record = db.get(IssuanceRecord, order_id)
             if order is None or record is None or record.issuer_confirmed:
                 return True
-            municipality, issuance_id, copies = order.municipality, order.issuance_id, order.copies
+            municipality, issuance_id, copies = order.municipality, order.issuance_id, record.copies
         try:
             self._issuer(municipality).call(
                 "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
@@ -510,10 +557,31 @@ class CenterService:
             )
         return True
 
-    def confirm_pending(self, limit: int = 100) -> int:
-        """Retry ConfirmPrinted for printed orders the issuer has not acknowledged; returns how many remain."""
+    def _cancel_deferred(self, order_id: str) -> bool:
+        """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged."""
         with self._db() as db:
-            pending = list(
+            order = db.get(Order, order_id)
+            if order is None or not order.issuer_cancel_pending:
+                return True
+            municipality, issuance_id = order.municipality, order.issuance_id
+        try:
+            self._issuer(municipality).call(
+                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason="cancelled at the kiosk"
+            )
+        except CenterError as e:
+            log.warning("CancelIssuance for order %s deferred: %s", order_id, e.detail)
+            return False
+        with self._db() as db, db.begin():
+            db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
+        return True
+
+    def reconcile(self, limit: int = 100) -> int:
+        """Retry what an issuer has not acknowledged yet (printed copies, cancellations).
+
+        Returns how many remain. The center runs this every half minute.
+        """
+        with self._db() as db:
+            printed = list(
                 db.scalars(
                     sa.select(IssuanceRecord.order_id)
                     .where(IssuanceRecord.issuer_confirmed.is_(False))
@@ -521,32 +589,40 @@ class CenterService:
                     .limit(limit)
                 )
             )
-        return sum(1 for order_id in pending if not self._confirm(order_id))
+            cancelled = list(
+                db.scalars(
+                    sa.select(Order.id).where(Order.issuer_cancel_pending.is_(True)).order_by(Order.updated_at).limit(limit)
+                )
+            )
+        remaining = sum(1 for order_id in printed if not self._confirm(order_id))
+        return remaining + sum(1 for order_id in cancelled if not self._cancel_deferred(order_id))
 
     def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
-        """Cancel before printing; returns the order and the refund due."""
-        with self._db() as db:
-            order, _ = self._order(db, order_id, session_id, store_id)
-            if order.state == "printed":
-                raise OrderConflict("a printed order cannot be cancelled")
+        """Cancel before printing; returns the order and the refund due.
+
+        The order is claimed first, in one conditional update, so a concurrent
+        "printed" report or payment cannot slip between the check and the
+        change. The issuer is told afterwards (retried by :meth:`reconcile` when
+        it is down), because the refund cannot wait for it.
+        """
+        with self._db() as db, db.begin():
+            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True)
             if order.state == "cancelled":
                 return _view(order), 0
-            municipality, issuance_id, paid = order.municipality, order.issuance_id, order.paid
-        if issuance_id:
-            self._issuer(municipality).call(
-                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason[:200]
-            )
-        with self._db() as db, db.begin():
-            n = db.execute(
+            paid, had_issuance = order.paid, order.issuance_id is not None
+            claimed = db.execute(
                 sa.update(Order)
-                .where(Order.id == order_id, Order.state != "printed")
-                .values(state="cancelled", updated_at=clock.now())
+                .where(Order.id == order_id, Order.state.in_(("created", "paid", "issued")), Order.paid == paid)
+                .values(state="cancelled", issuer_cancel_pending=had_issuance, updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
-            o = db.get(Order, order_id)
-            assert o is not None
-            if n != 1:
-                raise OrderConflict(f"order is {o.state}")
-            return _view(o), paid
+            if claimed != 1:
+                db.refresh(order)
+                raise OrderConflict(f"order is {order.state}; it can no longer be cancelled")
+            db.refresh(order)
+            view = _view(order)
+        if had_issuance:
+            self._cancel_deferred(order_id)
+        return view, paid
 
     def order(self, order_id: str, session_id: str, store_id: str) -> OrderView:
         with self._db() as db:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
@@ -111,32 +111,40 @@ class CardTrust:
             raise TrustServiceUnavailable(f"OCSP responder answered HTTP {reply.status_code}")
         try:
             response = ocsp.load_der_ocsp_response(reply.content)
-        except ValueError as e:
-            raise TrustServiceUnavailable(f"OCSP response is not DER: {e}") from e
-        if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
-            raise TrustServiceUnavailable(f"OCSP responder status {response.response_status.name}")
-        self._verify_ocsp_signature(response)
-        if response.serial_number != cert.serial_number:
-            raise TrustServiceUnavailable("OCSP response is for another certificate")
+            if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+                raise TrustServiceUnavailable(f"OCSP responder status {response.response_status.name}")
+            self._verify_ocsp_signature(response, now)
+            # The single response must be about this very certificate of this very issuer.
+            if (
+                response.serial_number != cert.serial_number
+                or response.issuer_key_hash != request.issuer_key_hash
+                or response.issuer_name_hash != request.issuer_name_hash
+            ):
+                raise TrustServiceUnavailable("OCSP response is for another certificate")
+            status = response.certificate_status
+            this_update = response.this_update_utc
+            next_update = response.next_update_utc
+            revocation_reason = response.revocation_reason if status == ocsp.OCSPCertStatus.REVOKED else None
+        except (ValueError, UnsupportedAlgorithm) as e:
+            # Malformed, several single responses, an algorithm we do not accept: no answer.
+            raise TrustServiceUnavailable(f"OCSP response unusable: {e}") from e
         try:
             got_nonce = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
         except x509.ExtensionNotFound as e:
             raise TrustServiceUnavailable("OCSP response has no nonce (replay protection)") from e
         if got_nonce != nonce:
             raise TrustServiceUnavailable("OCSP response nonce does not match the request")
-        this_update = response.this_update_utc
-        next_update = response.next_update_utc
         if this_update > now + OCSP_CLOCK_SKEW or (next_update is not None and next_update < now - OCSP_CLOCK_SKEW):
             raise TrustServiceUnavailable("OCSP response is not current")
-        status = response.certificate_status
         if status == ocsp.OCSPCertStatus.REVOKED:
-            reason = response.revocation_reason.name if response.revocation_reason else "unspecified"
+            reason = revocation_reason.name if revocation_reason else "unspecified"
             raise CardRevoked(f"card certificate revoked ({reason})")
         if status != ocsp.OCSPCertStatus.GOOD:
             raise CardRevoked("OCSP does not know this card certificate", code="card-unknown")
 
-    def _verify_ocsp_signature(self, response: ocsp.OCSPResponse) -> None:
-        # The signer is the CA itself or a delegated responder it issued for OCSP signing.
+    def _verify_ocsp_signature(self, response: ocsp.OCSPResponse, now: datetime) -> None:
+        # The signer is the CA itself or a delegated responder it issued for OCSP signing
+        # (RFC 6960 4.2.2.2), valid now, and named by the response's ResponderID.
         signer = self.ca
         for candidate in response.certificates:
             try:
@@ -144,9 +152,14 @@ class CardTrust:
                 eku = candidate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
             except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
                 continue
-            if ExtendedKeyUsageOID.OCSP_SIGNING in eku:
-                signer = candidate
-                break
+            if ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
+                continue
+            if not (candidate.not_valid_before_utc <= now <= candidate.not_valid_after_utc):
+                raise TrustServiceUnavailable("OCSP signer certificate is expired or not yet valid")
+            signer = candidate
+            break
+        if not _names_responder(response, signer):
+            raise TrustServiceUnavailable("OCSP ResponderID does not name the signing certificate")
         key = signer.public_key()
         try:
             if isinstance(key, rsa.RSAPublicKey):
@@ -188,3 +201,12 @@ class CardTrust:
         if status != "good":
             raise CardRevoked(f"JPKI directory reports the card as {status}")
         return AuthenticatedHolder(auth_serial=serial_hex, municipality=municipality, resident_link=link)
+
+
+def _names_responder(response: ocsp.OCSPResponse, signer: x509.Certificate) -> bool:
+    """Does the response's ResponderID (by name or by key hash) name ``signer``?"""
+    if response.responder_name is not None:
+        return response.responder_name == signer.subject
+    # byKey is the SHA-1 of the subjectPublicKey BIT STRING (RFC 6960 4.2.1), which is
+    # exactly how RFC 5280's method 1 derives a subject key identifier.
+    return response.responder_key_hash == x509.SubjectKeyIdentifier.from_public_key(signer.public_key()).digest

@@ -93,7 +93,9 @@ class WideAreaClient:
                         **({"resident_message": fault.message_ja} if fault.message_ja else {}),
                     ) from e
                 last = e
-            except (requests.RequestException, zeep.exceptions.TransportError, OSError) as e:
+            except (requests.RequestException, zeep.exceptions.Error, OSError) as e:
+                # Transport errors, and answers that are not the contract's XML (a proxy's
+                # error page, a truncated body): no answer, so retry with the same serial.
                 last = e
             except IssuerUnavailable as e:
                 last = e

@@ -1,7 +1,9 @@
 """``kofu kiosk issue`` and ``kofu kiosk offers``: the headless reference kiosk.
 
 Exit status: 0 issued; 2 wrong PIN (the tries left are printed); 3 card
-locked; 4 refused (the reason a resident would be shown is printed).
+locked; 4 refused (the reason a resident would be shown is printed); 5
+printed, but the center could not be told after retries (the operator must
+report it; the paper exists and is never refunded).
 TLS files default to those of a running demo (``var/demo/demo.json``).
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 EXIT_WRONG_PIN = 2
 EXIT_LOCKED = 3
 EXIT_REFUSED = 4
+EXIT_NOT_REPORTED = 5
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -151,8 +154,16 @@ def _issue(args: argparse.Namespace) -> int:
     )
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
-        result = flow.issue(center, auth, req)
-        args.out.write_bytes(result.pdf)
+        def printer(job: bytes, _copies: int) -> None:
+            # The reference kiosk's "printer" is the --out file (one copy of the job).
+            args.out.write_bytes(job)
+
+        try:
+            result = flow.issue(center, auth, req, printer)
+        except flow.PrintedNotReported as e:
+            print(json.dumps({**e.result.summary(), "out": str(args.out), "reported": False}, ensure_ascii=False))
+            print(f"printed, but the center could not be told: {e.cause}", file=sys.stderr)
+            return EXIT_NOT_REPORTED
         print(json.dumps({**result.summary(), "out": str(args.out)}, ensure_ascii=False))
         return 0
 

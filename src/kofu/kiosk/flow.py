@@ -12,6 +12,7 @@ operator asked for, standing in for the printer).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ class IssueResult:
         return {k: v for k, v in self.__dict__.items() if k != "pdf"}
 
 
-PRINTED_REPORT_ATTEMPTS = 5
+PRINTED_REPORT_ATTEMPTS = 7  # about 30 s of backoff: a region failover fits in it
 
 
 def report_printed(center: CenterClient, session_id: str, order_id: str, copies: int) -> None:
@@ -99,7 +100,20 @@ def prove_card(center: CenterClient, card: Any, kiosk_id: str) -> Authenticated:
     return Authenticated(sid, municipality)
 
 
-def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> IssueResult:
+class PrintedNotReported(Exception):
+    """The copies were printed but the center could not be told; the paper exists."""
+
+    def __init__(self, result: IssueResult, cause: KioskError) -> None:
+        super().__init__(f"printed order {result.order_id} not reported: {cause}")
+        self.result = result
+        self.cause = cause
+
+
+Printer = Callable[[bytes, int], None]
+"""Prints ``copies`` copies of a print job (the reference kiosk writes a file)."""
+
+
+def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer: Printer) -> IssueResult:
     offers = center.offers(auth.session_id)
     offer = next((o for o in offers if o["kind"] == req.kind), None)
     if offer is None:
@@ -132,10 +146,10 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> Issue
         except KioskError:
             pass
         raise
-    # The printer prints ``copies`` copies here. From now on the paper exists, so the
-    # order is never cancelled: the kiosk keeps reporting until the center has counted it.
-    report_printed(center, auth.session_id, oid, req.copies)
-    return IssueResult(
+    # Print, then report. From now on the paper exists, so the order is never
+    # cancelled: the kiosk keeps reporting until the center has counted it.
+    printer(pdf, req.copies)
+    result = IssueResult(
         order_id=oid,
         certificate_serial=headers.get("x-kofu-certificate-serial", ""),
         municipality=auth.municipality,
@@ -146,3 +160,8 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest) -> Issue
         change=int(paid["change"]),
         pdf=pdf,
     )
+    try:
+        report_printed(center, auth.session_id, oid, req.copies)
+    except KioskError as e:
+        raise PrintedNotReported(result, e) from e
+    return result
