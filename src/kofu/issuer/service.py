@@ -504,6 +504,9 @@ class IssuerService:
             raise SerialConflict(
                 f"message serial {req.message_serial} was already used for a different request"
             )
+        if row.state != "issued":
+            # A printed or cancelled issuance is never handed out again.
+            raise StateConflict("already-" + row.state, f"issuance {row.issuance_id} is {row.state}; it cannot be fetched again")
         options = json.loads(row.options)
         with self.engine.connect() as c:
             m = self._municipality(c, row.municipality_code)
@@ -515,6 +518,9 @@ class IssuerService:
             ).first()
             if m is None or holder_row is None:
                 raise IssuerUnavailable("the records of this issuance are no longer available")
+            # The rules again, on the records as they are now: a support measure or an
+            # abolished seal recorded since the first fetch refuses a re-fetch too.
+            self._decide(c, holder_row, municipality_facts(m), _order(req), clock.now())
             issued_at = _aware(row.issued_at)
             document = self._document(
                 c, m, holder_row, row.kind, options,
