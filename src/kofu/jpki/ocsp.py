@@ -125,6 +125,9 @@ class OcspResponder:
         self._statuses: dict[int, _Status] = {}
         self._cache: dict[tuple[str, int], bytes] = {}
         self._unknown: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._snapshot: tuple[dict[int, _Status], dict[tuple[str, int], bytes], OrderedDict[tuple[str, int], bytes]] = (
+            self._statuses, self._cache, self._unknown
+        )
         self._lock = threading.Lock()  # serialises refreshes, not lookups
         self._data_version = -1
 
@@ -188,6 +191,7 @@ class OcspResponder:
             self._statuses = statuses
             self._cache = cache
             self._unknown = OrderedDict()
+            self._snapshot = (statuses, cache, self._unknown)
             return len(cache)
 
     def refresh_changed(self) -> int:
@@ -212,6 +216,7 @@ class OcspResponder:
             self._statuses = statuses
             self._cache = cache
             self._unknown = OrderedDict()
+            self._snapshot = (statuses, cache, self._unknown)
             log.info("re-signed %d OCSP responses after a database change", len(changed))
             return len(changed)
 
@@ -258,7 +263,10 @@ class OcspResponder:
             nonce_ext = None
         except ValueError:
             return Answer(MALFORMED, False)
-        statuses = self._statuses
+        # One consistent generation: statuses and the responses signed from them are
+        # swapped together by a refresh, so an answer signed from old statuses can
+        # only land in the old generation's cache, which the swap throws away.
+        statuses, cache, unknown_cache = self._snapshot
         if nonce_ext is not None:
             nonce = nonce_ext.value.nonce
             if not 1 <= len(nonce) <= 128:
@@ -266,21 +274,21 @@ class OcspResponder:
             return Answer(self._sign(alg_name, serial, statuses.get(serial), nonce), False)
         # 5. The pre-signed response.
         key = (alg_name, serial)
-        cached = self._cache.get(key)
+        cached = cache.get(key)
         if cached is not None:
             return Answer(cached, True)
         status = statuses.get(serial)
         if status is not None:
             # A SHA-2 CertID for a known serial: sign once, keep it until the next refresh.
             der = self._sign(alg_name, serial, status, None)
-            self._cache[key] = der
+            cache[key] = der
             return Answer(der, True)
-        unknown = self._unknown.get(key)
+        unknown = unknown_cache.get(key)
         if unknown is None:
             unknown = self._sign(alg_name, serial, None, None)
-            self._unknown[key] = unknown
-            while len(self._unknown) > MAX_UNKNOWN_CACHED:
-                self._unknown.popitem(last=False)
+            unknown_cache[key] = unknown
+            while len(unknown_cache) > MAX_UNKNOWN_CACHED:
+                unknown_cache.popitem(last=False)
         return Answer(unknown, True)
 
 
