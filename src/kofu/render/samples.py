@@ -1,8 +1,14 @@
-"""Sample 住民票 documents for tests, benchmarks and demos.
+"""Sample documents of every kind for tests, benchmarks and demos.
 
->>> from kofu.render.samples import household
+>>> from kofu.render.samples import household, koseki
 >>> len(household(7).members)
 7
+>>> koseki().scope
+'all'
+
+``household`` and ``document`` make 住民票の写し; ``kisai``, ``inkan``,
+``tax_shotoku``, ``tax_nozei``, ``koseki`` and ``fuhyo`` make the other kinds;
+``seal_impression_png`` draws a registered seal (印影) for ``inkan``.
 
 The names exercise what real records hold: a character outside the BMP
 (𠮷, U+20BB7) and an Ideographic Variation Sequence (辻 + U+E0102).
@@ -10,11 +16,24 @@ The names exercise what real records hold: a character outside the BMP
 
 from __future__ import annotations
 
+import functools
+import io
 from dataclasses import replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from kofu.render.model import JuminhyoDocument, JuminhyoMember
+from kofu.render.model import (
+    FuhyoDocument,
+    FuhyoEntry,
+    InkanDocument,
+    JuminhyoDocument,
+    JuminhyoMember,
+    KisaiDocument,
+    KosekiDocument,
+    KosekiPerson,
+    TaxCertificateDocument,
+    TaxItem,
+)
 
 # Seven people, with an out-of-BMP character (𠮷, U+20BB7) and a variation sequence.
 NAMES: list[tuple[str, str, str, Literal["male", "female"], date]] = [
@@ -69,3 +88,177 @@ def document(members: tuple[JuminhyoMember, ...], **changes: Any) -> JuminhyoDoc
 def household(n: int, **changes: Any) -> JuminhyoDocument:
     """A document for the first ``n`` sample people, with ``changes`` applied."""
     return document(tuple(member(i) for i in range(n)), **changes)
+
+
+HEADER: Final[dict[str, Any]] = {
+    "municipality_code": "282286",
+    "municipality_name": "加東市",
+    "mayor_title": "加東市長",
+    "mayor_name": "安田 正義",
+    "issued_on": date(2026, 11, 21),
+    "certificate_serial": "28228600000042",
+    "binding": BINDING,
+}
+"""The fields every sample certificate shares (加東市, 令和8年11月21日)."""
+
+
+def kisai(n: int = 2, **changes: Any) -> KisaiDocument:
+    """住民票記載事項証明書 of the first ``n`` sample people: 氏名, 生年月日, 性別, 住所."""
+    doc = KisaiDocument(
+        **HEADER,
+        address="兵庫県加東市社50番地",
+        members=tuple(member(i) for i in range(n)),
+        items=("氏名", "生年月日", "性別", "住所", "住所を定めた年月日"),
+        purpose="勤務先提出用",
+    )
+    return replace(doc, **changes)
+
+
+@functools.cache
+def seal_impression_png(surname: str, diameter_mm: float = 15.0, dpi: int = 300) -> bytes:
+    """A round red 印影 of ``surname``, read top to bottom, as a PNG at ``dpi``.
+
+    Drawn with Pillow and the MJ font (no downloaded asset), and deterministic:
+    the same surname always gives the same bytes. The PNG records its
+    resolution, so the renderer prints it at its real size.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    from kofu.render.fonts import mj_font_file
+
+    px = round(diameter_mm / 25.4 * dpi)
+    red = (200, 16, 32, 255)
+    image = Image.new("RGBA", (px, px), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    ring = max(2, px // 28)
+    draw.ellipse((ring, ring, px - ring - 1, px - ring - 1), outline=red, width=ring)
+    chars = list(surname.replace(" ", "").replace("\u3000", "")) or ["印"]
+    # Characters stack vertically inside the ring, squeezed to fit as seal carvers do.
+    inner = px - 6 * ring
+    cell = inner / len(chars)
+    size = round(min(inner * 0.78, cell * 1.05))
+    font = ImageFont.truetype(str(mj_font_file()), size)
+    for i, ch in enumerate(chars):
+        glyph = Image.new("RGBA", (size, size), (255, 255, 255, 0))
+        ImageDraw.Draw(glyph).text((size / 2, size / 2), ch, font=font, fill=red, anchor="mm")
+        height = max(1, round(cell))
+        glyph = glyph.resize((size, height))
+        y = round(3 * ring + i * cell)
+        image.alpha_composite(glyph, ((px - size) // 2, y))
+    out = io.BytesIO()
+    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=False)
+    return out.getvalue()
+
+
+def inkan(**changes: Any) -> InkanDocument:
+    """印鑑登録証明書 of 山田 太郎 with a 15 mm round seal."""
+    doc = InkanDocument(
+        **HEADER,
+        name="山田 太郎",
+        name_kana="やまだ たろう",
+        birth_date=date(1958, 3, 14),
+        sex="male",
+        address="兵庫県加東市社50番地",
+        registration_number="10234",
+        seal_image_png=seal_impression_png("山田"),
+    )
+    return replace(doc, **changes)
+
+
+def tax_shotoku(**changes: Any) -> TaxCertificateDocument:
+    """所得・課税証明書 of 山田 太郎 for 令和8年度 (令和7年中の所得)."""
+    doc = TaxCertificateDocument(
+        **HEADER,
+        tax_kind="shotoku",
+        fiscal_year=2026,
+        name="山田 太郎",
+        address="兵庫県加東市社50番地",
+        birth_date=date(1958, 3, 14),
+        incomes=(("給与所得", 3_456_000), ("公的年金等所得", 0), ("事業所得", 120_500)),
+        total_income=3_576_500,
+        deductions=(("社会保険料控除", 512_345), ("配偶者控除", 330_000), ("基礎控除", 430_000)),
+        taxable_income=2_304_000,
+        municipal_tax=141_200,
+        prefectural_tax=94_100,
+    )
+    return replace(doc, **changes)
+
+
+def tax_nozei(**changes: Any) -> TaxCertificateDocument:
+    """納税証明書 of 山田 太郎 for 令和8年度, one tax with an unpaid instalment."""
+    doc = TaxCertificateDocument(
+        **HEADER,
+        tax_kind="nozei",
+        fiscal_year=2026,
+        name="山田 太郎",
+        address="兵庫県加東市社50番地",
+        birth_date=date(1958, 3, 14),
+        tax_items=(
+            TaxItem("市民税・県民税(普通徴収)", 2026, 235_300, 176_400, 58_900, date(2027, 1, 31)),
+            TaxItem("固定資産税・都市計画税", 2026, 98_700, 98_700, 0, date(2027, 2, 28)),
+            TaxItem("軽自動車税(種別割)", 2026, 10_800, 10_800, 0, date(2026, 6, 1)),
+        ),
+    )
+    return replace(doc, **changes)
+
+
+def koseki_person(i: int) -> KosekiPerson:
+    """The i-th sample person of the 山田 family register (cycling through seven)."""
+    name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
+    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][i % len(NAMES)]
+    events: list[tuple[str, str]] = [
+        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n【届出人】父"),
+    ]
+    removed = False
+    if i % len(NAMES) == 1:
+        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎"))
+    if i % len(NAMES) == 3:
+        events.append(("婚姻", "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番"))
+        events.append(("除籍", "【除籍日】令和5年10月10日\n【除籍事由】婚姻"))
+        removed = True
+    return KosekiPerson(
+        name=name,
+        birth_date=born,
+        sex=sex,
+        father="山田 一" if i % len(NAMES) != 1 else "佐藤 一郎",
+        mother="山田 ハル" if i % len(NAMES) != 1 else "佐藤 ハナ",
+        relationship="妻" if i % len(NAMES) == 1 else relationship,
+        events=tuple(events),
+        removed=removed,
+    )
+
+
+def _wareki(d: date) -> str:
+    from kofu.domain.era import to_wareki
+
+    return to_wareki(d)
+
+
+def koseki(n: int = 4, **changes: Any) -> KosekiDocument:
+    """全部事項証明書 of the 山田 register with the first ``n`` sample people.
+
+    Person 4 (山田 𠮷子) married out and is marked 除籍.
+    """
+    doc = KosekiDocument(
+        **HEADER,
+        scope="all",
+        honseki="兵庫県加東市社50番地",
+        head_name="山田 太郎",
+        koseki_events=(("戸籍改製", "【改製日】平成16年3月27日\n【改製事由】平成6年法務省令第51号附則第2条第1項による改製"),),
+        persons=tuple(koseki_person(i) for i in range(n)),
+    )
+    return replace(doc, **changes)
+
+
+def fuhyo(n: int = 3, **changes: Any) -> FuhyoDocument:
+    """戸籍の附票の写し of the 山田 register: the first ``n`` people and their moves."""
+    entries = []
+    for i in range(n):
+        name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
+        addresses = [("兵庫県三木市上の丸町10番30号", max(born, date(1990, 4, 1)))]
+        addresses.append(("兵庫県加東市社50番地", date(2001, 4, 1)))
+        entries.append(FuhyoEntry(name=name, addresses=tuple(addresses), birth_date=born, sex=sex))
+    doc = FuhyoDocument(
+        **HEADER, honseki="兵庫県加東市社50番地", head_name="山田 太郎", entries=tuple(entries)
+    )
+    return replace(doc, **changes)
