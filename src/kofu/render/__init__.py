@@ -15,8 +15,25 @@ Errors are drawn in :mod:`kofu.render.errors`.
 from __future__ import annotations
 
 from kofu.render.errors import FontMissing, InvalidDocument, LayoutError, RenderError
+from kofu.render.fuhyo import render_fuhyo
+from kofu.render.inkan import render_inkan
 from kofu.render.juminhyo import render_juminhyo
-from kofu.render.model import JuminhyoDocument, JuminhyoMember, RenderedPdf
+from kofu.render.kisai import render_kisai
+from kofu.render.koseki import render_koseki
+from kofu.render.model import (
+    FuhyoDocument,
+    FuhyoEntry,
+    InkanDocument,
+    JuminhyoDocument,
+    JuminhyoMember,
+    KisaiDocument,
+    KosekiDocument,
+    KosekiPerson,
+    RenderedPdf,
+    TaxCertificateDocument,
+    TaxItem,
+)
+from kofu.render.tax import render_tax
 
 __all__ = [
     "FontMissing",
@@ -26,5 +43,18 @@ __all__ = [
     "LayoutError",
     "RenderError",
     "RenderedPdf",
+    "render_fuhyo",
+    "render_inkan",
     "render_juminhyo",
+    "render_kisai",
+    "render_koseki",
+    "render_tax",
+    "FuhyoDocument",
+    "FuhyoEntry",
+    "InkanDocument",
+    "KisaiDocument",
+    "KosekiDocument",
+    "KosekiPerson",
+    "TaxCertificateDocument",
+    "TaxItem",
 ]

@@ -1,0 +1,63 @@
+"""戸籍証明書: 全部事項証明書 (everyone in the 戸籍) and 個人事項証明書 (one person).
+
+The computerised (横書き) layout: 本籍 and 氏名 of the 筆頭者, the 戸籍事項,
+then one block per person recorded (戸籍に記録されている者) with 名,
+生年月日, 父, 母, 続柄 and the 身分事項, and 「除　籍」 beside anyone
+who has left it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kofu.render._common import compile_certificate, era, header_data, nonempty, sex
+from kofu.render.errors import InvalidDocument
+from kofu.render.model import KosekiDocument, KosekiPerson, RenderedPdf
+
+SENTENCES = {
+    "all": ("戸籍全部事項証明書", "これは、戸籍に記録されている事項の全部を証明した書面である。"),
+    "self": ("戸籍個人事項証明書", "これは、戸籍中の一部の者について記録されている事項を証明した書面である。"),
+}
+
+
+def _events(events: tuple[tuple[str, str], ...]) -> list[list[Any]]:
+    """(label, text) pairs; a text's lines (【出生日】…, 【出生地】…) print as lines."""
+    return [[label, [line for line in text.split("\n") if line.strip()]] for label, text in events]
+
+
+def _person(p: KosekiPerson, where: str) -> dict[str, Any]:
+    return {
+        "name": nonempty(p.name, f"{where} 名"),
+        "birth": era(p.birth_date, f"{where} 生年月日"),
+        "sex": sex(p.sex, where),
+        "father": p.father,
+        "mother": p.mother,
+        "relationship": p.relationship,
+        "events": _events(p.events),
+        "removed": p.removed,
+    }
+
+
+def koseki_data(doc: KosekiDocument) -> dict[str, Any]:
+    if doc.scope not in SENTENCES:
+        raise InvalidDocument(f"scope must be all or self, got {doc.scope!r}")
+    if not doc.persons:
+        raise InvalidDocument("a 戸籍 records at least one person")
+    if doc.scope == "self":
+        if not 0 <= doc.self_index < len(doc.persons):
+            raise InvalidDocument(f"self_index {doc.self_index} is not one of the {len(doc.persons)} persons")
+        persons = [_person(doc.persons[doc.self_index], "person")]
+    else:
+        persons = [_person(p, f"person {i + 1}") for i, p in enumerate(doc.persons)]
+    title, sentence = SENTENCES[doc.scope]
+    return {
+        **header_data(doc, title, sentence),
+        "honseki": nonempty(doc.honseki, "本籍"),
+        "head_name": nonempty(doc.head_name, "筆頭者"),
+        "koseki_events": _events(doc.koseki_events),
+        "persons": persons,
+    }
+
+
+def render_koseki(doc: KosekiDocument) -> RenderedPdf:
+    return compile_certificate("koseki.typ", koseki_data(doc), doc.issued_on)
