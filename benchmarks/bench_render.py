@@ -144,6 +144,32 @@ def main() -> None:
             f"ratio WeasyPrint / typst (render only, seal subtracted): "
             f"{(weasy_ms - (typst_ms - render_ms)) / render_ms:.1f}x"
         )
+        per_kind(sealer)
+
+
+def per_kind(sealer: Any) -> None:
+    """Render-and-seal median per certificate kind (samples from kofu.render.samples)."""
+    from kofu import render
+    from kofu.render import samples
+
+    kinds = [
+        ("住民票の写し (2 members)", render.render_juminhyo, samples.household(2)),
+        ("住民票の写し (7 members, 2 pages)", render.render_juminhyo, samples.household(7)),
+        ("住民票記載事項証明書", render.render_kisai, samples.kisai()),
+        ("印鑑登録証明書", render.render_inkan, samples.inkan()),
+        ("所得・課税証明書", render.render_tax, samples.tax_shotoku()),
+        ("納税証明書", render.render_tax, samples.tax_nozei()),
+        ("戸籍全部事項証明書", render.render_koseki, samples.koseki()),
+        ("戸籍の附票の写し", render.render_fuhyo, samples.fuhyo()),
+    ]
+    print("render + seal per kind (median):")
+    for label, fn, document in kinds:
+        fn(document)  # warm the kind's compiler
+
+        def one(i: int, fn: Any = fn, document: Any = document) -> bytes:
+            return sealer.seal(fn(replace(document, certificate_serial=f"2822860000{i + 1000:04d}")).pdf)
+
+        print(f"  {label:34s} {_median_ms(one, ROUNDS):7.2f} ms")
 
 
 if __name__ == "__main__":
