@@ -21,6 +21,9 @@ class TlsServerSettings:
     """PEM private key of this server."""
     client_ca: Path | None = None
     """When set, clients must present a certificate chaining to this CA (mutual TLS)."""
+    client_cert_optional: bool = False
+    """With ``client_ca``: a client *may* come without a certificate (public routes); the
+    app then decides per route (the center's kiosk API refuses such requests)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def run_app(app: Any, settings: ServerSettings) -> None:
             ssl_keyfile=str(settings.tls.key),
         )
         if settings.tls.client_ca is not None:
-            kwargs.update(ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+            reqs = ssl.CERT_OPTIONAL if settings.tls.client_cert_optional else ssl.CERT_REQUIRED
+            kwargs.update(ssl_ca_certs=str(settings.tls.client_ca), ssl_cert_reqs=reqs)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     uvicorn.run(
         app,

@@ -37,13 +37,15 @@ def test_a_store_operator_cannot_call_the_issuer(world) -> None:
         client.service.GetServiceStatus(InterfaceVersion=CURRENT_VERSION)
 
 
-def test_center_serves_its_openapi_and_refuses_clients_without_certificate(world) -> None:
-    tls = client_ssl_context(Path(world["tls"]["ca"]), Path(world["tls"]["client_cert"]), Path(world["tls"]["client_key"]))
-    with httpx.Client(verify=tls) as c:
+def test_center_publishes_openapi_and_qr_keys_but_the_kiosk_api_needs_a_store_certificate(world) -> None:
+    anonymous = client_ssl_context(Path(world["tls"]["ca"]))
+    with httpx.Client(verify=anonymous) as c:
         spec = c.get(f"{world['services']['center']}/openapi.json").json()
+        keys = c.get(f"{world['services']['center']}/.well-known/kofu-qr-keys.json").json()
+        r = c.post(f"{world['services']['center']}/v1/sessions", json={"kiosk_id": "k"})
     assert "/v1/sessions" in spec["paths"]
-    with pytest.raises(httpx.HTTPError), httpx.Client(verify=client_ssl_context(Path(world["tls"]["ca"]))) as c:
-        c.get(f"{world['services']['center']}/openapi.json")
+    assert isinstance(keys["keys"], list)
+    assert r.status_code == 401 and r.json()["error"] == "no-client-certificate"
 
 
 def test_center_refuses_a_center_certificate_as_a_store(world) -> None:

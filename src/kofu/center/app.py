@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from pathlib import Path
 from typing import Annotated, Literal
 
 from cryptography import x509
@@ -155,7 +156,11 @@ Store = Annotated[str, Depends(_store)]
 """The calling store operator, from its client certificate (module level so FastAPI resolves it)."""
 
 
-def create_app(service: CenterService) -> FastAPI:
+QR_KEYS_PATH = "/.well-known/kofu-qr-keys.json"
+"""Where the center publishes the public keys of the certificates' signed QR codes."""
+
+
+def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
     app = FastAPI(
         title="Kofu center: kiosk API",
         version="1",
@@ -166,6 +171,15 @@ def create_app(service: CenterService) -> FastAPI:
     @app.exception_handler(CenterError)
     async def _center_error(_request: Request, exc: CenterError) -> JSONResponse:
         return JSONResponse(exc.to_json(), status_code=exc.status)
+
+    @app.get(QR_KEYS_PATH, summary="the public keys that sign certificate QR codes (JWK set, public)")
+    def qr_keys_document() -> JSONResponse:
+        if qr_keys is None:
+            return JSONResponse({"keys": []})
+        from kofu.antiforgery.keys import published_keys
+
+        # Read at each request: a key added by rotation is published without a restart.
+        return JSONResponse(published_keys(qr_keys), headers={"Cache-Control": "max-age=300"})
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

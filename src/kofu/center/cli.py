@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kofu.center.service import PrintJobComposer
+    from kofu.center.settings import CenterSettings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,9 +52,29 @@ def build_service(config: Path):  # type: ignore[no-untyped-def]
             )
         clients[code] = by_url[url]
     service = CenterService(
-        engine, s.region, trust, clients, partial(verify_seal, trust_roots=[s.lgpki_ca]), session_ttl=timedelta(seconds=s.session_ttl_seconds)
+        engine,
+        s.region,
+        trust,
+        clients,
+        partial(verify_seal, trust_roots=[s.lgpki_ca]),
+        session_ttl=timedelta(seconds=s.session_ttl_seconds),
+        compose=_composer(s),
     )
     return s, service
+
+
+def _composer(s: CenterSettings) -> PrintJobComposer | None:
+    """The anti-forgery print-job composer, when the settings name its keys."""
+    if s.antiforgery_master_key is None:
+        return None
+    from functools import partial
+
+    from kofu.antiforgery.keys import QrSigner, ScrambleKeyring
+    from kofu.antiforgery.printjob import compose_print_job
+
+    keyring = ScrambleKeyring.from_file(s.antiforgery_master_key)
+    signer = QrSigner.load(s.antiforgery_qr_keys, s.antiforgery_qr_kid)
+    return partial(compose_print_job, keyring=keyring, signer=signer)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -59,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings, service = build_service(args.config)
     service.create_tables()
     _start_confirmer(service)
-    run_app(create_app(service), settings.server)
+    run_app(create_app(service, qr_keys=settings.antiforgery_qr_keys), settings.server)
     return 0
 
 

@@ -22,8 +22,8 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +117,12 @@ class Offer:
     counter_fee: int | None = None
 
 
+class PrintJobComposer(Protocol):
+    """Turns a checked, e-sealed front into the duplex print job (anti-forgery back sides)."""
+
+    def __call__(self, front_pdf: bytes, *, serial: str, municipality: str, kind: str, issued_on: date) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class PrintJob:
     order_id: str
@@ -124,7 +130,8 @@ class PrintJob:
     pages: int
     copies: int
     pdf: bytes
-    """The sealed certificate, one copy; printed ``copies`` times. Never stored."""
+    """What the kiosk prints ``copies`` times: the duplex print job (front, back, …) when
+    the center adds the anti-forgery back side, else the sealed front. Never stored."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +207,10 @@ class CenterService:
         issuers: dict[str, WideAreaClient],
         verify_seal: Any,
         session_ttl: timedelta = timedelta(minutes=10),
+        compose: PrintJobComposer | None = None,
     ) -> None:
         self.engine = engine
+        self._compose = compose
         self.region = region
         self.trust = trust
         self.issuers = issuers
@@ -473,6 +482,15 @@ class CenterService:
             # Cancelled (and refunded) while the issuer was rendering: the document must not print.
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "order cancelled during issuance")
             raise OrderConflict("order was cancelled while its certificate was being issued")
+        if self._compose is not None:
+            issued_at = reply.IssuedAt if isinstance(reply.IssuedAt, datetime) else datetime.fromisoformat(str(reply.IssuedAt))
+            pdf = self._compose(
+                pdf,
+                serial=str(reply.CertificateSerial),
+                municipality=municipality,
+                kind=kind,
+                issued_on=_aware(issued_at).astimezone(clock.JST).date(),
+            )
         return PrintJob(order_id, str(reply.CertificateSerial), int(reply.Pages), copies, pdf)
 
     def _cancel_at_issuer(self, municipality: str, issuance_id: str, reason: str) -> None:

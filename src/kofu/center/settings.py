@@ -28,6 +28,11 @@
     [issuers]                            # routing: municipality code -> issuer URL
     "282286" = "https://127.0.0.1:8402"
 
+    [antiforgery]                        # optional: without it the kiosk prints the sealed front only
+    master_key = "antiforgery/master.key"   # scrambling keys derive from it (never printed)
+    qr_keys = "antiforgery/qr-keys"         # QR signing keys; all public keys are published
+    qr_kid = "2026-1"                       # the key that signs now
+
 Relative paths are taken relative to the TOML file's folder.
 """
 
@@ -63,6 +68,9 @@ class CenterSettings:
     """Attempts per wide-area call (same 電文通番 each time)."""
     issuer_timeout: float = 10.0
     session_ttl_seconds: int = 600
+    antiforgery_master_key: Path | None = None
+    antiforgery_qr_keys: Path | None = None
+    antiforgery_qr_kid: str | None = None
 
 
 def load(path: Path) -> CenterSettings:
@@ -89,9 +97,15 @@ def load(path: Path) -> CenterSettings:
             cert=p(req(tls_raw, "cert", "tls.")),
             key=p(req(tls_raw, "key", "tls.")),
             client_ca=p(tls_raw["client_ca"]) if "client_ca" in tls_raw else None,
+            # The kiosk API demands a store certificate per route; the published QR keys
+            # and the OpenAPI document are public.
+            client_cert_optional=True,
         )
     jpki = req(raw, "jpki", "")
     lgpki = req(raw, "lgpki", "")
+    af = dict(raw.get("antiforgery", {}))
+    if af and not {"master_key", "qr_keys", "qr_kid"} <= set(af):
+        raise SettingsError(f"{path}: [antiforgery] needs master_key, qr_keys and qr_kid")
     issuers: dict[MunicipalityCode, str] = {}
     for code, url in dict(raw.get("issuers", {})).items():
         try:
@@ -117,4 +131,7 @@ def load(path: Path) -> CenterSettings:
         issuer_retries=int(raw.get("issuer_retries", 3)),
         issuer_timeout=float(raw.get("issuer_timeout", 10.0)),
         session_ttl_seconds=int(raw.get("session_ttl_seconds", 600)),
+        antiforgery_master_key=p(af["master_key"]) if "master_key" in af else None,
+        antiforgery_qr_keys=p(af["qr_keys"]) if "qr_keys" in af else None,
+        antiforgery_qr_kid=str(af["qr_kid"]) if "qr_kid" in af else None,
     )
