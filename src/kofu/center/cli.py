@@ -72,6 +72,7 @@ def _composer(s: CenterSettings) -> PrintJobComposer | None:
     from kofu.antiforgery.keys import QrSigner, ScrambleKeyring
     from kofu.antiforgery.printjob import compose_print_job
 
+    assert s.antiforgery_qr_keys is not None and s.antiforgery_qr_kid is not None  # settings check all three
     keyring = ScrambleKeyring.from_file(s.antiforgery_master_key)
     signer = QrSigner.load(s.antiforgery_qr_keys, s.antiforgery_qr_kid)
     return partial(compose_print_job, keyring=keyring, signer=signer)
