@@ -25,7 +25,7 @@ from kofu.issuer.service import (
     StateConflict,
 )
 from kofu.issuer.settings import load_settings
-from kofu.issuer.tables import create_all, issuance_events, issuances, residents
+from kofu.issuer.tables import audit_head, create_all, issuance_events, issuances, residents
 from kofu.widearea import order_binding
 
 from .conftest import KATO, MIKI, OUTSIDE, World
@@ -172,3 +172,34 @@ def test_bad_import_names_the_field_and_changes_nothing(svc: IssuerService, issu
         assert c.execute(sa.select(sa.func.count()).select_from(residents)).scalar() == 6
         name = c.execute(sa.select(residents.c.name).where(residents.c.resident_id == "R002")).scalar()
     assert name == "山田 葛\U000E0103子"
+
+
+def test_keyed_audit_chain_resists_a_rewritten_log(svc: IssuerService) -> None:
+    """Someone with write access to the database edits an entry and recomputes the chain.
+
+    With an audit key kept outside the database (issuer.toml ``[audit] key``)
+    the rewrite does not verify; an unkeyed chain would have accepted it.
+    """
+    from dataclasses import replace
+
+    key = b"k" * 32
+    keyed = IssuerService(svc.engine, replace(svc.settings, audit_key=key))
+    a = keyed.issue_certificate(request("S-keyed"))
+    keyed.confirm_printed(a.issuance_id, 2)
+    assert audit.verify(svc.engine, key).events == 2
+    with svc.engine.begin() as c:
+        events = c.execute(sa.select(issuance_events).order_by(issuance_events.c.seq)).all()
+        prev = "0" * 64
+        for ev in events:
+            data = json.loads(ev.data)
+            if ev.event == "issued":
+                data["fee"] = 0  # the edit
+            text = audit.canonical(data)
+            h = audit.entry_hash(prev, ev.seq, ev.issuance_id, ev.event, text)  # no key: the attacker has none
+            c.execute(sa.update(issuance_events).where(issuance_events.c.seq == ev.seq)
+                      .values(data=text, prev_hash=prev, entry_hash=h))
+            prev = h
+        c.execute(sa.update(audit_head).values(last_hash=prev))
+        c.execute(sa.update(issuances).where(issuances.c.issuance_id == a.issuance_id).values(fee=0))
+    with pytest.raises(audit.AuditError, match="content does not match its hash"):
+        audit.verify(svc.engine, key)

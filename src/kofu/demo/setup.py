@@ -17,6 +17,8 @@ benchmarks, so what they test is what a user runs.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import signal
 import sys
@@ -43,6 +45,16 @@ class Ports:
     @classmethod
     def from_base(cls, base: int) -> Ports:
         return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3)
+
+
+def _secret_file(path: Path, size: int = 32) -> Path:
+    """Random bytes in a file only its owner may read (created once)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(size))
+    return path
 
 
 def _toml_str(p: Path) -> str:
@@ -163,6 +175,9 @@ log_level = "info"
 cert = {_toml_str(issuer_server.cert_path)}
 key = {_toml_str(issuer_server.key_path)}
 client_ca = {_toml_str(lg.ca_path)}
+
+[audit]
+key = {_toml_str(_secret_file(root / "issuer" / "audit.key"))}
 """,
         encoding="utf-8",
     )

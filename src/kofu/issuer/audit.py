@@ -1,10 +1,15 @@
 """The tamper-evident audit log of issuances: a hash chain over ``issuance_events``.
 
 Each event (issued, printed, cancelled) is one row; its ``entry_hash`` is
-``sha256(prev_hash + canonical entry)`` where the canonical entry is
+``HMAC-SHA256(audit key, prev_hash + canonical entry)`` where the canonical entry is
 ``"{seq}\\n{issuance_id}\\n{event}\\n{data}"`` and ``data`` is the event's
 canonical JSON (sorted keys, no spaces, UTF-8). ``audit_head`` holds the last
 sequence number and hash, so deleting the newest entries is detected too.
+The audit key lives outside the database (``[audit] key`` in issuer.toml),
+so whoever can write the tables cannot rewrite the chain to match: without
+the key, a recomputed chain does not verify. Without a key configured the
+chain is plain SHA-256, which detects accidents but not a careful editor;
+the issuer logs ``unsafe_unkeyed_audit`` then.
 The ``issuances`` table is the current state; verification checks it
 against the events, so editing a row there is detected as well.
 
@@ -22,6 +27,7 @@ Errors::
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -73,9 +79,11 @@ def canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def entry_hash(prev_hash: str, seq: int, issuance_id: str, event: str, data: str) -> str:
-    entry = f"{seq}\n{issuance_id}\n{event}\n{data}"
-    return hashlib.sha256((prev_hash + entry).encode("utf-8")).hexdigest()
+def entry_hash(prev_hash: str, seq: int, issuance_id: str, event: str, data: str, key: bytes | None = None) -> str:
+    entry = (prev_hash + f"{seq}\n{issuance_id}\n{event}\n{data}").encode("utf-8")
+    if key is None:
+        return hashlib.sha256(entry).hexdigest()
+    return hmac.new(key, entry, hashlib.sha256).hexdigest()
 
 
 def lock(conn: sa.Connection) -> Head:
@@ -91,10 +99,16 @@ def lock(conn: sa.Connection) -> Head:
 
 
 def write(
-    conn: sa.Connection, head: Head, issuance_id: str, event: str, at: Any, data: dict[str, Any]
+    conn: sa.Connection,
+    head: Head,
+    issuance_id: str,
+    event: str,
+    at: Any,
+    data: dict[str, Any],
+    key: bytes | None = None,
 ) -> str:
     text = canonical(data)
-    h = entry_hash(head.prev_hash, head.seq, issuance_id, event, text)
+    h = entry_hash(head.prev_hash, head.seq, issuance_id, event, text, key)
     conn.execute(
         issuance_events.insert().values(
             seq=head.seq, issuance_id=issuance_id, event=event, at=at, data=text,
@@ -105,7 +119,7 @@ def write(
     return h
 
 
-def verify(engine: sa.Engine) -> AuditReport:
+def verify(engine: sa.Engine, key: bytes | None = None) -> AuditReport:
     """Check the whole chain and the state table against it; raise AuditError on any finding."""
     problems: list[str] = []
     with engine.connect() as c:
@@ -121,7 +135,7 @@ def verify(engine: sa.Engine) -> AuditReport:
             problems.append(f"entry {expected_seq} is missing (found seq {ev.seq})")
         if ev.prev_hash != prev:
             problems.append(f"entry {ev.seq}: prev_hash does not link to the entry before")
-        if entry_hash(ev.prev_hash, ev.seq, ev.issuance_id, ev.event, ev.data) != ev.entry_hash:
+        if not hmac.compare_digest(entry_hash(ev.prev_hash, ev.seq, ev.issuance_id, ev.event, ev.data, key), ev.entry_hash):
             problems.append(f"entry {ev.seq}: content does not match its hash")
         prev = ev.entry_hash
         by_issuance.setdefault(ev.issuance_id, {})[ev.event] = json.loads(ev.data)

@@ -93,9 +93,9 @@ def _import(args: argparse.Namespace) -> int:
 def _audit_verify(args: argparse.Namespace) -> int:
     from kofu.issuer.audit import AuditError, verify
 
-    _settings, engine = _settings_and_engine(args.config)
+    settings, engine = _settings_and_engine(args.config)
     try:
-        report = verify(engine)
+        report = verify(engine, settings.audit_key)
     except AuditError as e:
         print("audit log does NOT verify:", file=sys.stderr)
         for p in e.problems:

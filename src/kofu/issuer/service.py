@@ -468,7 +468,9 @@ class IssuerService:
                     c.rollback()
                     raise
                 c.execute(issuances.insert().values(issuance_id=issuance_id, state="issued", issued_at=now, **record))
-                audit.write(c, head, issuance_id, "issued", now, {**record, "at": _utc_iso(now)})
+                audit.write(
+                    c, head, issuance_id, "issued", now, {**record, "at": _utc_iso(now)}, key=self.settings.audit_key
+                )
                 c.commit()
         except sa.exc.IntegrityError:
             existing = self._issuance_by_serial(req.message_serial)
@@ -725,7 +727,7 @@ class IssuerService:
                 .values(state="printed", copies_printed=copies_printed, printed_at=now)
             )
             audit.write(c, head, issuance_id, "printed", now,
-                        {"copies_printed": copies_printed, "at": _utc_iso(now)})
+                        {"copies_printed": copies_printed, "at": _utc_iso(now)}, key=self.settings.audit_key)
             c.commit()
         return "printed"
 
@@ -749,7 +751,8 @@ class IssuerService:
                 .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
                 .values(state="cancelled", cancel_reason=reason, cancelled_at=now)
             )
-            audit.write(c, head, issuance_id, "cancelled", now, {"reason": reason, "at": _utc_iso(now)})
+            audit.write(c, head, issuance_id, "cancelled", now, {"reason": reason, "at": _utc_iso(now)},
+                        key=self.settings.audit_key)
             c.commit()
         return "cancelled"
 

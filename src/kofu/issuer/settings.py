@@ -59,6 +59,8 @@ class IssuerSettings:
     """Per municipality code; overrides the seal paths from the import file."""
     base_dir: Path
     """The config file's folder; relative paths in imported data resolve against it."""
+    audit_key: bytes | None = None
+    """Key of the audit log's HMAC chain (``[audit] key``: a file of at least 32 bytes)."""
 
     def seal_for(self, code: str, cert: str | None, key: str | None, chain: list[str]) -> SealPaths | None:
         if code in self.seals:
@@ -142,4 +144,16 @@ def load_settings(path: Path) -> IssuerSettings:
             key=resolve(_get(s, "key", str, where)),
             chain=tuple(resolve(str(c)) for c in chain),
         )
-    return IssuerSettings(database_url=url, server=server, seals=seals, base_dir=base)
+    audit_key = None
+    audit = raw.get("audit", {})
+    if "key" in audit:
+        key_path = resolve(str(audit["key"]))
+        try:
+            audit_key = key_path.read_bytes()
+        except OSError as e:
+            raise SettingsError(f"{path}: audit.key: cannot read {key_path}: {e}") from e
+        if len(audit_key) < 32:
+            raise SettingsError(f"{path}: audit.key: {key_path} holds {len(audit_key)} bytes; at least 32 are needed")
+    else:
+        log.warning("unsafe_unkeyed_audit: %s has no [audit] key, so the audit chain is not keyed", path)
+    return IssuerSettings(database_url=url, server=server, seals=seals, base_dir=base, audit_key=audit_key)
