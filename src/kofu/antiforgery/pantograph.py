@@ -1,0 +1,68 @@
+"""The copy-evident pattern (けん制文字): a void pantograph of 「複写」.
+
+>>> mask = pantograph_mask(4961, 7016)   # 600 dpi, True = ink
+
+Two dot screens of the same ink coverage (25 %), so the original reads as a
+flat tint at any normal viewing distance:
+
+- the background: 2 x 2 dots every 4 px at 600 dpi (150 lines per inch). A
+  copier sampling at 300 dpi sees each dot as a quarter of a pixel, and its
+  blur and threshold wipe them out;
+- the word 「複写」: 6 x 6 dots every 12 px (50 lpi). Each dot is a full 3 x 3
+  block at 300 dpi and survives the copier's threshold, so the word appears.
+
+The glyphs come from the MJ font the certificates already use, thickened
+(Mincho strokes are thinner than the 12 px screen period).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+WORD = "複写"
+PRINT_DPI = 600
+INK_K = 0.8
+"""Tint of the pattern (K): dark enough for a copier to keep the big dots."""
+_GLYPH_PX = 560  # ~24 mm at 600 dpi
+_FINE, _FINE_DOT = 4, 2
+_COARSE, _COARSE_DOT = 12, 6
+
+
+def _screen(h: int, w: int, period: int, dot: int) -> NDArray[np.bool_]:
+    yy = (np.arange(h) % period < dot)[:, None]
+    xx = (np.arange(w) % period < dot)[None, :]
+    return yy & xx
+
+
+@lru_cache(maxsize=4)
+def word_mask(w: int, h: int) -> NDArray[np.bool_]:
+    """Where the word 「複写」 is, tiled in staggered rows over a (h, w) area at 600 dpi."""
+    import cv2
+    from PIL import Image, ImageDraw, ImageFont
+
+    from kofu.render.fonts import mj_font_file
+
+    font = ImageFont.truetype(str(mj_font_file()), _GLYPH_PX)
+    tile_w, tile_h = int(_GLYPH_PX * 3.2), int(_GLYPH_PX * 1.6)
+    tile = Image.new("L", (tile_w, tile_h), 0)
+    ImageDraw.Draw(tile).text((_GLYPH_PX // 4, _GLYPH_PX // 4), WORD, fill=255, font=font)
+    t = np.asarray(tile) > 127
+    t = cv2.dilate(t.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    reps_y, reps_x = h // tile_h + 2, w // tile_w + 2
+    rows = []
+    for r in range(reps_y):
+        row = np.tile(t, (1, reps_x))
+        rows.append(np.roll(row, (tile_w // 2) * (r % 2), axis=1))
+    return np.ascontiguousarray(np.vstack(rows)[:h, :w])
+
+
+@lru_cache(maxsize=4)
+def pantograph_mask(w: int, h: int) -> NDArray[np.bool_]:
+    """(h, w) at 600 dpi, True where the pattern puts ink."""
+    text = word_mask(w, h)
+    fine = _screen(h, w, _FINE, _FINE_DOT)
+    coarse = _screen(h, w, _COARSE, _COARSE_DOT)
+    return np.where(text, coarse, fine)
