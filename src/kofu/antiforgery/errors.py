@@ -1,38 +1,34 @@
-"""Errors of the anti-forgery context.
+"""Errors of the anti-forgery context (back side, QR, scan verification).
 
 ::
 
-    Exception
-     └── AntiforgeryError        any failure of this package
-          ├── QrInvalid          no QR, malformed, unknown key id, bad signature
-          ├── ScanRejected       not a readable PNG/JPEG/PDF, an image bomb, too large
-          └── ScrambleNotFound   a readable scan without the registration marks
-                                 of a scrambled image (wrong side, cropped, too blurred)
+    AntiforgeryError            root: anything this package refuses
+    ├── QrInvalid               QR missing, malformed, unknown kid, bad signature
+    ├── ScanRejected            upload is not a readable PNG/JPEG/PDF, too big, a bomb
+    └── ScrambleNotFound        no registration marks / scrambled image in the scan
 
-Each error carries ``diagnostics``: short, human-readable notes on what was
-seen, for the verification page and ``kofu verify --json``.
+Every error carries a message a receiver at the verification site can act on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+__all__ = ["AntiforgeryError", "QrInvalid", "ScanRejected", "ScrambleNotFound"]
 
 
 class AntiforgeryError(Exception):
-    """Any failure of kofu.antiforgery; ``str(e)`` says what to do."""
+    """Root of the anti-forgery errors."""
 
-    def __init__(self, message: str, diagnostics: Iterable[str] = ()) -> None:
-        super().__init__(message)
-        self.diagnostics: tuple[str, ...] = tuple(diagnostics)
+    def diagnostics(self) -> str:
+        return str(self)
 
 
 class QrInvalid(AntiforgeryError):
-    """The QR code is missing, malformed, signed by an unknown key, or its signature fails."""
+    """The QR code is absent, malformed, from an unpublished key or not authentic."""
 
 
 class ScanRejected(AntiforgeryError):
-    """The upload is not a scan we can read safely (format, size, decoded pixels)."""
+    """The uploaded scan cannot be accepted (format, size, decompression bomb)."""
 
 
 class ScrambleNotFound(AntiforgeryError):
-    """The scan is an image, but no scrambled image with its four marks was found in it."""
+    """The registration marks of the scrambled image were not found in the scan."""
