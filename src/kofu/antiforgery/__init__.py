@@ -1,8 +1,13 @@
-"""The anti-forgery back side the center adds, and its verification.
+"""The anti-forgery back side (what the center adds) and its verification.
 
-Modules: :mod:`keys` (scramble master key, QR signing keys), :mod:`qr`
-(COSE_Sign1 QR payload), :mod:`printjob` (duplex print PDF with the
-scrambled image, copy-evident pattern, latent image and QR),
-:mod:`verify` (scan loading, QR check, restore, tamper regions).
-Errors are drawn in :mod:`kofu.antiforgery.errors`.
+>>> keyring = ScrambleKeyring.from_file(Path("keys/scramble-master.key"))  # doctest: +SKIP
+>>> signer = QrSigner.load(Path("keys/qr"), "k2025")                          # doctest: +SKIP
+>>> job = compose_print_job(front_pdf, serial=..., keyring=keyring, signer=signer, ...)  # doctest: +SKIP
+>>> result = verify_scan(back_png, front_png, keyring=keyring, jwks=published_keys(Path("keys/qr")))  # doctest: +SKIP
+
+Modules: ``keys`` (scramble master key, QR signing keys, the published JWK
+set), ``qr`` (the signed COSE_Sign1 payload), ``scramble`` (block permutation),
+``printjob`` (the duplex print job), ``verify`` (a scan back to a verdict),
+``simulate`` (print-and-scan simulation for tests and the benchmark),
+``errors`` (the exception tree).
 """

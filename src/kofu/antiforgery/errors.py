@@ -1,34 +1,38 @@
-"""Errors of the anti-forgery context (back side, QR, scan verification).
+"""Errors of the anti-forgery context.
 
 ::
 
-    AntiforgeryError            root: anything this package refuses
-    ├── QrInvalid               QR missing, malformed, unknown kid, bad signature
-    ├── ScanRejected            upload is not a readable PNG/JPEG/PDF, too big, a bomb
-    └── ScrambleNotFound        no registration marks / scrambled image in the scan
+    Exception
+     └── AntiforgeryError        any failure of this package
+          ├── QrInvalid          no QR, malformed, unknown key id, bad signature
+          ├── ScanRejected       not a readable PNG/JPEG/PDF, an image bomb, too large
+          └── ScrambleNotFound   a readable scan without the registration marks
+                                 of a scrambled image (wrong side, cropped, too blurred)
 
-Every error carries a message a receiver at the verification site can act on.
+Each error carries ``diagnostics``: short, human-readable notes on what was
+seen, for the verification page and ``kofu verify --json``.
 """
 
 from __future__ import annotations
 
-__all__ = ["AntiforgeryError", "QrInvalid", "ScanRejected", "ScrambleNotFound"]
+from collections.abc import Iterable
 
 
 class AntiforgeryError(Exception):
-    """Root of the anti-forgery errors."""
+    """Any failure of kofu.antiforgery; ``str(e)`` says what to do."""
 
-    def diagnostics(self) -> str:
-        return str(self)
+    def __init__(self, message: str, diagnostics: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: tuple[str, ...] = tuple(diagnostics)
 
 
 class QrInvalid(AntiforgeryError):
-    """The QR code is absent, malformed, from an unpublished key or not authentic."""
+    """The QR code is missing, malformed, signed by an unknown key, or its signature fails."""
 
 
 class ScanRejected(AntiforgeryError):
-    """The uploaded scan cannot be accepted (format, size, decompression bomb)."""
+    """The upload is not a scan we can read safely (format, size, decoded pixels)."""
 
 
 class ScrambleNotFound(AntiforgeryError):
-    """The registration marks of the scrambled image were not found in the scan."""
+    """The scan is an image, but no scrambled image with its four marks was found in it."""
