@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.render.sealing import SealKit, make_test_seal
+
 
 @pytest.fixture
 def write_pdf(tmp_path: Path) -> Callable[..., Path]:
@@ -18,3 +20,9 @@ def write_pdf(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def test_seal(tmp_path_factory: pytest.TempPathFactory) -> SealKit:
+    """One test CA, seal and NSS database for all the renderer's tests."""
+    return make_test_seal(tmp_path_factory.mktemp("render-seal"))

@@ -35,9 +35,13 @@ def era(d: date, what: str) -> str:
 
 
 def fiscal_year(year: int, what: str = "fiscal year") -> str:
-    """The 年度 starting in April of ``year``, e.g. 2025 → 令和7年度."""
+    """The 年度 starting in April of ``year``, e.g. 2025 → 令和7年度.
+
+    Named by the era in force in May: 令和 began on 1 May 2019 and the
+    government named that whole year 令和元年度, not 平成31年度.
+    """
     try:
-        w = split_wareki(date(year, 4, 1))
+        w = split_wareki(date(year, 5, 1))
     except (EraError, ValueError) as e:
         raise InvalidDocument(f"{what}: {e}") from e
     return f"{w.era}{'元' if w.year == 1 else w.year}年度"

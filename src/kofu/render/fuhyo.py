@@ -21,11 +21,16 @@ def fuhyo_data(doc: FuhyoDocument) -> dict[str, Any]:
                 "name": nonempty(e.name, f"entry {i} 氏名"),
                 "birth": era(e.birth_date, f"entry {i} 生年月日") if e.birth_date else "",
                 "sex": sex(e.sex, f"entry {i}") if e.sex else "",
-                "addresses": [[nonempty(a, f"entry {i} 住所"), era(d, f"entry {i} 住所を定めた年月日")] for a, d in e.addresses],
+                "addresses": [
+                    [nonempty(a, f"entry {i} 住所"), era(d, f"entry {i} 住所を定めた年月日")]
+                    for a, d in e.addresses
+                ],
             }
         )
     return {
-        **header_data(doc, "戸籍の附票の写し", "この写しは、戸籍の附票の原本と相違ないことを証明する。"),
+        **header_data(
+            doc, "戸籍の附票の写し", "この写しは、戸籍の附票の原本と相違ないことを証明する。"
+        ),
         "honseki": nonempty(doc.honseki, "本籍"),
         "head_name": nonempty(doc.head_name, "筆頭者"),
         "entries": entries,

@@ -44,7 +44,9 @@ def inkan_data(doc: InkanDocument) -> dict[str, Any]:
     else:
         width_mm = MAX_SEAL_MM
     return {
-        **header_data(doc, "印鑑登録証明書", "この写しは、登録されている印影と相違ないことを証明する。"),
+        **header_data(
+            doc, "印鑑登録証明書", "この写しは、登録されている印影と相違ないことを証明する。"
+        ),
         "seal_png": list(doc.seal_image_png),
         "seal_width_mm": round(width_mm, 2),
         "registration_number": nonempty(doc.registration_number, "登録番号"),

@@ -40,7 +40,9 @@ def kisai_data(doc: KisaiDocument) -> dict[str, Any]:
         values = member_data(no, m)
         rows.append([values[_KEYS[c]] for c in columns])
     return {
-        **header_data(doc, "住民票記載事項証明書", "上記の事項は、住民票の記載事項と相違ないことを証明する。"),
+        **header_data(
+            doc, "住民票記載事項証明書", "上記の事項は、住民票の記載事項と相違ないことを証明する。"
+        ),
         "address": doc.address if "住所" in items else None,
         "columns": columns,
         "rows": rows,

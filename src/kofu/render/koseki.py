@@ -16,7 +16,10 @@ from kofu.render.model import KosekiDocument, KosekiPerson, RenderedPdf
 
 SENTENCES = {
     "all": ("戸籍全部事項証明書", "これは、戸籍に記録されている事項の全部を証明した書面である。"),
-    "self": ("戸籍個人事項証明書", "これは、戸籍中の一部の者について記録されている事項を証明した書面である。"),
+    "self": (
+        "戸籍個人事項証明書",
+        "これは、戸籍中の一部の者について記録されている事項を証明した書面である。",
+    ),
 }
 
 
@@ -45,7 +48,9 @@ def koseki_data(doc: KosekiDocument) -> dict[str, Any]:
         raise InvalidDocument("a 戸籍 records at least one person")
     if doc.scope == "self":
         if not 0 <= doc.self_index < len(doc.persons):
-            raise InvalidDocument(f"self_index {doc.self_index} is not one of the {len(doc.persons)} persons")
+            raise InvalidDocument(
+                f"self_index {doc.self_index} is not one of the {len(doc.persons)} persons"
+            )
         persons = [_person(doc.persons[doc.self_index], "person")]
     else:
         persons = [_person(p, f"person {i + 1}") for i, p in enumerate(doc.persons)]

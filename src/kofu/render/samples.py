@@ -211,9 +211,19 @@ def koseki_person(i: int) -> KosekiPerson:
     ]
     removed = False
     if i % len(NAMES) == 1:
-        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎"))
+        events.append(
+            (
+                "婚姻",
+                "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎",
+            )
+        )
     if i % len(NAMES) == 3:
-        events.append(("婚姻", "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番"))
+        events.append(
+            (
+                "婚姻",
+                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番",
+            )
+        )
         events.append(("除籍", "【除籍日】令和5年10月10日\n【除籍事由】婚姻"))
         removed = True
     return KosekiPerson(
@@ -244,7 +254,12 @@ def koseki(n: int = 4, **changes: Any) -> KosekiDocument:
         scope="all",
         honseki="兵庫県加東市社50番地",
         head_name="山田 太郎",
-        koseki_events=(("戸籍改製", "【改製日】平成16年3月27日\n【改製事由】平成6年法務省令第51号附則第2条第1項による改製"),),
+        koseki_events=(
+            (
+                "戸籍改製",
+                "【改製日】平成16年3月27日\n【改製事由】平成6年法務省令第51号附則第2条第1項による改製",
+            ),
+        ),
         persons=tuple(koseki_person(i) for i in range(n)),
     )
     return replace(doc, **changes)

@@ -45,8 +45,14 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
             "deductions_total": yen(sum(v for _, v in doc.deductions), "所得控除合計"),
             "taxable_income": yen(doc.taxable_income, "課税標準額"),
             "taxes": [
-                [doc.municipal_tax_label, "非課税" if doc.exempt else yen(doc.municipal_tax, doc.municipal_tax_label)],
-                [doc.prefectural_tax_label, "非課税" if doc.exempt else yen(doc.prefectural_tax, doc.prefectural_tax_label)],
+                [
+                    doc.municipal_tax_label,
+                    "非課税" if doc.exempt else yen(doc.municipal_tax, doc.municipal_tax_label),
+                ],
+                [
+                    doc.prefectural_tax_label,
+                    "非課税" if doc.exempt else yen(doc.prefectural_tax, doc.prefectural_tax_label),
+                ],
             ],
         }
     if doc.tax_kind == "nozei":
@@ -55,7 +61,9 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
         items = []
         for t in doc.tax_items:
             if t.paid + t.unpaid != t.assessed:
-                raise InvalidDocument(f"{t.tax_name}: paid {t.paid} + unpaid {t.unpaid} is not the assessed {t.assessed}")
+                raise InvalidDocument(
+                    f"{t.tax_name}: paid {t.paid} + unpaid {t.unpaid} is not the assessed {t.assessed}"
+                )
             items.append(
                 [
                     t.tax_name,
@@ -66,7 +74,12 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
                     era(t.due_on, "納期限") if t.due_on else "",
                 ]
             )
-        return {**header_data(doc, "納税証明書", SENTENCE), **person, "kind": "nozei", "items": items}
+        return {
+            **header_data(doc, "納税証明書", SENTENCE),
+            **person,
+            "kind": "nozei",
+            "items": items,
+        }
     raise InvalidDocument(f"tax_kind must be shotoku or nozei, got {doc.tax_kind!r}")
 
 
