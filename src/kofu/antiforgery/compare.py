@@ -1,0 +1,161 @@
+"""Comparing a scan of the front with the restored image: where do they differ?
+
+Steps (numbered as in the code):
+
+1. Find the page in the front scan: the copy-evident underlay tints the
+   whole page, so the page is the large region darker than the scanner lid;
+   its minimum-area rectangle gives the four corners (rotation, scale, shift).
+2. Warp the front onto the restored image's grid (150 dpi) by those corners.
+3. Refine the alignment with ECC (cv2.findTransformECC, affine) on blurred
+   copies at half resolution: corners are found to a pixel or two, text must
+   line up to a fraction of one.
+4. Normalise both to their local paper level (the underlay's tint and uneven
+   lighting divide out) and take the ink of each: darker than the paper by
+   more than a threshold after a slight blur.
+5. Ink in one image with no ink within one pixel in the other is a
+   difference; specks are opened away; differences are counted per 16 x 16
+   cell, and a cell over the threshold is flagged. Neighbouring flagged
+   cells join into one region.
+
+The thresholds are calibrated on the benchmark's distortion grid so that
+untouched pages are not flagged (benchmarks/bench_antiforgery.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from kofu.antiforgery import layout as L
+
+_WORK_DPI = 50.0
+_INK = 0.35
+_CELL = 16
+_CELL_MIN = 14
+"""Differing pixels (at 150 dpi) that flag a cell; a changed digit gives 30-80."""
+
+
+@dataclass(frozen=True)
+class Region:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def _order(box: NDArray[np.float32]) -> NDArray[np.float32]:
+    """TL, TR, BR, BL from any four corners."""
+    s, d = box.sum(axis=1), np.diff(box, axis=1).ravel()
+    return np.array([box[np.argmin(s)], box[np.argmin(d)], box[np.argmax(s)], box[np.argmax(d)]], np.float32)
+
+
+def page_corners(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    """1. The page's four corners in scan pixels, or None."""
+    h, w = img.shape
+    dpi = w / (L.PAGE_W_MM + 10) * 25.4
+    f = min(1.0, _WORK_DPI / dpi)
+    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 1.5)
+    k = max(15, int(small.shape[1] / 6) | 1)
+    white = cv2.dilate(small, np.ones((k, k), np.uint8))
+    page = (small.astype(np.float32) < 0.94 * white.astype(np.float32)).astype(np.uint8)
+    page = cv2.morphologyEx(page, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    contours, _ = cv2.findContours(page, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    c = max(contours, key=cv2.contourArea)
+    if cv2.contourArea(c) < 0.3 * small.size:
+        return None
+    box = cv2.boxPoints(cv2.minAreaRect(c)).astype(np.float32)
+    return _order(box) / f
+
+
+def align_front(front: NDArray[np.uint8], restored: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    """The front scan warped onto the restored grid (float32), or None if no page is found."""
+    corners = page_corners(front)
+    if corners is None:
+        return None
+    # 2. Page corners in raster pixels (pixel centres at integers: the page edge is at -0.5).
+    pw = L.PAGE_W_MM / 25.4 * L.RASTER_DPI
+    ph = L.PAGE_H_MM / 25.4 * L.RASTER_DPI
+    dst = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32)
+    h0 = cv2.getPerspectiveTransform(dst, corners)  # raster -> scan
+    size = (L.RASTER_W, L.RASTER_H)
+    src = front.astype(np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    coarse = cv2.warpPerspective(src, h0, size, flags=flags, borderValue=255.0)
+    # 3. ECC at half resolution on blurred, paper-normalised copies.
+    half = (L.RASTER_W // 2, L.RASTER_H // 2)
+    t = cv2.resize(_paper_normalised(restored.astype(np.float32)), half, interpolation=cv2.INTER_AREA)
+    i = cv2.resize(_paper_normalised(coarse), half, interpolation=cv2.INTER_AREA)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(
+            cv2.GaussianBlur(t, (0, 0), 1.5),
+            cv2.GaussianBlur(i, (0, 0), 1.5),
+            warp,
+            cv2.MOTION_AFFINE,
+            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5),
+            None,
+            1,
+        )
+    except cv2.error:
+        warp = np.eye(2, 3, dtype=np.float32)  # keep the corner alignment
+    a = np.vstack([warp, [0, 0, 1]]).astype(np.float64)
+    a[0, 2] *= 2
+    a[1, 2] *= 2
+    # Half-resolution pixel centres differ from full ones by half a pixel.
+    s = np.array([[0.5, 0, -0.25], [0, 0.5, -0.25], [0, 0, 1]])
+    a_full = np.linalg.inv(s) @ np.vstack([warp, [0, 0, 1]]).astype(np.float64) @ s
+    del a
+    total = h0 @ a_full
+    return cv2.warpPerspective(src, total, size, flags=flags, borderValue=255.0)
+
+
+def _paper_normalised(img: NDArray[np.float32]) -> NDArray[np.float32]:
+    """img divided by its local paper level (1 = paper, lower = ink)."""
+    blur = cv2.GaussianBlur(img, (0, 0), 1.0)
+    paper = cv2.dilate(blur, np.ones((9, 9), np.uint8))
+    paper = cv2.GaussianBlur(paper, (0, 0), 8.0)
+    return np.clip(blur / np.maximum(paper, 1.0), 0.0, 1.0)
+
+
+def differences(front: NDArray[np.float32], restored: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """4.-5. Per-pixel differences (150 dpi grid)."""
+    ink_f = (1.0 - _paper_normalised(front)) > _INK
+    ink_r = (1.0 - _paper_normalised(restored.astype(np.float32))) > _INK
+    k = np.ones((3, 3), np.uint8)
+    near_f = cv2.dilate(ink_f.astype(np.uint8), k).astype(bool)
+    near_r = cv2.dilate(ink_r.astype(np.uint8), k).astype(bool)
+    diff = ((ink_f & ~near_r) | (ink_r & ~near_f)).astype(np.uint8)
+    return cv2.morphologyEx(diff, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
+
+
+def regions(diff: NDArray[np.bool_]) -> tuple[Region, ...]:
+    gh, gw = diff.shape[0] // _CELL, diff.shape[1] // _CELL
+    counts = diff[: gh * _CELL, : gw * _CELL].reshape(gh, _CELL, gw, _CELL).sum(axis=(1, 3))
+    flagged = (counts >= _CELL_MIN).astype(np.uint8)
+    if not flagged.any():
+        return ()
+    joined = cv2.dilate(flagged, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
+    out = []
+    for lab in range(1, n):
+        ys, xs = np.nonzero((labels == lab) & (flagged == 1))
+        if len(xs) == 0:
+            continue
+        x0, y0 = xs.min() * _CELL, ys.min() * _CELL
+        x1, y1 = (xs.max() + 1) * _CELL, (ys.max() + 1) * _CELL
+        out.append(Region(int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    return tuple(sorted(out, key=lambda r: (r.y, r.x)))
+
+
+def marked_image(front: NDArray[np.float32], found: tuple[Region, ...]) -> NDArray[np.uint8]:
+    """The aligned front in colour, each region framed in red."""
+    bgr = cv2.cvtColor(np.clip(front, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    for r in found:
+        cv2.rectangle(bgr, (r.x - 3, r.y - 3), (r.x + r.width + 3, r.y + r.height + 3), (0, 0, 255), 3)
+    return bgr
