@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_nozei(test_seal: SealKit, tmp_path: Path) -> None:
         ({"fiscal_year": 1800}, "fiscal year"),
     ],
 )
-def test_bad_values_are_refused(changes: dict[str, object], message: str) -> None:
+def test_bad_values_are_refused(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidDocument, match=message):
         render_tax(replace(s.tax_shotoku(), **changes))
 
