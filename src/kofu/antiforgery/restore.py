@@ -161,5 +161,28 @@ def tone(img: NDArray[np.float32]) -> NDArray[np.float32]:
 def restore(scr_norm: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.uint8]:
     # 4.
     plain = unscramble(scr_norm, key, page, full_scale=1.0)
+    _drop_dashes(plain)
     # 5.
     return (tone(plain) * 255 + 0.5).astype(np.uint8)
+
+
+def _drop_dashes(img: NDArray[np.float32]) -> None:
+    """Remove what seam unmixing left: a dark edge row/column of one block with
+    paper on both sides of it and no continuation in the neighbouring blocks
+    (a real rule line continues; a seam remnant stops at the block's ends)."""
+    v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
+    for edge, inner, across in ((0, 1, -1), (-1, -2, 0)):
+        e = 1 - v[:, edge, :, :].mean(axis=2)  # (GH, GW) darkness of the edge row
+        i = 1 - v[:, inner, :, :].mean(axis=2)
+        o = np.roll(1 - v[:, across, :, :].mean(axis=2), -1 if edge == -1 else 1, axis=0)
+        side = np.maximum(np.roll(e, 1, axis=1), np.roll(e, -1, axis=1))
+        dash = (e > 0.25) & (i < 0.08) & (o < 0.08) & (side < 0.15)
+        gy, gx = np.nonzero(dash)
+        v[gy, edge, gx, :] = v[gy, inner, gx, :]
+        e = 1 - v[:, :, :, edge].mean(axis=1)
+        i = 1 - v[:, :, :, inner].mean(axis=1)
+        o = np.roll(1 - v[:, :, :, across].mean(axis=1), -1 if edge == -1 else 1, axis=1)
+        side = np.maximum(np.roll(e, 1, axis=0), np.roll(e, -1, axis=0))
+        dash = (e > 0.25) & (i < 0.08) & (o < 0.08) & (side < 0.15)
+        gy, gx = np.nonzero(dash)
+        v[gy, :, gx, edge] = v[gy, :, gx, inner]
