@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "kofu.center.cli",
     "kofu.kiosk.cli",
     "kofu.verify.serve",
+    "kofu.verify.cli",
     "kofu.demo",
     "kofu.bench",
 )

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 WORD = "複写"
 PRINT_DPI = 600
-INK_K = 0.8
+INK_K = 1.0
 """Tint of the pattern (K): dark enough for a copier to keep the big dots."""
 _GLYPH_PX = 560  # ~24 mm at 600 dpi
 _FINE, _FINE_DOT = 4, 2

@@ -1,0 +1,119 @@
+"""``kofu verify``: check a scanned certificate from the command line.
+
+    kofu verify BACK [--front FRONT] [--out restored.png] [--marked marked.png] [--json]
+                --keys DIR --master-key FILE
+    kofu verify BACK --demo-file var/demo/demo.json
+
+BACK and FRONT are scans (PNG, JPEG or PDF). ``--keys`` is the folder of the
+center's QR keys (only the public ``*.pem`` are read), ``--master-key`` the
+scramble master key. With ``--demo-file`` both are read from the demo's
+``antiforgery: {"keys": ..., "master_key": ...}``.
+
+Exit status: 0 the QR is valid and (if a front was given) nothing differs;
+1 the QR is invalid, no QR or scrambled image was found, or the front
+differs; 2 the input was refused (not an image, too large, missing keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any, serve: Any) -> None:
+    p = sub.add_parser("verify", help="verify a scanned certificate (back side, optional front)")
+    p.add_argument("back", type=Path, help="scan of the back side (PNG, JPEG or PDF)")
+    p.add_argument("--front", type=Path, help="scan of the front side, to detect alterations")
+    p.add_argument("--out", type=Path, help="write the restored front image here (PNG)")
+    p.add_argument("--marked", type=Path, help="write the front with differing regions framed (PNG)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--keys", type=Path, help="folder of the center's QR public keys (*.pem)")
+    p.add_argument("--master-key", type=Path, help="the center's scramble master key file")
+    p.add_argument("--demo-file", type=Path, help="read --keys and --master-key from demo.json")
+    p.set_defaults(func=_verify)
+
+
+def _key_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    keys, master = args.keys, args.master_key
+    if args.demo_file is not None:
+        demo = json.loads(args.demo_file.read_text(encoding="utf-8"))
+        af = demo.get("antiforgery") or {}
+        base = args.demo_file.resolve().parent
+        if keys is None and af.get("keys"):
+            keys = Path(af["keys"]) if Path(af["keys"]).is_absolute() else base / af["keys"]
+        if master is None and af.get("master_key"):
+            mk = Path(af["master_key"])
+            master = mk if mk.is_absolute() else base / mk
+    if keys is None or master is None:
+        raise ValueError("give --keys and --master-key (or --demo-file with an antiforgery entry)")
+    return keys, master
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
+    from kofu.antiforgery.keys import ScrambleKeyring, published_keys
+    from kofu.antiforgery.verify import verify_scan
+
+    def fail(status: int, message: str, diagnostics: tuple[str, ...] = ()) -> int:
+        if args.json:
+            print(json.dumps({"error": message, "diagnostics": list(diagnostics)}, ensure_ascii=False))
+        else:
+            print(f"kofu verify: {message}", file=sys.stderr)
+            for d in diagnostics:
+                print(f"  {d}", file=sys.stderr)
+        return status
+
+    try:
+        keys, master = _key_paths(args)
+        keyring = ScrambleKeyring.from_file(master)
+        jwks = published_keys(keys)
+        back = args.back.read_bytes()
+        front = args.front.read_bytes() if args.front is not None else None
+    except (OSError, ValueError, AntiforgeryError) as e:
+        return fail(2, str(e))
+    try:
+        r = verify_scan(back, front, keyring=keyring, jwks=jwks)
+    except ScanRejected as e:
+        return fail(2, str(e), e.diagnostics)
+    except AntiforgeryError as e:
+        return fail(1, str(e), e.diagnostics)
+    if args.out is not None and r.restored_png is not None:
+        args.out.write_bytes(r.restored_png)
+    if args.marked is not None and r.marked_png is not None:
+        args.marked.write_bytes(r.marked_png)
+    p = r.payload
+    result = {
+        "qr_valid": r.qr_valid,
+        "serial": r.serial,
+        "municipality": p.municipality if p else None,
+        "kind": p.kind if p else None,
+        "issued_on": p.issued_on.isoformat() if p else None,
+        "page": p.page if p else None,
+        "pages": p.pages if p else None,
+        "restored": str(args.out) if args.out is not None and r.restored_png else None,
+        "marked": str(args.marked) if args.marked is not None and r.marked_png else None,
+        "tampered": r.tampered,
+        "regions": [
+            {"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions
+        ],
+        "diagnostics": list(r.diagnostics),
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"QR: {'valid (signed by the center)' if r.qr_valid else 'INVALID'}")
+        if p is not None:
+            print(f"serial: {p.serial}  municipality: {p.municipality}  kind: {p.kind}")
+            print(f"issued on: {p.issued_on}  page {p.page} of {p.pages}")
+        if result["restored"]:
+            print(f"restored image: {result['restored']}")
+        if r.tampered is not None:
+            print("front: " + ("ALTERED" if r.tampered else "matches the restored image"))
+            for g in r.regions:
+                print(f"  region x={g.x} y={g.y} {g.width}x{g.height} (pixels of the restored image)")
+        for d in r.diagnostics:
+            print(f"  {d}")
+    return 0 if r.qr_valid and not r.tampered else 1
