@@ -5,6 +5,7 @@
 #   libnss3-tools       certutil: a throw-away NSS database so pdfsig can trust the test CA
 #   chromium            the real browser for the web-page tests (Playwright drives it)
 #   wrk                 the HTTP load generator of `make bench`
+#   ghostscript         gs -sDEVICE=tiffsep: the ink separations the latent-image test inspects
 set -euo pipefail
 need=()
 [ -e /usr/share/fonts/truetype/ipamj/ipamjm.ttf ] || need+=(fonts-ipamj-mincho)
@@ -12,6 +13,7 @@ command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 command -v wrk >/dev/null || need+=(wrk)
 command -v chromium >/dev/null || need+=(chromium)
+command -v gs >/dev/null || need+=(ghostscript)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then

@@ -78,6 +78,11 @@ def load_scan(
             if im.format != fmt:
                 raise ScanRejected(f"the file starts like a {fmt} but is not one")
             w, h = im.size
+    except Image.DecompressionBombError as e:
+        # Pillow's own guard fires on absurd headers before ours can.
+        raise ScanRejected(
+            f"the image claims more pixels than allowed; at most {max_pixels / 1e6:g} megapixels are accepted"
+        ) from e
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ScanRejected(f"the {fmt} header cannot be read: {e}") from e
     if w <= 0 or h <= 0 or w * h > max_pixels:

@@ -1,0 +1,74 @@
+"""``kofu verify`` as a user runs it, on simulated scans."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from kofu.antiforgery.simulate import Distortion, print_and_scan
+from kofu.procs import kofu_argv
+
+from .conftest import SERIAL, Center, Jobs
+
+SCAN = Distortion(rotate_deg=-1.8, scale=1.01, shift_mm=(1.0, 2.0), lighting=0.1, noise=3, jpeg_quality=80, seed=3)
+
+
+@pytest.fixture(scope="module")
+def scans(jobs: Jobs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli-scans")
+    files = {
+        "back": (jobs.genuine, 1),
+        "front": (jobs.genuine, 0),
+        "altered": (jobs.altered, 0),
+    }
+    out = {}
+    for name, (pdf, page) in files.items():
+        out[name] = d / f"{name}.jpg"
+        out[name].write_bytes(print_and_scan(pdf, page, SCAN))
+    return out
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(kofu_argv("verify", *args), capture_output=True, text=True, timeout=120)
+
+
+def keys(center: Center) -> list[str]:
+    return ["--keys", str(center.qr_keys), "--master-key", str(center.master_key)]
+
+
+def test_genuine(center: Center, scans: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "restored.png"
+    r = run(str(scans["back"]), "--front", str(scans["front"]), "--out", str(out), "--json", *keys(center))
+    assert r.returncode == 0, r.stdout + r.stderr
+    body = json.loads(r.stdout)
+    assert body["qr_valid"] is True and body["serial"] == SERIAL
+    assert body["tampered"] is False and body["regions"] == []
+    assert body["restored"] == str(out) and Image.open(out).width > 1000
+
+
+def test_altered_front_exits_1_with_regions(center: Center, scans: dict[str, Path], tmp_path: Path) -> None:
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"antiforgery": {"keys": str(center.qr_keys), "master_key": str(center.master_key)}}))
+    r = run(str(scans["back"]), "--front", str(scans["altered"]), "--json", "--demo-file", str(demo))
+    assert r.returncode == 1, r.stdout + r.stderr
+    body = json.loads(r.stdout)
+    assert body["tampered"] is True and len(body["regions"]) >= 1
+    assert {"x", "y", "width", "height"} == set(body["regions"][0])
+
+
+def test_human_output_and_refusals(center: Center, scans: dict[str, Path], tmp_path: Path) -> None:
+    r = run(str(scans["back"]), *keys(center))
+    assert r.returncode == 0 and SERIAL in r.stdout and "valid" in r.stdout
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 50)
+    r = run(str(junk), *keys(center))
+    assert r.returncode == 2 and "kofu verify:" in r.stderr
+    r = run(str(scans["back"]))
+    assert r.returncode == 2 and "--keys" in r.stderr
+    # The front given as the back: readable, but nothing to verify.
+    r = run(str(scans["front"]), "--json", *keys(center))
+    assert r.returncode == 1 and "error" in json.loads(r.stdout)

@@ -1,0 +1,134 @@
+"""Verification of simulated print-and-scan: restoration, tamper detection, refusals."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kofu.antiforgery.errors import QrInvalid, ScanRejected, ScrambleNotFound
+from kofu.antiforgery.keys import QrSigner, published_keys
+from kofu.antiforgery.printjob import front_rasters
+from kofu.antiforgery.simulate import Distortion, print_and_scan, ssim
+from kofu.antiforgery.verify import load_scan, verify_scan
+
+from .conftest import SERIAL, Center, Jobs, compose
+
+HARD = Distortion(
+    rotate_deg=2.5, scale=1.015, shift_mm=(2.0, -2.5), lighting=0.2, noise=5, jpeg_quality=70, seed=7
+)
+FRONT = Distortion(rotate_deg=-1.2, scale=0.99, shift_mm=(-1.5, 1.0), lighting=0.15, noise=4, jpeg_quality=75, seed=8)
+
+# Where 社50番地 is on the restored image (150 dpi): the altered digit.
+ALTERED_AT = (416, 208)
+
+
+@pytest.fixture(scope="module")
+def back_scan(jobs: Jobs) -> bytes:
+    return print_and_scan(jobs.genuine, 1, HARD)
+
+
+def test_restored_image_matches_the_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    r = verify_scan(back_scan, None, keyring=center.keyring, jwks=center.jwks)
+    assert r.qr_valid and r.serial == SERIAL and r.payload is not None
+    assert r.tampered is None and r.regions == ()
+    restored = np.asarray(Image.open(io.BytesIO(r.restored_png)).convert("L"))
+    assert ssim(restored, front_rasters(jobs.front)[0]) >= 0.90
+
+
+def _inside(point: tuple[int, int], regions: tuple) -> bool:
+    x, y = point
+    return any(g.x <= x + 8 < g.x + g.width + 16 and g.y <= y + 8 < g.y + g.height + 16 for g in regions)
+
+
+def test_one_altered_digit_is_found(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    forged_front = print_and_scan(jobs.altered, 0, FRONT)
+    r = verify_scan(back_scan, forged_front, keyring=center.keyring, jwks=center.jwks)
+    assert r.qr_valid and r.tampered is True
+    assert _inside(ALTERED_AT, r.regions), r.regions
+    assert len(r.regions) <= 2
+    marked = Image.open(io.BytesIO(r.marked_png))
+    assert marked.width > 500 and marked.mode == "RGB"
+
+
+def test_untouched_front_is_not_flagged(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    front = print_and_scan(jobs.genuine, 0, FRONT)
+    r = verify_scan(back_scan, front, keyring=center.keyring, jwks=center.jwks)
+    assert r.qr_valid and r.tampered is False and r.regions == (), r.regions
+
+
+def test_unpublished_key_gives_an_invalid_verdict_and_nothing_restored(
+    jobs: Jobs, center: Center, tmp_path
+) -> None:
+    from .conftest import Center as C
+
+    rogue = C(center.master_key, tmp_path, center.keyring, QrSigner.generate(tmp_path, "rogue"))
+    job = compose(rogue, jobs.front)
+    r = verify_scan(print_and_scan(job, 1, Distortion(rotate_deg=1.0)), None,
+                    keyring=center.keyring, jwks=published_keys(center.qr_keys))
+    assert r.qr_valid is False and r.restored_png is None and r.serial is None
+    assert any("does not publish" in d for d in r.diagnostics)
+
+
+def test_rotated_keys_keep_old_paper_verifiable(jobs: Jobs, center: Center, back_scan: bytes, tmp_path) -> None:
+    import shutil
+
+    keys = tmp_path / "qr"
+    shutil.copytree(center.qr_keys, keys)
+    QrSigner.generate(keys, "k2026")
+    r = verify_scan(back_scan, None, keyring=center.keyring, jwks=published_keys(keys))
+    assert r.qr_valid and r.serial == SERIAL
+
+
+def test_front_side_given_as_back_is_not_a_scramble(jobs: Jobs, center: Center) -> None:
+    with pytest.raises((ScrambleNotFound, QrInvalid)):
+        verify_scan(print_and_scan(jobs.genuine, 0), None, keyring=center.keyring, jwks=center.jwks)
+
+
+def _png(w: int, h: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (w, h), 255).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_refusals() -> None:
+    with pytest.raises(ScanRejected, match="not a PNG, JPEG or PDF"):
+        load_scan(b"GIF89a" + b"\0" * 100)
+    with pytest.raises(ScanRejected):
+        load_scan(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 100)
+    with pytest.raises(ScanRejected):
+        load_scan(b"\xff\xd8\xff" + b"\0" * 1000)
+    with pytest.raises(ScanRejected, match="larger than"):
+        load_scan(_png(10, 10), max_bytes=10)
+    with pytest.raises(ScanRejected, match="megapixels"):
+        load_scan(_png(3000, 3000), max_pixels=1_000_000)
+    with pytest.raises(ScanRejected):
+        load_scan(b"%PDF-1.7\n garbage")
+
+
+def test_bomb_is_refused_before_decoding() -> None:
+    """A valid PNG that inflates to 100,000 x 100,000 pixels (10 Gpx) of zeros."""
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    w = h = 100_000
+    ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * (1 + w // 8) * 64)  # a few rows; the header is what counts
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    assert len(data) < 10_000
+    with pytest.raises(ScanRejected, match="megapixels"):
+        load_scan(data)
+
+
+def test_pdf_scan_is_read(jobs: Jobs, center: Center) -> None:
+    """A scanner that saves PDF: the back page as an image inside a PDF."""
+    scan = Image.open(io.BytesIO(print_and_scan(jobs.genuine, 1, Distortion(rotate_deg=0.7))))
+    out = io.BytesIO()
+    scan.save(out, "PDF", resolution=300)
+    r = verify_scan(out.getvalue(), None, keyring=center.keyring, jwks=center.jwks)
+    assert r.qr_valid and r.serial == SERIAL
