@@ -61,7 +61,10 @@ def _score(pts: tuple[tuple[float, float], ...]) -> float:
     left, right = p[3] - p[0], p[2] - p[1]
     rw, rh = ref[1, 0] - ref[0, 0], ref[3, 1] - ref[0, 1]
     s = (np.linalg.norm(top) + np.linalg.norm(bottom)) / (2 * rw)
-    if s <= 0:
+    # Lengths and angles do not tell a rectangle from its mirror image: the
+    # top edge must run rightwards and the left edge downwards (no page is
+    # scanned upside down by more than a few degrees, nor mirrored).
+    if s <= 0 or top[0] <= 0 or left[1] <= 0 or float(top[0] * left[1] - top[1] * left[0]) <= 0:
         return np.inf
     errs = [
         abs(np.linalg.norm(top) / (s * rw) - 1),
