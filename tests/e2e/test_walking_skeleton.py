@@ -48,8 +48,9 @@ def household_names(world, card: dict) -> list[str]:
     return household_members_of(doc, card["resident"])
 
 
-def test_resident_gets_juminhyo_and_seal_is_valid(world, tmp_path: Path) -> None:
+def test_resident_gets_juminhyo_with_its_back_side_and_the_issuer_seal_is_valid(world, tmp_path: Path) -> None:
     require_tool("pdfsig")
+    require_tool("pdftoppm")
     card = card_with(world, "household")
     before = len(records(world))
     out = tmp_path / "cert.pdf"
@@ -58,14 +59,34 @@ def test_resident_gets_juminhyo_and_seal_is_valid(world, tmp_path: Path) -> None
     summary = json.loads(r.stdout)
     assert summary["copies"] == 2 and summary["fee"] == 400 and summary["pages"] >= 1
     assert summary["municipality"] == card["municipality"]
-    sig = subprocess.run(["pdfsig", str(out)], capture_output=True, text=True)
-    assert "Signature is Valid" in sig.stdout, sig.stdout
-    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True).stdout
-    for name in household_names(world, card):
+    # The print job is duplex: every front page is followed by its anti-forgery back.
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert pages == 2 * summary["pages"]
+    front = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(out), "-"], capture_output=True, text=True).stdout
+    for name in household_names(world, card)[:4]:  # the first front page holds up to five members
         # Exactly as recorded, variation selectors included (pdftotext keeps them).
-        assert name.replace(" ", "") in text.replace(" ", "").replace("\u3000", ""), name
-    assert "住民票の原本と相違ないことを証明する" in text
-    assert "令和" in text
+        assert name.replace(" ", "") in front.replace(" ", "").replace("\u3000", ""), name
+    assert "住民票の原本と相違ないことを証明する" in front and "令和" in front
+    # A receiver "scans" the back (300 dpi) and checks it offline with the center's keys.
+    subprocess.run(["pdftoppm", "-r", "300", "-png", "-f", "2", "-l", "2", str(out), str(tmp_path / "back")], check=True)
+    (back,) = tmp_path.glob("back-*.png")
+    v = subprocess.run(
+        kofu_argv("verify", str(back), "--json", "--demo-file", str(world["_root"] / "demo.json")),
+        capture_output=True, text=True, timeout=120,
+    )
+    verdict = json.loads(v.stdout)
+    assert verdict["qr_valid"] is True and verdict["serial"] == summary["certificate_serial"], v.stderr
+    # The issuer's own rendering of the same resident carries a valid e-seal (電子契印).
+    sealed = tmp_path / "sealed.pdf"
+    done = subprocess.run(
+        kofu_argv("issuer", "render", "--config", world["configs"]["issuer"], "--municipality", card["municipality"],
+                  "--resident", card["resident"], "--kind", "juminhyo", "--with-householder", "--out", str(sealed)),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    sig = subprocess.run(["pdfsig", str(sealed)], capture_output=True, text=True)
+    assert "Signature is Valid" in sig.stdout, sig.stdout
     after = records(world)
     assert len(after) == before + 1
     assert after[-1]["copies"] == 2 and after[-1]["fee"] == 400

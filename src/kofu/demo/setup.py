@@ -41,10 +41,12 @@ class Ports:
     issuer: int
     ocsp: int
     jpki: int
+    verify: int = 0
+    """The verification site; 0 when the world runs without it."""
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3)
+        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4)
 
 
 def _secret_file(path: Path, size: int = 32) -> Path:
@@ -212,16 +214,37 @@ client_key = {_toml_str(center_client.key_path)}
 
 [issuers]
 {issuers}
-""",
+{antiforgery_section(root)}""",
         encoding="utf-8",
     )
+    verify_toml = root / "verify" / "verify.toml"
+    if ports.verify:
+        verify_toml.parent.mkdir(parents=True, exist_ok=True)
+        verify_toml.write_text(
+            f"""# Verification site (証明書復号画像表示システム)
+[server]
+host = "127.0.0.1"
+port = {ports.verify}
+log_level = "info"
+
+[keys]
+master_key = {_toml_str(root / "antiforgery" / "master.key")}
+qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
+""",
+            encoding="utf-8",
+        )
+    services = {
+        "center": f"https://127.0.0.1:{ports.center}",
+        "issuer": f"https://127.0.0.1:{ports.issuer}",
+        "ocsp": ocsp_url,
+        "jpki": f"https://127.0.0.1:{ports.jpki}",
+    }
+    configs = {"issuer": str(issuer_toml), "center": str(center_toml)}
+    if ports.verify:
+        services["verify"] = f"http://127.0.0.1:{ports.verify}"
+        configs["verify"] = str(verify_toml)
     return {
-        "services": {
-            "center": f"https://127.0.0.1:{ports.center}",
-            "issuer": f"https://127.0.0.1:{ports.issuer}",
-            "ocsp": ocsp_url,
-            "jpki": f"https://127.0.0.1:{ports.jpki}",
-        },
+        "services": services,
         "tls": {
             "ca": str(ca_bundle),
             "client_cert": str(store_client.cert_path),
@@ -231,7 +254,12 @@ client_key = {_toml_str(center_client.key_path)}
             "jpki_server_cert": str(jpki_server.cert_path),
             "jpki_server_key": str(jpki_server.key_path),
         },
-        "configs": {"issuer": str(issuer_toml), "center": str(center_toml)},
+        "configs": configs,
+        "antiforgery": {
+            "master_key": str(root / "antiforgery" / "master.key"),
+            "keys": str(root / "antiforgery" / "qr-keys"),
+            "qr_keys_url": f"https://127.0.0.1:{ports.center}/.well-known/kofu-qr-keys.json",
+        },
         "jpki": str(root / "jpki"),
         "cards": cards,
     }
@@ -265,6 +293,26 @@ def _seal_registrations(m: sample.Municipality, hs: list[sample.Household], seal
         (seal_dir / f"{former.resident_id}.png").write_bytes(png)
         abolished["impression_file"] = str(seal_dir / f"{former.resident_id}.png")
     return [registered, abolished]
+
+
+QR_KID = "2026-1"
+
+
+def antiforgery_section(root: Path) -> str:
+    """Create the center's anti-forgery keys under ``root`` and return their TOML section."""
+    from kofu.antiforgery.keys import QrSigner, ScrambleKeyring
+
+    folder = root / "antiforgery"
+    (folder / "qr-keys").mkdir(parents=True, exist_ok=True)
+    if not (folder / "master.key").exists():
+        ScrambleKeyring.generate(folder / "master.key")
+        QrSigner.generate(folder / "qr-keys", QR_KID)
+    return f"""
+[antiforgery]
+master_key = {_toml_str(folder / "master.key")}
+qr_keys = {_toml_str(folder / "qr-keys")}
+qr_kid = "{QR_KID}"
+"""
 
 
 def issuer_import_document(
@@ -411,6 +459,16 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
                 env,
             )
         )
+        if "verify" in world["configs"]:
+            services.append(
+                start_service(
+                    "verify",
+                    kofu_argv("serve", "verify", "--config", world["configs"]["verify"]),
+                    ports.verify,
+                    root / "verify" / "verify.log",
+                    env,
+                )
+            )
     except BaseException:
         for s in reversed(services):
             s.stop()
@@ -445,11 +503,17 @@ Kofu demo running (Ctrl-C stops everything):
   issuer  {world['services']['issuer']}   (wide-area SOAP; WSDL at /wide-area?wsdl)
   ocsp    {world['services']['ocsp']}
   jpki    {world['services']['jpki']}   (directory)
+  verify  {world['services'].get('verify', '(not running)')}   (verification site for receivers)
   details {demo_json.resolve()}
 
 Try, in another shell (the kiosk takes TLS files from {demo_json}):
   .venv/bin/kofu kiosk issue --card {first['path']} --pin {first['pin']} --kind juminhyo --with-householder --out cert.pdf
-  pdfsig cert.pdf; pdftotext cert.pdf - | head -40
+      (cert.pdf is the duplex print job: front, anti-forgery back, …)
+  pdftoppm -r 300 -png cert.pdf page          # "scan" it: page-1.png front, page-2.png back
+  .venv/bin/kofu verify page-2.png --front page-1.png --json --demo-file {demo_json}
+  or upload both at {world['services'].get('verify', '')}
+  .venv/bin/kofu issuer render --config {world['configs']['issuer']} --municipality {first['municipality']} \\
+      --resident {first['resident']} --kind juminhyo --out sealed.pdf && pdfsig sealed.pdf   # the e-sealed front
 """
     )
     stopping = False
