@@ -63,7 +63,9 @@ class VerificationResult:
 
 def _png(img: NDArray[np.uint8]) -> bytes:
     # Fast compression: these images go straight back to the receiver.
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, buf = cv2.imencode(
+        ".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    )
     if not ok:  # pragma: no cover - OpenCV always encodes a uint8 array
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
@@ -133,6 +135,6 @@ def verify_scan(
         restored_png=_png(restored),
         tampered=bool(found),
         regions=found,
-        marked_png=_png(compare.marked_image(aligned, found)),
+        marked_png=compare.marked_png(aligned, found),
         diagnostics=tuple(diagnostics),
     )
