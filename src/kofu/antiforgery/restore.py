@@ -71,11 +71,27 @@ def warp_scrambled(img: NDArray[np.uint8], h_mm: NDArray[np.float64]) -> NDArray
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderValue=255.0,
     )
-    # Unsharp mask: toner spread and the scanner's optics blur each block
-    # into its neighbours; after unscrambling those neighbours are elsewhere
-    # and the blur would show as a grey grid. Sharpening undoes most of it
-    # (measured: worst-case SSIM 0.76 -> 0.87 on the benchmark's grid).
-    return w + _SHARPEN * (w - cv2.GaussianBlur(w, (0, 0), _SHARPEN_SIGMA))
+    return w
+
+
+def sharpen(w: NDArray[np.float32], amount: float) -> NDArray[np.float32]:
+    """Unsharp mask: toner spread and the scanner's optics blur each block
+    into its neighbours; after unscrambling those neighbours are elsewhere
+    and the blur would show as a grey grid. Sharpening undoes most of it
+    (measured: worst-case SSIM 0.76 -> 0.87 on the benchmark's grid); on a
+    scan that is already sharp it would only ring, so ``amount`` follows the
+    blur measured at the seams (see blur_amount)."""
+    if amount <= 0:
+        return w
+    return w + amount * (w - cv2.GaussianBlur(w, (0, 0), _SHARPEN_SIGMA))
+
+
+def blur_amount(w: NDArray[np.float32], key: bytes, page: int) -> float:
+    """How much to sharpen: the share of a block's edge pixel that its
+    opposite-polarity neighbour bleeds into it, scaled so that the blur of a
+    typical laser print and 300 dpi scan (~0.2) gets the full _SHARPEN."""
+    c = seam_mixing(_levels(w, key, page), flip_map(key, page))
+    return float(np.clip(c / 0.2, 0.0, 1.0) * _SHARPEN)
 
 
 def _smooth_field(values: NDArray[np.float64], known: NDArray[np.bool_]) -> NDArray[np.float32]:
@@ -89,6 +105,13 @@ def _smooth_field(values: NDArray[np.float64], known: NDArray[np.bool_]) -> NDAr
 
 
 def normalise(scr: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.float32]:
+    """The warped scrambled image on a 0 (ink) .. 1 (paper) scale, seams mended."""
+    out = _levels(scr, key, page)
+    _mend_seams(out, flip_map(key, page))
+    return out
+
+
+def _levels(scr: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.float32]:
     """The warped scrambled image on a 0 (ink) .. 1 (paper) scale, as printed (not yet unflipped)."""
     flips = flip_map(key, page)
     blocks = scr.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK).swapaxes(1, 2)
@@ -103,9 +126,19 @@ def normalise(scr: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.flo
     black = _smooth_field(lo, flips)
     del blocks
     span = np.maximum(white - black, 8.0)
-    out = np.clip((scr - black) / span, 0.0, 1.0)
-    _mend_seams(out, flips)
-    return out
+    return np.clip((scr - black) / span, 0.0, 1.0)
+
+
+def seam_mixing(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> float:
+    """The median share c of the neighbour in an edge pixel across opposite-polarity seams."""
+    v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
+    gy, gx = np.nonzero(flips[:, 1:] != flips[:, :-1])
+    a1, a2 = v[gy, :, gx, -1].ravel(), v[gy, :, gx, -2].ravel()
+    b2 = v[gy, :, gx + 1, 1].ravel()
+    sel = np.abs(b2 - a2) > 0.6
+    if sel.sum() < 100:
+        return 0.0
+    return float(np.median((a1[sel] - a2[sel]) / (b2[sel] - a2[sel])))
 
 
 def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:

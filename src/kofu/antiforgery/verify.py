@@ -38,7 +38,14 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import normalise, read_qr, restore, warp_scrambled
+from kofu.antiforgery.restore import (
+    blur_amount,
+    normalise,
+    read_qr,
+    restore,
+    sharpen,
+    warp_scrambled,
+)
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -88,7 +95,9 @@ def restore_back(
     payload = verify_qr(parse_qr_text(text), dict(jwks))
     # 5.
     key = keyring.key_for(payload.serial)
-    scr = normalise(warp_scrambled(back, h_mm), key, payload.page)
+    warped = warp_scrambled(back, h_mm)
+    warped = sharpen(warped, blur_amount(warped, key, payload.page))
+    scr = normalise(warped, key, payload.page)
     return payload, restore(scr, key, payload.page)
 
 
