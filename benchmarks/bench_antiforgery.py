@@ -88,16 +88,27 @@ def main() -> None:
 
         def job(pdf: bytes) -> bytes:
             return compose_print_job(
-                pdf, serial="B-0001", municipality="282286", kind="juminhyo",
-                issued_on=date(2025, 4, 1), keyring=keyring, signer=signer,
+                pdf,
+                serial="B-0001",
+                municipality="282286",
+                kind="juminhyo",
+                issued_on=date(2025, 4, 1),
+                keyring=keyring,
+                signer=signer,
             )
 
         genuine_pdf = render_juminhyo(household(2)).pdf
         genuine = job(genuine_pdf)
         altered = {
-            "digit 50→58 (address)": job(render_juminhyo(household(2, address="兵庫県加東市社58番地")).pdf),
-            "digit 50→30 (address)": job(render_juminhyo(household(2, address="兵庫県加東市社30番地")).pdf),
-            "name 花子→華子": job(render_juminhyo(document((member(0), member(1, name="山田 華子")))).pdf),
+            "digit 50→58 (address)": job(
+                render_juminhyo(household(2, address="兵庫県加東市社58番地")).pdf
+            ),
+            "digit 50→30 (address)": job(
+                render_juminhyo(household(2, address="兵庫県加東市社30番地")).pdf
+            ),
+            "name 花子→華子": job(
+                render_juminhyo(document((member(0), member(1, name="山田 華子")))).pdf
+            ),
         }
         reference = front_rasters(genuine_pdf)[0]
 
@@ -126,7 +137,9 @@ def main() -> None:
                     print(f"    {d} {name}: tampered={r.tampered} {r.regions[:3]}")
                 if name == "untouched":
                     false_alarms += bool(r.tampered)
-                    restored = np.asarray(Image.open(io.BytesIO(r.restored_png or b"")).convert("L"))
+                    restored = np.asarray(
+                        Image.open(io.BytesIO(r.restored_png or b"")).convert("L")
+                    )
                     ssims.append(ssim(restored, reference))
                     if VERBOSE:
                         print(f"    SSIM {ssims[-1]:.3f}")
@@ -139,11 +152,17 @@ def main() -> None:
                 else:
                     detected[name] += bool(r.tampered)
         n = len(grid)
-        print(f"anti-forgery over {n} distortions (rotation ±3°, scale ±2 %, lighting, noise, JPEG 95-70)")
-        print(f"  restored SSIM: median {statistics.median(ssims):.3f}, worst {min(ssims):.3f}  (goal ≥ 0.90 / ≥ 0.80)")
+        print(
+            f"anti-forgery over {n} distortions (rotation ±3°, scale ±2 %, lighting, noise, JPEG 95-70)"
+        )
+        print(
+            f"  restored SSIM: median {statistics.median(ssims):.3f}, worst {min(ssims):.3f}  (goal ≥ 0.90 / ≥ 0.80)"
+        )
         for k, v in detected.items():
             print(f"  detected {k}: {v}/{n} = {v / n:.0%}  (goal ≥ 99 %)")
-        print(f"  false alarms on untouched fronts: {false_alarms}/{n} = {false_alarms / n:.0%}  (goal ≤ 1 %)")
+        print(
+            f"  false alarms on untouched fronts: {false_alarms}/{n} = {false_alarms / n:.0%}  (goal ≤ 1 %)"
+        )
         print(
             f"  verify back+front: median {statistics.median(verify_ms):.0f} ms,"
             f" {statistics.median(ratios):.1f}x decoding the two files (goal ≤ 2x);"

@@ -14,7 +14,9 @@ from kofu.procs import kofu_argv
 
 from .conftest import SERIAL, Center, Jobs
 
-SCAN = Distortion(rotate_deg=-1.8, scale=1.01, shift_mm=(1.0, 2.0), lighting=0.1, noise=3, jpeg_quality=80, seed=3)
+SCAN = Distortion(
+    rotate_deg=-1.8, scale=1.01, shift_mm=(1.0, 2.0), lighting=0.1, noise=3, jpeg_quality=80, seed=3
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,15 @@ def keys(center: Center) -> list[str]:
 
 def test_genuine(center: Center, scans: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "restored.png"
-    r = run(str(scans["back"]), "--front", str(scans["front"]), "--out", str(out), "--json", *keys(center))
+    r = run(
+        str(scans["back"]),
+        "--front",
+        str(scans["front"]),
+        "--out",
+        str(out),
+        "--json",
+        *keys(center),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     body = json.loads(r.stdout)
     assert body["qr_valid"] is True and body["serial"] == SERIAL
@@ -50,10 +60,18 @@ def test_genuine(center: Center, scans: dict[str, Path], tmp_path: Path) -> None
     assert body["restored"] == str(out) and Image.open(out).width > 1000
 
 
-def test_altered_front_exits_1_with_regions(center: Center, scans: dict[str, Path], tmp_path: Path) -> None:
+def test_altered_front_exits_1_with_regions(
+    center: Center, scans: dict[str, Path], tmp_path: Path
+) -> None:
     demo = tmp_path / "demo.json"
-    demo.write_text(json.dumps({"antiforgery": {"keys": str(center.qr_keys), "master_key": str(center.master_key)}}))
-    r = run(str(scans["back"]), "--front", str(scans["altered"]), "--json", "--demo-file", str(demo))
+    demo.write_text(
+        json.dumps(
+            {"antiforgery": {"keys": str(center.qr_keys), "master_key": str(center.master_key)}}
+        )
+    )
+    r = run(
+        str(scans["back"]), "--front", str(scans["altered"]), "--json", "--demo-file", str(demo)
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     body = json.loads(r.stdout)
     assert body["tampered"] is True and len(body["regions"]) >= 1

@@ -41,7 +41,13 @@ def test_back_qr_reads_and_verifies(jobs: Jobs, center: Center) -> None:
     found = zxingcpp.read_barcodes(back, formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1
     p = verify_qr(parse_qr_text(found[0].text), center.jwks)
-    assert (p.serial, p.municipality, p.kind, p.page, p.pages) == (SERIAL, "282286", "juminhyo", 1, 1)
+    assert (p.serial, p.municipality, p.kind, p.page, p.pages) == (
+        SERIAL,
+        "282286",
+        "juminhyo",
+        1,
+        1,
+    )
     # The altered certificate's text hashes differently.
     altered = zxingcpp.read_barcodes(render_page(jobs.altered, 1, 300))[0].text
     assert verify_qr(parse_qr_text(altered), center.jwks).fields_digest != p.fields_digest
@@ -66,7 +72,9 @@ def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
         # The front underlay covers the whole page from its top left corner.
         page, x, y, w, h = 0, 15.0, 170.0, 180.0, 90.0
         full = word_mask(_px(L.PAGE_W_MM, 600), _px(L.PAGE_H_MM, 600))
-        word600 = full[_px(y, 600) : _px(y, 600) + _px(h, 600), _px(x, 600) : _px(x, 600) + _px(w, 600)]
+        word600 = full[
+            _px(y, 600) : _px(y, 600) + _px(h, 600), _px(x, 600) : _px(x, 600) + _px(w, 600)
+        ]
 
     copy = photocopy(jobs.genuine, page)  # 300 dpi, True = toner
     c = copy[_px(y, 300) : _px(y, 300) + _px(h, 300), _px(x, 300) : _px(x, 300) + _px(w, 300)]
@@ -95,9 +103,21 @@ def test_latent_mark_in_black_ink_only(jobs: Jobs, tmp_path: Path) -> None:
 
     (tmp_path / "job.pdf").write_bytes(jobs.genuine)
     subprocess.run(
-        ["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiffsep", "-r300",
-         "-dFirstPage=2", "-dLastPage=2", f"-sOutputFile={tmp_path / 'sep.tif'}", str(tmp_path / "job.pdf")],
-        check=True, timeout=120,
+        [
+            "gs",
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-dSAFER",
+            "-sDEVICE=tiffsep",
+            "-r300",
+            "-dFirstPage=2",
+            "-dLastPage=2",
+            f"-sOutputFile={tmp_path / 'sep.tif'}",
+            str(tmp_path / "job.pdf"),
+        ],
+        check=True,
+        timeout=120,
     )
     k_sep = np.asarray(Image.open(tmp_path / "sep(Black).tif").convert("L"), np.float64)
     ys, xs, n = _latent_region(300)

@@ -18,9 +18,23 @@ from kofu.antiforgery.verify import load_scan, verify_scan
 from .conftest import SERIAL, Center, Jobs, compose
 
 HARD = Distortion(
-    rotate_deg=2.5, scale=1.015, shift_mm=(2.0, -2.5), lighting=0.2, noise=5, jpeg_quality=70, seed=7
+    rotate_deg=2.5,
+    scale=1.015,
+    shift_mm=(2.0, -2.5),
+    lighting=0.2,
+    noise=5,
+    jpeg_quality=70,
+    seed=7,
 )
-FRONT = Distortion(rotate_deg=-1.2, scale=0.99, shift_mm=(-1.5, 1.0), lighting=0.15, noise=4, jpeg_quality=75, seed=8)
+FRONT = Distortion(
+    rotate_deg=-1.2,
+    scale=0.99,
+    shift_mm=(-1.5, 1.0),
+    lighting=0.15,
+    noise=4,
+    jpeg_quality=75,
+    seed=8,
+)
 
 # Where 社50番地 is on the restored image (150 dpi): the altered digit.
 ALTERED_AT = (416, 208)
@@ -41,7 +55,9 @@ def test_restored_image_matches_the_front(jobs: Jobs, center: Center, back_scan:
 
 def _inside(point: tuple[int, int], regions: tuple) -> bool:
     x, y = point
-    return any(g.x <= x + 8 < g.x + g.width + 16 and g.y <= y + 8 < g.y + g.height + 16 for g in regions)
+    return any(
+        g.x <= x + 8 < g.x + g.width + 16 and g.y <= y + 8 < g.y + g.height + 16 for g in regions
+    )
 
 
 def test_one_altered_digit_is_found(jobs: Jobs, center: Center, back_scan: bytes) -> None:
@@ -70,13 +86,19 @@ def test_unpublished_key_gives_an_invalid_verdict_and_nothing_restored(
 
     rogue = C(center.master_key, tmp_path, center.keyring, QrSigner.generate(tmp_path, "rogue"))
     job = compose(rogue, jobs.front)
-    r = verify_scan(print_and_scan(job, 1, Distortion(rotate_deg=1.0)), None,
-                    keyring=center.keyring, jwks=published_keys(center.qr_keys))
+    r = verify_scan(
+        print_and_scan(job, 1, Distortion(rotate_deg=1.0)),
+        None,
+        keyring=center.keyring,
+        jwks=published_keys(center.qr_keys),
+    )
     assert r.qr_valid is False and r.restored_png is None and r.serial is None
     assert any("does not publish" in d for d in r.diagnostics)
 
 
-def test_rotated_keys_keep_old_paper_verifiable(jobs: Jobs, center: Center, back_scan: bytes, tmp_path) -> None:
+def test_rotated_keys_keep_old_paper_verifiable(
+    jobs: Jobs, center: Center, back_scan: bytes, tmp_path
+) -> None:
     import shutil
 
     keys = tmp_path / "qr"
@@ -117,7 +139,9 @@ def test_bomb_is_refused_before_decoding() -> None:
     import struct
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     w = h = 100_000
     ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)

@@ -58,7 +58,9 @@ class Region:
 def _order(box: NDArray[np.float32]) -> NDArray[np.float32]:
     """TL, TR, BR, BL from any four corners."""
     s, d = box.sum(axis=1), np.diff(box, axis=1).ravel()
-    return np.array([box[np.argmin(s)], box[np.argmin(d)], box[np.argmax(s)], box[np.argmax(d)]], np.float32)
+    return np.array(
+        [box[np.argmin(s)], box[np.argmin(d)], box[np.argmax(s)], box[np.argmax(d)]], np.float32
+    )
 
 
 def page_corners(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
@@ -82,7 +84,9 @@ def page_corners(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     return _order(box) / f
 
 
-def align_front(front: NDArray[np.uint8], restored: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+def align_front(
+    front: NDArray[np.uint8], restored: NDArray[np.uint8]
+) -> NDArray[np.float32] | None:
     """The front scan warped onto the restored grid (float32), or None if no page is found."""
     corners = page_corners(front)
     if corners is None:
@@ -90,7 +94,9 @@ def align_front(front: NDArray[np.uint8], restored: NDArray[np.uint8]) -> NDArra
     # 2. Page corners in raster pixels (pixel centres at integers: the page edge is at -0.5).
     pw = L.PAGE_W_MM / 25.4 * L.RASTER_DPI
     ph = L.PAGE_H_MM / 25.4 * L.RASTER_DPI
-    dst = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32)
+    dst = np.array(
+        [[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32
+    )
     h0 = cv2.getPerspectiveTransform(dst, corners)  # raster -> scan
     size = (L.RASTER_W, L.RASTER_H)
     src = front.astype(np.float32)
@@ -98,7 +104,9 @@ def align_front(front: NDArray[np.uint8], restored: NDArray[np.uint8]) -> NDArra
     coarse = cv2.warpPerspective(src, h0, size, flags=flags, borderValue=255.0)
     # 3. ECC at half resolution on blurred, paper-normalised copies.
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
-    t = cv2.resize(_paper_normalised(restored.astype(np.float32)), half, interpolation=cv2.INTER_AREA)
+    t = cv2.resize(
+        _paper_normalised(restored.astype(np.float32)), half, interpolation=cv2.INTER_AREA
+    )
     i = cv2.resize(_paper_normalised(coarse), half, interpolation=cv2.INTER_AREA)
     warp = np.eye(2, 3, dtype=np.float32)
     try:
@@ -153,9 +161,9 @@ def differences(front: NDArray[np.float32], restored: NDArray[np.uint8]) -> NDAr
     # for long stretches, where a restoration is least sure; the table's
     # frame is not what a forger changes, so near a rule nothing counts.
     ink_any = ((d_f > _INK) | (d_r > _INK)).astype(np.uint8)
-    rules = cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8)) | cv2.morphologyEx(
-        ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8)
-    )
+    rules = cv2.morphologyEx(
+        ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8)
+    ) | cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8))
     diff &= ~cv2.dilate(rules, np.ones((5, 5), np.uint8)).astype(bool)
     # Seams: a block's edge rows are where the restoration is least sure (a
     # rule line lying exactly on a seam can break); they do not count.
@@ -178,10 +186,7 @@ def regions(diff: NDArray[np.bool_]) -> tuple[Region, ...]:
     if not flagged.any():
         return ()
     n, _, stats, _ = cv2.connectedComponentsWithStats(flagged)
-    out = [
-        Region(int(x), int(y), int(w), int(h))
-        for x, y, w, h, _area in stats[1:]
-    ]
+    out = [Region(int(x), int(y), int(w), int(h)) for x, y, w, h, _area in stats[1:]]
     return tuple(sorted(out, key=lambda r: (r.y, r.x)))
 
 

@@ -41,7 +41,9 @@ def _blossom(n: int) -> NDArray[np.uint8]:
     th = np.arctan2(dy, dx) + np.pi / 2
     # A petal: radius swells and falls five times round; a notch at each tip.
     phase = (th * 5 / (2 * np.pi)) % 1.0
-    outline = 0.55 + 0.35 * np.sin(np.pi * phase) ** 0.6 - 0.12 * np.exp(-(((phase - 0.5) / 0.05) ** 2))
+    outline = (
+        0.55 + 0.35 * np.sin(np.pi * phase) ** 0.6 - 0.12 * np.exp(-(((phase - 0.5) / 0.05) ** 2))
+    )
     tones = np.zeros((n, n), np.uint8)
     tones[r < outline] = 1
     tones[r < 0.2] = 2

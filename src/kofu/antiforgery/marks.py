@@ -89,7 +89,11 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     # Only the mark's own blob: everything connected to the centre.
     blob = (dark > 0.5).astype(np.uint8)
     n, labels = cv2.connectedComponents(blob)
-    lab = labels[int(cy) - y0, int(cx) - x0] if 0 <= int(cy) - y0 < roi.shape[0] and 0 <= int(cx) - x0 < roi.shape[1] else 0
+    lab = (
+        labels[int(cy) - y0, int(cx) - x0]
+        if 0 <= int(cy) - y0 < roi.shape[0] and 0 <= int(cx) - x0 < roi.shape[1]
+        else 0
+    )
     if lab == 0:
         return cx, cy
     region = cv2.dilate((labels == lab).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)

@@ -144,20 +144,34 @@ def _back_page(
     n_lat = _px(L.LATENT_BOX.w, LATENT_DPI)
     res = {
         "/Scr": _image(
-            out, scrambled.tobytes(), L.RASTER_W, L.RASTER_H,
-            ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+            out,
+            scrambled.tobytes(),
+            L.RASTER_W,
+            L.RASTER_H,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=8,
         ),
         "/Pan": _mask_xobject(out, bw, bh),
         "/Lat": _image(
-            out, latent_image(n_lat).tobytes(), n_lat, n_lat,
-            ColorSpace=pikepdf.Name.DeviceCMYK, BitsPerComponent=8,
+            out,
+            latent_image(n_lat).tobytes(),
+            n_lat,
+            n_lat,
+            ColorSpace=pikepdf.Name.DeviceCMYK,
+            BitsPerComponent=8,
         ),
     }
     page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(res))
     ops = [
-        b"q " + _place(L.SCRAMBLE_X, L.SCRAMBLE_Y, L.SCRAMBLE_W, L.SCRAMBLE_H, page_h_pt) + b" /Scr Do Q",
-        b"q 0 0 0 %.3f k " % INK_K + _place(band.x, band.y, band.w, band.h, page_h_pt) + b" /Pan Do Q",
-        b"q " + _place(L.LATENT_BOX.x, L.LATENT_BOX.y, L.LATENT_BOX.w, L.LATENT_BOX.h, page_h_pt) + b" /Lat Do Q",
+        b"q "
+        + _place(L.SCRAMBLE_X, L.SCRAMBLE_Y, L.SCRAMBLE_W, L.SCRAMBLE_H, page_h_pt)
+        + b" /Scr Do Q",
+        b"q 0 0 0 %.3f k " % INK_K
+        + _place(band.x, band.y, band.w, band.h, page_h_pt)
+        + b" /Pan Do Q",
+        b"q "
+        + _place(L.LATENT_BOX.x, L.LATENT_BOX.y, L.LATENT_BOX.w, L.LATENT_BOX.h, page_h_pt)
+        + b" /Lat Do Q",
         b"q 0 0 0 1 k",
     ]
     s = L.MARK_SIZE
@@ -179,7 +193,12 @@ def _underlay(out: pikepdf.Pdf, page: pikepdf.Page) -> None:
     # The image covers whole 600 dpi pixels, anchored at the top left like a raster.
     ih = h * 72 / PRINT_DPI
     cs = b"q 0 0 0 %.3f k %.4f 0 0 %.4f %.4f %.4f cm %s Do Q\n" % (
-        INK_K, w * 72 / PRINT_DPI, ih, x0, y1 - ih, str(name).encode("ascii"),
+        INK_K,
+        w * 72 / PRINT_DPI,
+        ih,
+        x0,
+        y1 - ih,
+        str(name).encode("ascii"),
     )
     page.contents_add(out.make_stream(cs), prepend=True)
 
@@ -214,8 +233,13 @@ def compose_print_job(
             # 3. The signed QR.
             text = doc[i].get_textpage().get_text_range()
             payload = QrPayload(
-                serial=serial, municipality=municipality, kind=kind, issued_on=issued_on,
-                page=i + 1, pages=pages, fields_digest=fields_digest(text),
+                serial=serial,
+                municipality=municipality,
+                kind=kind,
+                issued_on=issued_on,
+                page=i + 1,
+                pages=pages,
+                fields_digest=fields_digest(text),
             )
             qr = qr_text(sign_qr(payload, signer))
             # 4. Front with underlay.

@@ -175,7 +175,9 @@ def verify_qr(data: bytes, jwks: Mapping[str, Any]) -> QrPayload:
     if not matches:
         raise QrInvalid(
             f"the QR was signed with key {kid!r}, which the center does not publish",
-            diagnostics=[f"published key ids: {', '.join(k.get('kid', '?') for k in jwks.get('keys', []))}"],
+            diagnostics=[
+                f"published key ids: {', '.join(k.get('kid', '?') for k in jwks.get('keys', []))}"
+            ],
         )
     key = _jwk_public_key(matches[0])
     # 4. The signature.

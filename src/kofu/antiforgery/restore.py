@@ -158,10 +158,11 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
     hy, hx = np.nonzero(flips[1:, :] != flips[:-1, :])  # seam below (hy, hx)
     a1 = np.concatenate([v[gy, :, gx, -1].ravel(), v[hy, -1, hx, :].ravel()])
     a2 = np.concatenate([v[gy, :, gx, -2].ravel(), v[hy, -2, hx, :].ravel()])
-    b1 = np.concatenate([v[gy, :, gx + 1, 0].ravel(), v[hy + 1, 0, hx, :].ravel()])
     b2 = np.concatenate([v[gy, :, gx + 1, 1].ravel(), v[hy + 1, 1, hx, :].ravel()])
     # c varies over the page (rotation, scale): one value per tile of 8 x 8 blocks.
-    tiles = np.concatenate([np.repeat((gy // 8) * 16 + gx // 8, L.BLOCK), np.repeat((hy // 8) * 16 + hx // 8, L.BLOCK)])
+    tiles = np.concatenate(
+        [np.repeat((gy // 8) * 16 + gx // 8, L.BLOCK), np.repeat((hy // 8) * 16 + hx // 8, L.BLOCK)]
+    )
     sel = np.abs(b2 - a2) > 0.6
     if sel.sum() < 100:
         return
@@ -175,7 +176,9 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
             cmap[t] = float(np.median(r))
     cmap = np.clip(cmap, 0.0, 0.45)
 
-    def unmix(p: NDArray[np.float32], q: NDArray[np.float32], c: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    def unmix(
+        p: NDArray[np.float32], q: NDArray[np.float32], c: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         c = c[:, None]
         d = 1 - 2 * c
         return ((1 - c) * p - c * q) / d, ((1 - c) * q - c * p) / d

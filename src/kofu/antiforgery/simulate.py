@@ -46,7 +46,9 @@ class Distortion:
     seed: int = 0
 
 
-def render_page(pdf: bytes, page: int, dpi: int = PRINT_DPI, *, colour: bool = False) -> NDArray[np.uint8]:
+def render_page(
+    pdf: bytes, page: int, dpi: int = PRINT_DPI, *, colour: bool = False
+) -> NDArray[np.uint8]:
     import pypdfium2
 
     doc = pypdfium2.PdfDocument(pdf)

@@ -71,7 +71,9 @@ class VerificationResult:
 def _png(img: NDArray[np.uint8]) -> bytes:
     # Fast compression: these images go straight back to the receiver.
     ok, buf = cv2.imencode(
-        ".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+        ".png",
+        img,
+        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE],
     )
     if not ok:  # pragma: no cover - OpenCV always encodes a uint8 array
         raise RuntimeError("PNG encoding failed")
@@ -114,14 +116,25 @@ def verify_scan(
         if str(e).startswith("no QR code"):
             raise
         return VerificationResult(
-            qr_valid=False, payload=None, serial=None, restored_png=None, tampered=None,
-            regions=(), marked_png=None, diagnostics=(str(e), *e.diagnostics),
+            qr_valid=False,
+            payload=None,
+            serial=None,
+            restored_png=None,
+            tampered=None,
+            regions=(),
+            marked_png=None,
+            diagnostics=(str(e), *e.diagnostics),
         )
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
     if front_img is None:
         return VerificationResult(
-            qr_valid=True, payload=payload, serial=payload.serial,
-            restored_png=_png(restored), tampered=None, regions=(), marked_png=None,
+            qr_valid=True,
+            payload=payload,
+            serial=payload.serial,
+            restored_png=_png(restored),
+            tampered=None,
+            regions=(),
+            marked_png=None,
             diagnostics=tuple(diagnostics),
         )
     # 6.

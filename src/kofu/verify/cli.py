@@ -28,7 +28,9 @@ def register(sub: Any, serve: Any) -> None:
     p.add_argument("back", type=Path, help="scan of the back side (PNG, JPEG or PDF)")
     p.add_argument("--front", type=Path, help="scan of the front side, to detect alterations")
     p.add_argument("--out", type=Path, help="write the restored front image here (PNG)")
-    p.add_argument("--marked", type=Path, help="write the front with differing regions framed (PNG)")
+    p.add_argument(
+        "--marked", type=Path, help="write the front with differing regions framed (PNG)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--keys", type=Path, help="folder of the center's QR public keys (*.pem)")
     p.add_argument("--master-key", type=Path, help="the center's scramble master key file")
@@ -59,7 +61,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     def fail(status: int, message: str, diagnostics: tuple[str, ...] = ()) -> int:
         if args.json:
-            print(json.dumps({"error": message, "diagnostics": list(diagnostics)}, ensure_ascii=False))
+            print(
+                json.dumps({"error": message, "diagnostics": list(diagnostics)}, ensure_ascii=False)
+            )
         else:
             print(f"kofu verify: {message}", file=sys.stderr)
             for d in diagnostics:
@@ -96,9 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
         "restored": str(args.out) if args.out is not None and r.restored_png else None,
         "marked": str(args.marked) if args.marked is not None and r.marked_png else None,
         "tampered": r.tampered,
-        "regions": [
-            {"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions
-        ],
+        "regions": [{"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions],
         "diagnostics": list(r.diagnostics),
     }
     if args.json:
@@ -113,7 +115,9 @@ def _verify(args: argparse.Namespace) -> int:
         if r.tampered is not None:
             print("front: " + ("ALTERED" if r.tampered else "matches the restored image"))
             for g in r.regions:
-                print(f"  region x={g.x} y={g.y} {g.width}x{g.height} (pixels of the restored image)")
+                print(
+                    f"  region x={g.x} y={g.y} {g.width}x{g.height} (pixels of the restored image)"
+                )
         for d in r.diagnostics:
             print(f"  {d}")
     return 0 if r.qr_valid and not r.tampered else 1
