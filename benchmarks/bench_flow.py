@@ -21,7 +21,7 @@ from pathlib import Path
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.kiosk import flow
 from kofu.kiosk.client import CenterClient, KioskTls
-from kofu.procs import free_port
+from kofu.procs import free_port, log_tail
 
 DURATION_S = float(os.environ.get("KOFU_BENCH_FLOW_SECONDS", "20"))
 KIOSKS = int(os.environ.get("KOFU_BENCH_FLOW_KIOSKS", "12"))
@@ -41,6 +41,10 @@ def main() -> None:
         services = start_world(root, world, ports)
         try:
             _run(world, services)
+            for s in services:
+                if s.process.poll() is not None:
+                    print(f"  {s.name} exited with status {s.process.returncode} during the run; its log ends:")
+                    print("  " + log_tail(s.log, 15).replace("\n", "\n  "))
         finally:
             for s in reversed(services):
                 s.stop()

@@ -168,3 +168,47 @@ def test_issuer_down_is_refused_and_not_counted(world, tmp_path: Path) -> None:
             world["_root"] / "issuer" / "issuer.log",
             world["_env"],
         )
+
+
+def test_concurrent_kiosks_each_print_their_own_holder(world, tmp_path: Path) -> None:
+    """The 2023 incident, under load: every print job holds its own holder's household."""
+    import threading
+
+    from kofu.kiosk import flow
+    from kofu.kiosk.client import CenterClient, KioskTls
+
+    tls = KioskTls(Path(world["tls"]["ca"]), Path(world["tls"]["client_cert"]), Path(world["tls"]["client_key"]))
+    cards = [c for c in world["cards"] if {"household", "single"} & set(c["tags"]) and "mj-name" not in c["tags"]]
+    before = len(records(world))
+    jobs: dict[str, list[bytes]] = {c["resident"]: [] for c in cards}
+    errors: list[str] = []
+
+    def kiosk_thread(card: dict) -> None:
+        center = CenterClient(world["services"]["center"], tls)
+        try:
+            reader = flow.open_card(Path(card["path"]))
+            for _ in range(2):
+                auth = flow.authenticate(center, reader, card["pin"], f"k-{card['resident']}")
+                flow.issue(center, auth, flow.IssueRequest(kind="juminhyo"), lambda job, _n: jobs[card["resident"]].append(job))
+        except Exception as e:  # collected: the assertion below names it
+            errors.append(f"{card['resident']}: {e!r}")
+        finally:
+            center.close()
+
+    threads = [threading.Thread(target=kiosk_thread, args=(c,)) for c in cards]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert errors == []
+    for card in cards:
+        names = household_names(world, card)
+        for i, job in enumerate(jobs[card["resident"]]):
+            path = tmp_path / f"{card['resident']}-{i}.pdf"
+            path.write_bytes(job)
+            front = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, text=True).stdout
+            flat = "".join(front.split())
+            assert names[0].replace(" ", "") in flat, (card["resident"], names[0])
+            others = {n for c in cards if c is not card for n in household_names(world, c)} - set(names)
+            assert not any(n.replace(" ", "") in flat for n in others), card["resident"]
+    assert len(records(world)) == before + 2 * len(cards)

@@ -37,6 +37,7 @@ import pikepdf
 from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
+from kofu.antiforgery._pdfium import PDFIUM_LOCK
 from kofu.antiforgery.errors import AntiforgeryError
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring
 from kofu.antiforgery.latent import latent_image
@@ -66,11 +67,12 @@ def front_rasters(front_pdf: bytes) -> list[NDArray[np.uint8]]:
     """Every page of a front PDF as scrambled (the reference a restoration aims at)."""
     import pypdfium2
 
-    doc = pypdfium2.PdfDocument(front_pdf)
-    try:
-        return [rasterise_front(doc[i]) for i in range(len(doc))]
-    finally:
-        doc.close()
+    with PDFIUM_LOCK:
+        doc = pypdfium2.PdfDocument(front_pdf)
+        try:
+            return [rasterise_front(doc[i]) for i in range(len(doc))]
+        finally:
+            doc.close()
 
 
 def _image(pdf: pikepdf.Pdf, data: bytes, w: int, h: int, **extra: object) -> pikepdf.Stream:
@@ -214,6 +216,19 @@ def compose_print_job(
     signer: QrSigner,
 ) -> bytes:
     """The duplex PDF: front 1, back 1, front 2, back 2, ..."""
+    with PDFIUM_LOCK:
+        return _compose(front_pdf, serial, municipality, kind, issued_on, keyring, signer)
+
+
+def _compose(
+    front_pdf: bytes,
+    serial: str,
+    municipality: str,
+    kind: str,
+    issued_on: date,
+    keyring: ScrambleKeyring,
+    signer: QrSigner,
+) -> bytes:
     import pypdfium2
 
     try:

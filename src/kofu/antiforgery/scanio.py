@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from kofu.antiforgery._pdfium import PDFIUM_LOCK
 from kofu.antiforgery.errors import ScanRejected
 
 PDF_DPI = 300
@@ -35,6 +36,11 @@ def _format(data: bytes) -> str:
 
 
 def _pdf(data: bytes, max_pixels: int) -> NDArray[np.uint8]:
+    with PDFIUM_LOCK:
+        return _pdf_unlocked(data, max_pixels)
+
+
+def _pdf_unlocked(data: bytes, max_pixels: int) -> NDArray[np.uint8]:
     import pypdfium2
 
     try:

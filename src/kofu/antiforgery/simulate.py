@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from kofu.antiforgery._pdfium import PDFIUM_LOCK
+
 PRINT_DPI = 600
 SCAN_DPI = 300
 BED_MARGIN_MM = 6.0
@@ -51,11 +53,12 @@ def render_page(
 ) -> NDArray[np.uint8]:
     import pypdfium2
 
-    doc = pypdfium2.PdfDocument(pdf)
-    try:
-        img = doc[page].render(scale=dpi / 72, grayscale=not colour).to_numpy()
-    finally:
-        doc.close()
+    with PDFIUM_LOCK:
+        doc = pypdfium2.PdfDocument(pdf)
+        try:
+            img = doc[page].render(scale=dpi / 72, grayscale=not colour).to_numpy()
+        finally:
+            doc.close()
     if not colour and img.ndim == 3:
         img = img[..., 0]
     return np.ascontiguousarray(img)
