@@ -32,11 +32,11 @@ Errors::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kofu import tomlconf
 from kofu.web import ServerSettings, TlsServerSettings
 
 MiB = 1024 * 1024
@@ -69,29 +69,11 @@ class VerifySettings:
 
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
-    if key not in table:
-        if default is ...:
-            raise SettingsError(f"{where}.{key} is required")
-        return default
-    value = table[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise SettingsError(f"{where}.{key} must be a {kind.__name__}, got {value!r}")
-    return value
+    return tomlconf.get(table, key, kind, where, default, error=SettingsError)
 
 
 def load_settings(path: Path) -> VerifySettings:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise SettingsError(f"cannot read {path}: {e}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"{path} is not valid TOML: {e}") from e
-    base = path.resolve().parent
-
-    def resolve(p: str) -> Path:
-        q = Path(p)
-        return q if q.is_absolute() else base / q
-
+    raw, resolve = tomlconf.read(path, SettingsError)
     srv = _get(raw, "server", dict, str(path), {})
     tls_raw = _get(raw, "tls", dict, str(path), None)
     tls = None
