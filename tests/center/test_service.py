@@ -345,3 +345,23 @@ def test_cancel_refunds_at_once_and_tells_the_issuer_later(center) -> None:
     with pytest.raises(OrderConflict):
         service.printed(oid, sid, STORE, 1)
     assert _records(service) == 0
+
+
+def test_an_unsealed_document_is_rejected_and_voided(center) -> None:
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-llll-0001")
+    real_call = issuer.call
+
+    def unsealed(operation: str, **kw: Any) -> Any:
+        reply = real_call(operation, **kw)
+        if operation == "IssueCertificate":
+            binding = order_binding(kw["ResidentLink"], kw["OrderId"], kw["MessageSerial"])
+            reply.Document = render_juminhyo(household(2, binding=binding)).pdf  # right binding, no seal
+        return reply
+
+    issuer.call = unsealed  # type: ignore[method-assign]
+    with pytest.raises(DocumentRejected, match="seal check"):
+        service.print_job(oid, sid, STORE)
+    assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
+    assert service.order(oid, sid, STORE).state == "cancelled"
+    assert _records(service) == 0

@@ -43,6 +43,7 @@ from kofu.center.errors import (
 from kofu.center.models import IssuanceRecord, KioskSession, Order
 from kofu.center.trust import CardTrust
 from kofu.center.widearea_client import WideAreaClient
+from kofu.lgpki.seal import SealInvalid
 from kofu.widearea import order_binding
 
 log = logging.getLogger("kofu.center")
@@ -439,33 +440,25 @@ class CenterService:
             # The binding check (see kofu.widearea.order_binding): recomputed from OUR state.
             if str(reply.MessageSerial) != message_serial:
                 raise DocumentRejected(f"issuer answered for serial {reply.MessageSerial}, not {message_serial}")
-            seal = self._verify_seal(pdf)
-            expected = order_binding(link, order_id, message_serial)
-            if seal.binding != expected:
+            try:
+                seal = self._verify_seal(pdf)
+            except SealInvalid as e:
+                raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
+            if seal.binding != order_binding(link, order_id, message_serial):
                 raise DocumentRejected("sealed document is bound to another holder or order")
             if seal.municipality_code not in (None, municipality):
                 raise DocumentRejected(f"document sealed by {seal.municipality_code}, not {municipality}")
-        except DocumentRejected:
+        except DocumentRejected as e:
+            # Never printed, never counted: void it at the issuer and here.
             self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
             with self._db() as db, db.begin():
                 db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
-                .values(state="cancelled", updated_at=clock.now())
-            )
-            log.error("order %s: print data rejected by the binding check; order cancelled", order_id)
+                    sa.update(Order)
+                    .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                    .values(state="cancelled", updated_at=clock.now())
+                )
+            log.error("order %s: print data rejected (%s); order cancelled", order_id, e.detail)
             raise
-        except Exception as e:  # the seal check raised: same treatment, clear message
-            if type(e).__name__ != "SealInvalid":
-                raise
-            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "seal invalid")
-            with self._db() as db, db.begin():
-                db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
-                .values(state="cancelled", updated_at=clock.now())
-            )
-            raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
         with self._db() as db, db.begin():
             took = db.execute(
                 sa.update(Order)
