@@ -5,6 +5,7 @@ The benchmarks live in ``benchmarks/`` beside the tests (run from a checkout):
 - ``ocsp``: the OCSP responder against ``openssl ocsp`` under the same load.
 - ``render``: render-and-seal of one 住民票 against WeasyPrint with the same signer.
 - ``flow``: the whole system with many concurrent headless kiosks.
+- ``antiforgery``: restoring and checking scanned back sides over a grid of print-and-scan distortions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import sys
 import traceback
 from pathlib import Path
 
-BENCHES = {"ocsp": "benchmarks.bench_ocsp", "render": "benchmarks.bench_render", "flow": "benchmarks.bench_flow"}
+BENCHES = {
+    "ocsp": "benchmarks.bench_ocsp",
+    "render": "benchmarks.bench_render",
+    "flow": "benchmarks.bench_flow",
+    "antiforgery": "benchmarks.bench_antiforgery",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
