@@ -75,8 +75,9 @@ def front_rasters(front_pdf: bytes) -> list[NDArray[np.uint8]]:
             doc.close()
 
 
-def _image(pdf: pikepdf.Pdf, data: bytes, w: int, h: int, **extra: object) -> pikepdf.Stream:
-    s = pikepdf.Stream(pdf, zlib.compress(data, 6))
+def _image(pdf: pikepdf.Pdf, data: bytes, w: int, h: int, *, deflated: bytes | None = None, **extra: object) -> pikepdf.Stream:
+    # Level 1: per-job images are compressed on every print; the size gain of 6 is not worth it.
+    s = pikepdf.Stream(pdf, deflated if deflated is not None else zlib.compress(data, 1))
     s.Type = pikepdf.Name.XObject
     s.Subtype = pikepdf.Name.Image
     s.Width = w
@@ -88,17 +89,20 @@ def _image(pdf: pikepdf.Pdf, data: bytes, w: int, h: int, **extra: object) -> pi
 
 
 @lru_cache(maxsize=4)
-def _mask_bytes(w: int, h: int) -> bytes:
+def _mask_deflated(w: int, h: int) -> bytes:
+    """The pantograph mask, compressed once: it is the same on every page of every job
+    (compressing it was half the cost of a print job)."""
     # ImageMask samples: 1 = unpainted by default, so ink is 0 (or use /Decode [1 0]).
-    return np.packbits(pantograph_mask(w, h), axis=1).tobytes()
+    return zlib.compress(np.packbits(pantograph_mask(w, h), axis=1).tobytes(), 6)
 
 
 def _mask_xobject(pdf: pikepdf.Pdf, w: int, h: int) -> pikepdf.Stream:
     return _image(
         pdf,
-        _mask_bytes(w, h),
+        b"",
         w,
         h,
+        deflated=_mask_deflated(w, h),
         ImageMask=True,
         BitsPerComponent=1,
         Decode=pikepdf.Array([1, 0]),
