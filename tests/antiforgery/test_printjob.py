@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from kofu.antiforgery.latent import _blossom, mark_mask
 from kofu.antiforgery.pantograph import word_mask
 from kofu.antiforgery.qr import parse_qr_text, verify_qr
 from kofu.antiforgery.simulate import photocopy, render_page, viewing
+from tests.conftest import require_tool
 
 from .conftest import SERIAL, Center, Jobs
 
@@ -96,10 +96,11 @@ def _latent_region(dpi: int) -> tuple[slice, slice, int]:
     return slice(_px(b.y, dpi), _px(b.y, dpi) + n), slice(_px(b.x, dpi), _px(b.x, dpi) + n), n
 
 
-@pytest.mark.skipif(shutil.which("gs") is None, reason="ghostscript (gs) is not installed")
 def test_latent_mark_in_black_ink_only(jobs: Jobs, tmp_path: Path) -> None:
     """The K separation (what an infrared view sees) shows 証; the visible colours match."""
     import cv2
+
+    require_tool("gs")  # ghostscript: `make test` installs it; missing, the test fails
 
     (tmp_path / "job.pdf").write_bytes(jobs.genuine)
     subprocess.run(

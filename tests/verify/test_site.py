@@ -25,13 +25,6 @@ from kofu.procs import Service, free_port, kofu_argv, start_service
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import household
 
-# Written against the anti-forgery core's API (issue 5); until that core is in
-# the tree these tests cannot run, and say so rather than pass.
-pytest.importorskip(
-    "kofu.antiforgery.verify",
-    reason="the anti-forgery core (kofu.antiforgery, issue 5) is not built yet",
-)
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SERIAL = "T-2025-000123"
