@@ -407,7 +407,8 @@ def household_members_of(import_doc: dict[str, Any], resident_id: str) -> list[s
 
 
 def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, str] | None = None) -> list[Service]:
-    """Import the sample data and start OCSP, directory, issuer and center; returns them running."""
+    """Import the sample data and start OCSP, directory, issuer, center and (when
+    configured) the verification site; returns them running."""
     import subprocess
 
     root = root.resolve()
@@ -417,58 +418,24 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
         check=True,
         capture_output=True,
     )
+    # (name, argv after "kofu serve", port, log file), started in this order.
+    plan = [
+        ("ocsp", ["ocsp", "--jpki", world["jpki"], "--port", str(ports.ocsp)], ports.ocsp, root / "ocsp" / "ocsp.log"),
+        (
+            "jpki",
+            ["jpki", "--jpki", world["jpki"], "--port", str(ports.jpki), "--tls-cert", tls["jpki_server_cert"],
+             "--tls-key", tls["jpki_server_key"], "--client-ca", tls["ca"]],
+            ports.jpki,
+            root / "jpki" / "directory.log",
+        ),
+    ]
+    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify)):
+        if name in world["configs"]:
+            plan.append((name, [name, "--config", world["configs"][name]], port, root / name / f"{name}.log"))
     services: list[Service] = []
     try:
-        services.append(
-            start_service(
-                "ocsp",
-                kofu_argv("serve", "ocsp", "--jpki", world["jpki"], "--port", str(ports.ocsp)),
-                ports.ocsp,
-                root / "ocsp" / "ocsp.log",
-                env,
-            )
-        )
-        services.append(
-            start_service(
-                "jpki",
-                kofu_argv(
-                    "serve", "jpki", "--jpki", world["jpki"], "--port", str(ports.jpki),
-                    "--tls-cert", tls["jpki_server_cert"], "--tls-key", tls["jpki_server_key"],
-                    "--client-ca", tls["ca"],
-                ),
-                ports.jpki,
-                root / "jpki" / "directory.log",
-                env,
-            )
-        )
-        services.append(
-            start_service(
-                "issuer",
-                kofu_argv("serve", "issuer", "--config", world["configs"]["issuer"]),
-                ports.issuer,
-                root / "issuer" / "issuer.log",
-                env,
-            )
-        )
-        services.append(
-            start_service(
-                "center",
-                kofu_argv("serve", "center", "--config", world["configs"]["center"]),
-                ports.center,
-                root / "center" / "center.log",
-                env,
-            )
-        )
-        if "verify" in world["configs"]:
-            services.append(
-                start_service(
-                    "verify",
-                    kofu_argv("serve", "verify", "--config", world["configs"]["verify"]),
-                    ports.verify,
-                    root / "verify" / "verify.log",
-                    env,
-                )
-            )
+        for name, argv, port, log in plan:
+            services.append(start_service(name, kofu_argv("serve", *argv), port, log, env))
     except BaseException:
         for s in reversed(services):
             s.stop()
