@@ -66,7 +66,12 @@ def render_page(
 
 def print_and_scan(pdf: bytes, page: int, d: Distortion = Distortion()) -> bytes:
     # 1.
-    img = render_page(pdf, page).astype(np.float32)
+    return scan_printed(render_page(pdf, page), d)
+
+
+def scan_printed(printed: NDArray[np.uint8], d: Distortion = Distortion()) -> bytes:
+    """Steps 2-6 on a page already rasterised at PRINT_DPI (render once, scan many times)."""
+    img = printed.astype(np.float32)
     # 2. Toner spreads: blur, and dark wins a little where it meets light.
     if d.dot_gain_sigma_px > 0:
         img = cv2.GaussianBlur(img, (0, 0), d.dot_gain_sigma_px)

@@ -25,7 +25,8 @@ Everything stays in memory; nothing of a scan is written or logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -38,14 +39,7 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import (
-    blur_amount,
-    normalise,
-    read_qr,
-    restore,
-    sharpen,
-    warp_scrambled,
-)
+from kofu.antiforgery.restore import read_qr, restore_scrambled, warp_scrambled
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -57,15 +51,27 @@ class VerificationResult:
     payload: QrPayload | None
     """The signed payload; None when the QR did not verify."""
     serial: str | None
-    restored_png: bytes | None
-    """The restored front (150 dpi, grayscale PNG)."""
     tampered: bool | None
     """None when no front scan was given (or the QR did not verify)."""
     regions: tuple[Region, ...]
     """Where the front differs from the restored image, in restored-image pixels."""
-    marked_png: bytes | None
-    """The aligned front with each region framed in red."""
     diagnostics: tuple[str, ...]
+    restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    aligned_front: NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+
+    # The pictures are encoded when asked for: the verdict does not need them,
+    # and PNG encoding costs as much as the rest of the verification.
+    @cached_property
+    def restored_png(self) -> bytes | None:
+        """The restored front (150 dpi, grayscale PNG)."""
+        return None if self.restored is None else _png(self.restored)
+
+    @cached_property
+    def marked_png(self) -> bytes | None:
+        """The aligned front with each region framed in red."""
+        if self.aligned_front is None:
+            return None
+        return compare.marked_png(self.aligned_front, self.regions)
 
 
 def _png(img: NDArray[np.uint8]) -> bytes:
@@ -97,18 +103,24 @@ def restore_back(
     payload = verify_qr(parse_qr_text(text), dict(jwks))
     # 5.
     key = keyring.key_for(payload.serial)
-    warped = warp_scrambled(back, h_mm)
-    warped = sharpen(warped, blur_amount(warped, key, payload.page))
-    scr = normalise(warped, key, payload.page)
-    return payload, restore(scr, key, payload.page)
+    return payload, restore_scrambled(warp_scrambled(back, h_mm), key, payload.page)
 
 
 def verify_scan(
-    back: bytes, front: bytes | None, *, keyring: ScrambleKeyring, jwks: Mapping[str, Any]
+    back: bytes,
+    front: bytes | None,
+    *,
+    keyring: ScrambleKeyring,
+    jwks: Mapping[str, Any],
+    max_pixels: int = 60_000_000,
+    max_bytes: int = 40 * 2**20,
 ) -> VerificationResult:
-    # 1.
-    back_img = load_scan(back)
-    front_img = load_scan(front) if front is not None else None
+    """Verify scans of a back (and front) side; ScanRejected, ScrambleNotFound or QrInvalid
+    when there is nothing to verify. The limits are load_scan's, for each file."""
+    # 1. The front is compared at 150 dpi: decode it at half resolution.
+    limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
+    back_img = load_scan(back, **limits)
+    front_img = load_scan(front, halve=True, **limits) if front is not None else None
     # 2.-5.
     try:
         payload, restored = restore_back(back_img, keyring=keyring, jwks=jwks)
@@ -119,10 +131,8 @@ def verify_scan(
             qr_valid=False,
             payload=None,
             serial=None,
-            restored_png=None,
             tampered=None,
             regions=(),
-            marked_png=None,
             diagnostics=(str(e), *e.diagnostics),
         )
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
@@ -131,11 +141,10 @@ def verify_scan(
             qr_valid=True,
             payload=payload,
             serial=payload.serial,
-            restored_png=_png(restored),
             tampered=None,
             regions=(),
-            marked_png=None,
             diagnostics=tuple(diagnostics),
+            restored=restored,
         )
     # 6.
     aligned = compare.align_front(front_img, restored)
@@ -154,9 +163,9 @@ def verify_scan(
         qr_valid=True,
         payload=payload,
         serial=payload.serial,
-        restored_png=_png(restored),
         tampered=bool(found),
         regions=found,
-        marked_png=compare.marked_png(aligned, found),
         diagnostics=tuple(diagnostics),
+        restored=restored,
+        aligned_front=aligned,
     )

@@ -115,17 +115,19 @@ class Verifier:
 
     def verify(self, back: bytes, front: bytes | None) -> Any:
         """Run verify_scan; raises kofu.antiforgery.errors.AntiforgeryError subclasses."""
-        from kofu.antiforgery.verify import load_scan, verify_scan
+        from kofu.antiforgery.verify import verify_scan
 
-        # 1. Decode each scan once under the site's limits first: a bomb or a
-        #    file that is no image is refused here with a clear message,
-        #    before the expensive restoration starts.
+        # Each scan is decoded once, under the site's limits: a bomb or a file
+        # that is no image is refused with a clear message before any work.
         lim = self.limits
-        load_scan(back, max_pixels=lim.max_pixels, max_bytes=lim.max_upload_bytes)
-        if front is not None:
-            load_scan(front, max_pixels=lim.max_pixels, max_bytes=lim.max_upload_bytes)
-        # 2. Check the QR, restore, compare.
-        return verify_scan(back, front, keyring=self.keyring, jwks=self.jwks)
+        return verify_scan(
+            back,
+            front,
+            keyring=self.keyring,
+            jwks=self.jwks,
+            max_pixels=lim.max_pixels,
+            max_bytes=lim.max_upload_bytes,
+        )
 
 
 # ---------------------------------------------------------------- presentation
