@@ -35,6 +35,9 @@ GRID_W = 78
 GRID_H = 110
 RASTER_W = GRID_W * BLOCK  # 1248 >= 1241, the front at 150 dpi, padded with white
 RASTER_H = GRID_H * BLOCK  # 1760 >= 1754
+PAGE_W_PX = 1241
+PAGE_H_PX = 1754
+"""The A4 front as pdfium renders it at RASTER_DPI (the rest of the raster is padding)."""
 
 SCRAMBLE_X = 25.0
 SCRAMBLE_Y = 12.0

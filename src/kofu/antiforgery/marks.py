@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.errors import ScrambleNotFound
+from kofu.antiforgery.scanio import shrink
 
 _WORK_DPI = 75.0
 
@@ -108,8 +109,7 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     h, w = img.shape
     # 1. A scan of A4 is about 215 mm wide: that sets the working scale.
     dpi = w / (L.PAGE_W_MM + 10) * 25.4
-    f = min(1.0, _WORK_DPI / dpi)
-    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    small, f = shrink(img, dpi, _WORK_DPI)
     side = L.MARK_SIZE / 25.4 * dpi * f
     # 2.-3.
     ink = _ink(small, max(15, int(side * 3) | 1))

@@ -118,4 +118,17 @@ def load_scan(
     if halve and fmt == "PNG":
         size = ((img.shape[1] + 1) // 2, (img.shape[0] + 1) // 2)
         img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-    return img
+    return np.asarray(img, np.uint8)
+
+
+def shrink(img: NDArray[np.uint8], dpi: float, work_dpi: float) -> tuple[NDArray[np.uint8], float]:
+    """``img`` area-averaged by a whole factor to about ``work_dpi``, and the scale applied.
+
+    A whole factor (the image cropped to a multiple of it) takes OpenCV's
+    integer path, 4x faster than an arbitrary scale.
+    """
+    n = max(1, round(dpi / work_dpi))
+    h, w = img.shape
+    h, w = max(n, h - h % n), max(n, w - w % n)
+    small = cv2.resize(img[:h, :w], (w // n, h // n), interpolation=cv2.INTER_AREA)
+    return np.asarray(small, np.uint8), 1.0 / n

@@ -59,7 +59,7 @@ def unscramble(
     """The inverse of scramble; ``full_scale`` is what "white" is in ``scrambled``."""
     perm, flip = plan(key, page)
     b = _blocks(scrambled).copy()
-    b[flip] = full_scale - b[flip]
+    b[flip] = np.subtract(full_scale, b[flip])
     out = np.empty_like(b)
     out[perm] = b
     return np.ascontiguousarray(_image(out))

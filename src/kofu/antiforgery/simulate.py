@@ -74,7 +74,7 @@ def scan_printed(printed: NDArray[np.uint8], d: Distortion = Distortion()) -> by
     img = printed.astype(np.float32)
     # 2. Toner spreads: blur, and dark wins a little where it meets light.
     if d.dot_gain_sigma_px > 0:
-        img = cv2.GaussianBlur(img, (0, 0), d.dot_gain_sigma_px)
+        img = np.asarray(cv2.GaussianBlur(img, (0, 0), d.dot_gain_sigma_px), np.float32)
     img = 255.0 * (img / 255.0) ** 1.15
     # 3.
     h, w = img.shape
@@ -98,7 +98,7 @@ def scan_printed(printed: NDArray[np.uint8], d: Distortion = Distortion()) -> by
         vignette = ((xx / bw - 0.5) ** 2 + (yy / bh - 0.5) ** 2) * 2
         bed = bed * (1.0 - d.lighting * (0.7 * ramp + 0.3 * vignette))
     if d.noise > 0:
-        bed = bed + rng.normal(0.0, d.noise, bed.shape).astype(np.float32)
+        bed = bed + np.asarray(rng.normal(0.0, d.noise, size=bed.shape), np.float32)
     out = np.clip(bed, 0, 255).astype(np.uint8)
     # 6.
     if d.jpeg_quality is None:
@@ -126,7 +126,7 @@ def viewing(pdf: bytes, page: int) -> NDArray[np.float32]:
     """The page as an eye sees it at reading distance: 600 dpi averaged over 0.25 mm."""
     img = render_page(pdf, page).astype(np.float32) / 255.0
     h, w = img.shape
-    return cv2.resize(img, (w // 6, h // 6), interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(img, (w // 6, h // 6), interpolation=cv2.INTER_AREA), np.float32)
 
 
 def ssim(a: NDArray[np.generic], b: NDArray[np.generic]) -> float:
@@ -136,7 +136,7 @@ def ssim(a: NDArray[np.generic], b: NDArray[np.generic]) -> float:
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
     def g(z: NDArray[np.float64]) -> NDArray[np.float64]:
-        return cv2.GaussianBlur(z, (11, 11), 1.5)
+        return np.asarray(cv2.GaussianBlur(z, (11, 11), 1.5), np.float64)
 
     mx, my = g(x), g(y)
     sxx, syy, sxy = g(x * x) - mx * mx, g(y * y) - my * my, g(x * y) - mx * my

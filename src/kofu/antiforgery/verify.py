@@ -39,7 +39,7 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import read_qr, restore_scrambled, warp_scrambled
+from kofu.antiforgery.restore import read_qr, restore_scrambled, toned, warp_scrambled
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -88,8 +88,10 @@ def _png(img: NDArray[np.uint8]) -> bytes:
 
 def restore_back(
     back: NDArray[np.uint8], *, keyring: ScrambleKeyring, jwks: Mapping[str, Any]
-) -> tuple[QrPayload, NDArray[np.uint8]]:
-    """Steps 2-5 on a decoded back scan: the verified payload and the restored raster.
+) -> tuple[QrPayload, NDArray[np.float32], NDArray[np.bool_]]:
+    """Steps 2-5 on a decoded back scan: the verified payload, the restored raster
+    (0 ink .. 1 paper; kofu.antiforgery.restore.toned makes it a picture) and
+    the pixels of it that are a guess.
 
     Raises ScrambleNotFound or QrInvalid.
     """
@@ -103,7 +105,8 @@ def restore_back(
     payload = verify_qr(parse_qr_text(text), dict(jwks))
     # 5.
     key = keyring.key_for(payload.serial)
-    return payload, restore_scrambled(warp_scrambled(back, h_mm), key, payload.page)
+    linear, unsure = restore_scrambled(warp_scrambled(back, h_mm), key, payload.page)
+    return payload, linear, unsure
 
 
 def verify_scan(
@@ -118,12 +121,15 @@ def verify_scan(
     """Verify scans of a back (and front) side; ScanRejected, ScrambleNotFound or QrInvalid
     when there is nothing to verify. The limits are load_scan's, for each file."""
     # 1. The front is compared at 150 dpi: decode it at half resolution.
-    limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
-    back_img = load_scan(back, **limits)
-    front_img = load_scan(front, halve=True, **limits) if front is not None else None
+    back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
+    front_img = (
+        load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
+        if front is not None
+        else None
+    )
     # 2.-5.
     try:
-        payload, restored = restore_back(back_img, keyring=keyring, jwks=jwks)
+        payload, linear, unsure = restore_back(back_img, keyring=keyring, jwks=jwks)
     except QrInvalid as e:
         if str(e).startswith("no QR code"):
             raise
@@ -135,6 +141,7 @@ def verify_scan(
             regions=(),
             diagnostics=(str(e), *e.diagnostics),
         )
+    restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
     if front_img is None:
         return VerificationResult(
@@ -153,7 +160,7 @@ def verify_scan(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
-    found = compare.regions(compare.differences(aligned, restored))
+    found = compare.regions(compare.difference_score(aligned, linear, unsure))
     diagnostics.append(
         f"{len(found)} region(s) of the front differ from the restored image"
         if found
