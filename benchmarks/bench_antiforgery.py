@@ -45,7 +45,7 @@ def _distortion(rng: random.Random, seed: int) -> Distortion:
         rotate_deg=rng.uniform(-3.0, 3.0),
         scale=1.0 + rng.uniform(-0.02, 0.02),
         shift_mm=(rng.uniform(-4.0, 4.0), rng.uniform(-4.0, 4.0)),
-        dot_gain_sigma_px=rng.uniform(0.5, 1.2),
+        dot_gain_sigma_px=rng.uniform(0.0, 1.2),
         lighting=rng.uniform(0.0, 0.25),
         noise=rng.uniform(1.0, 6.0),
         jpeg_quality=rng.randint(70, 95),

@@ -29,11 +29,14 @@ Steps (numbered as in the code):
 Calibration: the constants were tuned on 30 simulated scans (each with its
 own key, distortions drawn as in benchmarks/bench_antiforgery.py) and
 checked on 50 others. Over all 80, the highest window on an untouched
-front scored 0.36; the lowest on a changed digit 50→30 1.64, on 50→58 5.5,
-on a changed name character 2.7: _THRESHOLD (0.45) leaves those a wide
-margin. A 5 changed to a 6 (35→36) scored 0.19-1.7 and is caught about
-two times in three: at 150 dpi the two glyphs differ by a few pixels of
-curve.
+front scored 0.04; the lowest on a changed digit 50→30 1.09, on 50→58 3.7,
+on a changed name character 1.6: _THRESHOLD (0.3) leaves both sides a wide
+margin. A 5 changed to a 6 (35→36) scored 0.03-0.52 and was caught in 27
+of 80: at 150 dpi the two glyphs differ by a few pixels of curve, no more
+than a restoration's noise. Mid-grey print (the red seal, grey labels) is
+restored least surely; _NOISE is set so that a stroke of it lost at a
+block's edge does not count, which is also why a change must be in dark
+ink to be seen.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ _AROUND = np.exp(-(np.arange(-3, 4)[:, None] ** 2 + np.arange(-3, 4)[None, :] **
 )
 _AROUND[3, 3] = 0.0  # the block itself does not count
 _GRID_Y, _GRID_X = (a.astype(np.float32) for a in np.mgrid[0 : L.RASTER_H, 0 : L.RASTER_W])
+_LK_STEPS = 2
+"""Gauss-Newton steps of the fine alignment: the coarse one leaves under a pixel, two steps suffice."""
 _GAIN_WINDOW = 65
 _EDGE_DAMPING = 3.0
 _RULE = 40
@@ -203,28 +208,35 @@ def _refine_affine(
     Phase correlation's sub-pixel peak is biased by up to half a pixel
     (measured: a 0.3 px shift reads as 0.45), so the fine alignment is a
     Lucas-Kanade fit instead; ECC (cv2.findTransformECC) does the same but
-    took 260 ms. The sums are taken per 16 x 16 block with the block's
-    centre standing for its pixels' positions, which makes each step a few
-    block sums and one 6 x 6 solve.
+    took 260 ms. It runs at half resolution (a tenth of a pixel there is
+    enough: step 5 takes up what is left), and its sums are taken per block
+    with the block's centre standing for its pixels' positions, which makes
+    each step a few block sums and one 6 x 6 solve.
     """
-    size = (L.RASTER_W, L.RASTER_H)
+    # Half-resolution pixel -> full-resolution pixel, and the same for the front scan.
+    s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
+    hh = np.linalg.inv(s) @ h @ s  # half-res raster -> half-res front
+    small_front, _ = shrink(front, 2.0, 1.0)
+    size = (L.RASTER_W // 2, L.RASTER_H // 2)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    t = _lk_texture(restored)
+    t = _lk_texture(cv2.resize(restored, size, interpolation=cv2.INTER_AREA))
     gx = cv2.Sobel(t, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(t, cv2.CV_32F, 0, 1, ksize=3) / 8
     sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
-    # Block centres, scaled to about 1 for a well-conditioned system.
+    # Block centres (half-res pixels), scaled to about 1 for a well-conditioned system.
     by, bx = np.mgrid[0 : L.GRID_H, 0 : L.GRID_W].astype(np.float64)
-    c = 1.0 / 1000.0
-    xs, ys = (bx * L.BLOCK + (L.BLOCK - 1) / 2) * c, (by * L.BLOCK + (L.BLOCK - 1) / 2) * c
+    half_block = L.BLOCK // 2
+    c = 1.0 / 500.0
+    xs = (bx * half_block + (half_block - 1) / 2) * c
+    ys = (by * half_block + (half_block - 1) / 2) * c
     p = np.stack([xs, ys, np.ones_like(xs)], axis=-1)  # (GH, GW, 3)
     pp = p[..., :, None] * p[..., None, :]  # (GH, GW, 3, 3)
     inside = np.zeros((L.GRID_H, L.GRID_W), bool)
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
-    for _ in range(3):
-        mv = _lk_texture(cv2.warpPerspective(front, h, size, flags=flags, borderValue=255))
-        gain = float((mv * t).sum() / max(float((mv * mv).sum()), 1e-9))
+    for _ in range(_LK_STEPS):
+        mv = _lk_texture(cv2.warpPerspective(small_front, hh, size, flags=flags, borderValue=255))
+        gain = float(cv2.sumElems(mv * t)[0] / max(cv2.sumElems(mv * mv)[0], 1e-9))
         d = mv * gain - t
         sxd, syd = _block_sums(gx * d), _block_sums(gy * d)
         # Blocks that disagree most (a forger's change, a stain) do not pull.
@@ -245,10 +257,10 @@ def _refine_affine(
         step = np.array(
             [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [0.0, 0.0, 1.0]]
         )
-        h = h @ step
-        if np.abs(u).max() < 0.01:  # under a hundredth of a pixel anywhere on the page
+        hh = hh @ step
+        if np.abs(u).max() < 0.005:  # under a hundredth of a full-resolution pixel
             break
-    return h
+    return np.asarray(s @ hh @ np.linalg.inv(s), np.float64)
 
 
 def _ink(img: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -260,11 +272,22 @@ def _ink(img: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def _block_sums(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
-    return np.asarray(x.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK).sum(axis=(1, 3)), np.float32)
+    """(GRID_H, GRID_W): the sum over each block of ``x`` (the raster or a scaled copy
+    of it), by OpenCV's area resize: 10x numpy's reshape-and-sum."""
+    means = cv2.resize(
+        np.asarray(x, np.float32), (L.GRID_W, L.GRID_H), interpolation=cv2.INTER_AREA
+    )
+    return np.asarray(means * (x.size / (L.GRID_W * L.GRID_H)), np.float32)
 
 
-def _block_shifts(f: NDArray[np.float32], g: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """5. Each block's sub-pixel offset between the front's ink ``f`` and the restored ink ``g``.
+def _block_shifts(
+    f: NDArray[np.float32],
+    g: NDArray[np.float32],
+    gx: NDArray[np.float32],
+    gy: NDArray[np.float32],
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """5. Each block's sub-pixel offset between the front's ink ``f`` and the restored
+    ink ``g`` (whose gradient is ``gx``, ``gy``).
 
     One Lucas-Kanade step per block (the blocks come from different places
     of the back, so each carries its own small error, and the front's
@@ -273,8 +296,6 @@ def _block_shifts(f: NDArray[np.float32], g: NDArray[np.float32]) -> tuple[NDArr
     hole in the middle), so a changed character cannot shift itself into
     agreement.
     """
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
     d = f - g
     sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
     sxd, syd = _block_sums(gx * d), _block_sums(gy * d)
@@ -308,11 +329,15 @@ def _deviation(
     gs = g[::2, ::2][sel]
     g = g * float((f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
     # 5.
-    dx, dy = _block_shifts(f, g)
-    up = (L.BLOCK, L.BLOCK)
-    map_x = _GRID_X + np.kron(dx, np.ones(up, np.float32))
-    map_y = _GRID_Y + np.kron(dy, np.ones(up, np.float32))
-    g = np.asarray(cv2.remap(g, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), np.float32)
+    gx = np.asarray(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
+    gy = np.asarray(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
+    dx, dy = _block_shifts(f, g, gx, gy)
+    size = (L.RASTER_W, L.RASTER_H)
+    map_x = _GRID_X + cv2.resize(dx, size, interpolation=cv2.INTER_NEAREST)
+    map_y = _GRID_Y + cv2.resize(dy, size, interpolation=cv2.INTER_NEAREST)
+    g = np.asarray(
+        cv2.remap(g, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), np.float32
+    )
     # 6. Local gain: contrast varies over both pages (lighting, dot gain); a
     #    window of several characters keeps one changed character from
     #    being explained away.
@@ -322,7 +347,8 @@ def _deviation(
         cv2.boxFilter(g * g, -1, box, normalize=False) + reg
     )
     g = g * gain
-    strokes = g[g > 0.05]
+    sample = g[::2, ::2]
+    strokes = sample[sample > 0.05]
     scale = max(float(np.percentile(strokes, 95)), 0.05) if strokes.size else 1.0
     e = (f - g) / scale
     # Where the restored ink has an edge, a fraction of a pixel of stroke
@@ -330,8 +356,11 @@ def _deviation(
     # paper it does not. A changed character puts ink where there was paper
     # (or the reverse), so dividing by the edge strength keeps its signal
     # and damps the edges' noise.
-    edge = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
-    e = e / (1.0 + _EDGE_DAMPING * edge / (8 * scale))
+    slope = cv2.magnitude(
+        cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8),
+        cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8),
+    )
+    e = e / (1.0 + _EDGE_DAMPING * slope / scale)
     # Rule lines (longer than any character's stroke) are the table, which
     # no forger changes, and where a seam can break them: nothing counts near one.
     ink_any = ((f > 0.4 * scale) | (g > 0.4 * scale)).astype(np.uint8)
