@@ -61,6 +61,7 @@ _TILE_TEXT = 8.0
 _TILE_PEAK = 0.3
 """Weaker phase-correlation peaks are not trusted."""
 _SIGMA = 1.0
+"""Blur before taking the ink: melts the underlay's 複写 dots (a 3 px period at 150 dpi)."""
 _HAT = np.ones((7, 7), np.uint8)
 """Wider than any stroke at 150 dpi: the top-hat keeps strokes whole."""
 _MAX_SHIFT = 1.5
@@ -70,10 +71,13 @@ _AROUND = np.exp(-(np.arange(-3, 4)[:, None] ** 2 + np.arange(-3, 4)[None, :] **
 )
 _AROUND[3, 3] = 0.0  # the block itself does not count
 _GRID_Y, _GRID_X = (a.astype(np.float32) for a in np.mgrid[0 : L.RASTER_H, 0 : L.RASTER_W])
+"""Each raster pixel's own coordinates, for cv2.remap."""
 _LK_STEPS = 2
 """Gauss-Newton steps of the fine alignment: the coarse one leaves under a pixel, two steps suffice."""
 _GAIN_WINDOW = 65
+"""Side (px, 11 mm) of the window over which the two inks' contrast is matched: several characters."""
 _EDGE_DAMPING = 3.0
+"""How strongly the deviation is damped where the restored ink has an edge (see _deviation)."""
 _RULE = 40
 """A straight run of ink this long (6.8 mm) is a rule line, not part of a character."""
 _NOISE = 0.55
