@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kofu.antiforgery.compare import THRESHOLD
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
 from kofu.antiforgery.printjob import compose_print_job, front_rasters
 from kofu.antiforgery.simulate import Distortion, render_page, scan_printed, ssim
@@ -74,6 +75,7 @@ def main() -> None:
 
         ssims: list[float] = []
         detected = {k: 0 for k in pdfs if k != "untouched"}
+        scores: dict[str, list[float]] = {k: [] for k in pdfs}
         false_alarms = 0
         ratios: list[float] = []
         back_only_ratios: list[float] = []
@@ -108,8 +110,9 @@ def main() -> None:
                 t2 = time.perf_counter()
                 ratios.append((t2 - t1) / (t1 - t0))
                 verify_ms.append((t2 - t1) * 1000)
+                scores[name].append(r.score or 0.0)
                 if VERBOSE:
-                    print(f"    {d} {name}: tampered={r.tampered} {r.regions[:3]}")
+                    print(f"    {d} {name}: tampered={r.tampered} score={r.score} {r.regions[:3]}")
                 if name == "untouched":
                     false_alarms += bool(r.tampered)
                     assert r.restored is not None
@@ -131,9 +134,13 @@ def main() -> None:
             f"  restored SSIM: median {statistics.median(ssims):.3f}, worst {min(ssims):.3f}  (goal ≥ 0.90 / ≥ 0.80)"
         )
         for k, v in detected.items():
-            print(f"  detected {k}: {v}/{n} = {v / n:.0%}  (goal ≥ 99 %)")
+            print(
+                f"  detected {k}: {v}/{n} = {v / n:.0%}  (goal ≥ 99 %);"
+                f" lowest score {min(scores[k]):.2f}, median {statistics.median(scores[k]):.2f}"
+            )
         print(
-            f"  false alarms on untouched fronts: {false_alarms}/{n} = {false_alarms / n:.0%}  (goal ≤ 1 %)"
+            f"  false alarms on untouched fronts: {false_alarms}/{n} = {false_alarms / n:.0%}  (goal ≤ 1 %);"
+            f" highest score {max(scores['untouched']):.2f} (flagged from {THRESHOLD:g})"
         )
         print(
             f"  verify back+front: median {statistics.median(verify_ms):.0f} ms,"

@@ -30,7 +30,7 @@ Calibration: the constants were tuned on 30 simulated scans (each with its
 own key, distortions drawn as in benchmarks/bench_antiforgery.py) and
 checked on 50 others. Over all 80, the highest window on an untouched
 front scored 0.04; the lowest on a changed digit 50→30 1.09, on 50→58 3.7,
-on a changed name character 1.6: _THRESHOLD (0.3) leaves both sides a wide
+on a changed name character 1.6: THRESHOLD (0.3) leaves both sides a wide
 margin. A 5 changed to a 6 (35→36) scored 0.03-0.52 and was caught in 27
 of 80: at 150 dpi the two glyphs differ by a few pixels of curve, no more
 than a restoration's noise. Mid-grey print (the red seal, grey labels) is
@@ -84,7 +84,7 @@ _NOISE = 0.55
 """Deviation (in solid strokes) that restoration and scanning produce on untouched pages."""
 _WINDOW = 12
 """2 mm: about half a character at 150 dpi."""
-_THRESHOLD = 0.3
+THRESHOLD = 0.3
 """Summed deviation in a window that flags it (see Calibration above)."""
 
 
@@ -394,8 +394,8 @@ def difference_score(
 
 
 def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:
-    """Windows scoring at least _THRESHOLD, merged where they touch, as boxes on the restored image."""
-    flagged = (score >= _THRESHOLD).astype(np.uint8)
+    """Windows scoring at least THRESHOLD, merged where they touch, as boxes on the restored image."""
+    flagged = (score >= THRESHOLD).astype(np.uint8)
     if not flagged.any():
         return ()
     n, _, stats, _ = cv2.connectedComponentsWithStats(flagged)

@@ -56,6 +56,9 @@ class VerificationResult:
     regions: tuple[Region, ...]
     """Where the front differs from the restored image, in restored-image pixels."""
     diagnostics: tuple[str, ...]
+    score: float | None = None
+    """The largest difference found between the front and the restored image
+    (tampered when it reaches kofu.antiforgery.compare.THRESHOLD); None without a front."""
     restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
     aligned_front: NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
 
@@ -160,11 +163,16 @@ def verify_scan(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
-    found = compare.regions(compare.difference_score(aligned, linear, unsure))
+    score = compare.difference_score(aligned, linear, unsure)
+    found = compare.regions(score)
+    top = float(score.max())
     diagnostics.append(
-        f"{len(found)} region(s) of the front differ from the restored image"
-        if found
-        else "the front matches the restored image"
+        (
+            f"{len(found)} region(s) of the front differ from the restored image"
+            if found
+            else "the front matches the restored image"
+        )
+        + f" (largest difference {top:.2f}; {compare.THRESHOLD:g} or more is flagged)"
     )
     return VerificationResult(
         qr_valid=True,
@@ -173,6 +181,7 @@ def verify_scan(
         tampered=bool(found),
         regions=found,
         diagnostics=tuple(diagnostics),
+        score=top,
         restored=restored,
         aligned_front=aligned,
     )

@@ -206,6 +206,7 @@ def result_json(result: Any, front_given: bool) -> dict[str, Any]:
         "payload": _jsonable(payload),
         "tampered": bool(result.tampered) if front_given else None,
         "regions": _regions(result) if front_given else [],
+        "score": getattr(result, "score", None) if front_given else None,
         "restored_png_base64": base64.b64encode(restored).decode("ascii") if restored else None,
         "marked_png_base64": (
             base64.b64encode(marked).decode("ascii") if front_given and marked else None

@@ -100,6 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
         "restored": str(args.out) if args.out is not None and r.restored_png else None,
         "marked": str(args.marked) if args.marked is not None and r.marked_png else None,
         "tampered": r.tampered,
+        "score": r.score,
         "regions": [{"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions],
         "diagnostics": list(r.diagnostics),
     }
