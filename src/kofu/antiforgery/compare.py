@@ -55,7 +55,7 @@ from kofu.antiforgery.scanio import shrink
 _WORK_DPI = 50.0
 _EDGE = 30
 _TILE = 128
-"""Side of the tiles whose shifts refine the alignment (2 cm at 150 dpi)."""
+"""Side (in 150 dpi pixels: 2 cm) of the tiles whose shifts give the coarse alignment."""
 _TILE_TEXT = 8.0
 """A tile with less contrast than this (grey levels, standard deviation) holds no text to align on."""
 _TILE_PEAK = 0.3
@@ -182,9 +182,9 @@ def align_front(
     size = (L.RASTER_W, L.RASTER_H)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     # 3. A wide search at half resolution (a page cut off by the scanner's
-    #    edge has wrong corners), then a fine one at full resolution; each
-    #    fits an affine correction to the tiles' shifts, robust to the tiles
-    #    a forger changed (RANSAC).
+    #    edge has wrong corners): an affine correction fitted to the tiles'
+    #    shifts, robust to the tiles a forger changed (RANSAC). Then the
+    #    fine fit (_refine_affine).
     half = (size[0] // 2, size[1] // 2)
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])  # half-res pixel -> full-res pixel
     ref_half = _texture(np.asarray(cv2.resize(restored, half, interpolation=cv2.INTER_AREA), np.uint8))
