@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import io
+import random
 import zlib
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from kofu.antiforgery.errors import QrInvalid, ScanRejected, ScrambleNotFound
-from kofu.antiforgery.keys import QrSigner, published_keys
-from kofu.antiforgery.printjob import front_rasters
+from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
+from kofu.antiforgery.printjob import compose_print_job, front_rasters
 from kofu.antiforgery.simulate import Distortion, print_and_scan, ssim
 from kofu.antiforgery.verify import load_scan, verify_scan
+from kofu.render.juminhyo import render_juminhyo
+from kofu.render.samples import household
 
-from .conftest import SERIAL, Center, Jobs, compose
+from .conftest import ALTERED_ADDRESS, GENUINE_ADDRESS, SERIAL, Center, Jobs, compose
 
 HARD = Distortion(
     rotate_deg=2.5,
@@ -159,3 +164,48 @@ def test_pdf_scan_is_read(jobs: Jobs, center: Center) -> None:
     scan.save(out, "PDF", resolution=300)
     r = verify_scan(out.getvalue(), None, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL
+
+
+def _pdfium_scan(pdf: bytes, page: int, *, degrees: float = 0.0) -> bytes:
+    """A scan as a scanner set to A4 returns it: the page edge to edge (no lid
+    around it), sharp, JPEG. pdfium places the scrambled image on whole device
+    pixels, a few tenths of a pixel off the registration marks."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    try:
+        image = doc[page].render(scale=300 / 72).to_pil().convert("L")
+    finally:
+        doc.close()
+    if degrees:
+        image = image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("master", [3, 6, 22])
+def test_sharp_edge_to_edge_scans(tmp_path: Path, master: int) -> None:
+    """Sharp scans with no lid around the page, over several scramble keys: the
+    untouched front is not flagged, the changed digit is."""
+    keyring = ScrambleKeyring(random.Random(master).randbytes(32))
+    signer = QrSigner.generate(tmp_path / "qr", "k1")
+    jwks = published_keys(tmp_path / "qr")
+
+    def job(address: str) -> bytes:
+        return compose_print_job(
+            render_juminhyo(household(2, address=address)).pdf,
+            serial=SERIAL,
+            municipality="282286",
+            kind="juminhyo",
+            issued_on=date(2025, 4, 1),
+            keyring=keyring,
+            signer=signer,
+        )
+
+    genuine = job(GENUINE_ADDRESS)
+    back = _pdfium_scan(genuine, 1, degrees=1.3)
+    untouched = verify_scan(back, _pdfium_scan(genuine, 0), keyring=keyring, jwks=jwks)
+    assert untouched.tampered is False, (untouched.score, untouched.regions)
+    altered = verify_scan(back, _pdfium_scan(job(ALTERED_ADDRESS), 0), keyring=keyring, jwks=jwks)
+    assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions

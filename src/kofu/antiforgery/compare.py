@@ -105,7 +105,22 @@ def _order(box: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def page_corners(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
-    """1. The page's four corners in scan pixels, or None."""
+    """1. The page's four corners in scan pixels, or None.
+
+    A scanner set to A4 returns the page edge to edge, with no lid around it:
+    an image of the page's shape is then taken as the page itself (step 3
+    corrects the few pixels this is off)."""
+    found = _page_region(img)
+    if found is not None:
+        return found
+    h, w = img.shape
+    if abs(h / w - L.PAGE_H_MM / L.PAGE_W_MM) < 0.03 * L.PAGE_H_MM / L.PAGE_W_MM:
+        return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32) - 0.5
+    return None
+
+
+def _page_region(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    """The page as the large region darker than the scanner lid, or None."""
     h, w = img.shape
     dpi = w / (L.PAGE_W_MM + 10) * 25.4
     small, f = shrink(img, dpi, _WORK_DPI)
@@ -187,7 +202,9 @@ def align_front(
     #    fine fit (_refine_affine).
     half = (size[0] // 2, size[1] // 2)
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])  # half-res pixel -> full-res pixel
-    ref_half = _texture(np.asarray(cv2.resize(restored, half, interpolation=cv2.INTER_AREA), np.uint8))
+    ref_half = _texture(
+        np.asarray(cv2.resize(restored, half, interpolation=cv2.INTER_AREA), np.uint8)
+    )
     moving = _texture(
         np.asarray(cv2.warpPerspective(front, h @ s, half, flags=flags, borderValue=255), np.uint8)
     )
@@ -318,7 +335,9 @@ def _block_shifts(
         )
 
     den = np.maximum(around(w), 1e-9)
-    return np.asarray(around(dx * w) / den, np.float32), np.asarray(around(dy * w) / den, np.float32)
+    return np.asarray(around(dx * w) / den, np.float32), np.asarray(
+        around(dy * w) / den, np.float32
+    )
 
 
 def _deviation(
@@ -368,8 +387,12 @@ def _deviation(
     # Rule lines (longer than any character's stroke) are the table, which
     # no forger changes, and where a seam can break them: nothing counts near one.
     ink_any = ((f > 0.4 * scale) | (g > 0.4 * scale)).astype(np.uint8)
-    across = np.asarray(cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8)), np.uint8)
-    down = np.asarray(cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8)), np.uint8)
+    across = np.asarray(
+        cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8)), np.uint8
+    )
+    down = np.asarray(
+        cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8)), np.uint8
+    )
     rules = (across | down).astype(np.uint8)
     e[cv2.dilate(rules, np.ones((5, 5), np.uint8)).astype(bool)] = 0.0
     e[cv2.dilate(unsure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)] = 0.0

@@ -75,7 +75,9 @@ def front_rasters(front_pdf: bytes) -> list[NDArray[np.uint8]]:
             doc.close()
 
 
-def _image(pdf: pikepdf.Pdf, data: bytes, w: int, h: int, *, deflated: bytes | None = None, **extra: object) -> pikepdf.Stream:
+def _image(
+    pdf: pikepdf.Pdf, data: bytes, w: int, h: int, *, deflated: bytes | None = None, **extra: object
+) -> pikepdf.Stream:
     # Level 1: per-job images are compressed on every print; the size gain of 6 is not worth it.
     s = pikepdf.Stream(pdf, deflated if deflated is not None else zlib.compress(data, 1))
     s.Type = pikepdf.Name.XObject

@@ -39,7 +39,7 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import read_qr, restore_scrambled, toned, warp_scrambled
+from kofu.antiforgery.restore import read_qr, restore_scrambled, toned, warp_registered
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -108,7 +108,9 @@ def restore_back(
     payload = verify_qr(parse_qr_text(text), dict(jwks))
     # 5.
     key = keyring.key_for(payload.serial)
-    linear, unsure = restore_scrambled(warp_scrambled(back, h_mm), key, payload.page)
+    linear, unsure = restore_scrambled(
+        warp_registered(back, h_mm, key, payload.page), key, payload.page
+    )
     return payload, linear, unsure
 
 
