@@ -8,7 +8,7 @@ Steps (numbered as in the code):
    raster pixel centre (u + ½, v + ½) lies at a known millimetre position,
    and the marks' homography takes it into the scan. The seams between
    blocks then correct that placement to a twentieth of a pixel
-   (warp_registered).
+   (_register).
 3. Lighting: the key says which blocks were printed inverted. Plain blocks
    are mostly paper (their bright level is the local white), inverted blocks
    mostly solid ink (their dark level is the local black); both levels are
@@ -77,91 +77,90 @@ def _warp(img: NDArray[np.uint8], m: NDArray[np.float64]) -> NDArray[np.float32]
     return np.asarray(w, np.float32)
 
 
-def warp_registered(
-    img: NDArray[np.uint8], h_mm: NDArray[np.float64], key: bytes, page: int
+def _register(
+    img: NDArray[np.uint8],
+    m: NDArray[np.float64],
+    warped: NDArray[np.float32],
+    levels: NDArray[np.float32],
+    flips: NDArray[np.bool_],
 ) -> NDArray[np.float32]:
-    """2. The scrambled area on its own pixel grid, registered to a fraction of a pixel.
+    """2. (second part) The warped image registered to a fraction of a pixel.
 
     The marks place the grid to a few tenths of a pixel, and the printer
     places the image a few tenths off the marks (a raster image is drawn on
     whole device pixels: measured 0.2-0.5 px with pdfium at 300 and 600 dpi).
     That is enough to move a line of one block into its neighbour. The seams
-    between blocks of opposite polarity tell the rest: on a seam the warped
-    image lies centred, each edge pixel carries the same share of the other
-    block; shifted by d, one carries d more and the other d less. One
-    correction (an affine map of the grid, fitted to every seam) and a
-    second warp leave under 0.05 px.
+    between blocks of opposite polarity tell the rest: at a seam with edge
+    pixels a1 | b1 and the pixels one further in a2, b2 (standing for the two
+    blocks' true values), the share of b in a1 is (a1 - a2) / (b2 - a2) and
+    the share of a in b1 is (b2 - b1) / (b2 - a2); centred, the two are
+    equal, shifted by d, one is d larger. A weighted least-squares fit of
+    shift = p0 + p1 u + p2 v over every seam pixel, per axis, gives an
+    affine correction; the second warp leaves under 0.05 px (measured on
+    the benchmark's scans). Hand-written: no library registers a block grid.
     """
-    flips = flip_map(key, page)
-    m = raster_to_scan(h_mm)
-    w = _warp(img, m)
-    correction = _grid_offset(_levels(w, _level_fields(w, flips)), flips)
-    return w if correction is None else _warp(img, m @ correction)
-
-
-def _grid_offset(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> NDArray[np.float64] | None:
-    """3x3: the affine map of raster pixels that puts each seam where the image shows it.
-
-    At an opposite-polarity seam with edge pixels a1 | b1 and the pixels one
-    further in a2, b2 (standing for the two blocks' true values): the share
-    of b in a1 is (a1 - a2) / (b2 - a2), the share of a in b1 is
-    (b2 - b1) / (b2 - a2); their difference is the shift across the seam.
-    A weighted least-squares fit of shift = p0 + p1 u + p2 v over all seam
-    pixels, per axis. Hand-written: no library registers a block grid.
-    """
-    v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
-    gy, gx = np.nonzero(flips[:, 1:] != flips[:, :-1])  # seam right of (gy, gx)
-    hy, hx = np.nonzero(flips[1:, :] != flips[:-1, :])  # seam below (hy, hx)
-    along = np.arange(L.BLOCK, dtype=np.float64)
     params = []
-    for a1, a2, b1, b2, u, w in (
-        (
-            v[gy, :, gx, -1],
-            v[gy, :, gx, -2],
-            v[gy, :, gx + 1, 0],
-            v[gy, :, gx + 1, 1],
-            np.repeat((gx + 1) * L.BLOCK - 0.5, L.BLOCK).reshape(-1, L.BLOCK),
-            gy[:, None] * L.BLOCK + along,
-        ),
-        (
-            v[hy, -1, hx, :],
-            v[hy, -2, hx, :],
-            v[hy + 1, 0, hx, :],
-            v[hy + 1, 1, hx, :],
-            hx[:, None] * L.BLOCK + along,
-            np.repeat((hy + 1) * L.BLOCK - 0.5, L.BLOCK).reshape(-1, L.BLOCK),
-        ),
-    ):
-        d = (b2 - a2).ravel().astype(np.float64)
-        y = ((b2 - b1) - (a1 - a2)).ravel().astype(np.float64)
-        sel = np.abs(d) > 0.6
+    for s in (_Seams(levels, flips, vertical=True), _Seams(levels, flips, vertical=False)):
+        d = s.b2 - s.a2
+        sel = s.on & (np.abs(d) > 0.6)
         if sel.sum() < 200:
-            return None
+            return warped
+        dd = d[sel].astype(np.float64)
+        target = ((s.b2 - s.b1) - (s.a1 - s.a2))[sel].astype(np.float64)
         x = np.stack(
-            [
-                np.ones(sel.sum()),
-                u.ravel()[sel] / L.RASTER_W - 0.5,
-                w.ravel()[sel] / L.RASTER_H - 0.5,
-            ],
-            1,
+            [np.ones_like(dd), s.u[sel] / L.RASTER_W - 0.5, s.v[sel] / L.RASTER_H - 0.5], 1
         )
-        design, target = x * d[sel, None], y[sel]
-        p, *_ = np.linalg.lstsq(design, target, rcond=None)
+        design = x * dd[:, None]
+        p = np.linalg.solve(design.T @ design, design.T @ target)
         # Once more without the pixels the fit explains worst (content next to a seam).
-        res = np.abs(target / d[sel] - x @ p)
+        res = np.abs(target / dd - x @ p)
         keep = res < max(3.0 * float(np.median(res)), 0.05)
-        p, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
+        p = np.linalg.solve(design[keep].T @ design[keep], design[keep].T @ target[keep])
         params.append(p)
     (px0, px1, px2), (py0, py1, py2) = params
-    # shift(u, v) = p0 + p1 (u / W - 0.5) + p2 (v / H - 0.5); the map is u -> u + shift.
+    # shift(u, v) = p0 + p1 (u / W - 0.5) + p2 (v / H - 0.5); raster pixel u is sampled at u + shift.
     sw, sh = 1.0 / L.RASTER_W, 1.0 / L.RASTER_H
-    return np.array(
+    correction = np.array(
         [
             [1.0 + px1 * sw, px2 * sh, px0 - 0.5 * px1 - 0.5 * px2],
             [py1 * sw, 1.0 + py2 * sh, py0 - 0.5 * py1 - 0.5 * py2],
             [0.0, 0.0, 1.0],
         ]
     )
+    return _warp(img, m @ correction)
+
+
+class _Seams:
+    """The pixels on either side of every block seam of one direction, as strided
+    views of the image (a1 | b1 the edge pixels, a2 and b2 one further in),
+    ``on`` where the two blocks were printed with opposite polarity, and each
+    seam pixel's position (u, v) on the raster. Views, not copies: writing
+    a1 or b1 writes the image."""
+
+    def __init__(
+        self, img: NDArray[np.float32], flips: NDArray[np.bool_], *, vertical: bool
+    ) -> None:
+        b = L.BLOCK
+        # (No transposed view for the horizontal seams: whole rows are faster to work on.)
+        if vertical:
+            self.a2, self.a1 = img[:, b - 2 : -b : b], img[:, b - 1 : -b : b]
+            self.b1, self.b2 = img[:, b::b], img[:, b + 1 :: b]
+            self.on = np.repeat(flips[:, 1:] != flips[:, :-1], b, axis=0)
+        else:
+            self.a2, self.a1 = img[b - 2 : -b : b], img[b - 1 : -b : b]
+            self.b1, self.b2 = img[b::b], img[b + 1 :: b]
+            self.on = np.repeat(flips[1:] != flips[:-1], b, axis=1)
+        rows, cols = self.on.shape
+        y = np.arange(rows, dtype=np.float64)[:, None]
+        x = np.arange(cols, dtype=np.float64)[None, :]
+        # Raster positions: a seam lies half a pixel before the block that follows it.
+        if vertical:
+            self.u, self.v = np.broadcast_arrays((x + 1) * b - 0.5, y)
+            tile = (y // (8 * b)) * 16 + x // 8
+        else:
+            self.u, self.v = np.broadcast_arrays(x, (y + 1) * b - 0.5)
+            tile = (y // 8) * 16 + x // (8 * b)
+        self.tile = tile.astype(np.intp)
 
 
 def sharpen(w: NDArray[np.float32], amount: float) -> NDArray[np.float32]:
@@ -214,16 +213,20 @@ def _levels(
 
 
 def restore_scrambled(
-    warped: NDArray[np.float32], key: bytes, page: int
+    img: NDArray[np.uint8], h_mm: NDArray[np.float64], key: bytes, page: int
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Steps 3-4 on the warped scrambled image: the restored front (0 ink .. 1 paper,
-    150 dpi) and the pixels of it that are a guess (see restore).
+    """Steps 2-4 on a back scan whose marks gave ``h_mm``: the restored front
+    (0 ink .. 1 paper, 150 dpi) and the pixels of it that are a guess (see restore).
 
     ``toned`` (step 5) makes the picture; the comparison with a front scan
     uses this linear image, whose mid-greys (a red seal, small grey print)
     are kept rather than clipped."""
     flips = flip_map(key, page)
+    m = raster_to_scan(h_mm)
+    warped = _warp(img, m)
+    # The levels are smooth over the page: those of the first warp serve the second.
     fields = _level_fields(warped, flips)
+    warped = _register(img, m, warped, _levels(warped, fields), flips)
     # How much to sharpen: the share of a block's edge pixel that its
     # opposite-polarity neighbour bleeds into it, scaled so that the blur of
     # a typical laser print and 300 dpi scan (~0.2) gets the full _SHARPEN.
@@ -238,14 +241,11 @@ def restore_scrambled(
 
 def seam_mixing(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> float:
     """The median share c of the neighbour in an edge pixel across opposite-polarity seams."""
-    v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
-    gy, gx = np.nonzero(flips[:, 1:] != flips[:, :-1])
-    a1, a2 = v[gy, :, gx, -1].ravel(), v[gy, :, gx, -2].ravel()
-    b2 = v[gy, :, gx + 1, 1].ravel()
-    sel = np.abs(b2 - a2) > 0.6
+    s = _Seams(img, flips, vertical=True)
+    sel = s.on & (np.abs(s.b2 - s.a2) > 0.6)
     if sel.sum() < 100:
         return 0.0
-    return float(np.median((a1[sel] - a2[sel]) / (b2[sel] - a2[sel])))
+    return float(np.median((s.a1[sel] - s.a2[sel]) / (s.b2[sel] - s.a2[sel])))
 
 
 def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
@@ -260,44 +260,31 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
     inverted. Copying the inner row instead would erase table lines that
     happen to lie on a seam.
     """
-    v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
-    gy, gx = np.nonzero(flips[:, 1:] != flips[:, :-1])  # seam right of (gy, gx)
-    hy, hx = np.nonzero(flips[1:, :] != flips[:-1, :])  # seam below (hy, hx)
-    a1 = np.concatenate([v[gy, :, gx, -1].ravel(), v[hy, -1, hx, :].ravel()])
-    a2 = np.concatenate([v[gy, :, gx, -2].ravel(), v[hy, -2, hx, :].ravel()])
-    b2 = np.concatenate([v[gy, :, gx + 1, 1].ravel(), v[hy + 1, 1, hx, :].ravel()])
-    # c varies over the page (rotation, scale): one value per tile of 8 x 8 blocks.
-    tiles = np.concatenate(
-        [np.repeat((gy // 8) * 16 + gx // 8, L.BLOCK), np.repeat((hy // 8) * 16 + hx // 8, L.BLOCK)]
-    )
-    sel = np.abs(b2 - a2) > 0.6
-    if sel.sum() < 100:
+    seams = (_Seams(img, flips, vertical=True), _Seams(img, flips, vertical=False))
+    ratios, tiles = [], []
+    for z in seams:
+        d = z.b2 - z.a2
+        sel = z.on & (np.abs(d) > 0.6)
+        ratios.append((z.a1 - z.a2)[sel] / d[sel])
+        tiles.append(np.broadcast_to(z.tile, sel.shape)[sel])
+    ratio, t_sel = np.concatenate(ratios), np.concatenate(tiles)
+    if ratio.size < 100:
         return
-    ratio = (a1[sel] - a2[sel]) / (b2[sel] - a2[sel])
+    # c varies over the page (rotation, scale): one value per tile of 8 x 8 blocks.
     cmap = np.full(16 * 16, float(np.median(ratio)), np.float32)
     # Each tile's median at once: sort by (tile, ratio), take each run's middle.
-    t_sel = tiles[sel]
     order = np.lexsort((ratio, t_sel))
     counts = np.bincount(t_sel, minlength=16 * 16)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     enough = counts >= 40
     cmap[enough] = ratio[order][starts[enough] + counts[enough] // 2]
     cmap = np.clip(cmap, 0.0, 0.45)
-
-    def unmix(
-        p: NDArray[np.float32], q: NDArray[np.float32], c: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        c = c[:, None]
+    for z in seams:
+        c = cmap[np.broadcast_to(z.tile, z.on.shape)[z.on]]
+        p, q = z.a1[z.on], z.b1[z.on]
         d = 1 - 2 * c
-        return (
-            np.asarray(((1 - c) * p - c * q) / d, np.float32),
-            np.asarray(((1 - c) * q - c * p) / d, np.float32),
-        )
-
-    pa, pb = unmix(v[gy, :, gx, -1], v[gy, :, gx + 1, 0], cmap[(gy // 8) * 16 + gx // 8])
-    v[gy, :, gx, -1], v[gy, :, gx + 1, 0] = np.clip(pa, 0, 1), np.clip(pb, 0, 1)
-    pa, pb = unmix(v[hy, -1, hx, :], v[hy + 1, 0, hx, :], cmap[(hy // 8) * 16 + hx // 8])
-    v[hy, -1, hx, :], v[hy + 1, 0, hx, :] = np.clip(pa, 0, 1), np.clip(pb, 0, 1)
+        z.a1[z.on] = np.clip(((1 - c) * p - c * q) / d, 0, 1)
+        z.b1[z.on] = np.clip(((1 - c) * q - c * p) / d, 0, 1)
 
 
 def tone(img: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -6,7 +6,9 @@
 
 Steps (numbered as in the code):
 
-1. Decode the back scan safely (kofu.antiforgery.scanio.load_scan).
+1. Decode the back scan safely (kofu.antiforgery.scanio.load_scan); the
+   front, if given, is decoded (and its page found) in a second thread
+   meanwhile.
 2. Find the four registration marks; they give the page's mapping
    (kofu.antiforgery.marks). None: ScrambleNotFound.
 3. Read the QR code in its box. None readable: QrInvalid.
@@ -25,6 +27,7 @@ Everything stays in memory; nothing of a scan is written or logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -39,7 +42,7 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import read_qr, restore_scrambled, toned, warp_registered
+from kofu.antiforgery.restore import read_qr, restore_scrambled, toned
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -108,10 +111,16 @@ def restore_back(
     payload = verify_qr(parse_qr_text(text), dict(jwks))
     # 5.
     key = keyring.key_for(payload.serial)
-    linear, unsure = restore_scrambled(
-        warp_registered(back, h_mm, key, payload.page), key, payload.page
-    )
+    linear, unsure = restore_scrambled(back, h_mm, key, payload.page)
     return payload, linear, unsure
+
+
+def _front_page(
+    front: bytes, max_pixels: int, max_bytes: int
+) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
+    """Step 1 for the front: the scan at half resolution and its page's corners (None: no page)."""
+    img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
+    return img, compare.page_corners(img)
 
 
 def verify_scan(
@@ -125,30 +134,31 @@ def verify_scan(
 ) -> VerificationResult:
     """Verify scans of a back (and front) side; ScanRejected, ScrambleNotFound or QrInvalid
     when there is nothing to verify. The limits are load_scan's, for each file."""
-    # 1. The front is compared at 150 dpi: decode it at half resolution.
-    back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
-    front_img = (
-        load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
-        if front is not None
-        else None
-    )
-    # 2.-5.
-    try:
-        payload, linear, unsure = restore_back(back_img, keyring=keyring, jwks=jwks)
-    except QrInvalid as e:
-        if str(e).startswith("no QR code"):
-            raise
-        return VerificationResult(
-            qr_valid=False,
-            payload=None,
-            serial=None,
-            tampered=None,
-            regions=(),
-            diagnostics=(str(e), *e.diagnostics),
+    # 1. (and 2.-5.) While the back is decoded and restored, another thread
+    #    decodes the front (at half resolution: it is compared at 150 dpi) and
+    #    finds its page: OpenCV releases the GIL, so two cores share the work.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        front_job = (
+            pool.submit(_front_page, front, max_pixels, max_bytes) if front is not None else None
         )
+        back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
+        try:
+            payload, linear, unsure = restore_back(back_img, keyring=keyring, jwks=jwks)
+        except QrInvalid as e:
+            if str(e).startswith("no QR code"):
+                raise
+            return VerificationResult(
+                qr_valid=False,
+                payload=None,
+                serial=None,
+                tampered=None,
+                regions=(),
+                diagnostics=(str(e), *e.diagnostics),
+            )
+        front_page = front_job.result() if front_job is not None else None
     restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
-    if front_img is None:
+    if front_page is None:
         return VerificationResult(
             qr_valid=True,
             payload=payload,
@@ -159,12 +169,13 @@ def verify_scan(
             restored=restored,
         )
     # 6.
-    aligned = compare.align_front(front_img, restored)
-    if aligned is None:
+    front_img, corners = front_page
+    if corners is None:
         raise ScrambleNotFound(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
+    aligned = compare.align_front(front_img, corners, restored)
     score = compare.difference_score(aligned, linear, unsure)
     found = compare.regions(score)
     top = float(score.max())
