@@ -19,24 +19,25 @@ Steps (numbered as in the code):
    neighbours' Lucas-Kanade estimates: the blocks were printed at scattered
    places of the back, and each carries its own small registration error.
 6. Local gain (contrast varies over both pages), then the deviation: how
-   much more or less ink the front has than predicted, in solid strokes,
-   damped at the restored image's edges, where a fraction of a pixel of
-   stroke width makes a difference that no forger made. Rule lines and the
-   page's outer 5 mm do not count.
+   much more or less ink the front has than predicted, in solid strokes.
+   Rule lines and the page's outer 5 mm do not count.
 7. The deviation beyond a noise level is summed over 2 mm windows; windows
    over the threshold join into regions.
 
-Calibration: the constants were tuned on 30 simulated scans (each with its
-own key, distortions drawn as in benchmarks/bench_antiforgery.py) and
-checked on 50 others. Over all 80, the highest window on an untouched
-front scored 0.04; the lowest on a changed digit 50→30 1.09, on 50→58 3.7,
-on a changed name character 1.6: THRESHOLD (0.3) leaves both sides a wide
-margin. A 5 changed to a 6 (35→36) scored 0.03-0.52 and was caught in 27
-of 80: at 150 dpi the two glyphs differ by a few pixels of curve, no more
-than a restoration's noise. Mid-grey print (the red seal, grey labels) is
-restored least surely; _NOISE is set so that a stroke of it lost at a
-block's edge does not count, which is also why a change must be in dark
-ink to be seen.
+Calibration: _NOISE and THRESHOLD were chosen on 70 scans (45 simulated as
+in benchmarks/bench_antiforgery.py, 25 sharp pdfium renders turned up to 3°,
+each with its own key) and checked on the benchmark's own draw. On the 70,
+the largest deviation of any pixel of an untouched front was 0.63 stroke;
+the changed pixels of a 5 turned into a 6 (35→36, the smallest change
+tried: at 150 dpi the two glyphs differ by a few pixels of curve) reached
+at least 0.81. With _NOISE at 0.6, the highest window on an untouched front
+scored 0.05 and the lowest on 35→36 0.60 (50→30 3.5, a name character 5.8):
+THRESHOLD (0.3) sits between, with a factor of 2 to 6 either way. What
+makes the margin is the restoration's registration (kofu.antiforgery.restore)
+and a raster rendered without snapping thin rules to whole pixels
+(kofu.antiforgery.printjob.rasterise_front). Mid-grey print (the red seal,
+grey labels) is restored least surely; a change there must be in dark ink
+to be seen.
 """
 
 from __future__ import annotations
