@@ -88,7 +88,7 @@ def _register(
 
     The marks place the grid to a few tenths of a pixel, and the printer
     places the image a few tenths off the marks (a raster image is drawn on
-    whole device pixels: measured 0.2-0.5 px with pdfium at 300 and 600 dpi).
+    whole device pixels: measured 0.1-0.5 px with pdfium at 600 and 300 dpi).
     That is enough to move a line of one block into its neighbour. The seams
     between blocks of opposite polarity tell the rest: at a seam with edge
     pixels a1 | b1 and the pixels one further in a2, b2 (standing for the two
@@ -106,17 +106,15 @@ def _register(
         if sel.sum() < 200:
             return warped
         dd = d[sel].astype(np.float64)
-        target = ((s.b2 - s.b1) - (s.a1 - s.a2))[sel].astype(np.float64)
-        x = np.stack(
-            [np.ones_like(dd), s.u[sel] / L.RASTER_W - 0.5, s.v[sel] / L.RASTER_H - 0.5], 1
-        )
-        design = x * dd[:, None]
-        p = np.linalg.solve(design.T @ design, design.T @ target)
+        shift = ((s.b2 - s.b1) - (s.a1 - s.a2))[sel] / dd  # per pixel: cb - ca
+        # Rows: 1, u, v (centred, scaled to the raster); each pixel weighs d².
+        x = np.stack([np.ones_like(dd), s.u[sel] / L.RASTER_W - 0.5, s.v[sel] / L.RASTER_H - 0.5])
+        w = dd * dd
+        p = np.linalg.solve((x * w) @ x.T, (x * w) @ shift)
         # Once more without the pixels the fit explains worst (content next to a seam).
-        res = np.abs(target / dd - x @ p)
-        keep = res < max(3.0 * float(np.median(res)), 0.05)
-        p = np.linalg.solve(design[keep].T @ design[keep], design[keep].T @ target[keep])
-        params.append(p)
+        res = np.abs(shift - p @ x)
+        w *= res < max(3.0 * float(np.median(res)), 0.05)
+        params.append(np.linalg.solve((x * w) @ x.T, (x * w) @ shift))
     (px0, px1, px2), (py0, py1, py2) = params
     # shift(u, v) = p0 + p1 (u / W - 0.5) + p2 (v / H - 0.5); raster pixel u is sampled at u + shift.
     sw, sh = 1.0 / L.RASTER_W, 1.0 / L.RASTER_H
@@ -272,12 +270,15 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
         return
     # c varies over the page (rotation, scale): one value per tile of 8 x 8 blocks.
     cmap = np.full(16 * 16, float(np.median(ratio)), np.float32)
-    # Each tile's median at once: sort by (tile, ratio), take each run's middle.
-    order = np.lexsort((ratio, t_sel))
-    counts = np.bincount(t_sel, minlength=16 * 16)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # Each tile's median at once, from a histogram per tile (bins of 0.005
+    # over 0..0.45, the range c is clipped to; 5x faster than sorting).
+    bins = 90
+    b = np.clip((ratio * (bins / 0.45)).astype(np.intp), 0, bins - 1)
+    hist = np.bincount(t_sel * bins + b, minlength=256 * bins).reshape(256, bins)
+    counts = hist.sum(axis=1)
     enough = counts >= 40
-    cmap[enough] = ratio[order][starts[enough] + counts[enough] // 2]
+    middle = (np.cumsum(hist, axis=1) > counts[:, None] // 2).argmax(axis=1)
+    cmap[enough] = (middle[enough] + 0.5) * (0.45 / bins)
     cmap = np.clip(cmap, 0.0, 0.45)
     for z in seams:
         c = cmap[np.broadcast_to(z.tile, z.on.shape)[z.on]]

@@ -63,7 +63,7 @@ class VerificationResult:
     """The largest difference found between the front and the restored image
     (tampered when it reaches kofu.antiforgery.compare.THRESHOLD); None without a front."""
     restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
-    aligned_front: NDArray[np.float32] | None = field(default=None, repr=False, compare=False)
+    aligned_front: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
     # The pictures are encoded when asked for: the verdict does not need them,
     # and encoding the two PNGs takes some 50 ms.
