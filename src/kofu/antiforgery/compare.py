@@ -26,18 +26,19 @@ Steps (numbered as in the code):
 
 Calibration: _NOISE and THRESHOLD were chosen on 70 scans (45 simulated as
 in benchmarks/bench_antiforgery.py, 25 sharp pdfium renders turned up to 3°,
-each with its own key) and checked on the benchmark's own draw. On the 70,
-the largest deviation of any pixel of an untouched front was 0.63 stroke;
-the changed pixels of a 5 turned into a 6 (35→36, the smallest change
-tried: at 150 dpi the two glyphs differ by a few pixels of curve) reached
-at least 0.81. With _NOISE at 0.6, the highest window on an untouched front
-scored 0.05 and the lowest on 35→36 0.60 (50→30 3.5, a name character 5.8):
-THRESHOLD (0.3) sits between, with a factor of 2 to 6 either way. What
-makes the margin is the restoration's registration (kofu.antiforgery.restore)
-and a raster rendered without snapping thin rules to whole pixels
-(kofu.antiforgery.printjob.rasterise_front). Mid-grey print (the red seal,
-grey labels) is restored least surely; a change there must be in dark ink
-to be seen.
+each with its own key). On those, the largest deviation of any pixel of an
+untouched front was 0.63 stroke; the changed pixels of a 5 turned into a 6
+(35→36, the smallest change tried: at 150 dpi the two glyphs differ by a
+few pixels of curve) reached at least 0.81. With _NOISE at 0.6 the highest
+window on an untouched front scored 0.05, the lowest on 35→36 0.60 (50→30
+3.5, a name character 5.8). Checked on 100 of the benchmark's scans (highest
+untouched 0.07, lowest 35→36 0.61) and on 300 more untouched ones (highest
+0.20): THRESHOLD (0.3) sits between, with a factor of 1.5 to 2 either way at
+the extremes. What makes the margin is the restoration's registration
+(kofu.antiforgery.restore) and a raster rendered without snapping thin rules
+to whole pixels (kofu.antiforgery.printjob.rasterise_front). Mid-grey print
+(the red seal, grey labels) is restored least surely; a change there must
+be in dark ink to be seen.
 """
 
 from __future__ import annotations
