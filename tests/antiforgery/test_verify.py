@@ -166,7 +166,7 @@ def test_pdf_scan_is_read(jobs: Jobs, center: Center) -> None:
     assert r.qr_valid and r.serial == SERIAL
 
 
-def _pdfium_scan(pdf: bytes, page: int, *, degrees: float = 0.0) -> bytes:
+def _pdfium_scan(pdf: bytes, page: int, *, degrees: float = 0.0, dpi: int = 300) -> bytes:
     """A scan as a scanner set to A4 returns it: the page edge to edge (no lid
     around it), sharp, JPEG. pdfium places the scrambled image on whole device
     pixels, a few tenths of a pixel off the registration marks."""
@@ -174,7 +174,7 @@ def _pdfium_scan(pdf: bytes, page: int, *, degrees: float = 0.0) -> bytes:
 
     doc = pypdfium2.PdfDocument(pdf)
     try:
-        image = doc[page].render(scale=300 / 72).to_pil().convert("L")
+        image = doc[page].render(scale=dpi / 72).to_pil().convert("L")
     finally:
         doc.close()
     if degrees:
@@ -234,3 +234,16 @@ def test_a_mark_found_off_does_not_blur_the_restoration(
     true = ssim(toned(restore_scrambled(img, h_mm, key, 1)[0]), reference)
     shifted = ssim(toned(restore_scrambled(img, off, key, 1)[0]), reference)
     assert true >= 0.95 and shifted >= true - 0.005, (true, shifted)
+
+
+def test_a_600_dpi_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    """A front scanned at 600 dpi: brought down to 150 dpi by averaging (a plain
+    bilinear warp aliases the underlay's fine screen into false ink)."""
+    untouched = verify_scan(
+        back_scan, _pdfium_scan(jobs.genuine, 0, dpi=600), keyring=center.keyring, jwks=center.jwks
+    )
+    assert untouched.tampered is False, (untouched.score, untouched.regions)
+    altered = verify_scan(
+        back_scan, _pdfium_scan(jobs.altered, 0, dpi=600), keyring=center.keyring, jwks=center.jwks
+    )
+    assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
