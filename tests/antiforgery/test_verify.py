@@ -247,3 +247,17 @@ def test_a_600_dpi_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
         back_scan, _pdfium_scan(jobs.altered, 0, dpi=600), keyring=center.keyring, jwks=center.jwks
     )
     assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
+
+
+def test_back_scanned_upside_down(jobs: Jobs, center: Center) -> None:
+    """A back laid upside down on the scanner: the marks form the same rectangle,
+    the QR's place tells the way up, and the page restores."""
+    r = verify_scan(
+        _pdfium_scan(jobs.genuine, 1, degrees=180.6),
+        _pdfium_scan(jobs.genuine, 0, degrees=0.4),
+        keyring=center.keyring,
+        jwks=center.jwks,
+    )
+    assert r.qr_valid and r.serial == SERIAL and r.restored is not None
+    assert ssim(r.restored, front_rasters(jobs.front)[0]) >= 0.9
+    assert r.tampered is False, (r.score, r.regions)

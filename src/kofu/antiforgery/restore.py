@@ -35,7 +35,11 @@ _SHARPEN_SIGMA = 1.2
 _INK, _PAPER = 0.2, 0.6
 
 
-def read_qr(img: NDArray[np.uint8], h_mm: NDArray[np.float64]) -> str | None:
+def read_qr(
+    img: NDArray[np.uint8], h_mm: NDArray[np.float64], *, anywhere: bool = True
+) -> str | None:
+    """The QR code's text, read in its box (where ``h_mm`` puts it) or, if ``anywhere``,
+    failing that in the whole scan."""
     import zxingcpp
 
     box = L.QR_BOX
@@ -49,7 +53,7 @@ def read_qr(img: NDArray[np.uint8], h_mm: NDArray[np.float64]) -> str | None:
         img, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
     )
     fmt = zxingcpp.BarcodeFormat.QRCode
-    for candidate in (crop, img):
+    for candidate in (crop, img) if anywhere else (crop,):
         found = zxingcpp.read_barcodes(candidate, formats=fmt)  # type: ignore[arg-type]  # one format is a set of one
         for r in found:
             if r.valid and r.text:

@@ -11,7 +11,8 @@ Steps (numbered as in the code):
    meanwhile.
 2. Find the four registration marks; they give the page's mapping
    (kofu.antiforgery.marks). None: ScrambleNotFound.
-3. Read the QR code in its box. None readable: QrInvalid.
+3. Read the QR code in its box (which also tells a page scanned upside
+   down). None readable: QrInvalid.
 4. Check its COSE signature against the published keys. A QR that reads
    but does not verify is reported as ``qr_valid=False`` with the reason and
    nothing restored: the serial in it is not to be trusted, and the
@@ -102,9 +103,17 @@ def restore_back(
     Raises ScrambleNotFound or QrInvalid.
     """
     # 2.
-    h_mm = page_homography(find_marks(back))
-    # 3.
-    text = read_qr(back, h_mm)
+    marks = find_marks(back)
+    # 3. The marks form the same rectangle on a page laid upside down on the
+    #    scanner: the QR code, read in its box, tells which way up it is.
+    for turn in (0, 2):
+        h_mm = page_homography(np.roll(marks, turn, axis=0))
+        text = read_qr(back, h_mm, anywhere=False)
+        if text is not None:
+            break
+    else:
+        h_mm = page_homography(marks)
+        text = read_qr(back, h_mm)
     if text is None:
         raise QrInvalid("no QR code could be read on the back side")
     # 4.
