@@ -261,3 +261,20 @@ def test_back_scanned_upside_down(jobs: Jobs, center: Center) -> None:
     assert r.qr_valid and r.serial == SERIAL and r.restored is not None
     assert ssim(r.restored, front_rasters(jobs.front)[0]) >= 0.9
     assert r.tampered is False, (r.score, r.regions)
+
+
+def test_front_upside_down_and_fronts_of_nothing(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    """A front scanned upside down is turned and compared; a blank page, or the back
+    given as the front, is not this certificate: flagged as a whole, and said so."""
+    kw = {"keyring": center.keyring, "jwks": center.jwks}
+    turned = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, degrees=179.6), **kw)
+    assert turned.tampered is False, (turned.score, turned.regions)
+    altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, degrees=180.3), **kw)
+    assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
+    blank = io.BytesIO()
+    Image.new("L", (2480, 3508), 235).save(blank, "JPEG")
+    for front in (blank.getvalue(), back_scan):
+        r = verify_scan(back_scan, front, **kw)
+        assert r.tampered is True and len(r.regions) == 1, r.regions
+        assert r.regions[0].width > 1200 and r.regions[0].height > 1700
+        assert "does not show this certificate" in r.diagnostics[-1]

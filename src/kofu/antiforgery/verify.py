@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kofu.antiforgery import compare
+from kofu.antiforgery import layout as L
 from kofu.antiforgery.compare import Region
 from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
@@ -62,7 +63,8 @@ class VerificationResult:
     diagnostics: tuple[str, ...]
     score: float | None = None
     """The largest difference found between the front and the restored image
-    (tampered when it reaches kofu.antiforgery.compare.THRESHOLD); None without a front."""
+    (tampered when it reaches kofu.antiforgery.compare.THRESHOLD, or when the front
+    does not show this certificate at all); None without a front."""
     restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
     aligned_front: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
@@ -187,17 +189,33 @@ def verify_scan(
             diagnostics=diagnostics,
         )
     aligned = compare.align_front(front_img, corners, restored)
+    likeness = compare.likeness(aligned, linear)
+    if likeness < compare.MIN_LIKENESS:
+        # A front laid upside down on the scanner: its page corners the other way round.
+        turned = compare.align_front(front_img, np.roll(corners, 2, axis=0), restored)
+        turned_likeness = compare.likeness(turned, linear)
+        if turned_likeness > likeness:
+            aligned, likeness = turned, turned_likeness
     score = compare.difference_score(aligned, linear, unsure)
-    found = compare.regions(score)
     top = float(score.max())
-    diagnostics.append(
-        (
-            f"{len(found)} region(s) of the front differ from the restored image"
-            if found
-            else "the front matches the restored image"
+    if likeness < compare.MIN_LIKENESS:
+        # Not this certificate at all (a blank page, another document): the
+        # windows would compare unrelated ink, so the whole page is the region.
+        found: tuple[Region, ...] = (Region(0, 0, L.PAGE_W_PX, L.PAGE_H_PX),)
+        diagnostics.append(
+            f"the front scan does not show this certificate (likeness {likeness:.2f},"
+            f" a genuine front gives about 0.9): another document, a blank page, or not the front"
         )
-        + f" (largest difference {top:.2f}; {compare.THRESHOLD:g} or more is flagged)"
-    )
+    else:
+        found = compare.regions(score)
+        diagnostics.append(
+            (
+                f"{len(found)} region(s) of the front differ from the restored image"
+                if found
+                else "the front matches the restored image"
+            )
+            + f" (largest difference {top:.2f}; {compare.THRESHOLD:g} or more is flagged)"
+        )
     return VerificationResult(
         qr_valid=True,
         payload=payload,
