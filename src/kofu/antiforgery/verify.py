@@ -18,9 +18,11 @@ Steps (numbered as in the code):
    nothing restored: the serial in it is not to be trusted, and the
    scrambled image is only ever restored for a signed serial.
 5. Restore the scrambled image with the key of the signed serial and page.
-6. If a front scan is given: align it to the restored image, compare, and
-   report the regions that differ with a picture that frames them
-   (kofu.antiforgery.compare).
+6. If a front scan is given: align it to the restored image (turned round
+   if it was scanned upside down), compare, and report the regions that
+   differ with a picture that frames them (kofu.antiforgery.compare). A
+   front whose ink does not correlate with the restored image's at all is
+   not this certificate: flagged as a whole.
 
 Everything stays in memory; nothing of a scan is written or logged.
 """
@@ -148,7 +150,7 @@ def verify_scan(
     """Verify scans of a back (and front) side; ScanRejected, ScrambleNotFound or QrInvalid
     when there is nothing to verify. The limits are load_scan's, for each file."""
     # 1. (and 2.-5.) While the back is decoded and restored, another thread
-    #    decodes the front (at half resolution: it is compared at 150 dpi) and
+    #    decodes the front (at about 150 dpi, where it is compared) and
     #    finds its page: OpenCV releases the GIL, so two cores share the work.
     with ThreadPoolExecutor(max_workers=1) as pool:
         front_job = (
