@@ -263,14 +263,17 @@ def test_back_scanned_upside_down(jobs: Jobs, center: Center) -> None:
     assert r.tampered is False, (r.score, r.regions)
 
 
-def test_front_upside_down_and_fronts_of_nothing(jobs: Jobs, center: Center, back_scan: bytes) -> None:
-    """A front scanned upside down is turned and compared; a blank page, or the back
-    given as the front, is not this certificate: flagged as a whole, and said so."""
+def test_turned_fronts_and_fronts_of_nothing(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    """A front scanned upside down or sideways (edge to edge, so no lid shows the
+    page) is turned and compared; a blank page, or the back given as the front,
+    is not this certificate: flagged as a whole, and said so."""
     kw = {"keyring": center.keyring, "jwks": center.jwks}
-    turned = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, degrees=179.6), **kw)
-    assert turned.tampered is False, (turned.score, turned.regions)
-    altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, degrees=180.3), **kw)
-    assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
+    for degrees in (179.6, 90.0):
+        turned = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, degrees=degrees), **kw)
+        assert turned.tampered is False, (degrees, turned.score, turned.regions)
+    for degrees in (180.3, 270.0):
+        altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, degrees=degrees), **kw)
+        assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
     blank = io.BytesIO()
     Image.new("L", (2480, 3508), 235).save(blank, "JPEG")
     for front in (blank.getvalue(), back_scan):

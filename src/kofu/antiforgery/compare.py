@@ -109,19 +109,23 @@ def _order(box: NDArray[np.float32]) -> NDArray[np.float32]:
     )
 
 
-def page_corners(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
-    """1. The page's four corners in scan pixels, or None.
+def page_corners(img: NDArray[np.uint8]) -> list[NDArray[np.float32]]:
+    """1. Where the page may lie in the scan: its four corners, the likeliest first
+    (none: no page).
 
-    A scanner set to A4 returns the page edge to edge, with no lid around it:
-    an image of the page's shape is then taken as the page itself (step 3
-    corrects the few pixels this is off)."""
+    The page is the large region darker than the scanner lid. A scanner set
+    to A4 returns the page edge to edge, with no lid around it: then an
+    image of the page's shape is the page itself (step 3 corrects the few
+    pixels this is off), and as no lid is seen, a region found inside it
+    (a table) is not trusted alone."""
+    out = []
     found = _page_region(img)
     if found is not None:
-        return found
+        out.append(found)
     h, w = img.shape
-    if abs(h / w - L.PAGE_H_MM / L.PAGE_W_MM) < 0.03 * L.PAGE_H_MM / L.PAGE_W_MM:
-        return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32) - 0.5
-    return None
+    if abs(max(h, w) / min(h, w) - L.PAGE_H_MM / L.PAGE_W_MM) < 0.03 * L.PAGE_H_MM / L.PAGE_W_MM:
+        out.append(np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32) - 0.5)
+    return out
 
 
 def at_raster_dpi(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -131,7 +135,7 @@ def at_raster_dpi(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
     aliases the underlay's fine screen into a moiré that reads as ink
     (measured: untouched 600 dpi fronts scored up to 12, flagged).
     """
-    dpi = img.shape[1] / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm wide
+    dpi = min(img.shape) / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm across
     if dpi < 1.25 * L.RASTER_DPI:
         return img
     f = L.RASTER_DPI / dpi

@@ -19,7 +19,7 @@ Steps (numbered as in the code):
    scrambled image is only ever restored for a signed serial.
 5. Restore the scrambled image with the key of the signed serial and page.
 6. If a front scan is given: align it to the restored image (turned round
-   if it was scanned upside down), compare, and report the regions that
+   if it was scanned upside down or sideways), compare, and report the regions that
    differ with a picture that frames them (kofu.antiforgery.compare). A
    front whose ink does not correlate with the restored image's at all is
    not this certificate: flagged as a whole.
@@ -130,8 +130,8 @@ def restore_back(
 
 def _front_page(
     front: bytes, max_pixels: int, max_bytes: int
-) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
-    """Step 1 for the front: the scan at about 150 dpi and its page's corners (None: no page)."""
+) -> tuple[NDArray[np.uint8], list[NDArray[np.float32]]]:
+    """Step 1 for the front: the scan at about 150 dpi and where its page may lie."""
     img = compare.at_raster_dpi(
         load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
     )
@@ -184,20 +184,26 @@ def verify_scan(
             restored=restored,
         )
     # 6.
-    front_img, corners = front_page
-    if corners is None:
+    front_img, candidates = front_page
+    if not candidates:
         raise ScrambleNotFound(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
-    aligned = compare.align_front(front_img, corners, restored)
-    likeness = compare.likeness(aligned, linear)
-    if likeness < compare.MIN_LIKENESS:
-        # A front laid upside down on the scanner: its page corners the other way round.
-        turned = compare.align_front(front_img, np.roll(corners, 2, axis=0), restored)
-        turned_likeness = compare.likeness(turned, linear)
-        if turned_likeness > likeness:
-            aligned, likeness = turned, turned_likeness
+    # A front laid upside down or turned a quarter on the scanner has its
+    # page's corners in another order: the likeliest page, then the turns.
+    aligned, likeness = None, -1.0
+    for corners in candidates:
+        for turn in (0, 2, 1, 3):
+            tried = compare.align_front(front_img, np.roll(corners, turn, axis=0), restored)
+            tried_likeness = compare.likeness(tried, linear)
+            if tried_likeness > likeness:
+                aligned, likeness = tried, tried_likeness
+            if likeness >= compare.MIN_LIKENESS:
+                break
+        if likeness >= compare.MIN_LIKENESS:
+            break
+    assert aligned is not None  # candidates is not empty
     score = compare.difference_score(aligned, linear, unsure)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
