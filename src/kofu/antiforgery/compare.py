@@ -5,6 +5,7 @@ Steps (numbered as in the code):
 1. Find the page in the front scan: the copy-evident underlay tints the
    whole page, so the page is the large region darker than the scanner lid;
    its minimum-area rectangle gives the four corners (rotation, scale, shift).
+   A scan with no lid around the page (edge to edge) is the page itself.
 2. Warp the front onto the restored image's grid (150 dpi) by those corners
    (a finer scan is first averaged down to about 150 dpi: at_raster_dpi).
 3. Refine the alignment: corners are found to a few pixels (or worse when
