@@ -281,3 +281,17 @@ def test_turned_fronts_and_fronts_of_nothing(jobs: Jobs, center: Center, back_sc
         assert r.tampered is True and len(r.regions) == 1, r.regions
         assert r.regions[0].width > 1200 and r.regions[0].height > 1700
         assert "does not show this certificate" in r.diagnostics[-1]
+
+
+def test_coarse_scans(jobs: Jobs, center: Center, back_scan: bytes) -> None:
+    """A front at 200 dpi is compared at its full resolution (halved, it would be
+    too coarse); a back or front under 140 dpi is refused, saying why."""
+    kw = {"keyring": center.keyring, "jwks": center.jwks}
+    untouched = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=200), **kw)
+    assert untouched.tampered is False, (untouched.score, untouched.regions)
+    altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, dpi=200), **kw)
+    assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
+    with pytest.raises(ScrambleNotFound, match=r"back scan is about 1[01]\d dpi"):
+        verify_scan(_pdfium_scan(jobs.genuine, 1, dpi=110), None, **kw)
+    with pytest.raises(ScrambleNotFound, match=r"front scan is about \d+ dpi"):
+        verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=110), **kw)

@@ -10,7 +10,7 @@ Steps (numbered as in the code):
    front, if given, is decoded (and its page found) in a second thread
    meanwhile.
 2. Find the four registration marks; they give the page's mapping
-   (kofu.antiforgery.marks). None: ScrambleNotFound.
+   (kofu.antiforgery.marks). None, or a scan under MIN_DPI: ScrambleNotFound.
 3. Read the QR code in its box (which also tells a page scanned upside
    down). None readable: QrInvalid.
 4. Check its COSE signature against the published keys. A QR that reads
@@ -108,6 +108,7 @@ def restore_back(
     """
     # 2.
     marks = find_marks(back)
+    _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
     # 3. The marks form the same rectangle on a page laid upside down on the
     #    scanner: the QR code, read in its box, tells which way up it is.
     for turn in (0, 2):
@@ -128,13 +129,32 @@ def restore_back(
     return payload, linear, unsure
 
 
+MIN_DPI = 140
+"""Coarser scans are refused: at 120 dpi a genuine page restores with false differences
+(measured), and a printed block is under two scan pixels wide."""
+_MARKS_APART_MM = float(np.hypot(*np.subtract(L.mark_centres()[1], L.mark_centres()[0])))
+
+
+def _check_resolution(side: str, dpi: float) -> None:
+    if dpi < MIN_DPI:
+        raise ScrambleNotFound(
+            f"the {side} scan is about {dpi:.0f} dpi, too coarse to compare:"
+            " scan at 300 dpi or more"
+        )
+
+
 def _front_page(
     front: bytes, max_pixels: int, max_bytes: int
 ) -> tuple[NDArray[np.uint8], list[NDArray[np.float32]]]:
     """Step 1 for the front: the scan at about 150 dpi and where its page may lie."""
-    img = compare.at_raster_dpi(
-        load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
-    )
+    img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
+    # The scan's short side is an A4 page's width and a little margin (if any):
+    # taking it as 220 mm gives a lower bound of its dpi.
+    dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
+    _check_resolution("front", dpi)
+    if dpi < 1.6 * L.RASTER_DPI:  # halved, it would be coarser than the comparison
+        img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
+    img = compare.at_raster_dpi(img)
     return img, compare.page_corners(img)
 
 
