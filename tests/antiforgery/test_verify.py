@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import zlib
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 
 from kofu.antiforgery.errors import QrInvalid, ScanRejected, ScrambleNotFound
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
-from kofu.antiforgery.printjob import compose_print_job, front_rasters
+from kofu.antiforgery.printjob import front_rasters
 from kofu.antiforgery.simulate import Distortion, print_and_scan, ssim
 from kofu.antiforgery.verify import load_scan, verify_scan
 from kofu.render.juminhyo import render_juminhyo
@@ -189,25 +188,17 @@ def test_sharp_edge_to_edge_scans(tmp_path: Path, master: int) -> None:
     """Sharp scans with no lid around the page, over several scramble keys: the
     untouched front is not flagged, the changed digit is."""
     keyring = ScrambleKeyring(random.Random(master).randbytes(32))
-    signer = QrSigner.generate(tmp_path / "qr", "k1")
-    jwks = published_keys(tmp_path / "qr")
+    c = Center(tmp_path / "unused", tmp_path / "qr", keyring, QrSigner.generate(tmp_path / "qr", "k1"))
+    kw = {"keyring": keyring, "jwks": c.jwks}
 
     def job(address: str) -> bytes:
-        return compose_print_job(
-            render_juminhyo(household(2, address=address)).pdf,
-            serial=SERIAL,
-            municipality="282286",
-            kind="juminhyo",
-            issued_on=date(2025, 4, 1),
-            keyring=keyring,
-            signer=signer,
-        )
+        return compose(c, render_juminhyo(household(2, address=address)).pdf)
 
     genuine = job(GENUINE_ADDRESS)
     back = _pdfium_scan(genuine, 1, degrees=1.3)
-    untouched = verify_scan(back, _pdfium_scan(genuine, 0), keyring=keyring, jwks=jwks)
+    untouched = verify_scan(back, _pdfium_scan(genuine, 0), **kw)
     assert untouched.tampered is False, (untouched.score, untouched.regions)
-    altered = verify_scan(back, _pdfium_scan(job(ALTERED_ADDRESS), 0), keyring=keyring, jwks=jwks)
+    altered = verify_scan(back, _pdfium_scan(job(ALTERED_ADDRESS), 0), **kw)
     assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
 
 
