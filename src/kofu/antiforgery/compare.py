@@ -316,6 +316,11 @@ def _ink(img: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(hat, np.float32) * np.float32(1 / 255)
 
 
+def _eight_bit(restored: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """The linear restoration (0..1) as 8-bit grey levels, for _ink."""
+    return (np.clip(restored, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
 def _block_sums(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     """(GRID_H, GRID_W): the sum over each block of ``x`` (the raster or a scaled copy
     of it), by OpenCV's area resize: 10x numpy's reshape-and-sum."""
@@ -370,7 +375,7 @@ def _deviation(
     """4.-6. Per pixel, how much more (or less) ink the front has than the restored image
     predicts there, in units of a solid stroke (0 where the restoration guessed)."""
     f = _ink(front)
-    g = _ink((np.clip(restored, 0.0, 1.0) * 255 + 0.5).astype(np.uint8))
+    g = _ink(_eight_bit(restored))
     # The two inks on one scale (the scan's black is not the restoration's).
     sel = g[::2, ::2] > 0.1
     gs = g[::2, ::2][sel]
@@ -424,9 +429,10 @@ def likeness(front: NDArray[np.uint8], restored: NDArray[np.float32]) -> float:
     """The correlation of the aligned front's ink with the restored image's, at half
     resolution (1: the same page; 0 when either shows no ink at all)."""
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
-    g8 = (np.clip(restored, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     f = _ink(np.asarray(cv2.resize(front, half, interpolation=cv2.INTER_AREA), np.uint8))
-    g = _ink(np.asarray(cv2.resize(g8, half, interpolation=cv2.INTER_AREA), np.uint8))
+    g = _ink(
+        np.asarray(cv2.resize(_eight_bit(restored), half, interpolation=cv2.INTER_AREA), np.uint8)
+    )
     f, g = f - f.mean(), g - g.mean()
     den = float(np.sqrt(float((f * f).sum()) * float((g * g).sum())))
     return float((f * g).sum()) / den if den > 1e-9 else 0.0
