@@ -316,11 +316,6 @@ def _ink(img: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(hat, np.float32) * np.float32(1 / 255)
 
 
-def _eight_bit(restored: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """The linear restoration (0..1) as 8-bit grey levels, for _ink."""
-    return (np.clip(restored, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-
-
 def _block_sums(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     """(GRID_H, GRID_W): the sum over each block of ``x`` (the raster or a scaled copy
     of it), by OpenCV's area resize: 10x numpy's reshape-and-sum."""
@@ -330,30 +325,36 @@ def _block_sums(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     return np.asarray(means * (x.size / (L.GRID_W * L.GRID_H)), np.float32)
 
 
+def _half(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Area-averaged to half the resolution."""
+    size = (x.shape[1] // 2, x.shape[0] // 2)
+    return np.asarray(cv2.resize(x, size, interpolation=cv2.INTER_AREA), np.float32)
+
+
 def _block_shifts(
-    f: NDArray[np.float32],
-    g: NDArray[np.float32],
-    gx: NDArray[np.float32],
-    gy: NDArray[np.float32],
+    f: NDArray[np.float32], g: NDArray[np.float32]
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """5. Each block's sub-pixel offset between the front's ink ``f`` and the restored
-    ink ``g`` (whose gradient is ``gx``, ``gy``).
+    """5. Each block's sub-pixel offset (in raster pixels) between the front's ink
+    ``f`` and the restored ink ``g``, both at half resolution.
 
     One Lucas-Kanade step per block (the blocks come from different places
     of the back, so each carries its own small error, and the front's
     alignment leaves some too). A block's own estimate is not used for it:
     each block gets the weighted mean of its neighbours' (a Gaussian with a
     hole in the middle), so a changed character cannot shift itself into
-    agreement.
+    agreement. Half resolution tells the offsets as well (the inks are
+    blurred) for a quarter of the work.
     """
+    gx = np.asarray(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
+    gy = np.asarray(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
     d = f - g
     sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
     sxd, syd = _block_sums(gx * d), _block_sums(gy * d)
     det = sxx * syy - sxy * sxy
     ok = det > 1e-4 * max(float(np.percentile(det, 90)), 1e-12)
     safe = np.where(ok, det, 1.0)
-    dx = np.where(ok, (syy * sxd - sxy * syd) / safe, 0.0)
-    dy = np.where(ok, (sxx * syd - sxy * sxd) / safe, 0.0)
+    dx = np.where(ok, (syy * sxd - sxy * syd) / safe, 0.0) * 2.0
+    dy = np.where(ok, (sxx * syd - sxy * sxd) / safe, 0.0) * 2.0
     ok &= (np.abs(dx) < _MAX_SHIFT) & (np.abs(dy) < _MAX_SHIFT)
     w = np.where(ok, np.minimum(sxx, syy), 0.0).astype(np.float32)
 
@@ -369,21 +370,21 @@ def _block_shifts(
     )
 
 
-def _deviation(
-    front: NDArray[np.uint8], restored: NDArray[np.float32], unsure: NDArray[np.bool_]
-) -> NDArray[np.float32]:
-    """4.-6. Per pixel, how much more (or less) ink the front has than the restored image
-    predicts there, in units of a solid stroke (0 where the restoration guessed)."""
+def _excess(
+    front: NDArray[np.uint8], restored: NDArray[np.uint8], unsure: NDArray[np.bool_]
+) -> tuple[NDArray[np.float32], float]:
+    """4.-6. Per pixel, how much more (or less) ink the front has than the restored
+    image predicts there, beyond _NOISE (0 where the restoration guessed, on
+    rule lines and at the page's edge); and the ink level of a solid stroke,
+    the unit of both."""
     f = _ink(front)
-    g = _ink(_eight_bit(restored))
+    g = _ink(restored)
     # The two inks on one scale (the scan's black is not the restoration's).
     sel = g[::2, ::2] > 0.1
     gs = g[::2, ::2][sel]
-    g = g * float((f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
+    g *= np.float32((f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
     # 5.
-    gx = np.asarray(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
-    gy = np.asarray(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
-    dx, dy = _block_shifts(f, g, gx, gy)
+    dx, dy = _block_shifts(_half(f), _half(g))
     size = (L.RASTER_W, L.RASTER_H)
     map_x = _GRID_X + cv2.resize(dx, size, interpolation=cv2.INTER_NEAREST)
     map_y = _GRID_Y + cv2.resize(dy, size, interpolation=cv2.INTER_NEAREST)
@@ -396,57 +397,58 @@ def _deviation(
     #    The gain is smooth: it is worked out at a quarter of the resolution.
     quarter = (L.RASTER_W // 4, L.RASTER_H // 4)
     box = (_GAIN_WINDOW // 4, _GAIN_WINDOW // 4)
-    fg = cv2.boxFilter(cv2.resize(f * g, quarter, interpolation=cv2.INTER_AREA), -1, box)
-    gg = cv2.boxFilter(cv2.resize(g * g, quarter, interpolation=cv2.INTER_AREA), -1, box)
+    fh, gh = _half(f), _half(g)
+    fg = cv2.boxFilter(cv2.resize(fh * gh, quarter, interpolation=cv2.INTER_AREA), -1, box)
+    gg = cv2.boxFilter(cv2.resize(gh * gh, quarter, interpolation=cv2.INTER_AREA), -1, box)
     gain = (fg + 2e-4) / (gg + 2e-4)
-    g = g * cv2.resize(gain, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_LINEAR)
-    sample = g[::2, ::2]
+    g *= cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
+    sample = g[::4, ::4]
     strokes = sample[sample > 0.05]
-    scale = max(float(np.percentile(strokes, 95)), 0.05) if strokes.size else 1.0
-    e = (f - g) / scale
+    if strokes.size:
+        k = int(0.95 * (strokes.size - 1))
+        scale = max(float(np.partition(strokes, k)[k]), 0.05)
+    else:
+        scale = 1.0
+    e = cv2.absdiff(f, g)
+    e = cv2.threshold(cv2.subtract(e, _NOISE * scale), 0.0, 0.0, cv2.THRESH_TOZERO)[1]
     # Rule lines (longer than any character's stroke) are the table, which
     # no forger changes, and where a seam can break them: nothing counts near one.
-    ink_any = ((f > 0.4 * scale) | (g > 0.4 * scale)).astype(np.uint8)
-    across = np.asarray(
-        cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8)), np.uint8
+    ink_any = cv2.bitwise_or(
+        cv2.compare(f, 0.4 * scale, cv2.CMP_GT), cv2.compare(g, 0.4 * scale, cv2.CMP_GT)
     )
-    down = np.asarray(
-        cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8)), np.uint8
-    )
-    rules = (across | down).astype(np.uint8)
-    e[cv2.dilate(rules, np.ones((5, 5), np.uint8)).astype(bool)] = 0.0
-    e[cv2.dilate(unsure.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)] = 0.0
+    across = cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8))
+    down = cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8))
+    ignore = cv2.dilate(cv2.bitwise_or(across, down), np.ones((5, 5), np.uint8))
+    ignore |= cv2.dilate(unsure.view(np.uint8), np.ones((3, 3), np.uint8))
     # The page's outer 5 mm carry no certificate content, only the edge of the paper.
+    keep = np.zeros(ignore.shape, np.uint8)
     m = _EDGE
-    e[:m, :] = 0.0
-    e[:, :m] = 0.0
-    e[L.PAGE_H_PX - m :, :] = 0.0
-    e[:, L.PAGE_W_PX - m :] = 0.0
-    return np.asarray(e, np.float32)
+    keep[m : L.PAGE_H_PX - m, m : L.PAGE_W_PX - m] = 1
+    keep[ignore != 0] = 0
+    return np.asarray(cv2.bitwise_and(e, e, mask=keep), np.float32), scale
 
 
-def likeness(front: NDArray[np.uint8], restored: NDArray[np.float32]) -> float:
+def likeness(front: NDArray[np.uint8], restored: NDArray[np.uint8]) -> float:
     """The correlation of the aligned front's ink with the restored image's, at half
     resolution (1: the same page; 0 when either shows no ink at all)."""
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
     f = _ink(np.asarray(cv2.resize(front, half, interpolation=cv2.INTER_AREA), np.uint8))
-    g = _ink(
-        np.asarray(cv2.resize(_eight_bit(restored), half, interpolation=cv2.INTER_AREA), np.uint8)
-    )
+    g = _ink(np.asarray(cv2.resize(restored, half, interpolation=cv2.INTER_AREA), np.uint8))
     f, g = f - f.mean(), g - g.mean()
     den = float(np.sqrt(float((f * f).sum()) * float((g * g).sum())))
     return float((f * g).sum()) / den if den > 1e-9 else 0.0
 
 
 def difference_score(
-    front: NDArray[np.uint8], restored: NDArray[np.float32], unsure: NDArray[np.bool_]
+    front: NDArray[np.uint8], restored: NDArray[np.uint8], unsure: NDArray[np.bool_]
 ) -> NDArray[np.float32]:
-    """7. Per window of _WINDOW px: the summed deviation beyond _NOISE.
+    """7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 
     ``front`` is the aligned scan (0..255), ``restored`` the linear restoration
-    (0..1, 1 = paper) and ``unsure`` the pixels of it that are a guess."""
-    e = np.maximum(np.abs(_deviation(front, restored, unsure)) - _NOISE, 0.0)
-    return np.asarray(cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False), np.float32)
+    (0..255, 255 = paper) and ``unsure`` the pixels of it that are a guess."""
+    e, scale = _excess(front, restored, unsure)
+    box = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)
+    return np.asarray(box * np.float32(1.0 / scale), np.float32)
 
 
 def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:

@@ -68,9 +68,9 @@ def raster_to_scan(h_mm: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(h_mm @ a, np.float64)
 
 
-def _warp(img: NDArray[np.uint8], m: NDArray[np.float64]) -> NDArray[np.float32]:
-    # Warping the 8-bit scan (not a float copy of it) is 3x faster; the
-    # result is made float for what follows.
+def _warp(img: NDArray[np.uint8], m: NDArray[np.float64]) -> NDArray[np.uint8]:
+    # The 8-bit scan, warped in 8 bits: 3x faster than in floats, and a
+    # 255th of the paper level is far below the scan's noise.
     w = cv2.warpPerspective(
         img,
         m,
@@ -78,16 +78,20 @@ def _warp(img: NDArray[np.uint8], m: NDArray[np.float64]) -> NDArray[np.float32]
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderValue=255,
     )
-    return np.asarray(w, np.float32)
+    return np.asarray(w, np.uint8)
+
+
+Levels = tuple[NDArray[np.float32], NDArray[np.float32]]
+"""(GRID_H, GRID_W) each: every block's local black and its span from black to white."""
 
 
 def _register(
     img: NDArray[np.uint8],
     m: NDArray[np.float64],
-    warped: NDArray[np.float32],
-    fields: tuple[NDArray[np.float32], NDArray[np.float32]],
+    warped: NDArray[np.uint8],
+    levels: Levels,
     flips: NDArray[np.bool_],
-) -> NDArray[np.float32]:
+) -> NDArray[np.uint8]:
     """2. (second part) The warped image registered to a fraction of a pixel.
 
     The marks place the grid to a pixel or so (a mark found a pixel off tilts
@@ -100,7 +104,7 @@ def _register(
     was more than a third of a pixel off gets one more round.
     """
     for _ in range(2):
-        correction = _grid_correction(_levels(warped, fields), flips)
+        correction = _grid_correction(warped, levels, flips)
         if correction is None:
             break
         m = m @ correction
@@ -116,9 +120,9 @@ def _register(
 
 
 def _grid_correction(
-    levels: NDArray[np.float32], flips: NDArray[np.bool_]
+    warped: NDArray[np.uint8], levels: Levels, flips: NDArray[np.bool_]
 ) -> NDArray[np.float64] | None:
-    """3x3: the projective map of raster pixels that puts each seam where ``levels`` shows it.
+    """3x3: the projective map of raster pixels that puts each seam where ``warped`` shows it.
 
     At a seam with edge pixels a1 | b1 and the pixels one further in a2, b2
     (standing for the two blocks' true values), the share of b in a1 is
@@ -136,17 +140,16 @@ def _grid_correction(
     ata, atb = np.zeros((8, 8)), np.zeros(8)
     fits = []
     for vertical in (True, False):
-        z = _Seams(levels, flips, vertical=vertical)
-        k = np.s_[::4, :] if vertical else np.s_[:, ::4]
-        a1, a2, b1, b2 = z.a1[k], z.a2[k], z.b1[k], z.b2[k]
+        z = _Seams(warped, flips, vertical=vertical, step=4)
+        a2, a1, b1, b2 = z.levels(levels)
         d = b2 - a2
-        sel = z.on[k] & (np.abs(d) > 0.6)
+        sel = z.on & (np.abs(d) > 0.6)
         if sel.sum() < 50:
             return None
         dd = d[sel].astype(np.float64)
         shift = ((b2 - b1) - (a1 - a2))[sel] / dd / L.RASTER_W  # cb - ca, scaled
-        u = z.u[k][sel] / L.RASTER_W - 0.5
-        v = (z.v[k][sel] - L.RASTER_H / 2) / L.RASTER_W
+        u = z.u[sel] / L.RASTER_W - 0.5
+        v = (z.v[sel] - L.RASTER_H / 2) / L.RASTER_W
         one = np.ones_like(u)
         # The seam tells the shift across it: along u for a vertical seam, v for a horizontal one.
         cols = [0, 1, 2, 6, 7] if vertical else [3, 4, 5, 6, 7]
@@ -184,63 +187,83 @@ class _Seams:
     """The pixels on either side of every block seam of one direction, as strided
     views of the image (a1 | b1 the edge pixels, a2 and b2 one further in),
     ``on`` where the two blocks were printed with opposite polarity, and each
-    seam pixel's position (u, v) on the raster. Views, not copies: writing
-    a1 or b1 writes the image."""
+    seam pixel's position (u, v) on the raster; with ``step``, every step-th
+    pixel along the seams. Views, not copies: writing a1 or b1 writes the image."""
 
     def __init__(
-        self, img: NDArray[np.float32], flips: NDArray[np.bool_], *, vertical: bool
+        self, img: NDArray[np.generic], flips: NDArray[np.bool_], *, vertical: bool, step: int = 1
     ) -> None:
         b = L.BLOCK
+        self.vertical = vertical
         # (No transposed view for the horizontal seams: whole rows are faster to work on.)
         if vertical:
-            self.a2, self.a1 = img[:, b - 2 : -b : b], img[:, b - 1 : -b : b]
-            self.b1, self.b2 = img[:, b::b], img[:, b + 1 :: b]
-            self.on = np.repeat(flips[:, 1:] != flips[:, :-1], b, axis=0)
+            rows = img[::step]
+            self.a2, self.a1 = rows[:, b - 2 : -b : b], rows[:, b - 1 : -b : b]
+            self.b1, self.b2 = rows[:, b::b], rows[:, b + 1 :: b]
+            along = np.arange(0, L.RASTER_H, step) // b  # each seam pixel's block row
+            self.on = (flips[:, 1:] != flips[:, :-1])[along]
         else:
-            self.a2, self.a1 = img[b - 2 : -b : b], img[b - 1 : -b : b]
-            self.b1, self.b2 = img[b::b], img[b + 1 :: b]
-            self.on = np.repeat(flips[1:] != flips[:-1], b, axis=1)
-        rows, cols = self.on.shape
-        y = np.arange(rows, dtype=np.float64)[:, None]
-        x = np.arange(cols, dtype=np.float64)[None, :]
+            cols = img[:, ::step]
+            self.a2, self.a1 = cols[b - 2 : -b : b], cols[b - 1 : -b : b]
+            self.b1, self.b2 = cols[b::b], cols[b + 1 :: b]
+            along = np.arange(0, L.RASTER_W, step) // b  # each seam pixel's block column
+            self.on = (flips[1:] != flips[:-1])[:, along]
+        self.along = along
+        rows_n, cols_n = self.on.shape
+        y = np.arange(rows_n, dtype=np.float64)[:, None]
+        x = np.arange(cols_n, dtype=np.float64)[None, :]
         # Raster positions: a seam lies half a pixel before the block that follows it.
         if vertical:
-            self.u, self.v = np.broadcast_arrays((x + 1) * b - 0.5, y)
-            tile = (y // (8 * b)) * 16 + x // 8
+            self.u, self.v = np.broadcast_arrays((x + 1) * b - 0.5, y * step)
+            tile = (y * step // (8 * b)) * 16 + x // 8
         else:
-            self.u, self.v = np.broadcast_arrays(x, (y + 1) * b - 0.5)
-            tile = (y // 8) * 16 + x // (8 * b)
+            self.u, self.v = np.broadcast_arrays(x * step, (y + 1) * b - 0.5)
+            tile = (y // 8) * 16 + x * step // (8 * b)
         self.tile = tile.astype(np.intp)
 
+    def levels(self, levels: Levels) -> tuple[NDArray[np.float32], ...]:
+        """(a2, a1, b1, b2) of a warped 8-bit image on the 0 (ink) .. 1 (paper) scale
+        of the blocks they belong to."""
+        black, span = levels
+        if self.vertical:
+            ka, kb = black[self.along, :-1], black[self.along, 1:]
+            sa, sb = span[self.along, :-1], span[self.along, 1:]
+        else:
+            ka, kb = black[:-1][:, self.along], black[1:][:, self.along]
+            sa, sb = span[:-1][:, self.along], span[1:][:, self.along]
+        return (
+            np.clip((self.a2 - ka) / sa, 0.0, 1.0),
+            np.clip((self.a1 - ka) / sa, 0.0, 1.0),
+            np.clip((self.b1 - kb) / sb, 0.0, 1.0),
+            np.clip((self.b2 - kb) / sb, 0.0, 1.0),
+        )
 
-def sharpen(w: NDArray[np.float32], amount: float) -> NDArray[np.float32]:
-    """Unsharp mask: toner spread and the scanner's optics blur each block
-    into its neighbours; after unscrambling those neighbours are elsewhere
-    and the blur would show as a grey grid. Sharpening undoes most of it
-    (measured: worst-case SSIM 0.76 -> 0.87 on the benchmark's grid); on a
-    scan that is already sharp it would only ring, so ``amount`` follows the
-    blur measured at the seams (see restore_scrambled)."""
-    if amount <= 0:
-        return w
-    return w + amount * (w - cv2.GaussianBlur(w, (0, 0), _SHARPEN_SIGMA))
+
+def sharpen(w: NDArray[np.uint8], amount: float) -> NDArray[np.float32]:
+    """Unsharp mask (in grey levels, as floats): toner spread and the scanner's
+    optics blur each block into its neighbours; after unscrambling those
+    neighbours are elsewhere and the blur would show as a grey grid.
+    Sharpening undoes most of it (measured: worst-case SSIM 0.76 -> 0.87 on
+    the benchmark's grid); on a scan that is already sharp it would only
+    ring, so ``amount`` follows the blur measured at the seams (see
+    restore_scrambled)."""
+    blur = cv2.GaussianBlur(w, (0, 0), _SHARPEN_SIGMA) if amount > 0 else w
+    return np.asarray(cv2.addWeighted(w, 1 + amount, blur, -amount, 0, dtype=cv2.CV_32F))
 
 
 def _smooth_field(values: NDArray[np.float32], known: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """Fill a block-grid field from its known cells (normalised convolution), upsample to pixels."""
+    """Fill a block-grid field from its known cells (normalised convolution)."""
     v = np.where(known, values, 0).astype(np.float32)
     k = known.astype(np.float32)
     num = cv2.GaussianBlur(v, (0, 0), 2.5)
     den = cv2.GaussianBlur(k, (0, 0), 2.5)
-    field = num / np.maximum(den, 1e-6)
-    return np.asarray(
-        cv2.resize(field, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_LINEAR), np.float32
-    )
+    return np.asarray(num / np.maximum(den, 1e-6), np.float32)
 
 
-def _level_fields(
-    scr: NDArray[np.float32], flips: NDArray[np.bool_]
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """3. The local black and the span from black to white, per pixel of the warped image."""
+def _block_levels(scr: NDArray[np.uint8], flips: NDArray[np.bool_]) -> Levels:
+    """3. Each block's local black and span from black to white. Both vary
+    smoothly over the page: over one block, by far less than the scan's noise,
+    so one value per block serves its pixels."""
     # Ignore each block's border pixels: they carry the neighbours' blur.
     # Every other column of the rest (50 pixels) tells the levels as well, in half the time.
     inner = scr.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)[:, 3:-3, :, 3:-3:2]
@@ -249,24 +272,26 @@ def _level_fields(
     lo_k, hi_k = n // 10, n - 1 - n // 10  # the 10th and 90th percentiles, one partial sort
     part = np.partition(inner, (lo_k, hi_k), axis=2)
     # Plain blocks tell the white, inverted blocks the black.
-    white = _smooth_field(part[:, :, hi_k], ~flips)
-    black = _smooth_field(part[:, :, lo_k], flips)
+    white = _smooth_field(part[:, :, hi_k].astype(np.float32), ~flips)
+    black = _smooth_field(part[:, :, lo_k].astype(np.float32), flips)
     return black, np.maximum(white - black, 8.0)
 
 
-def _levels(
-    scr: NDArray[np.float32], fields: tuple[NDArray[np.float32], NDArray[np.float32]]
-) -> NDArray[np.float32]:
-    """The warped image on a 0 (ink) .. 1 (paper) scale, as printed (not yet unflipped)."""
-    black, span = fields
-    return np.asarray(np.clip((scr - black) / span, 0.0, 1.0), np.float32)
+def _levels(scr: NDArray[np.float32], levels: Levels) -> NDArray[np.float32]:
+    """The warped image on a 0 (ink) .. 1 (paper) scale, as printed (not yet unflipped); in place."""
+    black, span = levels
+    v = scr.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
+    v -= black[:, None, :, None]
+    v *= (1.0 / span)[:, None, :, None]
+    return np.asarray(np.clip(scr, 0.0, 1.0, out=scr), np.float32)
 
 
 def restore_scrambled(
     img: NDArray[np.uint8], h_mm: NDArray[np.float64], key: bytes, page: int
-) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """Steps 2-4 on a back scan whose marks gave ``h_mm``: the restored front
-    (0 ink .. 1 paper, 150 dpi) and the pixels of it that are a guess (see restore).
+    (150 dpi, on a linear scale: 0 ink .. 255 paper) and the pixels of it that
+    are a guess (see restore).
 
     ``toned`` (step 5) makes the picture; the comparison with a front scan
     uses this linear image, whose mid-greys (a red seal, small grey print)
@@ -275,27 +300,28 @@ def restore_scrambled(
     m = raster_to_scan(h_mm)
     warped = _warp(img, m)
     # The levels are smooth over the page: those of the first warp serve the second.
-    fields = _level_fields(warped, flips)
-    warped = _register(img, m, warped, fields, flips)
+    levels = _block_levels(warped, flips)
+    warped = _register(img, m, warped, levels, flips)
     # How much to sharpen: the share of a block's edge pixel that its
     # opposite-polarity neighbour bleeds into it, scaled so that the blur of
     # a typical laser print and 300 dpi scan (~0.2) gets the full _SHARPEN.
-    mixing = seam_mixing(_levels(warped, fields), flips)
+    mixing = seam_mixing(warped, levels, flips)
     amount = float(np.clip(mixing / 0.2, 0.0, 1.0) * _SHARPEN)
     # The sharpened image keeps the unsharpened one's levels (the unsharp
     # mask does not move a block's paper or ink level).
-    scr = _levels(sharpen(warped, amount), fields)
+    scr = _levels(sharpen(warped, amount), levels)
     _mend_seams(scr, flips)
     return restore(scr, key, page)
 
 
-def seam_mixing(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> float:
+def seam_mixing(warped: NDArray[np.uint8], levels: Levels, flips: NDArray[np.bool_]) -> float:
     """The median share c of the neighbour in an edge pixel across opposite-polarity seams."""
-    s = _Seams(img, flips, vertical=True)
-    sel = s.on & (np.abs(s.b2 - s.a2) > 0.6)
+    s = _Seams(warped, flips, vertical=True, step=2)
+    a2, a1, _, b2 = s.levels(levels)
+    sel = s.on & (np.abs(b2 - a2) > 0.6)
     if sel.sum() < 100:
         return 0.0
-    return float(np.median((s.a1[sel] - s.a2[sel]) / (s.b2[sel] - s.a2[sel])))
+    return float(np.median((a1[sel] - a2[sel]) / (b2[sel] - a2[sel])))
 
 
 def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
@@ -311,16 +337,19 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
     happen to lie on a seam.
     """
     seams = (_Seams(img, flips, vertical=True), _Seams(img, flips, vertical=False))
+    # c varies over the page (rotation, scale): one value per tile of 8 x 8
+    # blocks, measured on every other pixel along the seams (plenty).
     ratios, tiles = [], []
     for z in seams:
-        d = z.b2 - z.a2
-        sel = z.on & (np.abs(d) > 0.6)
-        ratios.append((z.a1 - z.a2)[sel] / d[sel])
-        tiles.append(np.broadcast_to(z.tile, sel.shape)[sel])
+        k = np.s_[::2, :] if z.vertical else np.s_[:, ::2]
+        a1, a2, b2 = z.a1[k], z.a2[k], z.b2[k]
+        d = b2 - a2
+        sel = z.on[k] & (np.abs(d) > 0.6)
+        ratios.append((a1 - a2)[sel] / d[sel])
+        tiles.append(np.broadcast_to(z.tile[k], sel.shape)[sel])
     ratio, t_sel = np.concatenate(ratios), np.concatenate(tiles)
     if ratio.size < 100:
         return
-    # c varies over the page (rotation, scale): one value per tile of 8 x 8 blocks.
     cmap = np.full(16 * 16, float(np.median(ratio)), np.float32)
     # Each tile's median at once, from a histogram per tile (bins of 0.005
     # over 0..0.45, the range c is clipped to; 5x faster than sorting).
@@ -328,38 +357,42 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
     b = np.clip((ratio * (bins / 0.45)).astype(np.intp), 0, bins - 1)
     hist = np.bincount(t_sel * bins + b, minlength=256 * bins).reshape(256, bins)
     counts = hist.sum(axis=1)
-    enough = counts >= 40
+    enough = counts >= 20
     middle = (np.cumsum(hist, axis=1) > counts[:, None] // 2).argmax(axis=1)
     cmap[enough] = (middle[enough] + 0.5) * (0.45 / bins)
     cmap = np.clip(cmap, 0.0, 0.45)
     for z in seams:
-        c = cmap[np.broadcast_to(z.tile, z.on.shape)[z.on]]
-        p, q = z.a1[z.on], z.b1[z.on]
+        # Whole seam arrays, then kept where the blocks' polarity differs:
+        # faster than gathering those pixels out of strided views.
+        c = cmap[z.tile]
+        p, q = np.array(z.a1), np.array(z.b1)
         d = 1 - 2 * c
-        z.a1[z.on] = np.clip(((1 - c) * p - c * q) / d, 0, 1)
-        z.b1[z.on] = np.clip(((1 - c) * q - c * p) / d, 0, 1)
+        np.copyto(z.a1, np.clip(((1 - c) * p - c * q) / d, 0, 1), where=z.on)
+        np.copyto(z.b1, np.clip(((1 - c) * q - c * p) / d, 0, 1), where=z.on)
 
 
-def tone(img: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Step 5 on a 0..1 image: above _PAPER is paper, below _INK is ink (tuned on the benchmark's grid)."""
-    return np.asarray(np.clip((img - _INK) / (_PAPER - _INK), 0.0, 1.0), np.float32)
+_TONE = np.clip((np.arange(256) / 255 - _INK) / (_PAPER - _INK), 0.0, 1.0)
+_TONE_LUT = (_TONE * 255 + 0.5).astype(np.uint8)
 
 
 def restore(
     scr_norm: NDArray[np.float32], key: bytes, page: int
-) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """4. The restored front on a 0 (ink) .. 1 (paper) scale, before the tone curve,
-    and where it is a guess (the block edges that _drop_dashes replaced)."""
-    plain = np.asarray(unscramble(scr_norm, key, page, full_scale=1.0), np.float32)
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """4. The restored front on a linear 0 (ink) .. 255 (paper) scale, before the
+    tone curve, and where it is a guess (the block edges that _drop_dashes replaced).
+    Eight bits carry it: a 255th of the paper level is far below the scan's noise."""
+    scr = np.asarray(cv2.convertScaleAbs(scr_norm, alpha=255.0), np.uint8)  # rounds
+    plain = np.asarray(unscramble(scr, key, page), np.uint8)
     return plain, _drop_dashes(plain)
 
 
-def toned(plain: NDArray[np.float32]) -> NDArray[np.uint8]:
-    """5. The restored front as a picture: paper white, ink black."""
-    return (tone(plain) * 255 + 0.5).astype(np.uint8)
+def toned(plain: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """5. The restored front as a picture: above _PAPER is paper, below _INK is ink
+    (tuned on the benchmark's grid)."""
+    return np.asarray(cv2.LUT(plain, _TONE_LUT), np.uint8)
 
 
-def _drop_dashes(img: NDArray[np.float32]) -> NDArray[np.bool_]:
+def _drop_dashes(img: NDArray[np.uint8]) -> NDArray[np.bool_]:
     """Remove what seam unmixing left: a dark edge row/column of one block with
     paper on both sides of it and no continuation in the neighbouring blocks
     (a real rule line continues; a seam remnant stops at the block's ends).
@@ -371,18 +404,22 @@ def _drop_dashes(img: NDArray[np.float32]) -> NDArray[np.bool_]:
     v = img.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
     replaced = np.zeros(img.shape, bool)
     r = replaced.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)
+
+    def dark(rows: NDArray[np.uint8], axis: int) -> NDArray[np.float64]:
+        return np.asarray(1.0 - rows.mean(axis=axis) / 255.0, np.float64)
+
     for edge, inner, across in ((0, 1, -1), (-1, -2, 0)):
-        e = 1 - v[:, edge, :, :].mean(axis=2)  # (GH, GW) darkness of the edge row
-        i = 1 - v[:, inner, :, :].mean(axis=2)
-        o = np.roll(1 - v[:, across, :, :].mean(axis=2), -1 if edge == -1 else 1, axis=0)
+        e = dark(v[:, edge, :, :], 2)  # (GH, GW) darkness of the edge row
+        i = dark(v[:, inner, :, :], 2)
+        o = np.roll(dark(v[:, across, :, :], 2), -1 if edge == -1 else 1, axis=0)
         side = np.maximum(np.roll(e, 1, axis=1), np.roll(e, -1, axis=1))
         dash = (e > 0.25) & (i < 0.08) & (o < 0.08) & (side < 0.15)
         gy, gx = np.nonzero(dash)
         v[gy, edge, gx, :] = v[gy, inner, gx, :]
         r[gy, edge, gx, :] = True
-        e = 1 - v[:, :, :, edge].mean(axis=1)
-        i = 1 - v[:, :, :, inner].mean(axis=1)
-        o = np.roll(1 - v[:, :, :, across].mean(axis=1), -1 if edge == -1 else 1, axis=1)
+        e = dark(v[:, :, :, edge], 1)
+        i = dark(v[:, :, :, inner], 1)
+        o = np.roll(dark(v[:, :, :, across], 1), -1 if edge == -1 else 1, axis=1)
         side = np.maximum(np.roll(e, 1, axis=0), np.roll(e, -1, axis=0))
         dash = (e > 0.25) & (i < 0.08) & (o < 0.08) & (side < 0.15)
         gy, gx = np.nonzero(dash)

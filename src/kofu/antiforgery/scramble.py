@@ -53,15 +53,14 @@ def scramble(raster: NDArray[np.uint8], key: bytes, page: int) -> NDArray[np.uin
     return np.ascontiguousarray(_image(b))
 
 
-def unscramble(
-    scrambled: NDArray[np.generic], key: bytes, page: int, *, full_scale: float = 255.0
-) -> NDArray[np.generic]:
-    """The inverse of scramble; ``full_scale`` is what "white" is in ``scrambled``."""
+def unscramble(scrambled: NDArray[np.uint8], key: bytes, page: int) -> NDArray[np.uint8]:
+    """The inverse of scramble."""
     perm, flip = plan(key, page)
-    b = _blocks(scrambled).copy()
-    b[flip] = np.subtract(full_scale, b[flip])
+    b = _blocks(scrambled)
     out = np.empty_like(b)
     out[perm] = b
+    flipped = perm[flip]
+    out[flipped] = 255 - out[flipped]
     return np.ascontiguousarray(_image(out))
 
 

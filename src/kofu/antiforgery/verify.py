@@ -99,9 +99,9 @@ def _png(img: NDArray[np.uint8]) -> bytes:
 
 def restore_back(
     back: NDArray[np.uint8], *, keyring: ScrambleKeyring, jwks: Mapping[str, Any]
-) -> tuple[QrPayload, NDArray[np.float32], NDArray[np.bool_]]:
+) -> tuple[QrPayload, NDArray[np.uint8], NDArray[np.bool_]]:
     """Steps 2-5 on a decoded back scan: the verified payload, the restored raster
-    (0 ink .. 1 paper; kofu.antiforgery.restore.toned makes it a picture) and
+    (linear, 0 ink .. 255 paper; kofu.antiforgery.restore.toned makes it a picture) and
     the pixels of it that are a guess.
 
     Raises ScrambleNotFound or QrInvalid.
