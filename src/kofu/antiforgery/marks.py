@@ -82,11 +82,14 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     h, w = img.shape
     x0, y0 = max(0, int(cx) - half), max(0, int(cy) - half)
     x1, y1 = min(w, int(cx) + half + 1), min(h, int(cy) + half + 1)
-    roi = img[y0:y1, x0:x1].astype(np.float32)
-    white, black = np.percentile(roi, 95), np.percentile(roi, 3)
+    roi = img[y0:y1, x0:x1]
+    n = roi.size - 1
+    lo, hi = int(0.03 * n), int(0.95 * n)
+    part = np.partition(roi.ravel(), (lo, hi))  # both percentiles from one partial sort
+    black, white = float(part[lo]), float(part[hi])
     if white - black < 20:
         return cx, cy
-    dark = np.clip((white - roi) / (white - black), 0, 1)
+    dark = np.clip((white - roi.astype(np.float32)) / (white - black), 0, 1)
     # Only the mark's own blob: everything connected to the centre.
     blob = (dark > 0.5).astype(np.uint8)
     n, labels = cv2.connectedComponents(blob)

@@ -30,7 +30,7 @@ Everything stays in memory; nothing of a scan is written or logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -46,7 +46,7 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import read_qr, restore_scrambled, toned
+from kofu.antiforgery.restore import Placed, finish, place, preview, read_qr, restore_scrambled, toned
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -97,15 +97,11 @@ def _png(img: NDArray[np.uint8]) -> bytes:
     return buf.tobytes()
 
 
-def restore_back(
-    back: NDArray[np.uint8], *, keyring: ScrambleKeyring, jwks: Mapping[str, Any]
-) -> tuple[QrPayload, NDArray[np.uint8], NDArray[np.bool_]]:
-    """Steps 2-5 on a decoded back scan: the verified payload, the restored raster
-    (linear, 0 ink .. 255 paper; kofu.antiforgery.restore.toned makes it a picture) and
-    the pixels of it that are a guess.
-
-    Raises ScrambleNotFound or QrInvalid.
-    """
+def locate_back(
+    back: NDArray[np.uint8], *, jwks: Mapping[str, Any]
+) -> tuple[QrPayload, NDArray[np.float64]]:
+    """Steps 2-4 on a decoded back scan: the verified payload and the page's
+    mapping (page millimetres to scan pixels). Raises ScrambleNotFound or QrInvalid."""
     # 2.
     marks = find_marks(back)
     _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
@@ -122,10 +118,21 @@ def restore_back(
     if text is None:
         raise QrInvalid("no QR code could be read on the back side")
     # 4.
-    payload = verify_qr(parse_qr_text(text), dict(jwks))
+    return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
+
+
+def restore_back(
+    back: NDArray[np.uint8], *, keyring: ScrambleKeyring, jwks: Mapping[str, Any]
+) -> tuple[QrPayload, NDArray[np.uint8], NDArray[np.bool_]]:
+    """Steps 2-5 on a decoded back scan: the verified payload, the restored raster
+    (linear, 0 ink .. 255 paper; kofu.antiforgery.restore.toned makes it a picture)
+    and the pixels of it that are a guess.
+
+    Raises ScrambleNotFound or QrInvalid.
+    """
+    payload, h_mm = locate_back(back, jwks=jwks)
     # 5.
-    key = keyring.key_for(payload.serial)
-    linear, unsure = restore_scrambled(back, h_mm, key, payload.page)
+    linear, unsure = restore_scrambled(back, h_mm, keyring.key_for(payload.serial), payload.page)
     return payload, linear, unsure
 
 
@@ -143,9 +150,10 @@ def _check_resolution(side: str, dpi: float) -> None:
         )
 
 
-def _front_page(
-    front: bytes, max_pixels: int, max_bytes: int
-) -> tuple[NDArray[np.uint8], list[NDArray[np.float32]]]:
+_FrontPage = tuple[NDArray[np.uint8], list[NDArray[np.float32]]]
+
+
+def _front_page(front: bytes, max_pixels: int, max_bytes: int) -> _FrontPage:
     """Step 1 for the front: the scan at about 150 dpi and where its page may lie."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
     # The scan's short side is an A4 page's width and a little margin (if any):
@@ -156,6 +164,38 @@ def _front_page(
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
     img = compare.at_raster_dpi(img)
     return img, compare.page_corners(img)
+
+
+@dataclass(frozen=True)
+class _AlignedFront:
+    image: NDArray[np.uint8]
+    ink: NDArray[np.float32]
+    likeness: float
+
+
+def _align(front_page: Future[_FrontPage], placed: Placed) -> _AlignedFront | None:
+    """6. (first part) The front scan aligned to the restored image, or None when it
+    shows no page. Turned round if it was scanned upside down or sideways."""
+    front_img, candidates = front_page.result()
+    if not candidates:
+        return None
+    reference = preview(placed)
+    # A front laid upside down or turned a quarter on the scanner has its
+    # page's corners in another order: the likeliest page, then the turns.
+    aligned, likeness = None, -1.0
+    for corners in candidates:
+        for turn in (0, 2, 1, 3):
+            tried, tried_likeness = compare.align_front(
+                front_img, np.roll(corners, turn, axis=0), reference
+            )
+            if tried_likeness > likeness:
+                aligned, likeness = tried, tried_likeness
+            if likeness >= compare.MIN_LIKENESS:
+                break
+        if likeness >= compare.MIN_LIKENESS:
+            break
+    assert aligned is not None  # candidates is not empty
+    return _AlignedFront(aligned, compare.ink(aligned), likeness)
 
 
 def verify_scan(
@@ -169,16 +209,18 @@ def verify_scan(
 ) -> VerificationResult:
     """Verify scans of a back (and front) side; ScanRejected, ScrambleNotFound or QrInvalid
     when there is nothing to verify. The limits are load_scan's, for each file."""
-    # 1. (and 2.-5.) While the back is decoded and restored, another thread
-    #    decodes the front (at about 150 dpi, where it is compared) and
-    #    finds its page: OpenCV releases the GIL, so two cores share the work.
+    # Two threads share the work (OpenCV and numpy release the GIL): while
+    # this one decodes the back and restores it, the other decodes the front
+    # (at about 150 dpi, where it is compared), finds its page, and aligns it
+    # to a preview of the restoration as soon as the marks and the QR allow one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        front_job = (
+        front_page = (
             pool.submit(_front_page, front, max_pixels, max_bytes) if front is not None else None
         )
+        # 1.-4.
         back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
         try:
-            payload, linear, unsure = restore_back(back_img, keyring=keyring, jwks=jwks)
+            payload, h_mm = locate_back(back_img, jwks=jwks)
         except QrInvalid as e:
             if str(e).startswith("no QR code"):
                 raise
@@ -190,10 +232,15 @@ def verify_scan(
                 regions=(),
                 diagnostics=(str(e), *e.diagnostics),
             )
-        front_page = front_job.result() if front_job is not None else None
+        # 5. (The scrambled image is only ever restored for a signed serial.)
+        placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
+        aligning = pool.submit(_align, front_page, placed) if front_page is not None else None
+        linear, unsure = finish(placed)
+        restored_ink = compare.ink(linear) if aligning is not None else None
+        front_aligned = aligning.result() if aligning is not None else None
     restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
-    if front_page is None:
+    if aligning is None:
         return VerificationResult(
             qr_valid=True,
             payload=payload,
@@ -204,27 +251,14 @@ def verify_scan(
             restored=restored,
         )
     # 6.
-    front_img, candidates = front_page
-    if not candidates:
+    if front_aligned is None:
         raise ScrambleNotFound(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
-    # A front laid upside down or turned a quarter on the scanner has its
-    # page's corners in another order: the likeliest page, then the turns.
-    aligned, likeness = None, -1.0
-    for corners in candidates:
-        for turn in (0, 2, 1, 3):
-            tried = compare.align_front(front_img, np.roll(corners, turn, axis=0), restored)
-            tried_likeness = compare.likeness(tried, linear)
-            if tried_likeness > likeness:
-                aligned, likeness = tried, tried_likeness
-            if likeness >= compare.MIN_LIKENESS:
-                break
-        if likeness >= compare.MIN_LIKENESS:
-            break
-    assert aligned is not None  # candidates is not empty
-    score = compare.difference_score(aligned, linear, unsure)
+    likeness = front_aligned.likeness
+    assert restored_ink is not None
+    score = compare.difference_score(front_aligned.ink, restored_ink, unsure)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
@@ -232,7 +266,7 @@ def verify_scan(
         found: tuple[Region, ...] = (Region(0, 0, L.PAGE_W_PX, L.PAGE_H_PX),)
         diagnostics.append(
             f"the front scan does not show this certificate (likeness {likeness:.2f},"
-            f" a genuine front gives about 0.9): another document, a blank page, or not the front"
+            f" a genuine front gives about 0.7): another document, a blank page, or not the front"
         )
     else:
         found = compare.regions(score)
@@ -253,5 +287,5 @@ def verify_scan(
         diagnostics=tuple(diagnostics),
         score=top,
         restored=restored,
-        aligned_front=aligned,
+        aligned_front=front_aligned.image,
     )
