@@ -69,16 +69,19 @@ _SIGMA = 1.0
 """Blur before taking the ink: melts the underlay's 複写 dots (a 3 px period at 150 dpi)."""
 _HAT = np.ones((7, 7), np.uint8)
 """Wider than any stroke at 150 dpi: the top-hat keeps strokes whole."""
-_MAX_SHIFT = 1.5
-"""A block's offset beyond this (px) is no misregistration but different content."""
+_MAX_SHIFT = 1.0
+"""A block's offset beyond this (px) is no misregistration but different content or noise
+(estimated at half resolution, a 1.5 px limit let noisy blocks mislead their neighbours:
+an untouched front scored 0.24 instead of 0.07)."""
 _AROUND = np.exp(-(np.arange(-3, 4)[:, None] ** 2 + np.arange(-3, 4)[None, :] ** 2) / 2.0).astype(
     np.float32
 )
 _AROUND[3, 3] = 0.0  # the block itself does not count
 _GRID_Y, _GRID_X = (a.astype(np.float32) for a in np.mgrid[0 : L.RASTER_H, 0 : L.RASTER_W])
 """Each raster pixel's own coordinates, for cv2.remap."""
-_LK_STEPS = 2
-"""Gauss-Newton steps of the fine alignment: the coarse one leaves under a pixel, two steps suffice."""
+_LK_STEPS = 5
+"""Gauss-Newton steps of the fine alignment, at most: each takes the error to about a
+fifth; a step under a tenth of a (full-resolution) pixel ends it."""
 _GAIN_WINDOW = 65
 """Side (px, 11 mm) of the window over which the two inks' contrast is matched: several characters."""
 _RULE = 40
@@ -253,7 +256,7 @@ def _lk_texture(img: NDArray[np.uint8]) -> NDArray[np.float32]:
 def _refine_affine(
     front: NDArray[np.uint8], h: NDArray[np.float64], reference: NDArray[np.uint8]
 ) -> tuple[NDArray[np.float64], float]:
-    """3. (fine) A few Gauss-Newton steps of an affine correction, from the whole page;
+    """3. (fine) Gauss-Newton steps of an affine correction, from the whole page;
     and the correlation of the two textures at the last step (the likeness).
 
     Phase correlation's sub-pixel peak is biased by up to half a pixel
@@ -262,36 +265,54 @@ def _refine_affine(
     took 260 ms. It runs at half resolution (a tenth of a pixel there is
     enough: step 5 takes up what is left), and its sums are taken per block
     with the block's centre standing for its pixels' positions, which makes
-    each step a few block sums and one 6 x 6 solve.
+    each step a few block sums and one 6 x 6 solve. (Starting at a quarter of
+    the resolution saved no step at half: measured.)
     """
-    # Half-resolution pixel -> full-resolution pixel, and the same for the front scan.
+    # Half-resolution pixel -> full-resolution pixel (pixel centres).
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
-    hh = np.linalg.inv(s) @ h @ s  # half-res raster -> half-res front
-    small_front, _ = shrink(front, 2.0, 1.0)
-    size = (L.RASTER_W // 2, L.RASTER_H // 2)
+    half_front, _ = shrink(front, 2.0, 1.0)
+    hh, likeness = _lk_steps(half_front, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05)
+    return np.asarray(s @ hh @ np.linalg.inv(s), np.float64), likeness
+
+
+def _lk_steps(
+    front: NDArray[np.uint8],
+    hh: NDArray[np.float64],
+    reference: NDArray[np.uint8],
+    steps: int,
+    stop: float,
+) -> tuple[NDArray[np.float64], float]:
+    """Up to ``steps`` Gauss-Newton steps at one resolution (that of ``reference``; ``hh``
+    maps its pixels to ``front``'s), until a step moves less than ``stop`` pixels."""
+    size = (reference.shape[1], reference.shape[0])
+    block = L.BLOCK * reference.shape[1] // L.RASTER_W
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     t = _lk_texture(reference)
     tt = float(np.vdot(t, t))
     gx = cv2.Sobel(t, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(t, cv2.CV_32F, 0, 1, ksize=3) / 8
     sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
-    # Block centres (half-res pixels), scaled to about 1 for a well-conditioned system.
+    # Block centres, scaled to about 1 for a well-conditioned system.
     by, bx = np.mgrid[0 : L.GRID_H, 0 : L.GRID_W].astype(np.float64)
-    half_block = L.BLOCK // 2
-    c = 1.0 / 500.0
-    xs = (bx * half_block + (half_block - 1) / 2) * c
-    ys = (by * half_block + (half_block - 1) / 2) * c
+    c = 1.25 / (L.PAGE_W_PX * block / L.BLOCK)
+    xs = (bx * block + (block - 1) / 2) * c
+    ys = (by * block + (block - 1) / 2) * c
     p = np.stack([xs, ys, np.ones_like(xs)], axis=-1)  # (GH, GW, 3)
     pp = p[..., :, None] * p[..., None, :]  # (GH, GW, 3, 3)
     inside = np.zeros((L.GRID_H, L.GRID_W), bool)
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
     likeness = 0.0
-    for _ in range(_LK_STEPS):
-        mv = _lk_texture(cv2.warpPerspective(small_front, hh, size, flags=flags, borderValue=255))
+    # The front's texture is taken once and warped at each step: the warp is
+    # close to a shift, with which the texture's filters commute.
+    front_texture = _lk_texture(front)
+    for _ in range(steps):
+        mv = cv2.warpAffine(front_texture, hh[:2], size, flags=flags)
         mt, mm = float(np.vdot(mv, t)), float(np.vdot(mv, mv))
         likeness = mt / max(float(np.sqrt(mm * tt)), 1e-9)
-        d = mv * np.float32(mt / max(mm, 1e-9)) - t
+        # The front's texture put on the reference's energy (not regressed on it: a
+        # regression gain shrinks with the misalignment, and each step with it).
+        d = mv * np.float32(np.sqrt(tt / max(mm, 1e-9))) - t
         sxd, syd = _block_sums(gx * d), _block_sums(gy * d)
         # Blocks that disagree most (a forger's change, a stain) do not pull.
         energy = _block_sums(d * d)
@@ -312,9 +333,9 @@ def _refine_affine(
             [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [0.0, 0.0, 1.0]]
         )
         hh = hh @ step
-        if np.abs(u).max() < 0.005:  # under a hundredth of a full-resolution pixel
+        if np.abs(u).max() < stop:
             break
-    return np.asarray(s @ hh @ np.linalg.inv(s), np.float64), likeness
+    return hh, likeness
 
 
 def ink(img: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -382,42 +403,77 @@ def _block_shifts(
     )
 
 
-def difference_score(
-    front_ink: NDArray[np.float32], restored_ink: NDArray[np.float32], unsure: NDArray[np.bool_]
-) -> NDArray[np.float32]:
+@dataclass(frozen=True)
+class Reference:
+    """What the comparison needs of the restored image (see reference)."""
+
+    ink: NDArray[np.float32]
+    """ink() of the linear restoration."""
+    counts: NDArray[np.uint8]
+    """1 where a deviation counts: not near a rule line, nor where the restoration
+    guessed, nor in the page's outer 5 mm."""
+
+
+def _stroke_level(ink_img: NDArray[np.float32]) -> float:
+    """The ink of a solid stroke: the 95th percentile of the inked pixels (a sample)."""
+    sample = ink_img[::4, ::4]
+    strokes = sample[sample > 0.05]
+    if not strokes.size:
+        return 1.0
+    k = int(0.95 * (strokes.size - 1))
+    return max(float(np.partition(strokes, k)[k]), 0.05)
+
+
+def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Reference:
+    """4. and 6. (masks) for the restored image (linear, 0..255) and the pixels of it
+    that are a guess: done while the front is being aligned."""
+    g = ink(restored)
+    # Rule lines (longer than any character's stroke) are the table, which
+    # no forger changes, and where a seam can break them: nothing counts near
+    # one. (A line a forger adds to the front is no rule of the restored
+    # image: it counts.)
+    inked = cv2.compare(g, 0.4 * _stroke_level(g), cv2.CMP_GT)
+    across = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8))
+    down = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8))
+    ignore = cv2.bitwise_or(
+        cv2.dilate(cv2.bitwise_or(across, down), np.ones((5, 5), np.uint8)),
+        cv2.dilate(unsure.view(np.uint8), np.ones((3, 3), np.uint8)),
+    )
+    # The page's outer 5 mm carry no certificate content, only the edge of the paper.
+    counts = np.zeros(g.shape, np.uint8)
+    m = _EDGE
+    counts[m : L.PAGE_H_PX - m, m : L.PAGE_W_PX - m] = 1
+    counts[ignore != 0] = 0
+    return Reference(g, counts)
+
+
+def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
     """5.-7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 
-    ``front_ink`` and ``restored_ink`` are ink() of the aligned scan and of the
-    linear restoration, ``unsure`` the pixels of the latter that are a guess."""
+    ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference()."""
     f = front_ink
     # The two inks on one scale (the scan's black is not the restoration's).
-    sel = restored_ink[::2, ::2] > 0.1
-    gs = restored_ink[::2, ::2][sel]
-    g = restored_ink * np.float32(
-        (f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9)
-    )
+    sel = ref.ink[::2, ::2] > 0.1
+    gs = ref.ink[::2, ::2][sel]
+    g = ref.ink * np.float32((f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
     # 5.
     dx, dy = _block_shifts(_half(f), _half(g))
-    # The unit: a solid stroke's ink on the front (its 95th percentile).
-    sample = f[::4, ::4]
-    strokes = sample[sample > 0.05]
-    scale = 1.0
-    if strokes.size:
-        k = int(0.95 * (strokes.size - 1))
-        scale = max(float(np.partition(strokes, k)[k]), 0.05)
+    # The unit: a solid stroke, as the restored image shows it on the front's scale
+    # (the front's own is lower on a blurred scan, and its noise would count more).
+    scale = _stroke_level(g)
     # 6.-7. The top and the bottom half of the page at once, in two threads
     #    (OpenCV and numpy release the GIL): each is worked on with a margin
     #    wider than any filter below reaches, then cut to its rows.
     mid = L.RASTER_H // 2
     with ThreadPoolExecutor(max_workers=1) as pool:
-        top = pool.submit(_band_score, f, g, dx, dy, unsure, scale, 0, mid)
-        bottom = _band_score(f, g, dx, dy, unsure, scale, mid, L.RASTER_H)
+        top = pool.submit(_band_score, f, g, dx, dy, ref.counts, scale, 0, mid)
+        bottom = _band_score(f, g, dx, dy, ref.counts, scale, mid, L.RASTER_H)
         return np.vstack([top.result(), bottom])
 
 
-_MARGIN = 64
-"""Rows around a band that its filters see: rule lines (_RULE) plus their dilation and
-the window, the gain's window; a multiple of 4 (the gain works at a quarter resolution)."""
+_MARGIN = 48
+"""Rows around a band that its filters see: the window, the gain's window (33 px);
+a multiple of 4 (the gain works at a quarter of the resolution)."""
 
 
 def _band_score(
@@ -425,7 +481,7 @@ def _band_score(
     g: NDArray[np.float32],
     dx: NDArray[np.float32],
     dy: NDArray[np.float32],
-    unsure: NDArray[np.bool_],
+    counts: NDArray[np.uint8],
     scale: float,
     y0: int,
     y1: int,
@@ -435,7 +491,8 @@ def _band_score(
     f = f[a:b]
     rows, size = b - a, (L.RASTER_W, b - a)
     # 5. Each block of the restored ink moved by its offset.
-    offsets = [cv2.resize(d, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_NEAREST)[a:b] for d in (dx, dy)]
+    full = (L.RASTER_W, L.RASTER_H)
+    offsets = [cv2.resize(d, full, interpolation=cv2.INTER_NEAREST)[a:b] for d in (dx, dy)]
     g = np.asarray(
         cv2.remap(
             g,
@@ -457,24 +514,10 @@ def _band_score(
     gg = cv2.boxFilter(cv2.resize(gh * gh, quarter, interpolation=cv2.INTER_AREA), -1, box)
     gain = (fg + 2e-4) / (gg + 2e-4)
     g *= cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
-    # The deviation beyond the noise, in ink levels (made strokes at the end).
+    # The deviation beyond the noise, where it counts, in ink levels (strokes at the end).
     e = cv2.absdiff(f, g)
     e = cv2.threshold(cv2.subtract(e, _NOISE * scale), 0.0, 0.0, cv2.THRESH_TOZERO)[1]
-    # Rule lines (longer than any character's stroke) are the table, which
-    # no forger changes, and where a seam can break them: nothing counts near one.
-    ink_any = cv2.bitwise_or(
-        cv2.compare(f, 0.4 * scale, cv2.CMP_GT), cv2.compare(g, 0.4 * scale, cv2.CMP_GT)
-    )
-    across = cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8))
-    down = cv2.morphologyEx(ink_any, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8))
-    ignore = cv2.dilate(cv2.bitwise_or(across, down), np.ones((5, 5), np.uint8))
-    ignore |= cv2.dilate(unsure[a:b].view(np.uint8), np.ones((3, 3), np.uint8))
-    # The page's outer 5 mm carry no certificate content, only the edge of the paper.
-    keep = np.zeros(ignore.shape, np.uint8)
-    m = _EDGE
-    keep[max(0, m - a) : max(0, L.PAGE_H_PX - m - a), m : L.PAGE_W_PX - m] = 1
-    keep[ignore != 0] = 0
-    e = cv2.bitwise_and(e, e, mask=keep)
+    e = cv2.bitwise_and(e, e, mask=counts[a:b])
     # 7.
     window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)
     return np.asarray(window[y0 - a : y1 - a] * np.float32(1.0 / scale), np.float32)

@@ -54,28 +54,33 @@ def _candidates(ink: NDArray[np.uint8], side_px: float) -> list[tuple[float, flo
     return out
 
 
-def _score(pts: tuple[tuple[float, float], ...]) -> float:
-    """How far four points (TL, TR, BR, BL) are from the layout's rectangle (0 = exact)."""
-    p = np.array(pts)
+def _scores(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """How far each set of four points (n, 4, 2: TL, TR, BR, BL) is from the layout's
+    rectangle (0 = exact; inf when it is mirrored or upside down)."""
     ref = np.array(L.mark_centres())
-    top, bottom = p[1] - p[0], p[2] - p[3]
-    left, right = p[3] - p[0], p[2] - p[1]
+    top, bottom = p[:, 1] - p[:, 0], p[:, 2] - p[:, 3]
+    left, right = p[:, 3] - p[:, 0], p[:, 2] - p[:, 1]
     rw, rh = ref[1, 0] - ref[0, 0], ref[3, 1] - ref[0, 1]
-    s = (np.linalg.norm(top) + np.linalg.norm(bottom)) / (2 * rw)
+    nt, nb = np.linalg.norm(top, axis=1), np.linalg.norm(bottom, axis=1)
+    nl, nr = np.linalg.norm(left, axis=1), np.linalg.norm(right, axis=1)
+    s = (nt + nb) / (2 * rw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        errs = np.stack(
+            [
+                np.abs(nt / (s * rw) - 1),
+                np.abs(nb / (s * rw) - 1),
+                np.abs(nl / (s * rh) - 1),
+                np.abs(nr / (s * rh) - 1),
+                np.abs((top * left).sum(axis=1)) / (nt * nl),
+                np.abs((bottom * right).sum(axis=1)) / (nb * nr),
+            ]
+        ).max(axis=0)
     # Lengths and angles do not tell a rectangle from its mirror image: the
     # top edge must run rightwards and the left edge downwards (no page is
     # scanned upside down by more than a few degrees, nor mirrored).
-    if s <= 0 or top[0] <= 0 or left[1] <= 0 or float(top[0] * left[1] - top[1] * left[0]) <= 0:
-        return np.inf
-    errs = [
-        abs(np.linalg.norm(top) / (s * rw) - 1),
-        abs(np.linalg.norm(bottom) / (s * rw) - 1),
-        abs(np.linalg.norm(left) / (s * rh) - 1),
-        abs(np.linalg.norm(right) / (s * rh) - 1),
-        abs(float(np.dot(top, left)) / (np.linalg.norm(top) * np.linalg.norm(left))),
-        abs(float(np.dot(bottom, right)) / (np.linalg.norm(bottom) * np.linalg.norm(right))),
-    ]
-    return float(max(errs))
+    cross = top[:, 0] * left[:, 1] - top[:, 1] * left[:, 0]
+    upright = (s > 0) & (top[:, 0] > 0) & (left[:, 1] > 0) & (cross > 0)
+    return np.where(upright & np.isfinite(errs), errs, np.inf)
 
 
 def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[float, float]:
@@ -125,15 +130,13 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     # 4. The few most extreme candidates towards each corner, then the best rectangle.
     c = np.array(cands)
     dirs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
-    pools = [c[np.argsort(-(c @ np.array(d)))[:4]] for d in dirs]
-    best, best_score = None, np.inf
-    for combo in itertools.product(*pools):
-        pts = tuple(tuple(p) for p in combo)
-        if len(set(pts)) < 4:
-            continue
-        s = _score(pts)
-        if s < best_score:
-            best, best_score = pts, s
+    pools = [np.argsort(-(c @ np.array(d)))[:4] for d in dirs]
+    combos = np.array(list(itertools.product(*pools)))
+    combos = combos[[len(set(k)) == 4 for k in combos]]  # four different candidates
+    scores = _scores(c[combos]) if len(combos) else np.array([np.inf])
+    i = int(np.argmin(scores))
+    best_score = float(scores[i])
+    best = c[combos[i]] if len(combos) else None
     if best is None or best_score > 0.06:
         raise ScrambleNotFound(
             "no scrambled image found: the corner marks do not form the expected rectangle",

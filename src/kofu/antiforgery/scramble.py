@@ -19,7 +19,7 @@ import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from numpy.typing import NDArray
 
-from kofu.antiforgery.layout import BLOCK, GRID_H, GRID_W
+from kofu.antiforgery.layout import GRID_H, GRID_W
 
 N_BLOCKS = GRID_W * GRID_H
 

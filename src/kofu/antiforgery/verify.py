@@ -46,7 +46,15 @@ from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
-from kofu.antiforgery.restore import Placed, finish, place, preview, read_qr, restore_scrambled, toned
+from kofu.antiforgery.restore import (
+    Placed,
+    finish,
+    place,
+    preview,
+    read_qr,
+    restore_scrambled,
+    toned,
+)
 from kofu.antiforgery.scanio import load_scan
 
 __all__ = ["Region", "VerificationResult", "load_scan", "verify_scan", "restore_back"]
@@ -236,7 +244,7 @@ def verify_scan(
         placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
         aligning = pool.submit(_align, front_page, placed) if front_page is not None else None
         linear, unsure = finish(placed)
-        restored_ink = compare.ink(linear) if aligning is not None else None
+        ref = compare.reference(linear, unsure) if aligning is not None else None
         front_aligned = aligning.result() if aligning is not None else None
     restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
@@ -257,8 +265,8 @@ def verify_scan(
             diagnostics=diagnostics,
         )
     likeness = front_aligned.likeness
-    assert restored_ink is not None
-    score = compare.difference_score(front_aligned.ink, restored_ink, unsure)
+    assert ref is not None
+    score = compare.difference_score(front_aligned.ink, ref)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
