@@ -283,31 +283,39 @@ def _lk_steps(
     stop: float,
 ) -> tuple[NDArray[np.float64], float]:
     """Up to ``steps`` Gauss-Newton steps at one resolution (that of ``reference``; ``hh``
-    maps its pixels to ``front``'s), until a step moves less than ``stop`` pixels."""
-    size = (reference.shape[1], reference.shape[0])
-    block = L.BLOCK * reference.shape[1] // L.RASTER_W
+    maps its pixels to ``front``'s), until a step moves less than ``stop`` pixels.
+
+    The sums are taken over every other pixel of every other row (the
+    textures are blurred over more than that): a quarter of the work, and
+    still some 30,000 pixels with text for six unknowns.
+    """
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     t = _lk_texture(reference)
+    gx = (cv2.Sobel(t, cv2.CV_32F, 1, 0, ksize=3) / 8)[::2, ::2]
+    gy = (cv2.Sobel(t, cv2.CV_32F, 0, 1, ksize=3) / 8)[::2, ::2]
+    t = np.ascontiguousarray(t[::2, ::2])
     tt = float(np.vdot(t, t))
-    gx = cv2.Sobel(t, cv2.CV_32F, 1, 0, ksize=3) / 8
-    gy = cv2.Sobel(t, cv2.CV_32F, 0, 1, ksize=3) / 8
+    size = (t.shape[1], t.shape[0])
+    every_other = np.diag([2.0, 2.0, 1.0])  # sampled pixel -> pixel
     sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
-    # Block centres, scaled to about 1 for a well-conditioned system.
+    # Block centres (the mean of their sampled pixels), scaled to about 1 for a
+    # well-conditioned system.
+    block = L.BLOCK * reference.shape[1] // L.RASTER_W
     by, bx = np.mgrid[0 : L.GRID_H, 0 : L.GRID_W].astype(np.float64)
     c = 1.25 / (L.PAGE_W_PX * block / L.BLOCK)
-    xs = (bx * block + (block - 1) / 2) * c
-    ys = (by * block + (block - 1) / 2) * c
+    xs = (bx * block + (block - 2) / 2) * c
+    ys = (by * block + (block - 2) / 2) * c
     p = np.stack([xs, ys, np.ones_like(xs)], axis=-1)  # (GH, GW, 3)
     pp = p[..., :, None] * p[..., None, :]  # (GH, GW, 3, 3)
     inside = np.zeros((L.GRID_H, L.GRID_W), bool)
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
     likeness = 0.0
-    # The front's texture is taken once and warped at each step: the warp is
+    # The front's texture is taken once and sampled at each step: the warp is
     # close to a shift, with which the texture's filters commute.
     front_texture = _lk_texture(front)
     for _ in range(steps):
-        mv = cv2.warpAffine(front_texture, hh[:2], size, flags=flags)
+        mv = cv2.warpAffine(front_texture, (hh @ every_other)[:2], size, flags=flags)
         mt, mm = float(np.vdot(mv, t)), float(np.vdot(mv, mv))
         likeness = mt / max(float(np.sqrt(mm * tt)), 1e-9)
         # The front's texture put on the reference's energy (not regressed on it: a
@@ -414,9 +422,10 @@ class Reference:
     guessed, nor in the page's outer 5 mm."""
 
 
-def _stroke_level(ink_img: NDArray[np.float32]) -> float:
-    """The ink of a solid stroke: the 95th percentile of the inked pixels (a sample)."""
-    sample = ink_img[::4, ::4]
+def _stroke_level(ink_img: NDArray[np.float32], gain: float = 1.0) -> float:
+    """The ink of a solid stroke in ``ink_img`` times ``gain``: the 95th percentile of the
+    inked pixels (a sample)."""
+    sample = ink_img[::4, ::4] * np.float32(gain)
     strokes = sample[sample > 0.05]
     if not strokes.size:
         return 1.0
@@ -452,36 +461,39 @@ def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[
 
     ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference()."""
     f = front_ink
-    # The two inks on one scale (the scan's black is not the restoration's).
-    sel = ref.ink[::2, ::2] > 0.1
-    gs = ref.ink[::2, ::2][sel]
-    g = ref.ink * np.float32((f[::2, ::2][sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
+    fh, gh = _half(f), _half(ref.ink)
+    # The two inks on one scale (the scan's black is not the restoration's):
+    # k, by which the restored ink is multiplied (the local gain of step 6 takes it in).
+    sel = gh > 0.1
+    gs = gh[sel]
+    k = float((fh[sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
     # 5.
-    dx, dy = _block_shifts(_half(f), _half(g))
+    dx, dy = _block_shifts(fh, gh * np.float32(k))
     # The unit: a solid stroke, as the restored image shows it on the front's scale
     # (the front's own is lower on a blurred scan, and its noise would count more).
-    scale = _stroke_level(g)
+    scale = _stroke_level(ref.ink, k)
     # 6.-7. The top and the bottom half of the page at once, in two threads
     #    (OpenCV and numpy release the GIL): each is worked on with a margin
     #    wider than any filter below reaches, then cut to its rows.
     mid = L.RASTER_H // 2
     with ThreadPoolExecutor(max_workers=1) as pool:
-        top = pool.submit(_band_score, f, g, dx, dy, ref.counts, scale, 0, mid)
-        bottom = _band_score(f, g, dx, dy, ref.counts, scale, mid, L.RASTER_H)
+        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, 0, mid)
+        bottom = _band_score(f, ref, dx, dy, k, scale, mid, L.RASTER_H)
         return np.vstack([top.result(), bottom])
 
 
 _MARGIN = 48
 """Rows around a band that its filters see: the window, the gain's window (33 px);
-a multiple of 4 (the gain works at a quarter of the resolution)."""
+a multiple of the block (the offsets are per block) and of 4 (the gain works at a
+quarter of the resolution)."""
 
 
 def _band_score(
     f: NDArray[np.float32],
-    g: NDArray[np.float32],
+    ref: Reference,
     dx: NDArray[np.float32],
     dy: NDArray[np.float32],
-    counts: NDArray[np.uint8],
+    k: float,
     scale: float,
     y0: int,
     y1: int,
@@ -491,13 +503,12 @@ def _band_score(
     f = f[a:b]
     rows, size = b - a, (L.RASTER_W, b - a)
     # 5. Each block of the restored ink moved by its offset.
-    full = (L.RASTER_W, L.RASTER_H)
-    offsets = [cv2.resize(d, full, interpolation=cv2.INTER_NEAREST)[a:b] for d in (dx, dy)]
+    blocks = slice(a // L.BLOCK, b // L.BLOCK)
     g = np.asarray(
         cv2.remap(
-            g,
-            _GRID_X[a:b] + offsets[0],
-            _GRID_Y[a:b] + offsets[1],
+            ref.ink,
+            _GRID_X[a:b] + cv2.resize(dx[blocks], size, interpolation=cv2.INTER_NEAREST),
+            _GRID_Y[a:b] + cv2.resize(dy[blocks], size, interpolation=cv2.INTER_NEAREST),
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         ),
@@ -505,22 +516,25 @@ def _band_score(
     )
     # 6. Local gain: contrast varies over both pages (lighting, dot gain); a
     #    window of several characters keeps one changed character from
-    #    being explained away.
+    #    being explained away. (With k in it; the regularisation is on the
+    #    front's scale.)
     #    The gain is smooth: it is worked out at a quarter of the resolution.
     quarter = (L.RASTER_W // 4, rows // 4)
     box = (_GAIN_WINDOW // 4, _GAIN_WINDOW // 4)
     fh, gh = _half(f), _half(g)
     fg = cv2.boxFilter(cv2.resize(fh * gh, quarter, interpolation=cv2.INTER_AREA), -1, box)
     gg = cv2.boxFilter(cv2.resize(gh * gh, quarter, interpolation=cv2.INTER_AREA), -1, box)
-    gain = (fg + 2e-4) / (gg + 2e-4)
+    gain = (fg + 2e-4 / k) / (gg + 2e-4 / (k * k))
     g *= cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
     # The deviation beyond the noise, where it counts, in ink levels (strokes at the end).
     e = cv2.absdiff(f, g)
-    e = cv2.threshold(cv2.subtract(e, _NOISE * scale), 0.0, 0.0, cv2.THRESH_TOZERO)[1]
-    e = cv2.bitwise_and(e, e, mask=counts[a:b])
+    cv2.subtract(e, _NOISE * scale, dst=e)
+    cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
+    np.multiply(e, ref.counts[a:b], out=e)
     # 7.
-    window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)
-    return np.asarray(window[y0 - a : y1 - a] * np.float32(1.0 / scale), np.float32)
+    window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)[y0 - a : y1 - a]
+    window *= np.float32(1.0 / scale)
+    return np.asarray(window, np.float32)
 
 
 def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:
