@@ -354,7 +354,7 @@ def ink(img: NDArray[np.uint8]) -> NDArray[np.float32]:
     stroke is far below what counts."""
     blur = cv2.GaussianBlur(img, (0, 0), _SIGMA)
     hat = cv2.morphologyEx(blur, cv2.MORPH_BLACKHAT, _HAT)
-    return np.asarray(hat, np.float32) * np.float32(1 / 255)
+    return np.multiply(hat, np.float32(1 / 255), dtype=np.float32)
 
 
 def _block_sums(x: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
@@ -417,6 +417,8 @@ class Reference:
 
     ink: NDArray[np.float32]
     """ink() of the linear restoration."""
+    half_ink: NDArray[np.float32]
+    """The same at half resolution."""
     counts: NDArray[np.uint8]
     """1 where a deviation counts: not near a rule line, nor where the restoration
     guessed, nor in the page's outer 5 mm."""
@@ -437,15 +439,18 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     """4. and 6. (masks) for the restored image (linear, 0..255) and the pixels of it
     that are a guess: done while the front is being aligned."""
     g = ink(restored)
+    gh = _half(g)
     # Rule lines (longer than any character's stroke) are the table, which
     # no forger changes, and where a seam can break them: nothing counts near
     # one. (A line a forger adds to the front is no rule of the restored
-    # image: it counts.)
-    inked = cv2.compare(g, 0.4 * _stroke_level(g), cv2.CMP_GT)
-    across = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((1, _RULE), np.uint8))
-    down = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((_RULE, 1), np.uint8))
+    # image: it counts.) Found at half resolution, a quarter of the work: a
+    # one-pixel rule keeps half its ink there, hence the lower threshold.
+    inked = cv2.compare(gh, 0.2 * _stroke_level(g), cv2.CMP_GT)
+    across = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((1, _RULE // 2), np.uint8))
+    down = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((_RULE // 2, 1), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
     ignore = cv2.bitwise_or(
-        cv2.dilate(cv2.bitwise_or(across, down), np.ones((5, 5), np.uint8)),
+        cv2.resize(rules, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_NEAREST),
         cv2.dilate(unsure.view(np.uint8), np.ones((3, 3), np.uint8)),
     )
     # The page's outer 5 mm carry no certificate content, only the edge of the paper.
@@ -453,7 +458,7 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     m = _EDGE
     counts[m : L.PAGE_H_PX - m, m : L.PAGE_W_PX - m] = 1
     counts[ignore != 0] = 0
-    return Reference(g, counts)
+    return Reference(g, gh, counts)
 
 
 def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
@@ -461,12 +466,12 @@ def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[
 
     ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference()."""
     f = front_ink
-    fh, gh = _half(f), _half(ref.ink)
+    fh, gh = _half(f), ref.half_ink
     # The two inks on one scale (the scan's black is not the restoration's):
     # k, by which the restored ink is multiplied (the local gain of step 6 takes it in).
     sel = gh > 0.1
     gs = gh[sel]
-    k = float((fh[sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9))
+    k = max(float((fh[sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9)), 1e-3)
     # 5.
     dx, dy = _block_shifts(fh, gh * np.float32(k))
     # The unit: a solid stroke, as the restored image shows it on the front's scale
