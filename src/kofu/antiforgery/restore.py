@@ -83,6 +83,19 @@ def _warp(img: NDArray[np.uint8], m: NDArray[np.float64]) -> NDArray[np.uint8]:
     return np.asarray(w, np.uint8)
 
 
+def _lattice(
+    scan: NDArray[np.uint8], m: NDArray[np.float64], rows: tuple[int, int, int], cols: tuple[int, int, int]
+) -> NDArray[np.uint8]:
+    """The warp's pixels on a lattice of the raster grid (``rows`` and ``cols`` as
+    (first, step, count)) and no others: what warping the whole scan would give there."""
+    (r0, sr, nr), (c0, sc, nc) = rows, cols
+    lattice = np.array([[sc, 0, c0], [0, sr, r0], [0, 0, 1.0]])
+    out = cv2.warpPerspective(
+        scan, m @ lattice, (nc, nr), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
+    )
+    return np.asarray(out, np.uint8)
+
+
 Levels = tuple[NDArray[np.float32], NDArray[np.float32]]
 """(GRID_H, GRID_W) each: every block's local black and its span from black to white."""
 
@@ -93,40 +106,40 @@ def _register(
     correction: NDArray[np.float64] | None,
     levels: Levels,
     flips: NDArray[np.bool_],
-) -> NDArray[np.uint8] | None:
-    """2. (second part) The scan warped again, registered to a fraction of a pixel
-    by ``correction`` (None: it could not be measured; so is the result).
+) -> NDArray[np.uint8]:
+    """2. (second part) The scan warped onto the raster grid, registered to a fraction
+    of a pixel by ``correction`` (None: it could not be measured).
 
     The marks place the grid to a pixel or so (a mark found a pixel off tilts
     the homography in perspective), and the printer places the image a few
     tenths off the marks (a raster image is drawn on whole device pixels:
     measured 0.1-0.5 px with pdfium at 600 and 300 dpi). That is enough to
     move a line of one block into its neighbour. The seams between blocks
-    of opposite polarity tell the rest (_grid_correction); a correction and a
-    second warp leave under 0.05 px on the benchmark's scans, and a scan that
-    was more than a third of a pixel off gets one more round.
+    of opposite polarity tell the rest (_grid_correction); one correction
+    leaves under 0.05 px on the benchmark's scans, and a scan that was more
+    than a third of a pixel off gets one more round.
     """
-    warped = None
-    for _ in range(2):
-        if correction is None:
-            break
-        m = m @ correction
-        warped = _warp(img, m)
-        corners = np.array(
-            [[0, 0, 1], [L.RASTER_W, 0, 1], [0, L.RASTER_H, 1], [L.RASTER_W, L.RASTER_H, 1]],
-            np.float64,
+    if correction is None:
+        return _warp(img, m)
+    m = m @ correction
+    warped = _warp(img, m)
+    corners = np.array(
+        [[0, 0, 1], [L.RASTER_W, 0, 1], [0, L.RASTER_H, 1], [L.RASTER_W, L.RASTER_H, 1]],
+        np.float64,
+    )
+    moved = corners @ correction.T
+    if np.abs(moved[:, :2] / moved[:, 2:] - corners[:, :2]).max() >= 0.33:
+        again = _grid_correction(
+            [_Seams(warped, flips, vertical=v, step=4) for v in (True, False)], levels
         )
-        moved = corners @ correction.T
-        if np.abs(moved[:, :2] / moved[:, 2:] - corners[:, :2]).max() < 0.33:
-            break
-        correction = _grid_correction(warped, levels, flips)
+        if again is not None:
+            warped = _warp(img, m @ again)
     return warped
 
 
-def _grid_correction(
-    warped: NDArray[np.uint8], levels: Levels, flips: NDArray[np.bool_]
-) -> NDArray[np.float64] | None:
-    """3x3: the projective map of raster pixels that puts each seam where ``warped`` shows it.
+def _grid_correction(seams: list[_Seams], levels: Levels) -> NDArray[np.float64] | None:
+    """3x3: the projective map of raster pixels that puts each seam where ``seams`` (of
+    both directions, every 4th pixel along them) show it.
 
     At a seam with edge pixels a1 | b1 and the pixels one further in a2, b2
     (standing for the two blocks' true values), the share of b in a1 is
@@ -143,8 +156,8 @@ def _grid_correction(
     # Every 4th pixel along each seam is plenty (some 30,000) and 4x faster.
     ata, atb = np.zeros((8, 8)), np.zeros(8)
     fits = []
-    for vertical in (True, False):
-        z = _Seams(warped, flips, vertical=vertical, step=4)
+    for z in seams:
+        vertical = z.vertical
         a2, a1, b1, b2 = z.levels(levels)
         d = b2 - a2
         sel = z.on & (np.abs(d) > 0.6)
@@ -198,18 +211,25 @@ class _Seams:
         self, img: NDArray[np.generic], flips: NDArray[np.bool_], *, vertical: bool, step: int = 1
     ) -> None:
         b = L.BLOCK
-        self.vertical = vertical
         # (No transposed view for the horizontal seams: whole rows are faster to work on.)
         if vertical:
             rows = img[::step]
             self.a2, self.a1 = rows[:, b - 2 : -b : b], rows[:, b - 1 : -b : b]
             self.b1, self.b2 = rows[:, b::b], rows[:, b + 1 :: b]
-            along = np.arange(0, L.RASTER_H, step) // b  # each seam pixel's block row
-            self.on = (flips[:, 1:] != flips[:, :-1])[along]
         else:
             cols = img[:, ::step]
             self.a2, self.a1 = cols[b - 2 : -b : b], cols[b - 1 : -b : b]
             self.b1, self.b2 = cols[b::b], cols[b + 1 :: b]
+        self._place(flips, vertical=vertical, step=step)
+
+    def _place(self, flips: NDArray[np.bool_], *, vertical: bool, step: int) -> None:
+        """Which seam pixels count (on), and where they are (u, v, tile, along)."""
+        b = L.BLOCK
+        self.vertical = vertical
+        if vertical:
+            along = np.arange(0, L.RASTER_H, step) // b  # each seam pixel's block row
+            self.on = (flips[:, 1:] != flips[:, :-1])[along]
+        else:
             along = np.arange(0, L.RASTER_W, step) // b  # each seam pixel's block column
             self.on = (flips[1:] != flips[:-1])[:, along]
         self.along = along
@@ -224,6 +244,33 @@ class _Seams:
             self.u, self.v = np.broadcast_arrays(x * step, (y + 1) * b - 0.5)
             tile = (y // 8) * 16 + x * step // (8 * b)
         self.tile = tile.astype(np.intp)
+
+    @classmethod
+    def sampled(
+        cls,
+        scan: NDArray[np.uint8],
+        m: NDArray[np.float64],
+        flips: NDArray[np.bool_],
+        *,
+        vertical: bool,
+        step: int,
+    ) -> _Seams:
+        """The seams' pixels sampled from the scan where ``m`` puts the raster, without
+        warping the rest: the same values a warp would give there, for a tenth of it."""
+        b = L.BLOCK
+        z = cls.__new__(cls)
+        if vertical:
+            along = (0, step, -(-L.RASTER_H // step))
+            z.a2, z.a1, z.b1, z.b2 = (
+                _lattice(scan, m, along, (b + d, b, L.GRID_W - 1)) for d in (-2, -1, 0, 1)
+            )
+        else:
+            along = (0, step, -(-L.RASTER_W // step))
+            z.a2, z.a1, z.b1, z.b2 = (
+                _lattice(scan, m, (b + d, b, L.GRID_H - 1), along) for d in (-2, -1, 0, 1)
+            )
+        z._place(flips, vertical=vertical, step=step)
+        return z
 
     def levels(self, levels: Levels) -> tuple[NDArray[np.float32], ...]:
         """(a2, a1, b1, b2) of a warped 8-bit image on the 0 (ink) .. 1 (paper) scale
@@ -264,15 +311,24 @@ def _smooth_field(values: NDArray[np.float32], known: NDArray[np.bool_]) -> NDAr
     return np.asarray(num / np.maximum(den, 1e-6), np.float32)
 
 
-def _block_levels(scr: NDArray[np.uint8], flips: NDArray[np.bool_]) -> Levels:
-    """3. Each block's local black and span from black to white. Both vary
-    smoothly over the page: over one block, by far less than the scan's noise,
-    so one value per block serves its pixels."""
-    # Ignore each block's border pixels: they carry the neighbours' blur.
-    # Every other row and column of the rest (25 pixels) tells the levels well
-    # enough (they are smoothed over some 40 blocks below), in a quarter of the time.
-    inner = scr.reshape(L.GRID_H, L.BLOCK, L.GRID_W, L.BLOCK)[:, 3:-3:2, :, 3:-3:2]
-    inner = inner.swapaxes(1, 2).reshape(L.GRID_H, L.GRID_W, -1)
+_INNER = np.arange(3, L.BLOCK - 3, 2)
+"""The pixels of a block (along each side) that tell its levels: every other one, away
+from the border, which carries the neighbours' blur. 25 pixels tell them well enough:
+they are smoothed over some 40 blocks."""
+
+
+def _block_levels(scan: NDArray[np.uint8], m: NDArray[np.float64], flips: NDArray[np.bool_]) -> Levels:
+    """3. Each block's local black and span from black to white, from the scan where
+    ``m`` puts the raster. Both vary smoothly over the page: over one block, by
+    far less than the scan's noise, so one value per block serves its pixels."""
+    inner = np.stack(
+        [
+            _lattice(scan, m, (i, L.BLOCK, L.GRID_H), (j, L.BLOCK, L.GRID_W))
+            for i in _INNER
+            for j in _INNER
+        ],
+        axis=2,
+    )
     n = inner.shape[2]
     lo_k, hi_k = n // 10, n - 1 - n // 10  # the 10th and 90th percentiles, one partial sort
     part = np.partition(inner, (lo_k, hi_k), axis=2)
@@ -293,13 +349,12 @@ def _levels(scr: NDArray[np.float32], levels: Levels) -> NDArray[np.float32]:
 
 @dataclass(frozen=True)
 class Placed:
-    """A back scan's scrambled image warped onto its own grid by the marks
-    (step 2, before the seams register it), with its block levels (step 3)
-    and the registration the seams ask for (None: the seams did not tell)."""
+    """A back scan with the mapping ``m`` of the scrambled image's raster into it (step 2),
+    the blocks' levels (step 3) and the registration the seams ask for (None: the
+    seams did not tell)."""
 
     scan: NDArray[np.uint8]
     m: NDArray[np.float64]
-    warped: NDArray[np.uint8]
     levels: Levels
     correction: NDArray[np.float64] | None
     key: bytes
@@ -311,35 +366,35 @@ class Placed:
 
 
 def place(img: NDArray[np.uint8], h_mm: NDArray[np.float64], key: bytes, page: int) -> Placed:
-    """Steps 2 (first warp, and the correction it needs) and 3 (levels) on a back scan
-    whose marks gave ``h_mm``."""
+    """Steps 2 (the mapping, and the correction it needs) and 3 (levels) on a back scan
+    whose marks gave ``h_mm``: from samples of the scan where the levels and the
+    seams are read (a fifth of the pixels), not a warp of it."""
     m = raster_to_scan(h_mm)
-    warped = _warp(img, m)
     flips = flip_map(key, page)
-    levels = _block_levels(warped, flips)
-    return Placed(img, m, warped, levels, _grid_correction(warped, levels, flips), key, page)
+    levels = _block_levels(img, m, flips)
+    seams = [_Seams.sampled(img, m, flips, vertical=v, step=4) for v in (True, False)]
+    return Placed(img, m, levels, _grid_correction(seams, levels), key, page)
 
 
 _HALF = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
 """Half-resolution raster pixel -> raster pixel (pixel centres)."""
+_PREVIEW_BLUR = 0.6
+"""Sampling the scan at a quarter of the raster's pixels aliases its noise; this blur
+(in preview pixels) takes that out."""
 
 
 def preview(placed: Placed) -> NDArray[np.uint8]:
-    """The restored front at half resolution (75 dpi) and toned, from the first warp
-    resampled by the registration (no second warp, sharpening or mending): enough
-    to align a front scan to, in a tenth of the time of the restoration, so the
-    two can run at once. (Without the registration, the preview's blocks would
-    carry the marks' error on average, and so would the front aligned to it.)"""
+    """The restored front at half resolution (75 dpi) and toned: the scan sampled there
+    with the registration, sharpened, levelled and unscrambled (no mending):
+    enough to align a front scan to, in a tenth of the time of the restoration,
+    so the two can run at once. (Without the registration, the preview's blocks
+    would carry the marks' error on average, and so would the front aligned to it.)"""
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
-    small = cv2.resize(placed.warped, half, interpolation=cv2.INTER_AREA)
-    if placed.correction is not None:
-        small = cv2.warpPerspective(
-            small,
-            np.linalg.inv(_HALF) @ placed.correction @ _HALF,
-            half,
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+    m = placed.m if placed.correction is None else placed.m @ placed.correction
+    small = cv2.warpPerspective(
+        placed.scan, m @ _HALF, half, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
+    )
+    small = cv2.GaussianBlur(small, (0, 0), _PREVIEW_BLUR)
     # Sharpened as finish does (a stroke the blur left grey would tone away).
     blur = cv2.GaussianBlur(small, (0, 0), _SHARPEN_SIGMA / 2)
     small = cv2.addWeighted(small, 1 + _SHARPEN, blur, -_SHARPEN, 0, dtype=cv2.CV_32F)
@@ -353,11 +408,10 @@ def preview(placed: Placed) -> NDArray[np.uint8]:
 
 
 def finish(placed: Placed) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """Steps 2 (registration) to 4: the restored front (150 dpi, on a linear
+    """Steps 2 (the registered warp) to 4: the restored front (150 dpi, on a linear
     scale: 0 ink .. 255 paper) and the pixels of it that are a guess (see restore)."""
     flips = placed.flips
-    registered = _register(placed.scan, placed.m, placed.correction, placed.levels, flips)
-    warped = placed.warped if registered is None else registered
+    warped = _register(placed.scan, placed.m, placed.correction, placed.levels, flips)
     # How much to sharpen: the share of a block's edge pixel that its
     # opposite-polarity neighbour bleeds into it, scaled so that the blur of
     # a typical laser print and 300 dpi scan (~0.2) gets the full _SHARPEN.
