@@ -481,10 +481,12 @@ def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[
     #    (OpenCV and numpy release the GIL): each is worked on with a margin
     #    wider than any filter below reaches, then cut to its rows.
     mid = L.RASTER_H // 2
+    score = np.empty((L.RASTER_H, L.RASTER_W), np.float32)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, 0, mid)
-        bottom = _band_score(f, ref, dx, dy, k, scale, mid, L.RASTER_H)
-        return np.vstack([top.result(), bottom])
+        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, score, 0, mid)
+        _band_score(f, ref, dx, dy, k, scale, score, mid, L.RASTER_H)
+        top.result()
+    return score
 
 
 _MARGIN = 48
@@ -500,10 +502,11 @@ def _band_score(
     dy: NDArray[np.float32],
     k: float,
     scale: float,
+    score: NDArray[np.float32],
     y0: int,
     y1: int,
-) -> NDArray[np.float32]:
-    """Steps 5 (the offsets applied) to 7 for the rows y0:y1 of the raster."""
+) -> None:
+    """Steps 5 (the offsets applied) to 7 for the rows y0:y1 of the raster, into ``score``."""
     a, b = max(0, y0 - _MARGIN), min(L.RASTER_H, y1 + _MARGIN)
     f = f[a:b]
     rows, size = b - a, (L.RASTER_W, b - a)
@@ -537,9 +540,8 @@ def _band_score(
     cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
     np.multiply(e, ref.counts[a:b], out=e)
     # 7.
-    window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)[y0 - a : y1 - a]
-    window *= np.float32(1.0 / scale)
-    return np.asarray(window, np.float32)
+    window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)
+    np.multiply(window[y0 - a : y1 - a], np.float32(1.0 / scale), out=score[y0:y1])
 
 
 def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:
