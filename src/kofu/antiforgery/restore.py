@@ -356,6 +356,8 @@ class Placed:
     scan: NDArray[np.uint8]
     m: NDArray[np.float64]
     levels: Levels
+    seams: tuple[_Seams, _Seams]
+    """Every 4th pixel along the vertical, then the horizontal seams (before registration)."""
     correction: NDArray[np.float64] | None
     key: bytes
     page: int
@@ -372,8 +374,11 @@ def place(img: NDArray[np.uint8], h_mm: NDArray[np.float64], key: bytes, page: i
     m = raster_to_scan(h_mm)
     flips = flip_map(key, page)
     levels = _block_levels(img, m, flips)
-    seams = [_Seams.sampled(img, m, flips, vertical=v, step=4) for v in (True, False)]
-    return Placed(img, m, levels, _grid_correction(seams, levels), key, page)
+    seams = (
+        _Seams.sampled(img, m, flips, vertical=True, step=4),
+        _Seams.sampled(img, m, flips, vertical=False, step=4),
+    )
+    return Placed(img, m, levels, seams, _grid_correction(list(seams), levels), key, page)
 
 
 _HALF = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
@@ -415,7 +420,7 @@ def finish(placed: Placed) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     # How much to sharpen: the share of a block's edge pixel that its
     # opposite-polarity neighbour bleeds into it, scaled so that the blur of
     # a typical laser print and 300 dpi scan (~0.2) gets the full _SHARPEN.
-    mixing = seam_mixing(warped, placed.levels, flips)
+    mixing = seam_mixing(placed.seams[0], placed.levels)
     amount = float(np.clip(mixing / 0.2, 0.0, 1.0) * _SHARPEN)
     # The sharpened image keeps the unsharpened one's levels (the unsharp
     # mask does not move a block's paper or ink level).
@@ -437,14 +442,17 @@ def restore_scrambled(
     return finish(place(img, h_mm, key, page))
 
 
-def seam_mixing(warped: NDArray[np.uint8], levels: Levels, flips: NDArray[np.bool_]) -> float:
-    """The median share c of the neighbour in an edge pixel across opposite-polarity seams."""
-    s = _Seams(warped, flips, vertical=True, step=2)
-    a2, a1, _, b2 = s.levels(levels)
-    sel = s.on & (np.abs(b2 - a2) > 0.6)
+def seam_mixing(seams: _Seams, levels: Levels) -> float:
+    """The median share c of the neighbour in an edge pixel across opposite-polarity seams.
+
+    Each side's share is off by the grid's misregistration (one more, the
+    other less): their mean is not, so the seams read before registration serve."""
+    a2, a1, b1, b2 = seams.levels(levels)
+    d = b2 - a2
+    sel = seams.on & (np.abs(d) > 0.6)
     if sel.sum() < 100:
         return 0.0
-    return float(np.median((a1[sel] - a2[sel]) / (b2[sel] - a2[sel])))
+    return float(np.median((a1 - a2)[sel] / d[sel]) + np.median((b2 - b1)[sel] / d[sel])) / 2
 
 
 def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
