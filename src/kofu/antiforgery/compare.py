@@ -210,40 +210,54 @@ def _affine_correction(
     return None if a is None else np.vstack([a, [0.0, 0.0, 1.0]])
 
 
+class FrontScan:
+    """A front scan (best at 150 dpi) and what aligning it needs of it alone: prepared
+    before the restored image is there (see verify)."""
+
+    def __init__(self, image: NDArray[np.uint8]) -> None:
+        self.image = image
+        self.corners = page_corners(image)
+        half, _ = shrink(image, 2.0, 1.0)
+        self.texture = _lk_texture(half)
+
+    def on_raster(self, h: NDArray[np.float64]) -> NDArray[np.uint8]:
+        """The front scan warped onto the restored grid by ``h`` (raster -> scan, from
+        align_front). (The ink taken first and warped instead: measured slower, and
+        blurred by the warp, a changed digit scored lower.)"""
+        size = (L.RASTER_W, L.RASTER_H)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        warped = cv2.warpAffine(self.image, h[:2], size, flags=flags, borderValue=255)
+        return np.asarray(warped, np.uint8)
+
+
 def align_front(
-    front: NDArray[np.uint8], corners: NDArray[np.float32], reference: NDArray[np.uint8]
-) -> tuple[NDArray[np.uint8], float]:
-    """The front scan (best at 150 dpi), whose page_corners are ``corners``, warped onto
-    the restored grid, and how much it looks like it: the correlation of the
-    two images' texture (1: the same page, 0: nothing in common; see
-    MIN_LIKENESS). ``reference`` is the restored image at half resolution
-    (kofu.antiforgery.restore.preview)."""
+    front: FrontScan, corners: NDArray[np.float32], reference: NDArray[np.uint8]
+) -> tuple[NDArray[np.float64], float]:
+    """3x3: the affine map of restored-grid pixels into the front scan, whose page
+    corners are ``corners``; and how much the front looks like the restored
+    image there: the correlation of the two images' texture (1: the same
+    page, 0: nothing in common; see MIN_LIKENESS). ``reference`` is the
+    restored image at half resolution (kofu.antiforgery.restore.preview)."""
     # 2. Page corners in raster pixels (pixel centres at integers: the page edge is at -0.5).
+    #    (Four corners of a rectangle: the map is affine.)
     pw = L.PAGE_W_MM / 25.4 * L.RASTER_DPI
     ph = L.PAGE_H_MM / 25.4 * L.RASTER_DPI
-    dst = np.array(
-        [[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32
-    )
-    h = np.asarray(cv2.getPerspectiveTransform(dst, corners), np.float64)  # raster -> scan
-    size = (L.RASTER_W, L.RASTER_H)
+    dst = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [-0.5, ph - 0.5]], np.float32)
+    h = np.vstack([cv2.getAffineTransform(dst, corners[[0, 1, 3]]), [0.0, 0.0, 1.0]])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     # 3. A wide search at half resolution (a page cut off by the scanner's
     #    edge has wrong corners): an affine correction fitted to the tiles'
     #    shifts, robust to the tiles a forger changed (RANSAC). Then the
     #    fine fit (_refine_affine).
-    half = (size[0] // 2, size[1] // 2)
+    half = (L.RASTER_W // 2, L.RASTER_H // 2)
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])  # half-res pixel -> full-res pixel
     moving = _texture(
-        np.asarray(cv2.warpPerspective(front, h @ s, half, flags=flags, borderValue=255), np.uint8)
+        np.asarray(cv2.warpAffine(front.image, (h @ s)[:2], half, flags=flags, borderValue=255), np.uint8)
     )
     a = _affine_correction(*_tile_shifts(_texture(reference), moving, _TILE // 2, 20.0), 1.0)
     if a is not None:
         h = h @ s @ a @ np.linalg.inv(s)
-    h, likeness = _refine_affine(front, h, reference)
-    return (
-        np.asarray(cv2.warpPerspective(front, h, size, flags=flags, borderValue=255), np.uint8),
-        likeness,
-    )
+    return _refine_affine(front, h, reference)
 
 
 def _lk_texture(img: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -254,7 +268,7 @@ def _lk_texture(img: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def _refine_affine(
-    front: NDArray[np.uint8], h: NDArray[np.float64], reference: NDArray[np.uint8]
+    front: FrontScan, h: NDArray[np.float64], reference: NDArray[np.uint8]
 ) -> tuple[NDArray[np.float64], float]:
     """3. (fine) Gauss-Newton steps of an affine correction, from the whole page;
     and the correlation of the two textures at the last step (the likeness).
@@ -270,20 +284,20 @@ def _refine_affine(
     """
     # Half-resolution pixel -> full-resolution pixel (pixel centres).
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
-    half_front, _ = shrink(front, 2.0, 1.0)
-    hh, likeness = _lk_steps(half_front, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05)
+    hh, likeness = _lk_steps(front.texture, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05)
     return np.asarray(s @ hh @ np.linalg.inv(s), np.float64), likeness
 
 
 def _lk_steps(
-    front: NDArray[np.uint8],
+    front_texture: NDArray[np.float32],
     hh: NDArray[np.float64],
     reference: NDArray[np.uint8],
     steps: int,
     stop: float,
 ) -> tuple[NDArray[np.float64], float]:
     """Up to ``steps`` Gauss-Newton steps at one resolution (that of ``reference``; ``hh``
-    maps its pixels to ``front``'s), until a step moves less than ``stop`` pixels.
+    maps its pixels to the front's, whose _lk_texture is ``front_texture``), until a step
+    moves less than ``stop`` pixels.
 
     The sums are taken over every other pixel of every other row (the
     textures are blurred over more than that): a quarter of the work, and
@@ -311,9 +325,8 @@ def _lk_steps(
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
     likeness = 0.0
-    # The front's texture is taken once and sampled at each step: the warp is
-    # close to a shift, with which the texture's filters commute.
-    front_texture = _lk_texture(front)
+    # The front's texture was taken once (FrontScan) and is sampled at each
+    # step: the warp is close to a shift, with which the texture's filters commute.
     for _ in range(steps):
         mv = cv2.warpAffine(front_texture, (hh @ every_other)[:2], size, flags=flags)
         mt, mm = float(np.vdot(mv, t)), float(np.vdot(mv, mv))

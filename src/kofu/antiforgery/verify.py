@@ -158,11 +158,9 @@ def _check_resolution(side: str, dpi: float) -> None:
         )
 
 
-_FrontPage = tuple[NDArray[np.uint8], list[NDArray[np.float32]]]
-
-
-def _front_page(front: bytes, max_pixels: int, max_bytes: int) -> _FrontPage:
-    """Step 1 for the front: the scan at about 150 dpi and where its page may lie."""
+def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontScan:
+    """Step 1 for the front: the scan at about 150 dpi, where its page may lie, and
+    what comparing it needs of it alone."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
     # The scan's short side is an A4 page's width and a little margin (if any):
     # taking it as 220 mm gives a lower bound of its dpi.
@@ -170,39 +168,38 @@ def _front_page(front: bytes, max_pixels: int, max_bytes: int) -> _FrontPage:
     _check_resolution("front", dpi)
     if dpi < 1.6 * L.RASTER_DPI:  # halved, it would be coarser than the comparison
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
-    img = compare.at_raster_dpi(img)
-    return img, compare.page_corners(img)
+    return compare.FrontScan(compare.at_raster_dpi(img))
 
 
 @dataclass(frozen=True)
 class _AlignedFront:
     image: NDArray[np.uint8]
+    """The front scan on the restored image's grid."""
     ink: NDArray[np.float32]
     likeness: float
 
 
-def _align(front_page: Future[_FrontPage], placed: Placed) -> _AlignedFront | None:
+def _align(front_job: Future[compare.FrontScan], placed: Placed) -> _AlignedFront | None:
     """6. (first part) The front scan aligned to the restored image, or None when it
     shows no page. Turned round if it was scanned upside down or sideways."""
-    front_img, candidates = front_page.result()
-    if not candidates:
+    front = front_job.result()
+    if not front.corners:
         return None
     reference = preview(placed)
     # A front laid upside down or turned a quarter on the scanner has its
     # page's corners in another order: the likeliest page, then the turns.
-    aligned, likeness = None, -1.0
-    for corners in candidates:
+    best, likeness = None, -1.0
+    for corners in front.corners:
         for turn in (0, 2, 1, 3):
-            tried, tried_likeness = compare.align_front(
-                front_img, np.roll(corners, turn, axis=0), reference
-            )
-            if tried_likeness > likeness:
-                aligned, likeness = tried, tried_likeness
+            h, tried = compare.align_front(front, np.roll(corners, turn, axis=0), reference)
+            if tried > likeness:
+                best, likeness = h, tried
             if likeness >= compare.MIN_LIKENESS:
                 break
         if likeness >= compare.MIN_LIKENESS:
             break
-    assert aligned is not None  # candidates is not empty
+    assert best is not None  # there are corners
+    aligned = front.on_raster(best)
     return _AlignedFront(aligned, compare.ink(aligned), likeness)
 
 
@@ -222,8 +219,8 @@ def verify_scan(
     # (at about 150 dpi, where it is compared), finds its page, and aligns it
     # to a preview of the restoration as soon as the marks and the QR allow one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        front_page = (
-            pool.submit(_front_page, front, max_pixels, max_bytes) if front is not None else None
+        front_job = (
+            pool.submit(_front_scan, front, max_pixels, max_bytes) if front is not None else None
         )
         # 1.-4.
         back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
@@ -242,7 +239,7 @@ def verify_scan(
             )
         # 5. (The scrambled image is only ever restored for a signed serial.)
         placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
-        aligning = pool.submit(_align, front_page, placed) if front_page is not None else None
+        aligning = pool.submit(_align, front_job, placed) if front_job is not None else None
         linear, unsure = finish(placed)
         ref = compare.reference(linear, unsure) if aligning is not None else None
         front_aligned = aligning.result() if aligning is not None else None
