@@ -2,7 +2,7 @@
 
 Steps (numbered as in the code):
 
-1. Work on a copy reduced to ~75 dpi (fast; the marks are 5 mm = 15 px).
+1. Work on every 4th pixel of a 300 dpi scan, ~75 dpi (fast; the marks are 5 mm = 15 px).
 2. Ink is what is clearly darker than the local paper white (a large max
    filter estimates the white, so uneven lighting does not matter).
 3. Candidates: solid, square-ish blobs about the size of a mark.
@@ -25,7 +25,6 @@ from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.errors import ScrambleNotFound
-from kofu.antiforgery.scanio import shrink
 
 _WORK_DPI = 75.0
 
@@ -117,7 +116,10 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     h, w = img.shape
     # 1. A scan of A4 is about 215 mm wide: that sets the working scale.
     dpi = w / (L.PAGE_W_MM + 10) * 25.4
-    small, f = shrink(img, dpi, _WORK_DPI)
+    # Every n-th pixel (not an average: the marks are solid, and step 5 works at
+    # full resolution; a quarter of the time of an area resize).
+    n = max(1, round(dpi / _WORK_DPI))
+    small, f = np.ascontiguousarray(img[n // 2 :: n, n // 2 :: n]), 1.0 / n
     side = L.MARK_SIZE / 25.4 * dpi * f
     # 2.-3.
     ink = _ink(small, max(15, int(side * 3) | 1))
