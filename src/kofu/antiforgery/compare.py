@@ -386,10 +386,10 @@ def _half(x: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def _block_shifts(
-    f: NDArray[np.float32], g: NDArray[np.float32]
+    f: NDArray[np.float32], ref: Reference, k: float
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """5. Each block's sub-pixel offset (in raster pixels) between the front's ink
-    ``f`` and the restored ink ``g``, both at half resolution.
+    ``f`` and the restored ink (``ref``) times ``k``, both at half resolution.
 
     One Lucas-Kanade step per block (the blocks come from different places
     of the back, so each carries its own small error, and the front's
@@ -399,11 +399,11 @@ def _block_shifts(
     agreement. Half resolution tells the offsets as well (the inks are
     blurred) for a quarter of the work.
     """
-    gx = np.asarray(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
-    gy = np.asarray(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
-    d = f - g
-    sxx, sxy, syy = _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy)
-    sxd, syd = _block_sums(gx * d), _block_sums(gy * d)
+    # The restored ink's parts were summed by reference(), without k.
+    k2 = k * k
+    sxx, sxy, syy = k2 * ref.sxx, k2 * ref.sxy, k2 * ref.syy
+    d = f - np.float32(k) * ref.half_ink
+    sxd, syd = k * _block_sums(ref.gx * d), k * _block_sums(ref.gy * d)
     det = sxx * syy - sxy * sxy
     ok = det > 1e-4 * max(float(np.percentile(det, 90)), 1e-12)
     safe = np.where(ok, det, 1.0)
@@ -432,6 +432,12 @@ class Reference:
     """ink() of the linear restoration."""
     half_ink: NDArray[np.float32]
     """The same at half resolution."""
+    gx: NDArray[np.float32]
+    gy: NDArray[np.float32]
+    """The gradient of half_ink; and its sums per block, for _block_shifts:"""
+    sxx: NDArray[np.float32]
+    sxy: NDArray[np.float32]
+    syy: NDArray[np.float32]
     counts: NDArray[np.uint8]
     """1 where a deviation counts: not near a rule line, nor where the restoration
     guessed, nor in the page's outer 5 mm."""
@@ -471,7 +477,10 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     m = _EDGE
     counts[m : L.PAGE_H_PX - m, m : L.PAGE_W_PX - m] = 1
     counts[ignore != 0] = 0
-    return Reference(g, gh, counts)
+    gx = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
+    gy = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
+    sums = [_block_sums(a * b) for a, b in ((gx, gx), (gx, gy), (gy, gy))]
+    return Reference(g, gh, gx, gy, *sums, counts)
 
 
 def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
@@ -486,7 +495,7 @@ def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[
     gs = gh[sel]
     k = max(float((fh[sel] * gs).sum() / max(float((gs * gs).sum()), 1e-9)), 1e-3)
     # 5.
-    dx, dy = _block_shifts(fh, gh * np.float32(k))
+    dx, dy = _block_shifts(fh, ref, k)
     # The unit: a solid stroke, as the restored image shows it on the front's scale
     # (the front's own is lower on a blurred scan, and its noise would count more).
     scale = _stroke_level(ref.ink, k)
