@@ -77,8 +77,8 @@ _AROUND = np.exp(-(np.arange(-3, 4)[:, None] ** 2 + np.arange(-3, 4)[None, :] **
     np.float32
 )
 _AROUND[3, 3] = 0.0  # the block itself does not count
-_GRID_Y, _GRID_X = (a.astype(np.float32) for a in np.mgrid[0 : L.RASTER_H, 0 : L.RASTER_W])
-"""Each raster pixel's own coordinates, for cv2.remap."""
+_COLUMNS = np.arange(L.RASTER_W, dtype=np.float32)[None, :]
+"""Each raster column's own coordinate, for cv2.remap."""
 _LK_STEPS = 5
 """Gauss-Newton steps of the fine alignment, at most: each takes the error to about a
 fifth; a step under a tenth of a (full-resolution) pixel ends it."""
@@ -472,11 +472,11 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
         cv2.resize(rules, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_NEAREST),
         cv2.dilate(unsure.view(np.uint8), np.ones((3, 3), np.uint8)),
     )
+    counts = np.asarray(cv2.threshold(ignore, 0, 1, cv2.THRESH_BINARY_INV)[1], np.uint8)
     # The page's outer 5 mm carry no certificate content, only the edge of the paper.
-    counts = np.zeros(g.shape, np.uint8)
     m = _EDGE
-    counts[m : L.PAGE_H_PX - m, m : L.PAGE_W_PX - m] = 1
-    counts[ignore != 0] = 0
+    counts[:m], counts[L.PAGE_H_PX - m :] = 0, 0
+    counts[:, :m], counts[:, L.PAGE_W_PX - m :] = 0, 0
     gx = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
     gy = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
     sums = [_block_sums(a * b) for a, b in ((gx, gx), (gx, gy), (gy, gy))]
@@ -532,13 +532,19 @@ def _band_score(
     a, b = max(0, y0 - _MARGIN), min(L.RASTER_H, y1 + _MARGIN)
     f = f[a:b]
     rows, size = b - a, (L.RASTER_W, b - a)
-    # 5. Each block of the restored ink moved by its offset.
-    blocks = slice(a // L.BLOCK, b // L.BLOCK)
+    # 5. Each block of the restored ink moved by its offset: remap's maps are
+    #    each pixel's own coordinates plus its block's offset (built a block row
+    #    at a time: twice as fast as resizing the offsets to pixels).
+    blocks, n = slice(a // L.BLOCK, b // L.BLOCK), (b - a) // L.BLOCK
+    map_x = np.empty((n, L.BLOCK, L.RASTER_W), np.float32)
+    map_x[:] = (_COLUMNS + np.repeat(dx[blocks], L.BLOCK, axis=1))[:, None, :]
+    ys = np.arange(a, b, dtype=np.float32).reshape(n, L.BLOCK, 1)
+    map_y = ys + np.repeat(dy[blocks], L.BLOCK, axis=1)[:, None, :]
     g = np.asarray(
         cv2.remap(
             ref.ink,
-            _GRID_X[a:b] + cv2.resize(dx[blocks], size, interpolation=cv2.INTER_NEAREST),
-            _GRID_Y[a:b] + cv2.resize(dy[blocks], size, interpolation=cv2.INTER_NEAREST),
+            map_x.reshape(size[1], size[0]),
+            map_y.reshape(size[1], size[0]),
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         ),
