@@ -36,6 +36,9 @@ def _ink(img: NDArray[np.uint8], k: int) -> NDArray[np.uint8]:
 
 
 def _candidates(ink: NDArray[np.uint8], side_px: float) -> list[tuple[float, float]]:
+    # Specks of noise and print are no marks: opened away first (a noisy scan has
+    # thousands, each a contour to look at).
+    ink = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     out = []
     expected = side_px * side_px
@@ -105,10 +108,8 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     if lab == 0:
         return cx, cy
     region = cv2.dilate((labels == lab).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    wgt = dark * region
-    m = wgt.sum()
-    ys, xs = np.mgrid[0 : roi.shape[0], 0 : roi.shape[1]]
-    return float((wgt * xs).sum() / m + x0), float((wgt * ys).sum() / m + y0)
+    mom = cv2.moments(np.asarray(dark * region, np.float32))
+    return mom["m10"] / mom["m00"] + x0, mom["m01"] / mom["m00"] + y0
 
 
 def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
