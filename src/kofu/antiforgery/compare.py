@@ -220,14 +220,26 @@ class FrontScan:
         half, _ = shrink(image, 2.0, 1.0)
         self.texture = _lk_texture(half)
 
-    def on_raster(self, h: NDArray[np.float64]) -> NDArray[np.uint8]:
-        """The front scan warped onto the restored grid by ``h`` (raster -> scan, from
-        align_front). (The ink taken first and warped instead: measured slower, and
-        blurred by the warp, a changed digit scored lower.)"""
-        size = (L.RASTER_W, L.RASTER_H)
+    def on_raster(
+        self,
+        h: NDArray[np.float64],
+        image: NDArray[np.uint8],
+        front_ink: NDArray[np.float32],
+        y0: int,
+        y1: int,
+    ) -> None:
+        """Rows y0:y1 of the front scan warped onto the restored grid by ``h`` (raster ->
+        scan, from align_front) into ``image``, and of its ink into ``front_ink``.
+        By rows, so that two threads can share the work. (The ink taken first and
+        warped instead: measured slower, and blurred by the warp, a changed digit
+        scored lower.)"""
+        # With a margin wider than ink()'s filters reach (9 rows).
+        a, b = max(0, y0 - 16), min(L.RASTER_H, y1 + 16)
+        shifted = h @ np.array([[1.0, 0, 0], [0, 1, a], [0, 0, 1]])
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        warped = cv2.warpAffine(self.image, h[:2], size, flags=flags, borderValue=255)
-        return np.asarray(warped, np.uint8)
+        part = cv2.warpAffine(self.image, shifted[:2], (L.RASTER_W, b - a), flags=flags, borderValue=255)
+        image[y0:y1] = part[y0 - a : y1 - a]
+        front_ink[y0:y1] = ink(np.asarray(part, np.uint8))[y0 - a : y1 - a]
 
 
 def align_front(

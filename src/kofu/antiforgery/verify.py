@@ -30,6 +30,7 @@ Everything stays in memory; nothing of a scan is written or logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -171,36 +172,61 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
     return compare.FrontScan(compare.at_raster_dpi(img))
 
 
-@dataclass(frozen=True)
-class _AlignedFront:
-    image: NDArray[np.uint8]
-    """The front scan on the restored image's grid."""
-    ink: NDArray[np.float32]
-    likeness: float
+class _Front:
+    """Step 6 for the front, shared by the two threads: the aligning thread aligns it
+    (_align), then both put it on the restored grid, a band of rows at a time,
+    whichever is free taking the next (the other thread is restoring the back
+    meanwhile, and either may finish first)."""
+
+    _BANDS = 4
+
+    def __init__(self) -> None:
+        self.aligned = threading.Event()
+        self.scan: compare.FrontScan | None = None
+        self.h = np.eye(3)
+        """Restored-grid pixels -> front-scan pixels."""
+        self.likeness = -1.0
+        self.image = np.empty((L.RASTER_H, L.RASTER_W), np.uint8)
+        self.ink = np.empty((L.RASTER_H, L.RASTER_W), np.float32)
+        step = L.RASTER_H // self._BANDS
+        self._bands = [(y, min(y + step, L.RASTER_H)) for y in range(0, L.RASTER_H, step)]
+        self._lock = threading.Lock()
+
+    def put_on_raster(self) -> None:
+        """Work on the bands that no thread has taken yet (after ``aligned``)."""
+        assert self.scan is not None
+        while True:
+            with self._lock:
+                if not self._bands:
+                    return
+                y0, y1 = self._bands.pop()
+            self.scan.on_raster(self.h, self.image, self.ink, y0, y1)
 
 
-def _align(front_job: Future[compare.FrontScan], placed: Placed) -> _AlignedFront | None:
-    """6. (first part) The front scan aligned to the restored image, or None when it
-    shows no page. Turned round if it was scanned upside down or sideways."""
-    front = front_job.result()
-    if not front.corners:
-        return None
-    reference = preview(placed)
-    # A front laid upside down or turned a quarter on the scanner has its
-    # page's corners in another order: the likeliest page, then the turns.
-    best, likeness = None, -1.0
-    for corners in front.corners:
-        for turn in (0, 2, 1, 3):
-            h, tried = compare.align_front(front, np.roll(corners, turn, axis=0), reference)
-            if tried > likeness:
-                best, likeness = h, tried
-            if likeness >= compare.MIN_LIKENESS:
+def _align(front_job: Future[compare.FrontScan], placed: Placed, front: _Front) -> None:
+    """6. (first part) The front scan aligned to the restored image (turned round if
+    it was scanned upside down or sideways), then put on its grid; ``front.scan``
+    stays None when the scan shows no page."""
+    try:
+        scan = front_job.result()
+        if not scan.corners:
+            return
+        reference = preview(placed)
+        # A front laid upside down or turned a quarter on the scanner has its
+        # page's corners in another order: the likeliest page, then the turns.
+        for corners in scan.corners:
+            for turn in (0, 2, 1, 3):
+                h, likeness = compare.align_front(scan, np.roll(corners, turn, axis=0), reference)
+                if likeness > front.likeness:
+                    front.h, front.likeness = h, likeness
+                if front.likeness >= compare.MIN_LIKENESS:
+                    break
+            if front.likeness >= compare.MIN_LIKENESS:
                 break
-        if likeness >= compare.MIN_LIKENESS:
-            break
-    assert best is not None  # there are corners
-    aligned = front.on_raster(best)
-    return _AlignedFront(aligned, compare.ink(aligned), likeness)
+        front.scan = scan
+    finally:
+        front.aligned.set()
+    front.put_on_raster()
 
 
 def verify_scan(
@@ -239,10 +265,17 @@ def verify_scan(
             )
         # 5. (The scrambled image is only ever restored for a signed serial.)
         placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
-        aligning = pool.submit(_align, front_job, placed) if front_job is not None else None
+        front_side = _Front()
+        aligning = (
+            pool.submit(_align, front_job, placed, front_side) if front_job is not None else None
+        )
         linear, unsure = finish(placed)
         ref = compare.reference(linear, unsure) if aligning is not None else None
-        front_aligned = aligning.result() if aligning is not None else None
+        if aligning is not None:
+            front_side.aligned.wait()
+            if front_side.scan is not None:
+                front_side.put_on_raster()
+            aligning.result()
     restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
     if aligning is None:
@@ -256,14 +289,14 @@ def verify_scan(
             restored=restored,
         )
     # 6.
-    if front_aligned is None:
+    if front_side.scan is None:
         raise ScrambleNotFound(
             "the front scan shows no page to compare (is it the front side?)",
             diagnostics=diagnostics,
         )
-    likeness = front_aligned.likeness
+    likeness = front_side.likeness
     assert ref is not None
-    score = compare.difference_score(front_aligned.ink, ref)
+    score = compare.difference_score(front_side.ink, ref)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
@@ -292,5 +325,5 @@ def verify_scan(
         diagnostics=tuple(diagnostics),
         score=top,
         restored=restored,
-        aligned_front=front_aligned.image,
+        aligned_front=front_side.image,
     )
