@@ -579,9 +579,19 @@ def _band_score(
     cv2.subtract(e, _NOISE * scale, dst=e)
     cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
     np.multiply(e, ref.counts[a:b], out=e)
-    # 7.
-    window = cv2.boxFilter(e, -1, (_WINDOW, _WINDOW), normalize=False)
-    np.multiply(window[y0 - a : y1 - a], np.float32(1.0 / scale), out=score[y0:y1])
+    # 7. Windows over rows where something counts (on a genuine page, few or none):
+    #    the rest of the band scores 0.
+    score[y0:y1] = 0.0
+    counting = np.flatnonzero(cv2.reduce(e, 1, cv2.REDUCE_MAX).ravel() > 0)
+    if counting.size:
+        # The first and last rows any window reaching a counting row covers.
+        r0 = max(int(counting[0]) - _WINDOW, y0 - a)
+        r1 = min(int(counting[-1]) + _WINDOW + 1, y1 - a)
+        if r0 < r1:
+            # (Rows beyond the counting ones are 0: the filter's border there is exact.)
+            lo, hi = max(r0 - _WINDOW, 0), min(r1 + _WINDOW, b - a)
+            window = cv2.boxFilter(e[lo:hi], -1, (_WINDOW, _WINDOW), normalize=False)
+            np.multiply(window[r0 - lo : r1 - lo], np.float32(1.0 / scale), out=score[a + r0 : a + r1])
 
 
 def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:
