@@ -286,3 +286,22 @@ def test_coarse_scans(jobs: Jobs, center: Center, back_scan: bytes) -> None:
         verify_scan(_pdfium_scan(jobs.genuine, 1, dpi=110), None, **kw)
     with pytest.raises(ScrambleNotFound, match=r"front scan is about \d+ dpi"):
         verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=110), **kw)
+
+
+def test_a_verifying_process_keeps_its_freed_memory(
+    jobs: Jobs, center: Center, back_scan: bytes
+) -> None:
+    """kofu serve verify keeps freed memory (keep_freed_memory): a verification after the
+    first faults in next to no fresh pages (some 12,000 per verification otherwise)."""
+    import resource
+
+    from kofu.antiforgery.verify import keep_freed_memory
+
+    front = print_and_scan(jobs.genuine, 0, FRONT)
+    kw = {"keyring": center.keyring, "jwks": center.jwks}
+    assert keep_freed_memory() is True  # this is glibc
+    verify_scan(back_scan, front, **kw)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    verify_scan(back_scan, front, **kw)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 2_000, faults

@@ -25,6 +25,7 @@ def register(sub: Any, serve: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from kofu.antiforgery.errors import AntiforgeryError
+    from kofu.antiforgery.verify import keep_freed_memory
     from kofu.verify.app import Verifier, build_app
     from kofu.verify.settings import SettingsError, load_settings
     from kofu.web import run_app
@@ -40,5 +41,6 @@ def _serve(args: argparse.Namespace) -> int:
         server = dataclasses.replace(server, host=args.host)
     if args.port is not None:
         server = dataclasses.replace(server, port=args.port)
+    keep_freed_memory()  # a long-lived process verifying many scans
     run_app(build_app(verifier), server)
     return 0
