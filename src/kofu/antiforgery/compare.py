@@ -6,25 +6,33 @@ Steps (numbered as in the code):
    whole page, so the page is the large region darker than the scanner lid;
    its minimum-area rectangle gives the four corners (rotation, scale, shift).
    A scan with no lid around the page (edge to edge) is the page itself.
-2. Warp the front onto the restored image's grid (150 dpi) by those corners
+2. Map the front onto the restored image's grid (150 dpi) by those corners
    (a finer scan is first averaged down to about 150 dpi: at_raster_dpi).
 3. Refine the alignment: corners are found to a few pixels (or worse when
    the scanner cut a corner off), text must line up to a fraction of one.
-   Coarse: each 2 cm tile is located by phase correlation at half
-   resolution, and an affine correction is fitted to the tiles' shifts with
-   RANSAC. Fine: Gauss-Newton steps of an affine correction over the whole
-   page (see _refine_affine). Together ~30 ms; ECC took 260.
+   It is done against a half-resolution preview of the restoration
+   (kofu.antiforgery.restore.preview), so that it runs while the back is
+   still being restored. Coarse: each 1 cm tile is located by phase
+   correlation at half resolution, and an affine correction is fitted to
+   the tiles' shifts with RANSAC. Fine: Gauss-Newton steps of an affine
+   correction over the whole page (see _refine_affine). Its last step's
+   correlation is the likeness: below MIN_LIKENESS the front is not this
+   certificate. Then the front is warped (FrontScan.on_raster).
 4. The ink of each image: blurred (which melts the underlay's dots), then a
-   black top-hat (which drops tint, shaded cells and uneven lighting). The
-   restored ink is put on the scan's scale.
+   black top-hat (which drops tint, shaded cells and uneven lighting).
+   reference() prepares the restored image's side: its ink, the rule lines
+   (found at half resolution) and what does not count, and the gradient
+   sums of step 5.
 5. Each 16 px block of the restored image gets a sub-pixel offset from its
-   neighbours' Lucas-Kanade estimates: the blocks were printed at scattered
-   places of the back, and each carries its own small registration error.
+   neighbours' Lucas-Kanade estimates at half resolution: the blocks were
+   printed at scattered places of the back, and the front's alignment
+   leaves some error too. The restored ink is put on the scan's scale.
 6. Local gain (contrast varies over both pages), then the deviation: how
    much more or less ink the front has than predicted, in solid strokes.
    Rule lines and the page's outer 5 mm do not count.
 7. The deviation beyond a noise level is summed over 2 mm windows; windows
-   over the threshold join into regions.
+   over the threshold join into regions. Steps 5 (applied) to 7 work on the
+   top and the bottom half of the page at once, in two threads.
 
 Calibration: _NOISE and THRESHOLD were chosen on 70 scans (45 simulated as
 in benchmarks/bench_antiforgery.py, 25 sharp pdfium renders turned up to 3°,

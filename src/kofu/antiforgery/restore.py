@@ -4,20 +4,25 @@ Steps (numbered as in the code):
 
 1. QR: the QR box (with its quiet zone) is warped upright to ~10 px/mm and
    read with zxing-cpp; if that fails, the whole scan is tried.
-2. Warp the scrambled area onto its own pixel grid (1248 x 1760): the
-   raster pixel centre (u + ½, v + ½) lies at a known millimetre position,
-   and the marks' homography takes it into the scan. The seams between
-   blocks then correct that placement to a twentieth of a pixel
-   (_register).
+2. Map the scrambled area's own pixel grid (1248 x 1760) into the scan:
+   the raster pixel centre (u + ½, v + ½) lies at a known millimetre
+   position, and the marks' homography takes it there. The seams between
+   blocks, read from the scan without warping it (_Seams.sampled), correct
+   that placement to a twentieth of a pixel (_grid_correction); then the
+   scan is warped once, registered (_register).
 3. Lighting: the key says which blocks were printed inverted. Plain blocks
    are mostly paper (their bright level is the local white), inverted blocks
-   mostly solid ink (their dark level is the local black); both levels are
-   interpolated smoothly over the page, and each pixel is put on that scale.
+   mostly solid ink (their dark level is the local black); both levels,
+   read from 25 pixels of each block, are smoothed over the page, and each
+   block is put on that scale.
 4. Unscramble: invert the inverted blocks back and put every block in its
    place.
 5. Tone: map paper to white and ink to black (clip the sensor noise).
 
-(Step 3 also sharpens, by as much as the seams show blur: see restore_scrambled.)
+place() does steps 2 (up to the correction) and 3; preview() gives a
+half-resolution restoration from that alone, to align a front scan to while
+finish() does the rest. (Step 3 also sharpens, by as much as the seams show
+blur: see finish.)
 """
 
 from __future__ import annotations
@@ -205,7 +210,8 @@ class _Seams:
     views of the image (a1 | b1 the edge pixels, a2 and b2 one further in),
     ``on`` where the two blocks were printed with opposite polarity, and each
     seam pixel's position (u, v) on the raster; with ``step``, every step-th
-    pixel along the seams. Views, not copies: writing a1 or b1 writes the image."""
+    pixel along the seams. Views, not copies: writing a1 or b1 writes the image
+    (sampled() gives copies read from the scan instead)."""
 
     def __init__(
         self, img: NDArray[np.generic], flips: NDArray[np.bool_], *, vertical: bool, step: int = 1
@@ -296,8 +302,7 @@ def sharpen(w: NDArray[np.uint8], amount: float) -> NDArray[np.float32]:
     neighbours are elsewhere and the blur would show as a grey grid.
     Sharpening undoes most of it (measured: worst-case SSIM 0.76 -> 0.87 on
     the benchmark's grid); on a scan that is already sharp it would only
-    ring, so ``amount`` follows the blur measured at the seams (see
-    restore_scrambled)."""
+    ring, so ``amount`` follows the blur measured at the seams (see finish)."""
     blur = cv2.GaussianBlur(w, (0, 0), _SHARPEN_SIGMA) if amount > 0 else w
     return np.asarray(cv2.addWeighted(w, 1 + amount, blur, -amount, 0, dtype=cv2.CV_32F))
 
@@ -479,7 +484,10 @@ def _mend_seams(img: NDArray[np.float32], flips: NDArray[np.bool_]) -> None:
     ``c`` is measured on this very scan from the seams themselves (the pixel
     one further in stands for the true value), then the 2x2 mixture is
     inverted. Copying the inner row instead would erase table lines that
-    happen to lie on a seam.
+    happen to lie on a seam. Since the seams register the image and set the
+    sharpening, this is left to do only on scans more blurred than the
+    benchmark's (on all of those, the restored image was the same to 2 grey
+    levels without it).
     """
     # The sharpening has usually taken all of it (the median share is 0 on every
     # scan of the benchmark): a sample of the seams tells whether there is anything to do.
