@@ -484,7 +484,7 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     # one. (A line a forger adds to the front is no rule of the restored
     # image: it counts.) Found at half resolution, a quarter of the work: a
     # one-pixel rule keeps half its ink there, hence the lower threshold.
-    inked = cv2.compare(gh, 0.2 * _stroke_level(g), cv2.CMP_GT)
+    inked = (gh > 0.2 * _stroke_level(g)).view(np.uint8)
     across = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((1, _RULE // 2), np.uint8))
     down = cv2.morphologyEx(inked, cv2.MORPH_OPEN, np.ones((_RULE // 2, 1), np.uint8))
     rules = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
@@ -499,8 +499,9 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     counts[:, :m], counts[:, L.PAGE_W_PX - m :] = 0, 0
     gx = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8), np.float32)
     gy = np.asarray(cv2.Sobel(gh, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8), np.float32)
-    sums = [_block_sums(a * b) for a, b in ((gx, gx), (gx, gy), (gy, gy))]
-    return Reference(g, gh, gx, gy, *sums, counts)
+    return Reference(
+        g, gh, gx, gy, _block_sums(gx * gx), _block_sums(gx * gy), _block_sums(gy * gy), counts
+    )
 
 
 def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
@@ -584,7 +585,7 @@ def _band_score(
     g *= cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
     # The deviation beyond the noise, where it counts, in ink levels (strokes at the end).
     e = cv2.absdiff(f, g)
-    cv2.subtract(e, _NOISE * scale, dst=e)
+    np.subtract(e, np.float32(_NOISE * scale), out=e)
     cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
     np.multiply(e, ref.counts[a:b], out=e)
     # 7. Windows over rows where something counts (on a genuine page, few or none):

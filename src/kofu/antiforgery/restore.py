@@ -28,6 +28,7 @@ blur: see finish.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -213,8 +214,13 @@ class _Seams:
     pixel along the seams. Views, not copies: writing a1 or b1 writes the image
     (sampled() gives copies read from the scan instead)."""
 
+    a2: NDArray[Any]
+    a1: NDArray[Any]
+    b1: NDArray[Any]
+    b2: NDArray[Any]
+
     def __init__(
-        self, img: NDArray[np.generic], flips: NDArray[np.bool_], *, vertical: bool, step: int = 1
+        self, img: NDArray[Any], flips: NDArray[np.bool_], *, vertical: bool, step: int = 1
     ) -> None:
         b = L.BLOCK
         # (No transposed view for the horizontal seams: whole rows are faster to work on.)
@@ -335,7 +341,7 @@ def _block_levels(scan: NDArray[np.uint8], m: NDArray[np.float64], flips: NDArra
     hi = [np.zeros((L.GRID_H, L.GRID_W), np.uint8) for _ in range(3)]
     for i in _INNER:
         for j in _INNER:
-            x = _lattice(scan, m, (i, L.BLOCK, L.GRID_H), (j, L.BLOCK, L.GRID_W))
+            x = _lattice(scan, m, (int(i), L.BLOCK, L.GRID_H), (int(j), L.BLOCK, L.GRID_W))
             # Insert x into lo[0] <= lo[1] <= lo[2] and hi[0] >= hi[1] >= hi[2].
             lo[2] = np.minimum(lo[2], np.maximum(lo[1], x))
             lo[1] = np.minimum(lo[1], np.maximum(lo[0], x))
@@ -413,13 +419,15 @@ def preview(placed: Placed) -> NDArray[np.uint8]:
     small = cv2.GaussianBlur(small, (0, 0), _PREVIEW_BLUR)
     # Sharpened as finish does (a stroke the blur left grey would tone away).
     blur = cv2.GaussianBlur(small, (0, 0), _SHARPEN_SIGMA / 2)
-    small = cv2.addWeighted(small, 1 + _SHARPEN, blur, -_SHARPEN, 0, dtype=cv2.CV_32F)
+    sharp = np.asarray(
+        cv2.addWeighted(small, 1 + _SHARPEN, blur, -_SHARPEN, 0, dtype=cv2.CV_32F), np.float32
+    )
     b = L.BLOCK // 2
     black, span = placed.levels
-    v = small.reshape(L.GRID_H, b, L.GRID_W, b)
+    v = sharp.reshape(L.GRID_H, b, L.GRID_W, b)
     v -= black[:, None, :, None]
     v *= (255.0 / span)[:, None, :, None]
-    scr = np.asarray(cv2.convertScaleAbs(small), np.uint8)  # rounds and clips to 0..255
+    scr = np.asarray(cv2.convertScaleAbs(sharp), np.uint8)  # rounds and clips to 0..255
     return toned(np.asarray(unscramble(scr, placed.key, placed.page), np.uint8))
 
 
