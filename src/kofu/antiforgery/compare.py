@@ -12,7 +12,7 @@ Steps (numbered as in the code):
    the scanner cut a corner off), text must line up to a fraction of one.
    It is done against a half-resolution preview of the restoration
    (kofu.antiforgery.restore.preview), so that it runs while the back is
-   still being restored. Coarse: each 1 cm tile is located by phase
+   still being restored. Coarse: each 2 cm tile is located by phase
    correlation at half resolution, and an affine correction is fitted to
    the tiles' shifts with RANSAC. Fine: Gauss-Newton steps of an affine
    correction over the whole page (see _refine_affine). Its last step's
