@@ -16,6 +16,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from kofu import clock
+
+# Tests own their clock (tests/clocks.py): an ambient KOFU_CLOCK (a developer's
+# demo shell, say) must not decide what a test sees, in this process or in the
+# services and commands it starts.
+os.environ.pop("KOFU_CLOCK", None)
+clock.set_for_tests(None)
+
 PG_ADMIN_URL = os.environ.get(
     "KOFU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -1,6 +1,7 @@
 """The end-to-end world: PKI, sample residents, cards and every service as a
 real process, built by the same code as ``kofu demo``. Each test module gets
-its own world (module scope), once on SQLite and once on PostgreSQL.
+its own world (module scope), once on SQLite and once on PostgreSQL. Every
+service's clock is pinned to a business morning (tests/clocks.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.procs import free_port
+from tests.clocks import business_morning, service_env
 
 
 def _ports() -> Ports:
@@ -37,12 +39,13 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp = root / "service-tmp"
     tmp.mkdir()
     # Every service writes its temporary files here, so the test can prove none hold certificate content.
-    env = {"TMPDIR": str(tmp)}
+    env = {"TMPDIR": str(tmp), **service_env(started := business_morning())}
     services = start_world(root, w, ports, env)
     w["_root"] = root
     w["_ports"] = ports
     w["_services"] = {s.name: s for s in services}
     w["_env"] = env
+    w["_clock"] = started
     w["_center_db"] = center_db or f"sqlite:///{root / 'center' / 'center.sqlite'}"
     yield w
     for s in reversed(list(w["_services"].values())):

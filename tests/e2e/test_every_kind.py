@@ -11,29 +11,21 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from kofu.clock import JST
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.domain.era import to_wareki
-from kofu.domain.holidays import is_business_day
 from kofu.domain.rules import NEUTRAL_MESSAGE_JA
 from kofu.procs import free_port, kofu_argv
+from tests.clocks import business_morning, service_env
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.slow
-
-
-def _service_clock() -> datetime:
-    day = datetime.now(JST).date() + timedelta(days=1)
-    while not is_business_day(day):
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=JST)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +34,8 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
     w = build_world(root, ports)
     (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
-    started = _service_clock()
-    services = start_world(root, w, ports, {"KOFU_CLOCK": started.isoformat()})
+    started = business_morning()
+    services = start_world(root, w, ports, service_env(started))
     w["_root"] = root
     w["_clock"] = started
     w["_import"] = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
