@@ -63,11 +63,14 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
          "registered_at": "2010-01-01T10:00:00+09:00", "abolished_at": "2026-03-01T10:00:00+09:00"},
     ]
     kato["tax_records"] = [
-        {"resident": "R001", "fiscal_year": y,
-         "incomes": [{"kind": "給与所得", "amount": 4_360_000 + y}], "deductions": [
-             {"kind": "社会保険料控除", "amount": 620_000}, {"kind": "基礎控除", "amount": 430_000}],
-         "municipal_tax": 198_600, "prefectural_tax": 132_400,
-         "taxes": [{"name": "市民税・県民税(普通徴収)", "assessed": 331_000, "paid": 248_300, "due_on": f"{y + 1}-01-31"}]}
+        {"resident": "R001", "fiscal_year": y, "salary_revenue": 5_200_000,
+         "incomes": [{"kind": "事業所得", "amount": 80_000}],
+         "deductions": [{"kind": "社会保険料控除", "amount": 754_000}],
+         "spouse": {"birth_date": "1982-05-05", "income": 0},
+         "dependants": [{"birth_date": "2003-08-01", "income": 0}],
+         "taxes": [{"name": "市民税・県民税(普通徴収)", "paid": 100_000,
+                    "due_dates": [f"{y}-06-30", f"{y}-08-31", f"{y}-10-31", f"{y + 1}-01-31"]},
+                   {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800, "due_on": f"{y}-05-31"}]}
         for y in (2023, 2024, 2025)
     ]
     kato["family_registers"] = [{
@@ -226,10 +229,33 @@ def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
     issued = svc.issue_certificate(req(f"T-{tax_kind}", "zeimu", 300, tax_kind=tax_kind, year=2025))
     text = text_of(issued.document, tmp_path)
     assert "山田太郎" in text and "令和7年度" in text
+    # 令和7年度 (令和6年中の所得), computed here by the published rules:
+    salary_income = 5_200_000 - (5_200_000 * 20 // 100 + 440_000)  # 給与所得控除 3.6M〜6.6M band
+    total = salary_income + 80_000
+    # 社会保険料控除 + 配偶者控除 (一般) + 特定扶養控除 (21 on 31 Dec 2024) + 基礎控除.
+    deductions = 754_000 + 330_000 + 450_000 + 430_000
+    taxable = (total - deductions) // 1000 * 1000
+    adjustment_base = min(50_000 + 50_000 + 180_000, taxable)  # 課税標準額 ≤ 2,000,000 円
+    city = (taxable * 6 // 100 - adjustment_base * 3 // 100) // 100 * 100 + 3_000
+    pref = (taxable * 4 // 100 - adjustment_base * 2 // 100) // 100 * 100 + 1_000
+    year_total = city + pref + 1_000  # 森林環境税
+    assert (salary_income, taxable, city, pref) == (3_720_000, 1_836_000, 104_700, 68_800)
     if tax_kind == "shotoku":
-        assert "給与所得" in text and "4,362,025" in text and "198,600" in text and "132,400" in text
+        assert "給与所得5,200,000円3,720,000円" in text
+        assert f"総所得金額等{total:,}円" in text and f"所得控除合計{deductions:,}円" in text
+        assert f"課税標準額{taxable:,}円" in text
+        assert f"合計{city:,}円{pref:,}円{city + pref:,}円" in text
+        assert f"年税額{year_total:,}円" in text
     else:
-        assert "331,000" in text and "248,300" in text and "82,700" in text  # assessed, paid, unpaid
+        # Four 期: 43,000 円 each from 第2期, the rest in 第1期; 100,000 円 paid, oldest first.
+        # 8/31/2025 is a Sunday and 1/31/2026 a Saturday: due the next business day.
+        first = year_total - 3 * 43_000
+        rows = [("第1期", "令和7年6月30日", first, first), ("第2期", "令和7年9月1日", 43_000, 43_000),
+                ("第3期", "令和7年10月31日", 43_000, 100_000 - first - 43_000), ("第4期", "令和8年2月2日", 43_000, 0)]
+        for period, due, amount, paid in rows:
+            assert f"令和7年度{period}{due}{amount:,}円{paid:,}円{amount - paid:,}円" in text, period
+        # 軽自動車税: 5/31/2025 is a Saturday.
+        assert "軽自動車税(種別割)令和7年度全期令和7年6月2日10,800円10,800円0円" in text
     assert_sealed(issued.document, tmp_path)
     # Recorded but not offered: 2023.
     with pytest.raises(InvalidRequest):
@@ -316,6 +342,11 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
         (lambda k: k["seal_registrations"][0].update(abolished_at="2000-01-01T00:00:00+09:00"), "before registered_at"),
         (lambda k: k["seal_registrations"][0].update(registered_at="2015-06-01T10:00:00"), "offset"),
         (lambda k: k["tax_records"][0]["taxes"][0].update(paid=999_999), "more than assessed"),
+        (lambda k: k["tax_records"][0].update(municipal_tax=1), "tax_records[0].municipal_tax"),
+        (lambda k: k["tax_records"][0]["deductions"].append({"kind": "基礎控除", "amount": 430_000}),
+         "deductions[1].kind"),
+        (lambda k: k["tax_records"][0]["taxes"][0].update(due_dates=["2023-02-30"]), "due_dates[0]"),
+        (lambda k: k["tax_records"][0]["dependants"][0].update(birth_date="2003"), "dependants[0].birth_date"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
         (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
         (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),

@@ -162,32 +162,45 @@ def individual_number(seed: str) -> str:
     return "".join(map(str, body)) + str(0 if r <= 1 else 11 - r)
 
 
-def tax_record(person: Person, year: int) -> dict[str, object]:
-    """A 所得・課税 and 納税 record for ``person`` in fiscal year ``year`` (import format)."""
+def tax_record(person: Person, year: int, household: Household | None = None) -> dict[str, object]:
+    """The raw 所得・課税 and 納税 figures of ``person`` for fiscal year ``year`` (import
+    format): salary, social insurance, the spouse and children of ``household`` as
+    dependants, payments. The issuer computes every tax amount from them."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
     rng = random.Random(f"tax-{person.resident_id}-{year}")
     salary = rng.randrange(3_000_000, 8_000_000, 1000)
-    salary_income = max(0, salary - max(550_000, salary // 5))
-    social = salary_income // 7
-    deductions = [("社会保険料控除", social), ("基礎控除", 430_000)]
-    taxable = max(0, salary_income - social - 430_000) // 1000 * 1000
-    municipal, prefectural = taxable * 6 // 100, taxable * 4 // 100
-    total = municipal + prefectural
-    paid = total if year < max(TAX_YEARS_RECORDED) else total * 3 // 4 // 100 * 100
-    return {
+    deductions = [("社会保険料控除", salary * 145 // 1000)]
+    if rng.random() < 0.5:
+        deductions.append(("生命保険料控除", 28_000))
+    others = [p for p in (household.members if household else []) if p is not person]
+    spouse = next((p for p in others if p.relationship in ("妻", "夫")), None)
+    children = [p for p in others if p.relationship == "子"]
+    credits = [("住宅借入金等特別税額控除", 24_600)] if rng.random() < 0.3 else []
+    record: dict[str, object] = {
         "resident": person.resident_id,
         "fiscal_year": year,
-        "incomes": [{"kind": "給与所得", "amount": salary_income}],
+        "salary_revenue": salary,
         "deductions": [{"kind": k, "amount": v} for k, v in deductions],
-        "municipal_tax": municipal,
-        "prefectural_tax": prefectural,
-        "exempt": False,
-        "taxes": [
-            {"name": "市民税・県民税(普通徴収)", "assessed": total, "paid": paid,
-             "due_on": date(year + 1, 1, 31).isoformat()},
-            {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
-             "due_on": date(year, 5, 31).isoformat()},
-        ],
+        "spouse": {"birth_date": spouse.birth_date.isoformat(), "income": 0} if spouse else None,
+        "dependants": [{"birth_date": c.birth_date.isoformat(), "income": 0} for c in children],
+        "tax_credits": [{"kind": k, "amount": v} for k, v in credits],
     }
+    total = assess(TaxReturn(
+        fiscal_year=year, salary_revenue=salary, deductions=tuple(deductions),
+        spouse=Dependant(spouse.birth_date) if spouse else None,
+        dependants=tuple(Dependant(c.birth_date) for c in children), tax_credits=tuple(credits),
+    )).total
+    # 普通徴収 in four 期; the latest year has its first two 期 paid.
+    dues = [date(year, 6, 30), date(year, 8, 31), date(year, 10, 31), date(year + 1, 1, 31)]
+    share = total // 4 // 1000 * 1000
+    paid = total if year < max(TAX_YEARS_RECORDED) else total - 2 * share
+    record["taxes"] = [
+        {"name": "市民税・県民税(普通徴収)", "paid": paid, "due_dates": [d.isoformat() for d in dues]},
+        {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
+         "due_on": date(year, 5, 31).isoformat()},
+    ]
+    return record
 
 
 def family_register(m: Municipality, h: Household) -> dict[str, object]:

@@ -355,7 +355,8 @@ def issuer_import_document(
                 "individual_number_at_kiosk": first,
                 "max_copies": 10,
                 "seal_registrations": _seal_registrations(m, hs, seal_dir),
-                "tax_records": [sample.tax_record(tax_payer, y) for y in sample.TAX_YEARS_RECORDED],
+                "tax_records": [sample.tax_record(tax_payer, y, hs[sample.SEAL_HOUSEHOLD])
+                                for y in sample.TAX_YEARS_RECORDED],
                 "family_registers": [sample.family_register(m, hs[sample.SEAL_HOUSEHOLD])],
                 "seal": {
                     "cert": str(seal.cert_path),

@@ -206,23 +206,29 @@ def tax_document(
     head: dict[str, Any], tax_kind: str, fiscal_year: int, holder: MemberRecord, address: str,
     record: dict[str, Any],
 ) -> TaxCertificateDocument:
-    """所得・課税証明書 or 納税証明書 from one exported tax record (docs/issuer-import.md)."""
+    """所得・課税証明書 or 納税証明書 from one stored tax record (docs/issuer-import.md):
+    the amounts are computed from its raw figures (kofu.domain.tax)."""
+    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.issuer.taxrecord import tax_lines, tax_return
     from kofu.render.model import TaxCertificateDocument, TaxItem
 
-    incomes = tuple((str(k), int(v)) for k, v in record.get("incomes", []))
-    deductions = tuple((str(k), int(v)) for k, v in record.get("deductions", []))
-    total = sum(v for _, v in incomes)
     local, prefectural = _tax_labels(str(head["municipality_name"]), address)
+    try:
+        assessment = assess(tax_return(record, fiscal_year))
+        lines = tax_lines(record, fiscal_year, assessment) if tax_kind == "nozei" else []
+    except (TaxRuleError, ValueError, KeyError) as e:
+        raise DocumentUnprintable(f"the tax record cannot be assessed: {e}") from e
     items = tuple(
         TaxItem(
-            tax_name=t["name"],
-            fiscal_year=int(t["fiscal_year"]),
-            assessed=int(t["assessed"]),
-            paid=int(t["paid"]),
-            unpaid=int(t["assessed"]) - int(t["paid"]),
-            due_on=date.fromisoformat(t["due_on"]) if t.get("due_on") else None,
+            tax_name=line.name,
+            fiscal_year=line.fiscal_year,
+            assessed=line.instalment.amount,
+            paid=line.instalment.paid,
+            unpaid=line.instalment.unpaid,
+            due_on=line.instalment.due_on,
+            period=None if line.single else line.instalment.period,
         )
-        for t in record.get("taxes", [])
+        for line in lines
     )
     return TaxCertificateDocument(
         **head,
@@ -231,16 +237,10 @@ def tax_document(
         name=holder.name,
         address=address,
         birth_date=holder.birth_date,
-        incomes=incomes if tax_kind == "shotoku" else (),
-        total_income=total if tax_kind == "shotoku" else 0,
-        deductions=deductions if tax_kind == "shotoku" else (),
-        taxable_income=max(0, total - sum(v for _, v in deductions)) if tax_kind == "shotoku" else 0,
-        municipal_tax=int(record.get("municipal_tax", 0)) if tax_kind == "shotoku" else 0,
-        prefectural_tax=int(record.get("prefectural_tax", 0)) if tax_kind == "shotoku" else 0,
-        exempt=bool(record.get("exempt", False)) and tax_kind == "shotoku",
+        assessment=assessment if tax_kind == "shotoku" else None,
         municipal_tax_label=local,
         prefectural_tax_label=prefectural,
-        tax_items=items if tax_kind == "nozei" else (),
+        tax_items=items,
     )
 
 

@@ -344,29 +344,62 @@ def _seals(r: _Reader, base: Path, code: str, now: datetime, out: Parsed) -> Non
         ))
 
 
+def _tax_dependant(r: _Reader) -> dict[str, Any]:
+    return {"birth_date": r.date("birth_date").isoformat(), "income": r.yen("income", 0),
+            "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
+
+
 def _tax_records(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
+    """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
+    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
+
     for i, t in enumerate(r.list("tax_records", [])):
         tr = _Reader(t, f"{r.where('tax_records')}[{i}]")
         year = tr.get("fiscal_year", int)
         if not 1989 <= year <= 2200:
             raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
+        for computed in ("municipal_tax", "prefectural_tax", "exempt"):
+            if computed in t:
+                raise ImportError_(f"{tr.where(computed)}: the issuer computes it from the raw figures; remove it")
+        deductions = tr.labelled("deductions", "kind", "amount")
+        for j, (kind, _amount) in enumerate(deductions):
+            if kind in COMPUTED_DEDUCTIONS:
+                raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
+                                   "spouse and dependants; remove it")
+        spouse = t.get("spouse")
         taxes = []
         for j, x in enumerate(tr.list("taxes", [])):
             xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
-            assessed, paid = xr.yen("assessed"), xr.yen("paid", 0)
-            if paid > assessed:
-                raise ImportError_(f"{xr.where('paid')} is more than assessed ({paid} > {assessed})")
-            due = xr.optional_date("due_on")
+            dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
+            for k, d in enumerate(xr.list("due_dates", [])):
+                dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
+            if not dues:
+                raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
             taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
-                          "assessed": assessed, "paid": paid, "due_on": due.isoformat() if due else None})
+                          "assessed": xr.yen("assessed") if x.get("assessed") is not None else None, "paid": xr.yen("paid", 0), "due_dates": dues})
         data = {
+            "salary_revenue": tr.yen("salary_revenue", 0),
             "incomes": tr.labelled("incomes", "kind", "amount"),
-            "deductions": tr.labelled("deductions", "kind", "amount"),
-            "municipal_tax": tr.yen("municipal_tax", 0),
-            "prefectural_tax": tr.yen("prefectural_tax", 0),
-            "exempt": tr.get("exempt", bool, False),
+            "deductions": deductions,
+            "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
+            "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
+                           for k, d in enumerate(tr.list("dependants", []))],
+            "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
+            "grade": tr.get("grade", int, 1),
             "taxes": taxes,
         }
+        if data["grade"] not in (1, 2, 3):
+            raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
+        try:
+            assessment = assess(tax_return(data, year))
+        except TaxRuleError as e:
+            raise ImportError_(f"{tr.path}: {e}") from e
+        for j, x in enumerate(taxes):
+            assessed = x["assessed"] if x["assessed"] is not None else assessment.total
+            if x["paid"] > assessed:
+                raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
+        tax_lines(data, year, assessment)
         out.tax_records.append(dict(
             municipality_code=code, resident_id=tr.text("resident", max_len=64), fiscal_year=year,
             data=json.dumps(data, ensure_ascii=False, sort_keys=True), updated_at=now, _where=tr.path,

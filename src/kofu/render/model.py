@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from kofu.domain.tax import ResidentTax
+
 
 @dataclass(frozen=True)
 class JuminhyoMember:
@@ -158,28 +160,31 @@ class InkanDocument(CertificateHeader):
 
 @dataclass(frozen=True)
 class TaxItem:
-    """One line of a 納税証明書."""
+    """One line of a 納税証明書: one 期 of one tax."""
 
     tax_name: str
     """e.g. 市民税・県民税(普通徴収), 固定資産税・都市計画税, 軽自動車税(種別割)."""
     fiscal_year: int
     """年度 as the Gregorian year it starts in (2025 → 令和7年度)."""
     assessed: int
-    """税額 (yen)."""
+    """税額 of this 期 (yen)."""
     paid: int
     """納付済額 (yen)."""
     unpaid: int
     """未納額 (yen)."""
     due_on: date | None
-    """納期限 of the last instalment; None when not applicable."""
+    """納期限 of this 期 (already moved off a closed day); None when not applicable."""
+    period: int | None = None
+    """期 (1 → 第1期); None for a tax paid in one sum (全期)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaxCertificateDocument(CertificateHeader):
     """各種税証明書: 所得・課税(非課税)証明書 (``shotoku``) or 納税証明書 (``nozei``).
 
-    Amounts are ints of yen. For ``shotoku`` the income figures are those of
-    the calendar year before ``fiscal_year`` (令和7年度 taxes 令和6年中の所得).
+    For ``shotoku`` the figures are the assessment :func:`kofu.domain.tax.assess`
+    made from the resident's raw figures: incomes of the calendar year before
+    ``fiscal_year`` (令和7年度 taxes 令和6年中の所得).
     """
 
     tax_kind: Literal["shotoku", "nozei"]
@@ -189,25 +194,13 @@ class TaxCertificateDocument(CertificateHeader):
     address: str
     birth_date: date
     # 所得・課税(非課税)証明書
-    incomes: tuple[tuple[str, int], ...] = ()
-    """(所得の種類, 所得金額): 給与所得, 事業所得, 公的年金等所得 …"""
-    total_income: int = 0
-    """総所得金額等."""
-    deductions: tuple[tuple[str, int], ...] = ()
-    """(控除の種類, 金額): 社会保険料控除, 基礎控除 …"""
-    taxable_income: int = 0
-    """課税標準額 (総所得金額等 − 所得控除合計, floored at 0)."""
-    municipal_tax: int = 0
-    """市町村民税 (yen)."""
-    prefectural_tax: int = 0
-    """道府県民税 (yen)."""
-    exempt: bool = False
-    """非課税: the title reads 所得・非課税証明書 and the taxes read 非課税."""
+    assessment: ResidentTax | None = None
+    """Required for ``shotoku``; its ``fiscal_year`` must be this document's."""
     municipal_tax_label: str = "市民税"
     prefectural_tax_label: str = "県民税"
     # 納税証明書
     tax_items: tuple[TaxItem, ...] = ()
-    """納税証明書 lines, one per tax and 年度."""
+    """納税証明書 lines, one per 期 of each tax and 年度."""
 
 
 @dataclass(frozen=True)
