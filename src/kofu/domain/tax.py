@@ -147,15 +147,15 @@ def salary_income(revenue: int, income_year: int) -> int:
         raise TaxRuleError(f"no 給与所得控除 table for {income_year} (from 2017)")
     a = _floor(revenue, 4_000)  # 別表第五 steps of 4,000 円 below 6,600,000 円
     if income_year >= 2025:  # 令和7年分: minimum 650,000 円 up to 1,900,000 円
-        if revenue < 1_900_000:
+        if revenue <= 1_900_000:
             return max(0, revenue - 650_000)
     elif income_year >= 2020:  # 令和2年分〜令和6年分
-        if revenue < 1_625_000:
+        if revenue <= 1_625_000:
             return max(0, revenue - 550_000)
         if revenue < 1_800_000:
             return a * 6 // 10 + 100_000
     else:  # 平成29年分〜令和元年分
-        if revenue < 1_625_000:
+        if revenue <= 1_625_000:
             return max(0, revenue - 650_000)
         if revenue < 1_800_000:
             return a * 6 // 10

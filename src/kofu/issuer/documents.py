@@ -65,6 +65,27 @@ class MemberRecord:
     domicile: str | None
     domicile_head: str | None
     individual_number: str | None = None
+    change_reason: str | None = None
+    """異動事由 as exported (転入, 出生, 転居, 世帯主変更 …); see :func:`change_of`."""
+    change_on: date | None = None
+
+
+def change_of(m: MemberRecord) -> tuple[str, date] | None:
+    """The 異動事由 and its date a 住民票の写し prints for ``m``.
+
+    As exported when the record gives it; otherwise read from the dates: no
+    従前の住所 and resident since birth is 出生; a 従前の住所 with the current
+    address taken later than the person became resident here is 転居 (a move
+    within the municipality); a 従前の住所 taken the day they became resident
+    is 転入 (from the 従前の住所). None when the dates say nothing.
+    """
+    if m.change_reason:
+        return m.change_reason, m.change_on or m.address_since
+    if not m.previous_address:
+        return ("出生", m.birth_date) if m.became_resident_on == m.birth_date else None
+    if m.became_resident_on < m.address_since:
+        return "転居", m.address_since
+    return "転入", m.became_resident_on
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,11 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
             # format uses an empty string for it.
             previous_address=m.previous_address or None,
             individual_number=m.individual_number if req.with_individual_number else None,
+            change_reason=change[0] if (change := change_of(m)) else None,
+            change_on=change[1] if change else None,
+            # 本籍・筆頭者 of each member, certified on a 記載事項証明書 when asked for.
+            domicile=m.domicile if req.with_domicile else None,
+            domicile_head=m.domicile_head if req.with_domicile else None,
         )
         for m in req.members
     )
@@ -156,17 +182,21 @@ def header(
 def kisai_document(req: JuminhyoRequest) -> KisaiDocument:
     """住民票記載事項証明書 of the same members a 住民票の写し would list.
 
-    Every item is certified; 続柄 only when the resident asked for 世帯主・続柄.
+    Every item is certified; 世帯主 and 続柄 only when the resident asked for
+    世帯主・続柄, 本籍 and 筆頭者 only when they asked for 本籍・筆頭者.
     """
     from kofu.render.model import KISAI_ITEMS, KisaiDocument
 
     juminhyo = to_render_model(req)
-    items = tuple(i for i in KISAI_ITEMS if i != "続柄" or req.with_householder)
+    asked = {"続柄": req.with_householder, "世帯主": req.with_householder,
+             "本籍": req.with_domicile, "筆頭者": req.with_domicile}
+    items = tuple(i for i in KISAI_ITEMS if asked.get(i, True))
     return KisaiDocument(
         **header(municipality_code=req.municipality_code, municipality_name=req.municipality_name,
                  mayor_title=req.mayor_title, mayor_name=req.mayor_name, issued_on=req.issued_on,
                  certificate_serial=req.certificate_serial, binding=req.binding),
         address=req.address,
+        householder=req.householder_name,
         members=juminhyo.members,
         items=items,
     )

@@ -290,6 +290,7 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
                 domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
                 individual_number=number, status=status, resident_link=link, updated_at=now,
                 removed_reason=removed_reason, removed_on=removed_on,
+                change_reason=mr.text("change_reason", None, max_len=40), change_on=mr.optional_date("change_on"),
                 support_measure=mr.get("support_measure", bool, False),
                 _where=mr.path,
             ))

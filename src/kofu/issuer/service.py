@@ -329,6 +329,8 @@ def _member(row: Any) -> MemberRecord:
         domicile=row.domicile,
         domicile_head=row.domicile_head,
         individual_number=row.individual_number,
+        change_reason=row.change_reason,
+        change_on=row.change_on,
     )
 
 

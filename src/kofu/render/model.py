@@ -36,6 +36,15 @@ class JuminhyoMember:
     """従前の住所; None when the person has always lived here (birth)."""
     individual_number: str | None = None
     """個人番号, printed only when given; the issuer decides whether it may be."""
+    change_reason: str | None = None
+    """異動事由 of the latest entry (転入, 出生, 転居, 世帯主変更 …), printed with
+    ``change_on`` when given."""
+    change_on: date | None = None
+    """異動日: the date of ``change_reason``."""
+    domicile: str | None = None
+    """本籍 (certified on a 記載事項証明書 when asked for)."""
+    domicile_head: str | None = None
+    """筆頭者."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,9 @@ KISAI_ITEMS: tuple[str, ...] = (
     "性別",
     "続柄",
     "住所",
+    "世帯主",
+    "本籍",
+    "筆頭者",
     "住民となった年月日",
     "住所を定めた年月日",
     "届出日",
@@ -134,6 +146,8 @@ class KisaiDocument(CertificateHeader):
 
     address: str
     """住所 of the members (printed only when 住所 is among ``items``)."""
+    householder: str = ""
+    """世帯主 (printed only when 世帯主 is among ``items``)."""
     members: tuple[JuminhyoMember, ...]
     items: tuple[str, ...]
     """Which items are certified, each one of :data:`KISAI_ITEMS` (氏名 always is)."""
