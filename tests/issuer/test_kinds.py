@@ -210,6 +210,21 @@ def test_kisai(world: Any, tmp_path: Path) -> None:
     assert_sealed(issued.document, tmp_path)
 
 
+@pytest.mark.parametrize("chosen", [True, False])
+def test_kisai_prints_domicile_and_householder_only_when_chosen(world: Any, tmp_path: Path, chosen: bool) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req(f"K-dom-{chosen}", "kisai", 200, with_householder=chosen, with_domicile=chosen))
+    text = text_of(issued.document, tmp_path)
+    lines = text.splitlines()
+    assert ("筆頭者" in text) is chosen and ("本籍" in text) is chosen and ("世帯主山田太郎" in text) is chosen
+    if chosen:
+        # Three items a row, labels over values: …|続柄|本籍 then …|世帯主|<本籍>; 筆頭者 then <筆頭者>.
+        row = next(i for i, line in enumerate(lines) if line.endswith("続柄本籍"))
+        assert lines[row + 1].endswith("世帯主兵庫県加東市社50番地"), lines[row: row + 2]
+        row = next(i for i, line in enumerate(lines) if "筆頭者" in line)
+        assert lines[row + 1].startswith("山田太郎"), lines[row: row + 2]
+
+
 def test_inkan_prints_the_registration(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req("I-1", "inkan", 200))

@@ -90,6 +90,16 @@ class Kind(StrEnum):
     """戸籍の附票の写し"""
 
 
+KIND_NAMES_JA: dict[str, str] = {
+    Kind.JUMINHYO: "住民票の写し",
+    Kind.KISAI: "住民票記載事項証明書",
+    Kind.INKAN: "印鑑登録証明書",
+    Kind.ZEIMU: "各種税証明書",
+    Kind.KOSEKI: "戸籍証明書",
+    Kind.FUHYO: "戸籍の附票の写し",
+}
+"""Each kind's Japanese name, as a receiver reads it."""
+
 SUPPORTED_KINDS: frozenset[str] = frozenset(k.value for k in Kind)
 """Kinds whose rules and layout exist (all six)."""
 

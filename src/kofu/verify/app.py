@@ -39,6 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kofu.verify.describe import describe
 from kofu.verify.settings import UploadLimits, VerifySettings
 from kofu.verify.uploads import UploadError, read_uploads
 
@@ -157,7 +158,25 @@ def _text(value: Any) -> str:
 
 
 def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
-    """(Japanese label, English label, value) rows for the QR payload."""
+    """(Japanese label, English label, value) rows for the QR payload.
+
+    A verified payload reads as the certificate prints it: 証明書番号, the
+    kind's Japanese name, the municipality's name with its code, the issue
+    date in 和暦 (kofu.verify.describe); the serial follows as the QR holds it.
+    """
+    if not isinstance(payload, Mapping) and isinstance(getattr(payload, "issued_on", None), date):
+        d = describe(payload)
+        described = [
+            ("証明書番号", "Certificate number", d["certificate_number"]),
+            ("証明書の種類", "Kind", d["kind_name"]),
+            ("市区町村", "Municipality", d["municipality"]),
+            ("発行日", "Issued on", d["issued_on_wareki"]),
+            ("シリアル番号（QR）", "Serial (QR)", str(serial if serial is not None else payload.serial)),
+        ]
+        described.append(
+            ("枚数", "Page", f"{payload.pages}枚中{payload.page}枚目 (page {payload.page} of {payload.pages})")
+        )
+        return described
     rows: list[tuple[str, str, str]] = []
     candidates = [
         ("証明書番号", "Serial", ("serial",)),
@@ -198,9 +217,12 @@ def result_json(result: Any, front_given: bool) -> dict[str, Any]:
     restored = getattr(result, "restored_png", None)
     marked = getattr(result, "marked_png", None)
     payload = getattr(result, "payload", None)
+    certificate = None
     if dataclasses.is_dataclass(payload) and not isinstance(payload, type):
+        certificate = describe(payload)
         payload = dataclasses.asdict(payload)
     return {
+        "certificate": certificate,
         "qr_valid": bool(result.qr_valid),
         "serial": None if result.serial is None else str(result.serial),
         "payload": _jsonable(payload),

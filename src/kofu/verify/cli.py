@@ -58,6 +58,7 @@ def _verify(args: argparse.Namespace) -> int:
     from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
     from kofu.antiforgery.keys import ScrambleKeyring, published_keys
     from kofu.antiforgery.verify import verify_scan
+    from kofu.verify.describe import describe
 
     def fail(status: int, message: str, diagnostics: tuple[str, ...] = ()) -> int:
         if args.json:
@@ -89,12 +90,17 @@ def _verify(args: argparse.Namespace) -> int:
     if args.marked is not None and r.marked_png is not None:
         args.marked.write_bytes(r.marked_png)
     p = r.payload
+    shown = describe(p) if p else None
     result = {
         "qr_valid": r.qr_valid,
         "serial": r.serial,
+        "certificate_number": shown["certificate_number"] if shown else None,
         "municipality": p.municipality if p else None,
+        "municipality_name": p.municipality_name if p else None,
         "kind": p.kind if p else None,
+        "kind_name": shown["kind_name"] if shown else None,
         "issued_on": p.issued_on.isoformat() if p else None,
+        "issued_on_wareki": shown["issued_on_wareki"] if shown else None,
         "page": p.page if p else None,
         "pages": p.pages if p else None,
         "restored": str(args.out) if args.out is not None and r.restored_png else None,
@@ -108,9 +114,10 @@ def _verify(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(f"QR: {'valid (signed by the center)' if r.qr_valid else 'INVALID'}")
-        if p is not None:
-            print(f"serial: {p.serial}  municipality: {p.municipality}  kind: {p.kind}")
-            print(f"issued on: {p.issued_on}  page {p.page} of {p.pages}")
+        if p is not None and shown is not None:
+            print(f"{shown['kind_name']}  証明書番号 {shown['certificate_number']}")
+            print(f"{shown['municipality']}  発行日 {shown['issued_on_wareki']}  {p.pages}枚中{p.page}枚目")
+            print(f"serial (QR): {p.serial}")
         if result["restored"]:
             print(f"restored image: {result['restored']}")
         if r.tampered is not None:
