@@ -41,7 +41,7 @@ FRONT = Distortion(
 )
 
 # Where 社50番地 is on the restored image (150 dpi): the altered digit.
-ALTERED_AT = (416, 208)
+ALTERED_AT = (426, 262)  # moved down with the header (証明書番号 on its own line)
 
 
 @pytest.fixture(scope="module")
