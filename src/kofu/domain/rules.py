@@ -77,6 +77,7 @@ __all__ = [
     "Unavailable",
     "check_order",
     "copies_limit_refusal",
+    "hours_text",
     "offers",
     "service_state",
 ]
