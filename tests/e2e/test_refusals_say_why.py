@@ -255,3 +255,13 @@ def test_a_protected_household_keeps_the_neutral_words(world: dict[str, Any], tm
     shown = refused(kiosk(world, "issue", card(world, "protected", MIKI), "--out", str(out)), out)
     assert (shown["error"], shown["message"], shown["message_en"]) == (
         "nothing-offered", NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+
+
+@pytest.mark.parametrize("copies", ["0", "100"])
+def test_copies_outside_what_any_kiosk_may_order_is_bad_input(tmp_path: Path, copies: str) -> None:
+    # Checked before any card or center is touched: exit 1, not a refusal (4) nor a wrong PIN (2).
+    r = subprocess.run(kofu_argv("kiosk", "issue", "--card", str(tmp_path / "none.card"), "--pin", "1234",
+                                 "--copies", copies, "--out", str(tmp_path / "x.pdf")),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert f"--copies must be 1..99, got {copies}" in r.stderr
