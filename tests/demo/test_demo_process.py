@@ -195,3 +195,15 @@ def test_a_taken_port_is_refused_naming_its_holder(tmp_path: Path) -> None:
             start_service("x", kofu_argv("serve", "ocsp", "--port", str(port)), port, tmp_path / "x.log")
     assert f"port {port} on 127.0.0.1 is already in use by pid {os.getpid()} " in str(e.value)
     assert not (tmp_path / "x.log").exists()  # nothing was started
+
+
+def test_sigterm_stops_everything(world: tuple[Path, int]) -> None:
+    root, base = world
+    demo = Demo(root, base, business_morning())
+    try:
+        demo.wait_running()
+        demo.process.send_signal(signal.SIGTERM)
+        assert demo.process.wait(30) == 0
+        demo.assert_nothing_left()
+    finally:
+        demo.cleanup()
