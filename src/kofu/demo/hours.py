@@ -191,8 +191,12 @@ def banner(import_doc: dict[str, Any], at: datetime, command: str) -> str:
     closed = closures(import_doc, at)
     if not closed:
         return ""
-    hint = command.format(f"--clock {in_hours_clock(import_doc, at).isoformat()}")
     lines = [f"Closed at the demo's clock, {_when(at)} JST: the kiosk is refused for"]
     lines += [f"  {c.line()}" for c in closed]
-    lines += ["To try every kind now, start it on an in-hours clock:", f"  {hint}"]
+    try:
+        hint = command.format(f"--clock {in_hours_clock(import_doc, at).isoformat()}")
+    except ValueError:
+        lines.append("No business morning in the next 60 days has every kind open.")
+    else:
+        lines += ["To try every kind now, start it on an in-hours clock:", f"  {hint}"]
     return "\n".join(lines)

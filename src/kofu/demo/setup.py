@@ -575,8 +575,12 @@ def run_demo(
     # 4. The banner.
     first = next(c for c in world["cards"] if "household" in c["tags"])
     now = clock_at or clock.now()
-    import_doc = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
-    closed = hours.banner(import_doc, now, _hint_command())
+    try:
+        import_doc = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
+        closed = hours.banner(import_doc, now, _hint_command())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        # The banner's note must never take down a demo whose services run.
+        closed = f"(Could not tell what is closed at the demo's clock: {type(e).__name__}: {e})"
     clock_line = f"\n  clock   {now:%Y-%m-%d %H:%M} JST (--clock; it runs on from there)" if clock_at else ""
     _say(
         f"""
