@@ -25,6 +25,8 @@ from kofu.clock import JST
 from kofu.procs import PortInUse, kofu_argv, port_is_free, start_service
 from tests.clocks import business_morning
 
+pytestmark = pytest.mark.slow
+
 RUNNING = "Kofu demo running"
 SERVICES = 5  # ocsp, jpki, issuer, center, verify
 START_TIMEOUT = 240.0  # building the world takes 10-20 s alone; the machine is shared
