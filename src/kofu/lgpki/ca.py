@@ -53,7 +53,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 CLIENT_ROLES: Final = ("center", "store-operator", "municipality")
-ClientRole = Literal["center", "store-operator", "municipality"]
 
 CA_CERT: Final = "ca.pem"
 CA_KEY: Final = "ca.key"
