@@ -378,21 +378,12 @@ class LgpkiAuthority:
 
 
 def _key_usage(
-    *,
-    digital_signature: bool = False,
-    content_commitment: bool = False,
-    key_agreement: bool = False,
-    ca: bool = False,
+    *, digital_signature: bool = False, content_commitment: bool = False,
+    key_agreement: bool = False, ca: bool = False,
 ) -> x509.KeyUsage:
     """Key usage with only the named bits set; ``ca``: signing certificates and CRLs."""
     return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=content_commitment,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=key_agreement,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
+        digital_signature=digital_signature, content_commitment=content_commitment,
+        key_encipherment=False, data_encipherment=False, key_agreement=key_agreement,
+        key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
     )
