@@ -165,15 +165,21 @@ def inkan(**changes: Any) -> InkanDocument:
     return replace(doc, **changes)
 
 
+TAXPAYER: Final[dict[str, Any]] = {
+    "fiscal_year": 2026,
+    "name": "山田 太郎",
+    "address": "兵庫県加東市社50番地",
+    "birth_date": date(1958, 3, 14),
+}
+"""Whom the sample tax certificates are for, and the year (令和8年度)."""
+
+
 def tax_shotoku(**changes: Any) -> TaxCertificateDocument:
     """所得・課税証明書 of 山田 太郎 for 令和8年度 (令和7年中の所得)."""
     doc = TaxCertificateDocument(
         **HEADER,
+        **TAXPAYER,
         tax_kind="shotoku",
-        fiscal_year=2026,
-        name="山田 太郎",
-        address="兵庫県加東市社50番地",
-        birth_date=date(1958, 3, 14),
         incomes=(("給与所得", 3_456_000), ("公的年金等所得", 0), ("事業所得", 120_500)),
         total_income=3_576_500,
         deductions=(("社会保険料控除", 512_345), ("配偶者控除", 330_000), ("基礎控除", 430_000)),
@@ -188,11 +194,8 @@ def tax_nozei(**changes: Any) -> TaxCertificateDocument:
     """納税証明書 of 山田 太郎 for 令和8年度, one tax with an unpaid instalment."""
     doc = TaxCertificateDocument(
         **HEADER,
+        **TAXPAYER,
         tax_kind="nozei",
-        fiscal_year=2026,
-        name="山田 太郎",
-        address="兵庫県加東市社50番地",
-        birth_date=date(1958, 3, 14),
         tax_items=(
             TaxItem("市民税・県民税(普通徴収)", 2026, 235_300, 176_400, 58_900, date(2027, 1, 31)),
             TaxItem("固定資産税・都市計画税", 2026, 98_700, 98_700, 0, date(2027, 2, 28)),
