@@ -13,7 +13,7 @@ are ISO strings.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Final
 
 from kofu.domain.era import to_wareki
@@ -102,11 +102,15 @@ def is_parental_relationship(value: str) -> bool:
 
 
 def age_on(birth: date, day: date) -> int:
-    """The age reached on ``day`` (年齢計算ニ関スル法律: an age is reached at
-    the end of the day before the birthday, so a person born on 1 April is 18
-    on the 31 March eighteen years later)."""
-    d = day + timedelta(days=1)
-    return d.year - birth.year - ((d.month, d.day) < (birth.month, birth.day))
+    """The age throughout ``day``.
+
+    年齢計算ニ関スル法律: an age is reached when the day before the birthday
+    ends, so a person has it from the start of their birthday (of 1 March,
+    for one born on 29 February, in a common year) and not yet on the day
+    before. This is how 改正民法 附則 counts the women 「16歳以上」 on 令和4年4月1日:
+    born on or before 平成18年4月1日.
+    """
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def marriage_age(sex: str, married_on: date, birth: date) -> int:

@@ -59,8 +59,8 @@ def _seals(residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, 
             age = koseki.age_on(birth, day)
             if age < koseki.SEAL_MIN_AGE:
                 out.append((f"{s['_where']}.registered_at",
-                            f"resident {s['resident_id']} was {max(age, 0)} on {to_wareki(day)}; "
-                            f"a seal can be registered from age {koseki.SEAL_MIN_AGE} (印鑑登録)"))
+                            f"resident {s['resident_id']} was {max(age, 0)} on {to_wareki(day)}, "
+                            f"but a seal can be registered from age {koseki.SEAL_MIN_AGE} (印鑑登録)"))
         by_resident.setdefault(s["resident_id"], []).append(s)
     far = datetime.max.replace(tzinfo=clock.JST)
     for rid, rows in by_resident.items():
@@ -69,8 +69,8 @@ def _seals(residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, 
             if later["registered_at"] < (earlier["abolished_at"] or far):
                 out.append((f"{later['_where']}.registered_at",
                             f"resident {rid} would have two seals in force: {earlier['registration_number']} "
-                            f"(at {earlier['_where']}) is not abolished before this one is registered; "
-                            "one person registers one seal"))
+                            f"(at {earlier['_where']}) is not abolished before this one is registered, "
+                            "and one person registers one seal"))
     return out
 
 
@@ -92,7 +92,7 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
         if not koseki.is_parental_relationship(relationship):
             hint = " (夫 and 妻 are the 配偶者区分: give spouse_role)" if relationship in ("夫", "妻") else ""
             out.append((f"{pw}.relationship",
-                        f"unknown 続柄 {relationship!r}{hint}; a 戸籍 records 長男, 長女, 二男, 二女 …, 養子, 養女"))
+                        f"unknown 続柄 {relationship!r}{hint}: a 戸籍 records 長男, 長女, 二男, 二女 …, 養子, 養女"))
         birth = date.fromisoformat(p["birth_date"])
         for role in ("father", "mother"):
             name = p.get(role) or ""
