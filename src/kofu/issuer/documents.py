@@ -328,6 +328,8 @@ def fuhyo_addresses(p: dict[str, Any], register_events: Sequence[Any]) -> list[t
     else:
         entered, left = entered_on(p, structured), left_on(p)
     addresses = [(str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])]
+    if left is not None and left < entered:
+        return []  # left before the register came here (転籍): on the former 附票 only
     if left is not None:
         addresses = [(a, d) for a, d in addresses if d < left]
     at_entry = [i for i, (_a, d) in enumerate(addresses) if d <= entered]
