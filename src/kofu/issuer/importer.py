@@ -393,8 +393,8 @@ def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list
     if spouse_role not in (None, "夫", "妻"):
         raise ImportError_(f"{pr.where('spouse_role')} (配偶者区分) must be 夫 or 妻, got {spouse_role!r}")
     person_id = pr.text("id", None, max_len=64) or resident or default_id
-    if not person_id.isascii() or any(c.isspace() for c in person_id):
-        raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces")
+    if not person_id.isascii() or any(c.isspace() for c in person_id) or len(person_id) > 64:
+        raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces, at most 64 characters")
     events = _koseki_events(pr, koseki.person_event)
     person: dict[str, Any] = {
         "id": person_id, "resident": resident, "name": name, "given_name": given,
