@@ -88,6 +88,9 @@ IMPOSSIBLE: list[tuple[str, Change, str, str]] = [
     ("子 as a 続柄",
      lambda k: _persons(k)[3].update(relationship="子"),
      f"{REGISTER}.persons[3].relationship", "unknown 続柄 '子'"),
+    ("two persons with one id",
+     lambda k: _persons(k)[3].update(id="R001"),
+     f"{REGISTER}.persons[3].id", "'R001' is also the id of persons[0]"),
 ]
 
 
@@ -142,6 +145,8 @@ def test_possible_records_import(world: Any, tmp_path: Path, change: Change) -> 
         (lambda p: p["events"][0].update(weight="3000g"), "persons[2].events[0].weight: a 出生 event has no item 'weight'"),
         (lambda p: p["events"][1].pop("spouse"), "persons[2].events[1].spouse is required for a 婚姻 event"),
         (lambda p: p.update(spouse_role="嫁"), "persons[2].spouse_role (配偶者区分) must be 夫 or 妻"),
+        (lambda p: p.update(name="山田明美"), "persons[2].given_name is required when name does not separate"),
+        (lambda p: p["events"][1].update(date="2025-13-01"), "persons[2].events[1].date: '2025-13-01' is not a date"),
     ],
 )
 def test_malformed_events_are_refused(world: Any, tmp_path: Path, change: Any, message: str) -> None:  # noqa: F811
