@@ -169,3 +169,33 @@ def test_marriageable_age_counts_the_day_before_the_birthday() -> None:
     # A woman 16 or older on 令和4年4月1日 (born by 平成18年4月1日) kept the old age.
     assert marriage_age("female", date(2023, 1, 1), date(2006, 4, 1)) == 16
     assert marriage_age("female", date(2023, 1, 1), date(2006, 4, 2)) == 18
+
+
+@pytest.mark.parametrize(
+    ("seal", "path", "message"),
+    [
+        (_seal("KT-0009", "R001", "2020-01-01T10:00:00+09:00"), f"{SEALS}[0].registered_at",
+         "two seals in force: KT-0001 (at the stored seal KT-0001)"),
+        (_seal("KT-0009", "R010", "2009-01-01T10:00:00+09:00"), f"{SEALS}[0].abolished_at",
+         "the stored seal KT-0002 is registered while this one is not abolished"),
+    ],
+)
+def test_a_seal_against_the_stored_ones(world: Any, tmp_path: Path, seal: dict[str, Any], path: str,  # noqa: F811
+                                        message: str) -> None:
+    """A file with only the new seal: the one already stored (not in the file) still counts."""
+    svc, _w, doc = world
+    before = _stored(svc.engine)
+    bad = json.loads(json.dumps(doc))
+    bad["municipalities"][0]["seal_registrations"] = [dict(seal)]
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ImportError_, match=re.escape(f"{path}: resident") + ".*" + re.escape(message)):
+        import_file(svc.engine, file)
+    assert _stored(svc.engine) == before
+    # Abolished before the new one, it imports.
+    bad["municipalities"][0]["seal_registrations"][0]["abolished_at"] = "2009-12-31T10:00:00+09:00"
+    if seal["resident"] == "R001":
+        bad["municipalities"][0]["seal_registrations"][0].update(registered_at="2014-01-01T10:00:00+09:00",
+                                                               abolished_at="2015-05-31T10:00:00+09:00")
+    file.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, file)

@@ -453,6 +453,23 @@ def _refuse_implausible(out: Parsed, code: str) -> None:
         raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
 
 
+def _refuse_second_seals(c: sa.Connection, out: Parsed) -> None:
+    """A seal in the file against the seals already stored: one in force per person."""
+    for code in {s["municipality_code"] for s in out.seals}:
+        stored = [dict(r._mapping) for r in c.execute(
+            sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
+                      seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
+            .where(seal_registrations.c.municipality_code == code))]
+        for row in stored:  # SQLite hands back the wall time, which is Japan time
+            for k in ("registered_at", "abolished_at"):
+                if row[k] is not None and row[k].tzinfo is None:
+                    row[k] = row[k].replace(tzinfo=clock.JST)
+        mine = [s for s in out.seals if s["municipality_code"] == code]
+        found = plausibility.problems(residents=[], seals=mine, registers=[], stored_seals=stored)
+        if found:
+            raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
+
+
 def parse(data: Any, base: Path) -> Parsed:
     """Check the whole document; return the rows to upsert."""
     root = _Reader(data, "")
@@ -532,6 +549,7 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
     ms, hs, rs = parsed.municipalities, parsed.households, parsed.residents
     try:
         with engine.begin() as c:
+            _refuse_second_seals(c, parsed)
             for m in ms:
                 _upsert(c, municipalities, ("code",), m)
             for h in hs:

@@ -47,10 +47,20 @@ def _norm(name: str) -> str:
     return re.sub(r"[ \u3000]+", "", name)
 
 
-def _seals(residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, Any]]) -> list[Problem]:
+def _seals(
+    residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, Any]],
+    stored_seals: Iterable[Mapping[str, Any]] = (),
+) -> list[Problem]:
     out: list[Problem] = []
     births = {r["resident_id"]: r["birth_date"] for r in residents}
     by_resident: dict[str, list[Mapping[str, Any]]] = {}
+    seals = list(seals)
+    in_file = {s["registration_number"] for s in seals}
+    for s in stored_seals:
+        # A seal already stored and not in this file stays as it is: it counts too.
+        if s["registration_number"] not in in_file:
+            by_resident.setdefault(s["resident_id"], []).append(
+                {**s, "_where": f"the stored seal {s['registration_number']}", "_stored": True})
     for s in seals:
         birth = births.get(s["resident_id"])
         registered: datetime = s["registered_at"]
@@ -66,7 +76,14 @@ def _seals(residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, 
     for rid, rows in by_resident.items():
         rows = sorted(rows, key=lambda r: r["registered_at"])
         for earlier, later in zip(rows, rows[1:], strict=False):
+            if later.get("_stored") and earlier.get("_stored"):
+                continue
             if later["registered_at"] < (earlier["abolished_at"] or far):
+                if later.get("_stored"):
+                    out.append((f"{earlier['_where']}.abolished_at",
+                                f"resident {rid} would have two seals in force: {later['_where']} is registered "
+                                "while this one is not abolished, and one person registers one seal"))
+                    continue
                 out.append((f"{later['_where']}.registered_at",
                             f"resident {rid} would have two seals in force: {earlier['registration_number']} "
                             f"(at {earlier['_where']}) is not abolished before this one is registered, "
@@ -129,10 +146,17 @@ def problems(
     residents: Iterable[Mapping[str, Any]],
     seals: Iterable[Mapping[str, Any]],
     registers: Iterable[Mapping[str, Any]],
+    stored_seals: Iterable[Mapping[str, Any]] = (),
 ) -> list[Problem]:
-    """Every impossible record among one municipality's parsed rows, as (field path, message)."""
+    """Every impossible record among one municipality's parsed rows, as (field path, message).
+
+    ``stored_seals`` (``registration_number``, ``resident_id``,
+    ``registered_at``, ``abolished_at``) are the municipality's seals already
+    in the database: those the file does not replace count when checking that
+    a resident has one seal in force at a time.
+    """
     residents = list(residents)
-    out = _seals(residents, seals)
+    out = _seals(residents, seals, stored_seals)
     for row in registers:
         out += _register(row)
     return out[:MAX_PROBLEMS]
