@@ -216,11 +216,12 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
         try:
             w = MaintenanceWindow(
                 datetime.fromisoformat(mr.text("starts")), datetime.fromisoformat(mr.text("ends")),
-                mr.text("message", ""),
+                mr.text("message", ""), mr.text("message_en", ""),
             )
         except ValueError as e:
             raise ImportError_(f"{mr.path}: {e}") from e
-        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message})
+        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message,
+                            "message_en": w.message_en})
     max_copies = r.get("max_copies", int, 10)
     if not 1 <= max_copies <= 99:
         raise ImportError_(f"{r.where('max_copies')} must be 1..99")

@@ -227,6 +227,7 @@ def municipality_facts(row: Any) -> MunicipalityFacts:
                 datetime.fromisoformat(m["starts"]),
                 datetime.fromisoformat(m["ends"]),
                 m.get("message", ""),
+                m.get("message_en", ""),
             )
             for m in json.loads(row.maintenance)
         ),

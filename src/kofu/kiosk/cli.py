@@ -1,7 +1,8 @@
 """``kofu kiosk issue`` and ``kofu kiosk offers``: the headless reference kiosk.
 
 Exit status: 0 issued; 2 wrong PIN (the tries left are printed); 3 card
-locked; 4 refused (the reason a resident would be shown is printed); 5
+locked; 4 refused (the reason a resident would be shown is printed, in Japanese and
+English, after a JSON line {error, message, message_en, detail}); 5
 printed, but the center could not be told after retries (the operator must
 report it; the paper exists and is never refunded).
 TLS files default to those of a running demo (``var/demo/demo.json``).
@@ -124,8 +125,11 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
         print("暗証番号がロックされています。市区町村窓口で解除してください。(card locked)", file=sys.stderr)
         return EXIT_LOCKED
     except KioskError as e:
-        print(json.dumps({"error": e.code, "message": e.message, "detail": e.detail}, ensure_ascii=False), file=sys.stderr)
+        print(json.dumps({"error": e.code, "message": e.message, "message_en": e.message_en, "detail": e.detail},
+                         ensure_ascii=False), file=sys.stderr)
         print(e.message, file=sys.stderr)
+        if e.message_en:
+            print(e.message_en, file=sys.stderr)
         return EXIT_REFUSED
     finally:
         center.close()
@@ -140,6 +144,9 @@ def _issue(args: argparse.Namespace) -> int:
     else:
         scope = "household" if resident_record else "self"
     koseki_scope = args.koseki_scope or ("all" if args.kind == "koseki" else None)
+    if not 1 <= args.copies <= 99:
+        print(f"kofu kiosk issue: --copies must be 1..99, got {args.copies}", file=sys.stderr)
+        return 1
     if args.kind == "zeimu" and (args.tax_kind is None or args.year is None):
         print("kofu kiosk issue: --kind zeimu needs --tax-kind and --year (see `kofu kiosk offers`)", file=sys.stderr)
         return 1
@@ -179,13 +186,16 @@ def _offers(args: argparse.Namespace) -> int:
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
         try:
-            offers = center.offers(auth.session_id)
+            available = center.availability(auth.session_id)
         except KioskError as e:
             # Nothing is available: the reason a resident is shown, on stdout as well.
             print(json.dumps({"municipality": auth.municipality, "offers": [],
-                              "refusal": {"error": e.code, "message": e.message}}, ensure_ascii=False))
+                              "refusal": {"error": e.code, "message": e.message, "message_en": e.message_en}},
+                             ensure_ascii=False))
             raise
-        print(json.dumps({"municipality": auth.municipality, "offers": offers}, ensure_ascii=False))
+        # "unavailable": kinds closed at this hour, with what the resident is told if they choose one.
+        print(json.dumps({"municipality": auth.municipality, "offers": available["offers"],
+                          "unavailable": available["unavailable"]}, ensure_ascii=False))
         return 0
 
     return _run(args, action)
