@@ -59,7 +59,7 @@ class OfferOut(BaseModel):
     with_householder: bool
     with_domicile: bool
     with_individual_number: bool = False
-    members: list[MemberOut] = Field(default_factory=list, description="household members that may be chosen")
+    members: list[MemberOut] = Field(default_factory=list, description="household members (fuhyo: persons of the register) that may be chosen")
     tax_kinds: list[str] = Field(default_factory=list, description="zeimu: shotoku 所得・課税, nozei 納税")
     years: list[int] = Field(default_factory=list, description="zeimu: fiscal years offered")
     koseki_scopes: list[str] = Field(default_factory=list, description="koseki: all 全部事項, self 個人事項")
@@ -87,7 +87,7 @@ class CreateOrder(BaseModel):
     with_householder: bool = False
     with_domicile: bool = False
     with_individual_number: bool = False
-    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household)")
+    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household; fuhyo: 一部 of these persons)")
     tax_kind: Literal["shotoku", "nozei"] | None = None
     year: int | None = Field(default=None, ge=1989, le=2200, description="fiscal year (年度) of a tax certificate")
     koseki_scope: Literal["all", "self"] | None = None

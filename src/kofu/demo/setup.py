@@ -354,9 +354,9 @@ def issuer_import_document(
                 "participating": True,
                 "fees": {"juminhyo": m.kiosk_fee, "kisai": m.kiosk_fee, "inkan": m.kiosk_fee,
                          "zeimu": m.kiosk_fee, "koseki": 350, "fuhyo": m.kiosk_fee},
-                # Seed 002: the kiosk is cheaper than the counter in several Hyogo towns.
-                "counter_fees": {"juminhyo": 300, "kisai": 300, "inkan": 300, "zeimu": 300,
-                                 "koseki": 450, "fuhyo": 300},
+                # Seed 002 (資料3): the kiosk is cheaper than the counter in several Hyogo towns.
+                "counter_fees": {"juminhyo": m.counter_fee, "kisai": m.counter_fee, "inkan": m.counter_fee,
+                                 "zeimu": m.counter_fee, "koseki": 450, "fuhyo": m.counter_fee},
                 "offered_kinds": ["fuhyo", "inkan", "juminhyo", "kisai", "koseki", "zeimu"],
                 "hours": [{"opens": "06:30", "closes": "23:00"}],
                 "kind_hours": {} if first else {

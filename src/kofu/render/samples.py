@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal
 
 from kofu.render.model import (
@@ -206,38 +206,51 @@ def tax_nozei(**changes: Any) -> TaxCertificateDocument:
 
 
 def koseki_person(i: int) -> KosekiPerson:
-    """The i-th sample person of the 山田 family register (cycling through seven)."""
+    """The i-th sample person of the 山田 family register (cycling through seven).
+
+    0 山田 太郎 (筆頭者, 夫) married 1 花子 (妻, from the 佐藤 register); the
+    others are their children; 3 (𠮷子) married out and is marked 除籍.
+    """
     name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
-    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][i % len(NAMES)]
+    k = i % len(NAMES)
+    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][k]
     events: list[tuple[str, str]] = [
-        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n【届出人】父"),
+        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n"
+                 f"【届出日】{_wareki(born + timedelta(days=7))}\n【届出人】父"),
     ]
     removed = False
-    if i % len(NAMES) == 1:
+    spouse_role = ""
+    if k == 0:
+        spouse_role = "夫"
+        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】佐藤 花子"))
+    if k == 1:
+        spouse_role = "妻"
         events.append(
             (
                 "婚姻",
                 "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎",
             )
         )
-    if i % len(NAMES) == 3:
+    if k == 3:
         events.append(
             (
                 "婚姻",
-                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番",
+                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番\n"
+                "【称する氏】夫の氏",
             )
         )
-        events.append(("除籍", "【除籍日】令和5年10月10日\n【除籍事由】婚姻"))
         removed = True
+    parents = {0: ("山田 一", "山田 ハル"), 1: ("佐藤 一郎", "佐藤 ハナ")}.get(k, ("山田 太郎", "山田 花子"))
     return KosekiPerson(
-        name=name,
+        name=name.split(" ", 1)[1],
         birth_date=born,
         sex=sex,
-        father="山田 一" if i % len(NAMES) != 1 else "佐藤 一郎",
-        mother="山田 ハル" if i % len(NAMES) != 1 else "佐藤 ハナ",
-        relationship="妻" if i % len(NAMES) == 1 else relationship,
+        father=parents[0],
+        mother=parents[1],
+        relationship=relationship,
         events=tuple(events),
         removed=removed,
+        spouse_role=spouse_role,
     )
 
 
