@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-setup: system-packages $(STAMP)  ## create .venv and install Kofu with its dev tools
+setup: system-packages $(STAMP) $(VENV)/kofu-wallclock.so  ## create .venv and install Kofu with its dev tools
 
 system-packages:
 	@scripts/ensure-system-packages.sh
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# The wall-clock shift scripts/at-clock preloads (CI runs the end-to-end tests at night with it).
+$(VENV)/kofu-wallclock.so: scripts/wallclock/wallclock.c $(STAMP)
+	@scripts/wallclock/build $@
 
 demo: setup  ## start every service on loopback with sample data (Ctrl-C stops)
 	$(BIN)/kofu demo $(DEMO_ARGS)

@@ -186,28 +186,90 @@ def test_tax(world: dict[str, Any], tmp_path: Path, tax_kind: str) -> None:
             assert f"{i.amount:,}円{i.paid:,}円{i.unpaid:,}円" in text, line
 
 
+def wareki(iso: str) -> str:
+    return to_wareki(date.fromisoformat(iso))
+
+
+def printed_items(event: dict[str, Any]) -> list[str]:
+    """The 【item】value lines a 身分事項 from the import file must print as (記載例 order)."""
+    labels = {"date": {"出生": "出生日", "婚姻": "婚姻日"}[event["type"]], "place": "出生地", "notified_on": "届出日",
+              "notifier": "届出人", "spouse": "配偶者氏名", "new_honseki": "新本籍", "surname": "称する氏",
+              "previous_register": "従前戸籍"}
+    return [f"【{labels[k]}】{wareki(v) if k in ('date', 'notified_on') else flat(v)}"
+            for k, v in event.items() if k != "type"]
+
+
 @pytest.mark.parametrize("scope", ["all", "self"])
 def test_koseki(world: dict[str, Any], tmp_path: Path, scope: str) -> None:
     card = card_with(world, "koseki")
     register = municipality(world, card)["family_registers"][0]
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "koseki", "--koseki-scope", scope)
-    assert flat(register["honseki"]) in text and flat(register["head"]) in text
-    removed = next(p for p in register["persons"] if p.get("removed"))
-    if scope == "all":
-        for p in register["persons"]:
-            assert flat(p["name"]) in text
-        assert "除籍" in text
-    else:
-        assert flat(removed["name"]) not in text
+    assert f"本籍{flat(register['honseki'])}" in text and f"氏名{flat(register['head'])}" in text
+    (made,) = register["events"]
+    assert f"戸籍編製【編製日】{wareki(made['date'])}" in text
+    holder = next(p for p in register["persons"] if p["resident"] == card["resident"])
+    shown = register["persons"] if scope == "all" else [holder]
+    for p in register["persons"]:
+        given = p["name"].split(" ", 1)[1]
+        if p not in shown:
+            assert f"【名】{given}" not in text
+            continue
+        # 【名】 is the given name alone, on its own line (除籍 beside it when removed).
+        line = next(x for x in text.splitlines() if f"【名】{given}" in x)
+        married_out = any(e.get("new_honseki") for e in p["events"])
+        assert line.endswith(f"【名】{given}" + ("除籍" if married_out else "")), line
+        spouse = f"【配偶者区分】{p['spouse_role']}" if p.get("spouse_role") else ""
+        assert f"【生年月日】{wareki(p['birth_date'])}{spouse}\n" in text
+        assert f"【父】{flat(p['father'])}\n【母】{flat(p['mother'])}\n【続柄】{p['relationship']}\n" in text
+        for e in p["events"]:
+            assert e["type"] + "".join(printed_items(e)) in text.replace("\n", ""), e
+    assert "【続柄】妻" not in text and "【除籍日】" not in text and "以下余白" in text
+
+
+def in_register(p: dict[str, Any], register: dict[str, Any]) -> list[str]:
+    """The addresses the 附票 must list for ``p``: the one they lived at when they came
+    into the register (its 編製, their birth, or their marriage into it) until they left it."""
+    (made,) = register["events"]
+    came = max([made["date"], p["birth_date"]] + [e["date"] for e in p["events"] if e.get("previous_register")])
+    left = min((e["date"] for e in p["events"] if e.get("new_honseki")), default="9999-12-31")
+    kept = [a for a in p["addresses"] if a["since"] < left]
+    at_entry = [i for i, a in enumerate(kept) if a["since"] <= came]
+    return [a["address"] for a in kept[(at_entry[-1] if at_entry else 0):]]
 
 
 def test_fuhyo(world: dict[str, Any], tmp_path: Path) -> None:
     card = card_with(world, "koseki")
     register = municipality(world, card)["family_registers"][0]
+    offers = {o["kind"]: o for o in json.loads(kiosk(world, "offers", card).stdout)["offers"]}
+    assert offers["fuhyo"]["scopes"] == ["household", "self"] and offers["fuhyo"]["with_domicile"] is True
+    ids = [x["id"] for x in offers["fuhyo"]["members"]]
+    assert ids == [p["resident"] or f"{register['id']}#{i + 1}" for i, p in enumerate(register["persons"])]
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "fuhyo")
+    # 本籍・筆頭者 are printed only when asked for (since 令和4年1月11日).
+    assert "本籍省略" in text and "筆頭者省略" in text and flat(register["honseki"]) not in text
+    left_out = 0
     for p in register["persons"]:
+        listed = in_register(p, register)
         for a in p["addresses"]:
-            assert flat(a["address"]) in text
+            if a["address"] in listed:
+                assert f"{flat(a['address'])}{wareki(a['since'])}" in text
+            else:
+                left_out += 1
+                assert flat(a["address"]) not in text, a
+    assert left_out >= 2  # the head's home before the register, the daughter's after she left
+
+
+def test_fuhyo_of_chosen_persons_with_domicile(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "koseki")
+    register = municipality(world, card)["family_registers"][0]
+    head, spouse = register["persons"][:2]
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "fuhyo", "--with-domicile",
+                              "--member", spouse["resident"])
+    assert "戸籍の附票の写し（一部）" in text
+    assert f"本籍{flat(register['honseki'])}" in text and f"筆頭者{flat(register['head'])}" in text
+    assert flat(spouse["name"]) in text
+    others = [p for p in register["persons"] if p is not spouse]
+    assert all(f"氏名{flat(p['name'])}" not in text for p in others) and head["name"] != spouse["name"]
 
 
 def test_protected_household_gets_the_neutral_refusal(world: dict[str, Any], tmp_path: Path) -> None:

@@ -57,7 +57,10 @@ def test_resident_gets_juminhyo_with_its_back_side_and_the_issuer_seal_is_valid(
     r = kiosk(world, card, "--kind", "juminhyo", "--with-householder", "--copies", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["copies"] == 2 and summary["fee"] == 400 and summary["pages"] >= 1
+    doc = json.loads((world["_root"] / "issuer" / "import.json").read_text(encoding="utf-8"))
+    fee = next(m["fees"]["juminhyo"] for m in doc["municipalities"] if m["code"] == card["municipality"])
+    assert fee == 250  # 資料3: 加東市 and 三木市 charge 250 円 at a kiosk
+    assert summary["copies"] == 2 and summary["fee"] == 2 * fee and summary["pages"] >= 1
     assert summary["municipality"] == card["municipality"]
     # The print job is duplex: every front page is followed by its anti-forgery back.
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
@@ -89,7 +92,7 @@ def test_resident_gets_juminhyo_with_its_back_side_and_the_issuer_seal_is_valid(
     assert "Signature is Valid" in sig.stdout, sig.stdout
     after = records(world)
     assert len(after) == before + 1
-    assert after[-1]["copies"] == 2 and after[-1]["fee"] == 400
+    assert after[-1]["copies"] == 2 and after[-1]["fee"] == 2 * fee
 
 
 def test_wrong_pin_then_locked(world, tmp_path: Path) -> None:

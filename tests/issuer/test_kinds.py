@@ -40,6 +40,56 @@ def _png() -> bytes:
     return seal_impression_png("山田")
 
 
+KAZUKO = "山田 葛\U000E0103子"
+SHA = "兵庫県加東市社50番地"
+NISHIWAKI = "兵庫県西脇市郷瀬町1番地"
+KOBE = "兵庫県神戸市中央区加納町6丁目5番1号"
+OSAKA = "大阪府大阪市北区中之島一丁目3番"
+
+
+def family_register() -> dict[str, Any]:
+    """The 山田 register (本籍 加東市): 太郎 (筆頭者) married 葛子 from the 佐藤
+    register in 平成17年; 明美 married out in 令和7年 (除籍); 𠮷郎 lives with them.
+    太郎 lived in 神戸 before the register was made: not on its 附票."""
+    return {
+        "id": "K001", "honseki": SHA, "head": "山田 太郎",
+        "events": [{"type": "編製", "date": "2005-05-03"}],
+        "persons": [
+            {"resident": "R001", "name": "山田 太郎", "birth_date": "1980-04-01", "sex": "male",
+             "father": "山田 一", "mother": "山田 ハル", "relationship": "長男", "spouse_role": "夫",
+             "events": [
+                 {"type": "出生", "date": "1980-04-01", "place": "兵庫県西脇市", "notified_on": "1980-04-08",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2005-05-03", "spouse": "佐藤 葛\U000E0103子",
+                  "previous_register": f"{NISHIWAKI}　山田 一"}],
+             "addresses": [{"address": KOBE, "since": "1980-04-01"}, {"address": NISHIWAKI, "since": "1998-04-01"},
+                           {"address": SHA, "since": "2015-04-01"}]},
+            {"resident": "R002", "name": KAZUKO, "birth_date": "1982-06-15", "sex": "female",
+             "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "長女", "spouse_role": "妻",
+             "events": [
+                 {"type": "出生", "date": "1982-06-15", "place": "兵庫県三木市", "notified_on": "1982-06-20",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2005-05-03", "spouse": "山田 太郎",
+                  "previous_register": "兵庫県三木市上の丸町10番地　佐藤 一郎"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2005-05-03"}, {"address": SHA, "since": "2015-04-01"}]},
+            {"resident": None, "name": "山田 明美", "birth_date": "2006-08-08", "sex": "female",
+             "father": "山田 太郎", "mother": KAZUKO, "relationship": "長女",
+             "events": [
+                 {"type": "出生", "date": "2006-08-08", "place": "兵庫県西脇市", "notified_on": "2006-08-14",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2025-10-10", "spouse": "鈴木 次郎", "new_honseki": OSAKA,
+                  "surname": "夫の氏"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2006-08-08"}, {"address": SHA, "since": "2015-04-01"},
+                           {"address": OSAKA, "since": "2025-10-10"}]},
+            {"resident": "R003", "name": "山田 𠮷郎", "birth_date": "2010-01-20", "sex": "male",
+             "father": "山田 太郎", "mother": KAZUKO, "relationship": "長男",
+             "events": [{"type": "出生", "date": "2010-01-20", "place": "兵庫県西脇市", "notified_on": "2010-01-25",
+                         "notifier": "母"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2010-01-20"}, {"address": SHA, "since": "2015-04-01"}]},
+        ],
+    }
+
+
 def full_import(seals: dict[str, Any]) -> dict[str, Any]:
     doc = sample_import(seals)
     doc["format"] = "kofu-issuer-import/2"
@@ -73,27 +123,7 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
                    {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800, "due_on": f"{y}-05-31"}]}
         for y in (2023, 2024, 2025)
     ]
-    kato["family_registers"] = [{
-        "id": "K001", "honseki": "兵庫県加東市社50番地", "head": "山田 太郎",
-        "events": [{"label": "戸籍編製", "text": "【編製日】平成17年5月3日"}],
-        "persons": [
-            {"resident": "R001", "name": "山田 太郎", "birth_date": "1980-04-01", "sex": "male",
-             "father": "山田 一", "mother": "山田 ハル", "relationship": "長男",
-             "events": [{"label": "出生", "text": "【出生日】昭和55年4月1日"},
-                        {"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
-             "addresses": [{"address": "兵庫県西脇市郷瀬町1番地", "since": "1980-04-01"},
-                           {"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
-            {"resident": "R002", "name": "山田 葛\U000E0103子", "birth_date": "1982-06-15", "sex": "female",
-             "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "妻",
-             "events": [{"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
-             "addresses": [{"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
-            {"resident": None, "name": "山田 明美", "birth_date": "2006-08-08", "sex": "female",
-             "father": "山田 太郎", "mother": "山田 葛\U000E0103子", "relationship": "長女",
-             "events": [{"label": "除籍", "text": "【除籍日】令和7年10月10日\n【除籍事由】婚姻"}],
-             "removed": True,
-             "addresses": [{"address": "大阪府大阪市北区中之島一丁目3番", "since": "2025-10-10"}]},
-        ],
-    }]
+    kato["family_registers"] = [family_register()]
     return doc
 
 
@@ -282,20 +312,24 @@ def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req(f"R-{scope}", "koseki", 450, koseki_scope=scope))
     text = text_of(issued.document, tmp_path)
-    assert "兵庫県加東市社50番地" in text and "山田太郎" in text and "婚姻" in text
+    assert "本籍兵庫県加東市社50番地" in text and "氏名山田太郎" in text and "【編製日】平成17年5月3日" in text
+    assert "【名】太郎" in text and "【配偶者区分】夫" in text and "【婚姻日】平成17年5月3日" in text
     if scope == "all":
-        assert "山田葛\U000E0103子" in text and "山田明美" in text and "除籍" in text
+        assert "【名】葛\U000E0103子" in text and "【名】明美" in text and "除籍" in text
     else:
-        assert "山田明美" not in text and "山田葛\U000E0103子" not in text.split("筆頭者")[-1].split("山田太郎", 1)[-1]
+        assert "【名】明美" not in text and "【名】葛\U000E0103子" not in text and "除籍" not in text
     assert_sealed(issued.document, tmp_path)
 
 
 def test_fuhyo(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
-    issued = svc.issue_certificate(req("F-1", "fuhyo", 200))
+    issued = svc.issue_certificate(req("F-1", "fuhyo", 200, scope="household"))
     text = text_of(issued.document, tmp_path)
-    for address in ("兵庫県西脇市郷瀬町1番地", "兵庫県加東市社50番地", "大阪府大阪市北区中之島一丁目3番"):
+    for address in (NISHIWAKI, SHA):
         assert address in text
+    # Before the register was made (神戸), and after 明美 left it (大阪): not this 附票's.
+    assert KOBE not in text and OSAKA not in text
+    assert "本籍省略" in text and "筆頭者省略" in text
     assert "山田太郎" in text and "山田明美" in text
     assert_sealed(issued.document, tmp_path)
 

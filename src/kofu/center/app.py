@@ -3,8 +3,9 @@
 FastAPI generates the OpenAPI document from the models below and serves it at
 ``/openapi.json`` (and a reader at ``/docs``). Handlers parse, call one
 service function, and turn :class:`~kofu.center.errors.CenterError` into a
-status code with a JSON body ``{"error", "message", "detail"}`` where
-``message`` is what the kiosk shows the resident.
+status code with a JSON body ``{"error", "message", "message_en", "detail"}``
+where ``message`` (Japanese) and ``message_en`` (English) are what the kiosk
+shows the resident.
 """
 
 from __future__ import annotations
@@ -58,15 +59,26 @@ class OfferOut(BaseModel):
     with_householder: bool
     with_domicile: bool
     with_individual_number: bool = False
-    members: list[MemberOut] = Field(default_factory=list, description="household members that may be chosen")
+    members: list[MemberOut] = Field(default_factory=list, description="household members (fuhyo: persons of the register) that may be chosen")
     tax_kinds: list[str] = Field(default_factory=list, description="zeimu: shotoku 所得・課税, nozei 納税")
     years: list[int] = Field(default_factory=list, description="zeimu: fiscal years offered")
     koseki_scopes: list[str] = Field(default_factory=list, description="koseki: all 全部事項, self 個人事項")
     counter_fee: int | None = Field(default=None, description="the counter fee per copy, for comparison")
 
 
+class UnavailableOut(BaseModel):
+    kind: str
+    error: str = Field(description="why, machine-readable (kind-hours)")
+    message: str = Field(description="what the kiosk shows the resident if this kind is chosen (Japanese)")
+    message_en: str = Field(description="the same in English")
+
+
 class Offers(BaseModel):
     offers: list[OfferOut]
+    unavailable: list[UnavailableOut] = Field(
+        default_factory=list,
+        description="kinds the municipality offers, but not at this hour (their own hours), with the hours",
+    )
 
 
 class CreateOrder(BaseModel):
@@ -75,7 +87,7 @@ class CreateOrder(BaseModel):
     with_householder: bool = False
     with_domicile: bool = False
     with_individual_number: bool = False
-    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household)")
+    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household; fuhyo: 一部 of these persons)")
     tax_kind: Literal["shotoku", "nozei"] | None = None
     year: int | None = Field(default=None, ge=1989, le=2200, description="fiscal year (年度) of a tax certificate")
     koseki_scope: Literal["all", "self"] | None = None
@@ -116,8 +128,10 @@ class Cancelled(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    error: str
-    message: str = Field(description="what the kiosk shows the resident")
+    error: str = Field(description="machine-readable reason, e.g. center-hours, center-year-end, maintenance, "
+                                   "municipality-hours, kind-hours, copies-limit, refused, nothing-offered")
+    message: str = Field(description="what the kiosk shows the resident (Japanese)")
+    message_en: str = Field(description="what the kiosk shows the resident (English)")
     detail: str
 
 
@@ -198,6 +212,7 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
 
     @app.get("/v1/sessions/{session_id}/offers", response_model=Offers)
     def offers(session_id: str, store_id: Store) -> Offers:
+        offered, unavailable = service.availability(session_id, store_id)
         return Offers(
             offers=[
                 OfferOut(
@@ -214,8 +229,12 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
                     koseki_scopes=list(o.koseki_scopes),
                     counter_fee=o.counter_fee,
                 )
-                for o in service.offers(session_id, store_id)
-            ]
+                for o in offered
+            ],
+            unavailable=[
+                UnavailableOut(kind=u.kind, error=u.code, message=u.message_ja, message_en=u.message_en)
+                for u in unavailable
+            ],
         )
 
     @app.post("/v1/sessions/{session_id}/orders", response_model=OrderOut)

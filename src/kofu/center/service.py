@@ -43,6 +43,7 @@ from kofu.center.errors import (
 from kofu.center.models import IssuanceRecord, KioskSession, Order
 from kofu.center.trust import CardTrust
 from kofu.center.widearea_client import WideAreaClient
+from kofu.domain.rules import copies_limit_refusal
 from kofu.lgpki.seal import SealInvalid
 from kofu.widearea import order_binding
 
@@ -116,6 +117,20 @@ class Offer:
     years: tuple[int, ...] = ()
     koseki_scopes: tuple[str, ...] = ()
     counter_fee: int | None = None
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A kind the issuer offers, but not at this hour, and what the resident is told."""
+
+    kind: str
+    code: str
+    message_ja: str
+    message_en: str
+
+
+def _unavailable(u: Any) -> Unavailable:
+    return Unavailable(str(u.Kind), str(u.Code), str(u.Message.Ja), str(u.Message.En))
 
 
 class PrintJobComposer(Protocol):
@@ -321,6 +336,10 @@ class CenterService:
     # -- 2. offers and orders --------------------------------------------------------
 
     def offers(self, session_id: str, store_id: str) -> list[Offer]:
+        return self.availability(session_id, store_id)[0]
+
+    def availability(self, session_id: str, store_id: str) -> tuple[list[Offer], list[Unavailable]]:
+        """The offers, and the kinds closed at this hour with why (their own hours)."""
         with self._db() as db:
             ks = self._session(db, session_id, store_id)
             municipality, link = ks.municipality, ks.resident_link
@@ -333,8 +352,10 @@ class CenterService:
         )
         if getattr(reply, "Refusal", None) is not None:
             refusal = reply.Refusal
-            raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code), resident_message=str(refusal.Message.Ja))
+            raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code),
+                          resident_message=str(refusal.Message.Ja), resident_message_en=str(refusal.Message.En))
         result = [_offer(o) for o in reply.Offers.Offer]
+        unavailable = [_unavailable(u) for u in getattr(reply.Offers, "Unavailable", None) or []]
         now = time.monotonic()
         # Keep what the order check needs, not the members' names.
         kept = [replace(o, members=tuple(MemberChoice(m.id, "") for m in o.members)) for o in result]
@@ -346,7 +367,7 @@ class CenterService:
                 if len(self._recent_offers) <= RECENT_OFFERS_MAX and now - at < RECENT_OFFERS_SECONDS:
                     break
                 del self._recent_offers[oldest_key]
-        return result
+        return result, unavailable
 
     def _offers_for_order(self, session_id: str, store_id: str) -> list[Offer]:
         with self._recent_lock:
@@ -361,8 +382,18 @@ class CenterService:
             raise OrderConflict(f"unknown certificate kind {kind!r}", code="bad-request")
         offer = next((o for o in self._offers_for_order(session_id, store_id) if o.kind == kind), None)
         if offer is None:
+            # Closed at this hour (its own hours): say so and when; else the neutral words.
+            closed = next((u for u in self.availability(session_id, store_id)[1] if u.kind == kind), None)
+            if closed is not None:
+                raise Refused(f"{kind} is closed at this hour", code=closed.code,
+                              resident_message=closed.message_ja, resident_message_en=closed.message_en)
             raise Refused(f"{kind} is not offered to this holder now", code="kind-not-offered")
-        if not 1 <= copies <= offer.max_copies:
+        if copies > offer.max_copies:
+            limit = copies_limit_refusal(offer.max_copies)
+            raise Refused(f"{copies} copies ordered, the municipality issues at most {offer.max_copies}",
+                          code=limit.code.value, resident_message=limit.message_ja,
+                          resident_message_en=limit.message_en)
+        if copies < 1:
             raise OrderConflict(f"copies must be 1..{offer.max_copies}", code="bad-copies")
         if options.scope not in offer.scopes:
             raise OrderConflict(f"scope {options.scope!r} not offered", code="bad-options")

@@ -49,12 +49,12 @@ log = logging.getLogger(__name__)
 XML = "text/xml; charset=utf-8"
 
 
+def _message_el(refusal: Refusal) -> etree._Element:
+    return build("Message", build("Ja", value=refusal.message_ja), build("En", value=refusal.message_en))
+
+
 def _refusal_el(refusal: Refusal) -> etree._Element:
-    return build(
-        "Refusal",
-        build("Code", value=refusal.code.value),
-        build("Message", build("Ja", value=refusal.message_ja), build("En", value=refusal.message_en)),
-    )
+    return build("Refusal", build("Code", value=refusal.code.value), _message_el(refusal))
 
 
 def _offers_el(result: Offers) -> etree._Element:
@@ -83,6 +83,11 @@ def _offers_el(result: Offers) -> etree._Element:
                 build("CounterFee", value=o.counter_fee) if o.counter_fee is not None else None,
             )
             for o in result.offers
+        ],
+        *[
+            build("Unavailable", build("Kind", value=u.kind), build("Code", value=u.refusal.code.value),
+                  _message_el(u.refusal))
+            for u in result.unavailable
         ],
     )
 

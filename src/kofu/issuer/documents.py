@@ -274,18 +274,40 @@ def tax_document(
     )
 
 
+def _event_rows(events: Sequence[Any]) -> tuple[tuple[str, str], ...]:
+    """Stored events as the renderer's (label, lines) pairs.
+
+    Events are dicts checked by :mod:`kofu.domain.koseki` at import; a
+    ``[label, text]`` pair (stored by an import before structured events)
+    prints as it was given.
+    """
+    from kofu.domain.koseki import event_lines
+
+    rows = []
+    for e in events:
+        if isinstance(e, dict):
+            label, lines = event_lines(e)
+            rows.append((label, "\n".join(lines)))
+        else:
+            rows.append((str(e[0]), str(e[1])))
+    return tuple(rows)
+
+
 def _koseki_person(p: dict[str, Any]) -> Any:
+    from kofu.domain.koseki import given_name
     from kofu.render.model import KosekiPerson
 
     return KosekiPerson(
-        name=p["name"],
+        # 【名】: the given name only (戸籍法施行規則 付録第22号様式).
+        name=p.get("given_name") or given_name(p["name"]) or p["name"],
         birth_date=date.fromisoformat(p["birth_date"]),
         sex="female" if p["sex"] == "female" else "male",
         father=p.get("father", ""),
         mother=p.get("mother", ""),
         relationship=p["relationship"],
-        events=tuple((str(a), str(b)) for a, b in p.get("events", [])),
+        events=_event_rows(p.get("events", [])),
         removed=bool(p.get("removed", False)),
+        spouse_role=p.get("spouse_role") or "",
     )
 
 
@@ -306,27 +328,83 @@ def koseki_document(
         scope="self" if scope == "self" else "all",
         honseki=honseki,
         head_name=head_name,
-        koseki_events=tuple((str(a), str(b)) for a, b in data.get("events", [])),
+        koseki_events=_event_rows(data.get("events", [])),
         persons=tuple(_koseki_person(p) for p in persons),
         self_index=0,
     )
 
 
-def fuhyo_document(head: dict[str, Any], honseki: str, head_name: str, data: dict[str, Any]) -> FuhyoDocument:
-    """戸籍の附票の写し: each person's addresses, oldest first."""
+def register_persons(register_id: str, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(id, person) of every person in a stored register, in register order.
+
+    The id is the one the import gave (or derived: the resident id, else
+    ``<register>#<position>``); it is what a resident chooses persons by.
+    """
+    return [
+        (str(p.get("id") or p.get("resident") or f"{register_id}#{j + 1}"), p)
+        for j, p in enumerate(data["persons"])
+    ]
+
+
+def fuhyo_addresses(p: dict[str, Any], register_events: Sequence[Any]) -> list[tuple[str, date]]:
+    """The addresses a 附票 lists for ``p``: from the one they lived at when they
+    entered this register until they left it (a later address belongs to the
+    附票 of the register they went to)."""
+    from kofu.domain.koseki import entered_on, left_on
+
+    structured = [e for e in register_events if isinstance(e, dict)]
+    if any(not isinstance(e, dict) for e in p.get("events", [])):
+        entered, left = date.fromisoformat(p["birth_date"]), None  # an import before structured events
+    else:
+        entered, left = entered_on(p, structured), left_on(p)
+    addresses = [(str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])]
+    if left is not None and left < entered:
+        return []  # left before the register came here (転籍): on the former 附票 only
+    if left is not None:
+        addresses = [(a, d) for a, d in addresses if d < left]
+    at_entry = [i for i, (_a, d) in enumerate(addresses) if d <= entered]
+    first = at_entry[-1] if at_entry else 0
+    return addresses[first:]
+
+
+def fuhyo_document(
+    head: dict[str, Any], honseki: str, head_name: str, data: dict[str, Any], *,
+    register_id: str = "", with_domicile: bool = False, chosen: Sequence[str] = (),
+) -> FuhyoDocument:
+    """戸籍の附票の写し: each person's addresses while in the register, oldest first.
+
+    本籍・筆頭者 only when asked for (``with_domicile``, since 令和4年1月11日);
+    ``chosen`` person ids make a 一部 of those persons, in register order.
+    """
     from kofu.render.model import FuhyoDocument, FuhyoEntry
 
-    entries = tuple(
-        FuhyoEntry(
+    events = data.get("events", [])
+    persons = register_persons(register_id, data)
+    if chosen:
+        persons = [(pid, p) for pid, p in persons if pid in set(chosen)]
+        if len(persons) != len(set(chosen)):
+            raise DocumentUnprintable("a chosen person is not in the family register")
+    entries = []
+    for _pid, p in persons:
+        addresses = fuhyo_addresses(p, events)
+        if not addresses:
+            continue
+        entries.append(FuhyoEntry(
             name=p["name"],
-            addresses=tuple((str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])),
+            addresses=tuple(addresses),
             birth_date=date.fromisoformat(p["birth_date"]),
             sex="female" if p["sex"] == "female" else "male",
-        )
-        for p in data["persons"]
-        if p.get("addresses")
+            removed=bool(p.get("removed", False)),
+        ))
+    if not entries:
+        raise DocumentUnprintable("no chosen person has an address recorded in the 附票")
+    return FuhyoDocument(
+        **head,
+        honseki=honseki if with_domicile else None,
+        head_name=head_name if with_domicile else None,
+        entries=tuple(entries),
+        scope="some" if chosen else "all",
     )
-    return FuhyoDocument(**head, honseki=honseki, head_name=head_name, entries=entries)
 
 
 _RENDERERS = {

@@ -28,9 +28,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from kofu import clock
+from kofu.domain import koseki
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
+from kofu.issuer import plausibility
 from kofu.issuer.tables import (
     family_registers,
     households,
@@ -214,11 +216,12 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
         try:
             w = MaintenanceWindow(
                 datetime.fromisoformat(mr.text("starts")), datetime.fromisoformat(mr.text("ends")),
-                mr.text("message", ""),
+                mr.text("message", ""), mr.text("message_en", ""),
             )
         except ValueError as e:
             raise ImportError_(f"{mr.path}: {e}") from e
-        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message})
+        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message,
+                            "message_en": w.message_en})
     max_copies = r.get("max_copies", int, 10)
     if not 1 <= max_copies <= 99:
         raise ImportError_(f"{r.where('max_copies')} must be 1..99")
@@ -407,6 +410,41 @@ def _tax_records(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
         ))
 
 
+def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
+    """``r``'s events, each checked by :mod:`kofu.domain.koseki` (errors name the field path)."""
+    try:
+        return [check(e, f"{r.where('events')}[{n}]") for n, e in enumerate(r.list("events", []))]
+    except koseki.KosekiFormatError as e:
+        raise ImportError_(str(e)) from e
+
+
+def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list[Any], default_id: str) -> dict[str, Any]:
+    """One person of a family register (戸籍に記録されている者), as stored in its data."""
+    name = pr.text("name")
+    given = pr.text("given_name", None, max_len=100) or koseki.given_name(name)
+    if not given:
+        raise ImportError_(f"{pr.where('given_name')} is required when name does not separate 氏 and 名 with a space")
+    spouse_role = pr.text("spouse_role", None, max_len=2)
+    if spouse_role not in (None, "夫", "妻"):
+        raise ImportError_(f"{pr.where('spouse_role')} (配偶者区分) must be 夫 or 妻, got {spouse_role!r}")
+    person_id = pr.text("id", None, max_len=64) or resident or default_id
+    if not person_id.isascii() or any(c.isspace() for c in person_id) or len(person_id) > 64:
+        raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces, at most 64 characters")
+    events = _koseki_events(pr, koseki.person_event)
+    person: dict[str, Any] = {
+        "id": person_id, "resident": resident, "name": name, "given_name": given,
+        "birth_date": pr.date("birth_date").isoformat(), "sex": sex,
+        "father": pr.text("father", ""), "mother": pr.text("mother", ""),
+        "relationship": pr.text("relationship", max_len=10), "spouse_role": spouse_role or "",
+        "events": events, "addresses": addresses,
+    }
+    # 除籍 follows from the event that removed the person (death, a marriage
+    # into another register …); "removed" may also say so for a record
+    # whose removing event is not exported.
+    person["removed"] = pr.get("removed", bool, False) or any(koseki.leaves_register(e) for e in events)
+    return person
+
+
 def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
     for i, k in enumerate(r.list("family_registers", [])):
         kr = _Reader(k, f"{r.where('family_registers')}[{i}]")
@@ -424,13 +462,9 @@ def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
             if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
                 raise ImportError_(f"{pr.where('addresses')} must be oldest first")
             resident = pr.text("resident", None, max_len=64)
-            removed = pr.get("removed", bool, False)
-            persons.append({
-                "resident": resident, "name": pr.text("name"), "birth_date": pr.date("birth_date").isoformat(),
-                "sex": sex, "father": pr.text("father", ""), "mother": pr.text("mother", ""),
-                "relationship": pr.text("relationship"), "events": pr.labelled("events", "label", "text"),
-                "removed": removed, "addresses": addresses,
-            })
+            person = register_person(pr, resident, sex, addresses, f"{register_id}#{j + 1}")
+            removed = person["removed"]
+            persons.append(person)
             if resident is not None:
                 out.register_members.append(dict(
                     municipality_code=code, resident_id=resident, register_id=register_id, position=j,
@@ -438,12 +472,37 @@ def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
                 ))
         if not persons:
             raise ImportError_(f"{kr.where('persons')} must list at least one person")
-        data = {"events": kr.labelled("events", "label", "text"), "persons": persons}
+        data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
         out.registers.append(dict(
             municipality_code=code, register_id=register_id, honseki=kr.text("honseki"),
             head_name=kr.text("head"), data=json.dumps(data, ensure_ascii=False), updated_at=now,
             _where=kr.path,
         ))
+
+
+def _refuse_implausible(out: Parsed, code: str) -> None:
+    """Records no municipality could hold (a seal for a child, a marriage under age …)."""
+    mine = [[x for x in rows if x["municipality_code"] == code] for rows in (out.residents, out.seals, out.registers)]
+    found = plausibility.problems(residents=mine[0], seals=mine[1], registers=mine[2])
+    if found:
+        raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
+
+
+def _refuse_second_seals(c: sa.Connection, out: Parsed) -> None:
+    """A seal in the file against the seals already stored: one in force per person."""
+    for code in {s["municipality_code"] for s in out.seals}:
+        stored = [dict(r._mapping) for r in c.execute(
+            sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
+                      seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
+            .where(seal_registrations.c.municipality_code == code))]
+        for row in stored:  # SQLite hands back the wall time, which is Japan time
+            for k in ("registered_at", "abolished_at"):
+                if row[k] is not None and row[k].tzinfo is None:
+                    row[k] = row[k].replace(tzinfo=clock.JST)
+        mine = [s for s in out.seals if s["municipality_code"] == code]
+        found = plausibility.problems(residents=[], seals=mine, registers=[], stored_seals=stored)
+        if found:
+            raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
 
 
 def parse(data: Any, base: Path) -> Parsed:
@@ -460,6 +519,7 @@ def parse(data: Any, base: Path) -> Parsed:
         if row["code"] in seen_codes:
             raise ImportError_(f"municipalities[{i}].code: {row['code']} appears twice")
         seen_codes.add(row["code"])
+        _refuse_implausible(out, row["code"])
     hs, rs = out.households, out.residents
     # Keys unique within the file (a resident in two households is an export bug).
     seen: dict[Any, str] = {}
@@ -524,6 +584,7 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
     ms, hs, rs = parsed.municipalities, parsed.households, parsed.residents
     try:
         with engine.begin() as c:
+            _refuse_second_seals(c, parsed)
             for m in ms:
                 _upsert(c, municipalities, ("code",), m)
             for h in hs:

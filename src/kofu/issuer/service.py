@@ -67,6 +67,7 @@ from kofu.issuer.documents import (
     inkan_document,
     kisai_document,
     koseki_document,
+    register_persons,
     select_members,
     tax_document,
     to_render_model,
@@ -226,6 +227,7 @@ def municipality_facts(row: Any) -> MunicipalityFacts:
                 datetime.fromisoformat(m["starts"]),
                 datetime.fromisoformat(m["ends"]),
                 m.get("message", ""),
+                m.get("message_en", ""),
             )
             for m in json.loads(row.maintenance)
         ),
@@ -281,7 +283,17 @@ def person_facts(
     restricted = bool(row.support_measure) or any(bool(r.support_measure) for r in household)
     register = _register_of(conn, code, row.resident_id)
     register_restricted = False
+    persons: tuple[MemberChoice, ...] = ()
     if register is not None:
+        stored = conn.execute(
+            sa.select(family_registers.c.data).where(
+                family_registers.c.municipality_code == code,
+                family_registers.c.register_id == register.register_id,
+            )
+        ).scalar_one_or_none()
+        if stored is not None:
+            persons = tuple(MemberChoice(pid, p["name"])
+                            for pid, p in register_persons(register.register_id, json.loads(stored)))
         ids = [r.resident_id for r in conn.execute(
             sa.select(register_members.c.resident_id).where(
                 register_members.c.municipality_code == code,
@@ -310,6 +322,7 @@ def person_facts(
         tax_years=years,
         register_here=register is not None,
         register_restricted=register_restricted,
+        register_persons=persons,
         members=tuple(MemberChoice(r.resident_id, r.name) for r in household if r.status == "active"),
     )
 
@@ -591,7 +604,13 @@ class IssuerService:
             if kind == Kind.KOSEKI:
                 return koseki_document(head, options.get("koseki_scope") or "all", reg.honseki, reg.head_name,
                                        data, holder_row.resident_id)
-            return fuhyo_document(head, reg.honseki, reg.head_name, data)
+            if options.get("scope") == "self":
+                chosen = tuple(pid for pid, p in register_persons(reg.register_id, data)
+                               if p.get("resident") == holder_row.resident_id)
+            else:
+                chosen = tuple(options.get("members") or ())
+            return fuhyo_document(head, reg.honseki, reg.head_name, data, register_id=reg.register_id,
+                                  with_domicile=bool(options.get("with_domicile")), chosen=chosen)
         raise InvalidRequest("kind-not-offered", f"unknown kind {kind!r}")
 
     def _juminhyo_request(

@@ -114,13 +114,20 @@ Printer = Callable[[bytes, int], None]
 
 
 def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer: Printer) -> IssueResult:
-    offers = center.offers(auth.session_id)
+    available = center.availability(auth.session_id)
+    offers = available["offers"]
     offer = next((o for o in offers if o["kind"] == req.kind), None)
     if offer is None:
+        closed = next((u for u in available["unavailable"] if u["kind"] == req.kind), None)
+        if closed is not None:
+            # Closed at this hour by its own hours: the center's words say when it is issued.
+            raise KioskError(closed["error"], closed["message"], f"{req.kind} is closed at this hour",
+                             message_en=closed.get("message_en", ""))
         raise KioskError(
             "kind-not-offered",
             "選択された証明書は現在交付できません。",
             f"{req.kind} not among offers {[o['kind'] for o in offers]}",
+            message_en="The chosen certificate cannot be issued at the moment.",
         )
     order = center.order(
         auth.session_id,

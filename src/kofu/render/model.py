@@ -219,10 +219,11 @@ class TaxCertificateDocument(CertificateHeader):
 
 @dataclass(frozen=True)
 class KosekiPerson:
-    """One person recorded in a 戸籍 (戸籍に記録されている者)."""
+    """One person recorded in a 戸籍 (戸籍に記録されている者), as 付録第22号様式 prints them."""
 
     name: str
-    """氏名, exactly as recorded (may hold IVS and non-BMP characters)."""
+    """【名】: the given name only, exactly as recorded (may hold IVS and non-BMP
+    characters); the 氏 is the register's, printed once as the 筆頭者's 氏名."""
     birth_date: date
     sex: Literal["male", "female"]
     father: str
@@ -230,12 +231,14 @@ class KosekiPerson:
     mother: str
     """母."""
     relationship: str
-    """続柄: 長男, 二女, 夫, 妻 …"""
+    """【続柄】 to the parents: 長男, 二女, 養子 …"""
     events: tuple[tuple[str, str], ...] = ()
-    """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日 …"),
-    ("婚姻", …), ("除籍", …). Texts are printed as given."""
+    """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日\n【出生地】…").
+    A text's lines print as lines; texts are printed as given."""
     removed: bool = False
     """除籍: the person left this 戸籍 (marriage, death …); prints 「除　籍」."""
+    spouse_role: str = ""
+    """【配偶者区分】 夫 or 妻 for a married person; empty otherwise (not printed)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,7 +259,7 @@ class KosekiDocument(CertificateHeader):
 
 @dataclass(frozen=True)
 class FuhyoEntry:
-    """One person on a 戸籍の附票 and the addresses they have had."""
+    """One person on a 戸籍の附票 and the addresses they had while in the register."""
 
     name: str
     addresses: tuple[tuple[str, date], ...]
@@ -264,12 +267,20 @@ class FuhyoEntry:
     birth_date: date | None = None
     """生年月日 (recorded on 附票 since 2024); printed when given."""
     sex: Literal["male", "female"] | None = None
+    removed: bool = False
+    """The person left the register: their 附票 entry is closed (消除)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class FuhyoDocument(CertificateHeader):
-    """戸籍の附票の写し: the address history of the people of one 戸籍."""
+    """戸籍の附票の写し: the address history of the people of one 戸籍.
 
-    honseki: str
-    head_name: str
+    Since 令和4年1月11日 本籍 and 筆頭者 are printed only when the applicant
+    asks for them: ``honseki`` and ``head_name`` None print 「省略」.
+    """
+
+    honseki: str | None
+    head_name: str | None
     entries: tuple[FuhyoEntry, ...]
+    scope: Literal["all", "some"] = "all"
+    """``all``: everyone in the register (全部); ``some``: chosen persons (一部)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal
 
 from kofu.domain.tax import Dependant, TaxReturn, assess, due_date, instalments
@@ -166,6 +166,15 @@ def inkan(**changes: Any) -> InkanDocument:
     return replace(doc, **changes)
 
 
+TAXPAYER: Final[dict[str, Any]] = {
+    "fiscal_year": 2026,
+    "name": "山田 太郎",
+    "address": "兵庫県加東市社50番地",
+    "birth_date": date(1958, 3, 14),
+}
+"""Whom the sample tax certificates are for, and the year (令和8年度)."""
+
+
 TAX_RETURN: Final = TaxReturn(
     fiscal_year=2026,
     salary_revenue=4_812_345,
@@ -190,11 +199,8 @@ def tax_shotoku(*, exempt: bool = False, fiscal_year: int = 2026, **changes: Any
         raw = TaxReturn(fiscal_year=fiscal_year, salary_revenue=1_000_000)
     doc = TaxCertificateDocument(
         **HEADER,
+        **{**TAXPAYER, "fiscal_year": fiscal_year},
         tax_kind="shotoku",
-        fiscal_year=fiscal_year,
-        name="山田 太郎",
-        address="兵庫県加東市社50番地",
-        birth_date=date(1958, 3, 14),
         assessment=assess(raw),
     )
     return replace(doc, **changes)
@@ -213,49 +219,59 @@ def tax_nozei(**changes: Any) -> TaxCertificateDocument:
     items.append(TaxItem("軽自動車税(種別割)", 2026, 10_800, 10_800, 0, due_date(date(2026, 5, 31))))
     doc = TaxCertificateDocument(
         **HEADER,
+        **TAXPAYER,
         tax_kind="nozei",
-        fiscal_year=2026,
-        name="山田 太郎",
-        address="兵庫県加東市社50番地",
-        birth_date=date(1958, 3, 14),
         tax_items=tuple(items),
     )
     return replace(doc, **changes)
 
 
 def koseki_person(i: int) -> KosekiPerson:
-    """The i-th sample person of the 山田 family register (cycling through seven)."""
+    """The i-th sample person of the 山田 family register (cycling through seven).
+
+    0 山田 太郎 (筆頭者, 夫) married 1 花子 (妻, from the 佐藤 register); the
+    others are their children; 3 (𠮷子) married out and is marked 除籍.
+    """
     name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
-    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][i % len(NAMES)]
+    k = i % len(NAMES)
+    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][k]
     events: list[tuple[str, str]] = [
-        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n【届出人】父"),
+        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n"
+                 f"【届出日】{_wareki(born + timedelta(days=7))}\n【届出人】父"),
     ]
     removed = False
-    if i % len(NAMES) == 1:
+    spouse_role = ""
+    if k == 0:
+        spouse_role = "夫"
+        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】佐藤 花子"))
+    if k == 1:
+        spouse_role = "妻"
         events.append(
             (
                 "婚姻",
                 "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎",
             )
         )
-    if i % len(NAMES) == 3:
+    if k == 3:
         events.append(
             (
                 "婚姻",
-                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番",
+                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番\n"
+                "【称する氏】夫の氏",
             )
         )
-        events.append(("除籍", "【除籍日】令和5年10月10日\n【除籍事由】婚姻"))
         removed = True
+    parents = {0: ("山田 一", "山田 ハル"), 1: ("佐藤 一郎", "佐藤 ハナ")}.get(k, ("山田 太郎", "山田 花子"))
     return KosekiPerson(
-        name=name,
+        name=name.split(" ", 1)[1],
         birth_date=born,
         sex=sex,
-        father="山田 一" if i % len(NAMES) != 1 else "佐藤 一郎",
-        mother="山田 ハル" if i % len(NAMES) != 1 else "佐藤 ハナ",
-        relationship="妻" if i % len(NAMES) == 1 else relationship,
+        father=parents[0],
+        mother=parents[1],
+        relationship=relationship,
         events=tuple(events),
         removed=removed,
+        spouse_role=spouse_role,
     )
 
 
