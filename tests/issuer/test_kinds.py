@@ -101,6 +101,9 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
     members = kato["households"][0]["members"]
     members[0]["individual_number"] = "123456789018"
     members[1]["individual_number"] = "234567890123"
+    # 異動事由: R002 exported as 世帯主変更; R003 born here (no 従前の住所).
+    members[1].update(change_reason="世帯主変更", change_on="2020-07-01")
+    members[2].update(previous_address="", address_since="2010-01-20", notified_on="2010-01-25")
     kato["households"].append({
         "id": "H003", "address": "兵庫県加東市河高2番地", "householder": "R020",
         "members": [member("R020", "田中 守", "タナカ マモル", "1970-01-01", "male", "世帯主"),
@@ -238,6 +241,20 @@ def test_kisai(world: Any, tmp_path: Path) -> None:
     assert to_wareki(datetime(1980, 4, 1).date()).replace(" ", "") in text
     assert "兵庫県加東市社50番地" in text
     assert_sealed(issued.document, tmp_path)
+
+
+def test_juminhyo_prints_the_change_reason(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("J-change", "juminhyo", 200, scope="household"))
+    lines = text_of(issued.document, tmp_path).splitlines()
+    # Labels, then values: 異動事由 | 従前の住所.
+    # R001: from 西脇市, read from the record: 転入 on the day the address was taken.
+    assert "平成27年4月1日転入兵庫県西脇市郷瀬町1番地" in lines
+    # R002: as exported.
+    assert "令和2年7月1日世帯主変更兵庫県西脇市郷瀬町1番地" in lines
+    # R003: born here, 出生 across the row and no 従前の住所.
+    assert "平成22年1月20日出生" in lines
+    assert sum("従前の住所" in line for line in lines) == 2
 
 
 @pytest.mark.parametrize("chosen", [True, False])

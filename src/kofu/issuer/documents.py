@@ -70,22 +70,20 @@ class MemberRecord:
     change_on: date | None = None
 
 
-def change_of(m: MemberRecord) -> tuple[str, date] | None:
+def change_of(m: MemberRecord, municipality_name: str) -> tuple[str, date] | None:
     """The 異動事由 and its date a 住民票の写し prints for ``m``.
 
-    As exported when the record gives it; otherwise read from the dates: no
-    従前の住所 and resident since birth is 出生; a 従前の住所 with the current
-    address taken later than the person became resident here is 転居 (a move
-    within the municipality); a 従前の住所 taken the day they became resident
-    is 転入 (from the 従前の住所). None when the dates say nothing.
+    As exported when the record gives it. Otherwise read from the record: no
+    従前の住所 and resident since birth is 出生 (on the birth date); a 従前の住所
+    in this municipality is 転居, one elsewhere 転入, both on the date the
+    current address was taken. None when the record says nothing.
     """
     if m.change_reason:
         return m.change_reason, m.change_on or m.address_since
     if not m.previous_address:
         return ("出生", m.birth_date) if m.became_resident_on == m.birth_date else None
-    if m.became_resident_on < m.address_since:
-        return "転居", m.address_since
-    return "転入", m.became_resident_on
+    moved_within = bool(municipality_name) and municipality_name in m.previous_address
+    return ("転居" if moved_within else "転入"), m.address_since
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,7 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
             # format uses an empty string for it.
             previous_address=m.previous_address or None,
             individual_number=m.individual_number if req.with_individual_number else None,
-            change_reason=change[0] if (change := change_of(m)) else None,
+            change_reason=change[0] if (change := change_of(m, req.municipality_name)) else None,
             change_on=change[1] if change else None,
             # 本籍・筆頭者 of each member, certified on a 記載事項証明書 when asked for.
             domicile=m.domicile if req.with_domicile else None,
