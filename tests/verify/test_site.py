@@ -24,6 +24,11 @@ import pytest
 from kofu.procs import Service, free_port, kofu_argv, start_service
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import household
+from tests.antiforgery.conftest import (
+    ALTERED_ADDRESS,
+    GENUINE_ADDRESS,
+    assert_flags_the_altered_spot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -87,9 +92,9 @@ def scans(
             signer=signer,
         )
 
-    genuine = job("兵庫県加東市社50番地")
+    genuine = job(GENUINE_ADDRESS)
     # The forger's paper: the same certificate with 50 changed to 58.
-    forged = job("兵庫県加東市社58番地")
+    forged = job(ALTERED_ADDRESS)
     s = Scans(d / "back.jpg", d / "front.jpg", d / "altered-front.jpg")
     s.back.write_bytes(scan(genuine, 1))
     s.front.write_bytes(scan(genuine, 0, degrees=-0.5))
@@ -159,7 +164,12 @@ def test_altered_digit_is_marked(
     assert page.locator("#qr-verdict").get_attribute("data-valid") == "true"
     assert page.locator("#tamper-verdict").get_attribute("data-tampered") == "true"
     assert "改ざんの疑いあり" in page.locator("#tamper-verdict").inner_text()
-    assert page.locator("#regions tbody tr").count() >= 1
+    cells = page.eval_on_selector_all(
+        "#regions tbody tr", "rows => rows.map(r => [...r.cells].slice(1).map(c => Number(c.textContent)))"
+    )
+    regions = [dict(zip(("x", "y", "width", "height"), row, strict=True)) for row in cells]
+    assert_flags_the_altered_spot(regions)  # the rows name where: over the altered digit
+    assert f"{len(regions)} か所" in page.locator("#tamper-verdict").inner_text()
     assert page.eval_on_selector("#marked", "i => i.complete && i.naturalWidth") > 500
     assert page.eval_on_selector("#restored", "i => i.complete && i.naturalWidth") > 500
 
@@ -253,7 +263,8 @@ def test_api_json(site: tuple[str, Service], scans: Scans) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["qr_valid"] is True and body["serial"] == SERIAL
-    assert body["tampered"] is True and len(body["regions"]) >= 1
-    assert {"x", "y", "width", "height"} <= set(body["regions"][0])
+    assert body["tampered"] is True
+    assert all({"x", "y", "width", "height"} <= set(r) for r in body["regions"]), body["regions"]
+    assert_flags_the_altered_spot(body["regions"])
     assert body["restored_png_base64"]
     assert r.headers["cache-control"] == "no-store"
