@@ -21,21 +21,27 @@ import sqlalchemy as sa
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.domain.era import to_wareki
 from kofu.domain.rules import NEUTRAL_MESSAGE_JA
-from kofu.procs import free_port, kofu_argv
+from kofu.procs import Service, free_port, kofu_argv
 from tests.clocks import business_morning, service_env
 from tests.conftest import require_tool
+from tests.ports import retry_on_taken_port
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("every-kind")
-    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
-    w = build_world(root, ports)
-    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
     started = business_morning()
-    services = start_world(root, w, ports, service_env(started))
+
+    def start() -> tuple[Path, dict[str, Any], list[Service]]:
+        # The ports are in the world's configs: a port taken meanwhile means a new world on new ports.
+        root = tmp_path_factory.mktemp("every-kind")
+        ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+        w = build_world(root, ports)
+        (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+        return root, w, start_world(root, w, ports, service_env(started))
+
+    root, w, services = retry_on_taken_port(start)
     w["_root"] = root
     w["_clock"] = started
     w["_import"] = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kofu.procs import Service, free_port, kofu_argv, start_service
+from kofu.procs import Service, kofu_argv
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import household
 from tests.antiforgery.conftest import (
@@ -29,6 +29,7 @@ from tests.antiforgery.conftest import (
     GENUINE_ADDRESS,
     assert_flags_the_altered_spot,
 )
+from tests.ports import start_on_a_free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -110,15 +111,12 @@ def site(
     d = tmp_path_factory.mktemp("verify-site")
     config = d / "verify.toml"
     config.write_text(f'[keys]\nmaster_key = "{master}"\nqr_keys = "{qr}"\n', encoding="utf-8")
-    port = free_port()
-    svc = start_service(
-        "verify",
-        kofu_argv("serve", "verify", "--config", str(config), "--port", str(port)),
-        port,
+    svc = start_on_a_free_port(
+        "verify", lambda port: kofu_argv("serve", "verify", "--config", str(config), "--port", str(port)),
         d / "verify.log",
     )
     try:
-        yield f"http://127.0.0.1:{port}", svc
+        yield f"http://127.0.0.1:{svc.port}", svc
     finally:
         svc.stop()
 
