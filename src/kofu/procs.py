@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,11 +170,18 @@ def free_port() -> int:
         rng = random.SystemRandom()
         for _ in range(100):
             port = rng.randrange(10000, low)
-            if port_is_free(port):
+            # Not one this process handed out lately: a caller taking several ports at
+            # once (a world of services) must get different ones, none bound yet.
+            if port not in _HANDED_OUT and port_is_free(port):
+                _HANDED_OUT.append(port)
                 return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_HANDED_OUT: deque[int] = deque(maxlen=1000)
+"""The ports :func:`free_port` gave out last in this process."""
 
 
 def _listens(pid: int, port: int) -> bool | None:
