@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from kofu.center.errors import AuthenticationFailed, DocumentRejected, OrderConflict, PaymentShort
+from kofu.center.errors import (
+    AuthenticationFailed,
+    DocumentRejected,
+    NotFound,
+    OrderConflict,
+    PaymentShort,
+)
 from kofu.center.service import CenterService, OrderOptions
 from kofu.center.trust import AuthenticatedHolder
 from kofu.db import make_engine
@@ -29,6 +35,20 @@ from kofu.render.samples import household
 from kofu.widearea import order_binding
 
 STORE = "store-0001"
+WAIT = 60.0
+"""Seconds any thread of a test (or the fake issuer) waits for another before the test fails."""
+
+
+def run_all(threads: list[threading.Thread], wait: float = WAIT) -> None:
+    """Start the (daemon) threads and wait for them; one still running after ``wait`` s fails
+    the test rather than keeping pytest alive."""
+    for t in threads:
+        t.daemon = True
+        t.start()
+    deadline = time.monotonic() + wait
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), f"threads still running after {wait} s"
 
 
 class FakeTrust:
@@ -68,7 +88,10 @@ class FakeIssuer:
                 self._docs[kw["OrderId"]] = (pdf, kw["MessageSerial"])
                 if self.swap_with and kw["OrderId"] in self.swap_with:
                     other = self.swap_with[kw["OrderId"]]
+                    deadline = time.monotonic() + WAIT
                     while other not in self._docs:
+                        if time.monotonic() > deadline:
+                            raise AssertionError(f"the fake issuer waited {WAIT} s for order {other}'s document")
                         self.lock.release()
                         time.sleep(0.005)
                         self.lock.acquire()
@@ -141,8 +164,13 @@ def test_challenge_is_single_use(center) -> None:
 def test_other_store_cannot_touch_a_session(center) -> None:
     service, _ = center
     sid, oid = _paid_order(service, "link-cccc-0001")
-    with pytest.raises(Exception, match="no session"):
+    with pytest.raises(NotFound, match="no session") as e:
         service.print_job(oid, sid, "store-9999")
+    assert e.value.code == "not-found" and e.value.status == 404
+    # Nor does it learn the order exists: the same answer as for an unknown session.
+    with pytest.raises(NotFound, match="no session"):
+        service.order(oid, sid, "store-9999")
+    assert service.order(oid, sid, STORE).state == "paid"  # still the owner's, untouched
 
 
 def test_payment_short_and_print_before_payment(center) -> None:
@@ -171,10 +199,7 @@ def test_swapped_documents_are_never_handed_out(center) -> None:
             errors[oid] = e
 
     threads = [threading.Thread(target=run, args=(sid_a, a)), threading.Thread(target=run, args=(sid_b, b))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_all(threads)
     assert set(errors) == {a, b}
     assert all(isinstance(e, DocumentRejected) for e in errors.values())
     assert {kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"} == {f"i-{a}", f"i-{b}"}
@@ -197,10 +222,7 @@ def test_concurrent_orders_each_get_their_own_document(center, pki) -> None:
         results[link] = (oid, job)
 
     threads = [threading.Thread(target=run, args=(link,)) for link in links]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_all(threads, wait=180)
     assert len(results) == len(links)
     for link, (oid, job) in results.items():
         info = verify_seal(job.pdf, trust_roots=[root])
@@ -294,10 +316,7 @@ def test_concurrent_payments_take_one(center) -> None:
             outcomes.append("conflict")
 
     threads = [threading.Thread(target=pay) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    run_all(threads)
     assert sorted(outcomes) == ["conflict"] * 5 + ["paid"]
 
 

@@ -32,6 +32,12 @@ def card_with(world, tag: str, index: int = 0) -> dict:
     return [c for c in world["cards"] if tag in c["tags"]][index]
 
 
+def card_info(card: dict) -> dict:
+    done = subprocess.run(kofu_argv("card", "info", card["path"], "--json"), capture_output=True, text=True,
+                          timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
 def records(world) -> list[dict]:
     engine = sa.create_engine(world["_center_db"])
     try:
@@ -101,12 +107,15 @@ def test_wrong_pin_then_locked(world, tmp_path: Path) -> None:
     for left in (2, 1):
         r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
         assert r.returncode == 2, r.stderr
-        assert f"{left}" in r.stderr
+        assert f"暗証番号が違います。残り{left}回 (wrong PIN: {left} tries left)" in r.stderr, r.stderr
+        assert card_info(card)["pin_tries_left"] == left
     r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == 3 and "(card locked)" in r.stderr, r.stderr
+    assert card_info(card)["locked"] is True and card_info(card)["pin_tries_left"] == 0
     # Locked means locked, even with the right PIN.
     r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"))
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == 3 and "(card locked)" in r.stderr, r.stderr
+    assert card_info(card)["pin_tries_left"] == 0
     assert not (tmp_path / "x.pdf").exists()
     assert len(records(world)) == before
 

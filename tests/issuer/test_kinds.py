@@ -8,6 +8,7 @@ abolished-seal race and support measures are decided from current data.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -15,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from kofu import clock
 from kofu.db import make_engine
@@ -281,8 +284,15 @@ def test_inkan_prints_the_registration(world: Any, tmp_path: Path) -> None:
     assert_sealed(issued.document, tmp_path)
     require_tool("pdfimages")
     (tmp_path / "i.pdf").write_bytes(issued.document)
-    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "i.pdf")], capture_output=True, text=True).stdout
-    assert len(images.strip().splitlines()) >= 3, images  # header lines + the impression
+    # The registered impression itself is on the certificate: its colours, and its transparency as the soft mask.
+    subprocess.run(["pdfimages", "-png", str(tmp_path / "i.pdf"), str(tmp_path / "img")], check=True)
+    registered = np.asarray(Image.open(io.BytesIO(_png())).convert("RGBA")).astype(int)
+    found = {p.name: np.asarray(Image.open(p)).astype(int) for p in sorted(tmp_path.glob("img-*.png"))}
+    colours = [a for a in found.values() if a.shape == registered.shape[:2] + (3,)]
+    masks = [a for a in found.values() if a.shape == registered.shape[:2]]
+    opaque = registered[..., 3] > 0
+    assert any(np.abs(a - registered[..., :3])[opaque].max() <= 2 for a in colours), sorted(found)
+    assert any(np.abs(m - registered[..., 3]).max() <= 2 for m in masks), sorted(found)
 
 
 @pytest.mark.parametrize("tax_kind", ["shotoku", "nozei"])
