@@ -91,6 +91,8 @@ class OrderOut(BaseModel):
     paid: int
     certificate_serial: str | None
     pages: int | None
+    copies_printed: int | None = Field(default=None, description="as the printer reported them")
+    refunded: int = Field(default=0, description="yen given back: a cancel, or the fees of copies that failed")
 
 
 class Payment(BaseModel):
@@ -103,7 +105,10 @@ class Paid(BaseModel):
 
 
 class Printed(BaseModel):
-    copies: int = Field(ge=1, le=99)
+    copies: int = Field(
+        ge=0, le=99,
+        description="copies that came out of the printer; the rest are refunded and voided (0: none, all refunded)",
+    )
 
 
 class Cancel(BaseModel):
@@ -113,6 +118,10 @@ class Cancel(BaseModel):
 class Cancelled(BaseModel):
     order: OrderOut
     refund: int
+
+
+class SessionClosed(BaseModel):
+    refund: int = Field(description="yen to give back: an order not yet handed out is cancelled")
 
 
 class ErrorOut(BaseModel):
@@ -261,5 +270,9 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
     def cancel(session_id: str, order_id: str, body: Cancel, store_id: Store) -> Cancelled:
         view, refund = service.cancel(order_id, session_id, store_id, body.reason)
         return Cancelled(order=_out(view), refund=refund)
+
+    @app.post("/v1/sessions/{session_id}/close", response_model=SessionClosed)
+    def close_session(session_id: str, store_id: Store) -> SessionClosed:
+        return SessionClosed(refund=service.close_session(session_id, store_id))
 
     return app

@@ -1,0 +1,33 @@
+"""one session, one transaction: sessions close; orders remember the point of no return
+
+Revision ID: 7c1e0b5d2a41
+Revises: 319a3575e768
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '7c1e0b5d2a41'
+down_revision = '319a3575e768'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('kiosk_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('order_id', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('handed_out_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('copies_printed', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('refunded', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_column('refunded')
+        batch_op.drop_column('copies_printed')
+        batch_op.drop_column('handed_out_at')
+    with op.batch_alter_table('kiosk_sessions', schema=None) as batch_op:
+        batch_op.drop_column('closed_at')
+        batch_op.drop_column('order_id')
