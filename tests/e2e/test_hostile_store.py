@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kofu.kiosk import flow
@@ -98,3 +99,108 @@ def test_revoked_after_authentication_gets_no_print_data(world: dict[str, Any], 
     assert (e.value.status, e.value.code) == (403, "card-revoked")
     cancelled = center.cancel(auth.session_id, order["order_id"], "card revoked")
     assert cancelled["refund"] == order["fee"]
+
+
+@pytest.fixture
+def raw(world: dict[str, Any]) -> Iterator[tuple[httpx.Client, str]]:
+    """One keep-alive HTTPS connection to the kiosk API as a store, for hand-made bodies."""
+    from kofu.web import client_ssl_context
+
+    tls = world["tls"]
+    client = httpx.Client(
+        verify=client_ssl_context(Path(tls["ca"]), Path(tls["client_cert"]), Path(tls["client_key"])), timeout=30,
+        limits=httpx.Limits(max_connections=1),
+    )
+    yield client, world["services"]["center"].rstrip("/")
+    client.close()
+
+
+ERROR_KEYS = {"error", "message", "detail"}
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        (b'{"kiosk_id": NaN}', 422),
+        (b'{"kiosk_id": Infinity}', 422),
+        (b'{"kiosk_id": -Infinity}', 422),
+        (b'{"kiosk_id": 1e400}', 422),
+        (b'{"kiosk_id": "\\ud800"}', 422),
+        (b'{"\\udfff": "k"}', 422),
+        (b"kiosk_id=k1", 400),
+        (b"\xff\xfe{}", 400),
+        (b'{"kiosk_id": "' + b"A" * 5000 + b'"}', 422),
+    ],
+    ids=["nan", "inf", "-inf", "1e400", "lone-surrogate", "surrogate-key", "form", "not-utf8", "long"],
+)
+def test_bad_json_is_refused_in_the_error_shape_and_the_connection_lives(
+    raw: tuple[httpx.Client, str], body: bytes, status: int
+) -> None:
+    """Finding 5 as found: NaN, Infinity, 1e400, "\\ud800" gave HTTP 500 and the next
+    request on the keep-alive connection was dropped; non-JSON got another shape."""
+    client, base = raw
+    r = client.post(f"{base}/v1/sessions", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == status, r.text
+    out = r.json()
+    assert set(out) == ERROR_KEYS and out["message"]
+    assert "A" * 50 not in r.text and len(r.content) < 600  # never the whole input echoed back
+    # The same connection still serves the next request.
+    ok = client.post(f"{base}/v1/sessions", json={"kiosk_id": "k1"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_bad_ids_and_values_are_422_not_500(raw: tuple[httpx.Client, str]) -> None:
+    client, base = raw
+    for method, path, body in [
+        ("GET", "/v1/sessions/%ED%A0%80/offers", None),
+        ("GET", "/v1/sessions/" + "f" * 32 + "/orders/x'%20OR%201=1", None),
+        ("POST", "/v1/sessions/" + "0" * 32 + "/orders", {"kind": "juminhyo", "copies": 10**30}),
+        ("POST", "/v1/sessions/" + "0" * 32 + "/orders", [1, 2]),
+    ]:
+        r = client.request(method, base + path, json=body)
+        assert r.status_code in (404, 422), (path, r.status_code, r.text)
+        assert set(r.json()) == ERROR_KEYS
+
+
+def test_kiosk_api_fuzzed_against_its_openapi_document(world: dict[str, Any]) -> None:
+    """schemathesis against the center's own /openapi.json, on loopback with the store's
+    client certificate: no 5xx, and every answer within the declared status codes,
+    content types and schemas. A bounded number of examples per operation."""
+    import requests
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    base = world["services"]["center"].rstrip("/")
+    assert base.startswith("https://127.0.0.1:")
+    tls = world["tls"]
+    from kofu.web import client_ssl_context
+
+    context = client_ssl_context(Path(tls["ca"]), Path(tls["client_cert"]), Path(tls["client_key"]))
+
+    class Kiosk(requests.adapters.HTTPAdapter):
+        # The same TLS context as the kiosk (urllib3's own is stricter about the demo CA).
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.mount("https://", Kiosk())
+    document = session.get(f"{base}/openapi.json", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(document)
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 9
+    for operation in operations:
+
+        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=base, session=session, checks=checks, timeout=30)
+
+        run()
