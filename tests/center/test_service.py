@@ -62,6 +62,8 @@ class FakeIssuer:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.swap_with: dict[str, str] | None = None  # order id -> the order whose document to return
         self._docs: dict[str, tuple[bytes, str]] = {}
+        self.committed: dict[str, dict[str, Any]] = {}
+        """What this issuer committed, by IssueCertificate 電文通番 (what QueryIssuance answers)."""
         self.lock = threading.Lock()
 
     def call(self, operation: str, **kw: Any) -> Any:
@@ -80,6 +82,10 @@ class FakeIssuer:
             pdf = self.sealer.seal(render_juminhyo(doc).pdf)
             with self.lock:
                 self._docs[kw["OrderId"]] = (pdf, kw["MessageSerial"])
+                self.committed.setdefault(kw["MessageSerial"], {
+                    "IssuanceId": f"i-{kw['OrderId']}", "CertificateSerial": f"s-{kw['OrderId'][:8]}",
+                    "Status": "issued", "Copies": kw["Copies"], "CopiesPrinted": 0, "Fee": kw["Fee"],
+                })
                 if self.swap_with and kw["OrderId"] in self.swap_with:
                     other = self.swap_with[kw["OrderId"]]
                     while other not in self._docs:
@@ -91,9 +97,26 @@ class FakeIssuer:
                 MessageSerial=kw["MessageSerial"], IssuanceId=f"i-{kw['OrderId']}",
                 CertificateSerial=f"s-{kw['OrderId'][:8]}", Pages=1, Document=pdf,
             )
-        if operation in ("ConfirmPrinted", "CancelIssuance"):
-            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed" if operation == "ConfirmPrinted" else "cancelled")
+        if operation == "ConfirmPrinted":
+            self._set(kw["IssuanceId"], "printed", kw["CopiesPrinted"])
+            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed")
+        if operation == "CancelIssuance":
+            self._set(kw["IssuanceId"], "cancelled", 0)
+            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="cancelled")
+        if operation == "QueryIssuance":
+            with self.lock:
+                found = self.committed.get(kw["IssueMessageSerial"])
+            if found is None:
+                return SimpleNamespace(Found=False)
+            per_copy = found["Fee"] // found["Copies"]
+            return SimpleNamespace(Found=True, **found, ChargedFee=per_copy * found["CopiesPrinted"])
         raise AssertionError(operation)
+
+    def _set(self, issuance_id: str, state: str, copies_printed: int) -> None:
+        with self.lock:
+            for found in self.committed.values():
+                if found["IssuanceId"] == issuance_id:
+                    found.update(Status=state, CopiesPrinted=copies_printed)
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,8 @@ class Order(Base):
     """Yen given back: all of it for a cancel, the failed copies' fees for a (partial) misprint."""
     issuer_cancel_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     """Cancelled here, not yet acknowledged by the issuer (retried by the center)."""
+    issuer_refusal: Mapped[str | None] = mapped_column(sa.String(200))
+    """The issuer permanently refused the cancellation (never retried; shown by ``kofu center compare``)."""
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
@@ -90,3 +92,5 @@ class IssuanceRecord(Base):
     printed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     issuer_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
     """The issuer acknowledged ConfirmPrinted (retried by the center until it does)."""
+    issuer_refusal: Mapped[str | None] = mapped_column(sa.String(200))
+    """The issuer permanently refused ConfirmPrinted (never retried; shown by ``kofu center compare``)."""

@@ -480,8 +480,9 @@ class CenterService:
                 raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
             if seal.binding != order_binding(link, order_id, message_serial):
                 raise DocumentRejected("sealed document is bound to another holder or order")
-            if seal.municipality_code not in (None, municipality):
-                raise DocumentRejected(f"document sealed by {seal.municipality_code}, not {municipality}")
+            if seal.municipality_code != municipality:
+                # Fail closed: a seal that names no municipality is not this municipality's.
+                raise DocumentRejected(f"document sealed by {seal.municipality_code or 'no municipality'}, not {municipality}")
         except DocumentRejected as e:
             # Never printed, never counted: void it here and at the issuer. Unless an
             # earlier fetch of this order already handed its print data out (this was
@@ -641,6 +642,17 @@ class CenterService:
             self._issuer(municipality).call(
                 "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
             )
+        except Refused as e:
+            # A permanent refusal is an answer: retrying it forever would starve newer
+            # reports. Kept for `kofu center compare`, and loudly logged.
+            log.error("ConfirmPrinted for order %s permanently refused: %s", order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(
+                    sa.update(IssuanceRecord)
+                    .where(IssuanceRecord.order_id == order_id)
+                    .values(issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                )
+            return True
         except CenterError as e:
             log.warning("ConfirmPrinted for order %s deferred: %s", order_id, e.detail)
             return False
@@ -662,6 +674,15 @@ class CenterService:
             self._issuer(municipality).call(
                 "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason
             )
+        except Refused as e:
+            log.error("CancelIssuance for order %s permanently refused: %s", order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(
+                    sa.update(Order)
+                    .where(Order.id == order_id)
+                    .values(issuer_cancel_pending=False, issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                )
+            return True
         except CenterError as e:
             log.warning("CancelIssuance for order %s deferred: %s", order_id, e.detail)
             return False
@@ -678,7 +699,7 @@ class CenterService:
             printed = list(
                 db.scalars(
                     sa.select(IssuanceRecord.order_id)
-                    .where(IssuanceRecord.issuer_confirmed.is_(False))
+                    .where(IssuanceRecord.issuer_confirmed.is_(False), IssuanceRecord.issuer_refusal.is_(None))
                     .order_by(IssuanceRecord.printed_at)
                     .limit(limit)
                 )
@@ -690,6 +711,156 @@ class CenterService:
             )
         remaining = sum(1 for order_id in printed if not self._confirm(order_id))
         return remaining + sum(1 for order_id in cancelled if not self._cancel_deferred(order_id))
+
+    # -- 6. settling what a crash left in between ------------------------------------------
+
+    def query_issuer(self, order_id: str) -> Any:
+        """What the issuer committed for this order's IssueCertificate serial (QueryIssuance)."""
+        with self._db() as db:
+            order = db.get(Order, order_id)
+            if order is None:
+                raise NotFound(f"no order {order_id}")
+            municipality, serial = order.municipality, order.message_serial
+        return self._issuer(municipality).call("QueryIssuance", MessageSerial=f"q-{order_id}", IssueMessageSerial=serial)
+
+    def settle(self, older_than: timedelta | None = None, limit: int = 200) -> dict[str, int]:
+        """Bring every order a crash (of the center or a kiosk) left in between to an end.
+
+        Only orders untouched for ``older_than`` (default: the session lifetime
+        plus ten minutes, so no kiosk is still working on them):
+
+        - print data never handed out: ask the issuer what it committed for
+          the order's 電文通番; void that issuance; the order is cancelled
+          and its payment refunded;
+        - print data handed out and never reported: the paper may exist, so
+          it is never refunded: settled as printed, every copy counted (the
+          issuer's own record wins when it already knows a count);
+        - an issuer that cannot be asked now: left for the next round.
+
+        Returns counts by outcome. Runs at start, periodically and as
+        ``kofu center reconcile``.
+        """
+        cutoff = clock.now() - (older_than if older_than is not None else self.session_ttl + timedelta(minutes=10))
+        with self._db() as db:
+            stuck = list(
+                db.scalars(
+                    sa.select(Order.id)
+                    .where(Order.state.in_(("created", "paid", "issued")), Order.updated_at <= cutoff)
+                    .order_by(Order.updated_at)
+                    .limit(limit)
+                )
+            )
+        outcome = {"cancelled": 0, "printed": 0, "deferred": 0}
+        for order_id in stuck:
+            try:
+                outcome[self._settle_one(order_id, cutoff)] += 1
+            except CenterError as e:
+                log.warning("order %s left for the next settling round: %s", order_id, e.detail)
+                outcome["deferred"] += 1
+        if stuck:
+            log.warning("settled orders left in between: %s", outcome)
+        return outcome
+
+    def _settle_one(self, order_id: str, cutoff: datetime) -> str:
+        with self._db() as db:
+            order = db.get(Order, order_id)
+            assert order is not None
+            handed_out = order.handed_out_at is not None
+            state, session_id, store = order.state, order.session_id, None
+            ks = db.get(KioskSession, session_id)
+            store = ks.store_id if ks is not None else ""
+        if state == "created":
+            with self._db() as db, db.begin():
+                moved = db.execute(
+                    sa.update(Order)
+                    .where(Order.id == order_id, Order.state == "created", Order.updated_at <= cutoff)
+                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if moved:
+                    self._close(db, session_id)
+            return "cancelled"
+        found = self.query_issuer(order_id)
+        committed = bool(found.Found)
+        issuer_state = str(found.Status) if committed else None
+        if not handed_out:
+            # Claim first (nothing can hand it out after this), then void at the issuer.
+            with self._db() as db, db.begin():
+                moved = db.execute(
+                    sa.update(Order)
+                    .where(
+                        Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None),
+                        Order.updated_at <= cutoff,
+                    )
+                    .values(
+                        state="cancelled", refunded=Order.paid, updated_at=clock.now(),
+                        issuance_id=str(found.IssuanceId) if committed else Order.issuance_id,
+                        certificate_serial=str(found.CertificateSerial) if committed else Order.certificate_serial,
+                        issuer_cancel_pending=issuer_state == "issued",
+                    )
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if moved:
+                    self._close(db, session_id)
+            if moved and issuer_state == "issued":
+                self._cancel_deferred(order_id)
+            log.warning("order %s settled: cancelled and refunded (issuer: %s)", order_id, issuer_state or "nothing")
+            return "cancelled"
+        # Handed out: never refunded by the sweeper.
+        copies = None
+        if issuer_state == "printed":
+            copies = int(found.CopiesPrinted)
+        with self._db() as db:
+            total = db.get(Order, order_id)
+            assert total is not None
+            all_copies = total.copies
+        self.printed(order_id, session_id, store, copies if copies is not None else all_copies)
+        log.warning("order %s settled: print data was handed out and never reported; counted as printed", order_id)
+        return "printed"
+
+    def compare(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Center against issuer, order by order: copies and fees each side counts.
+
+        Every order the issuer could have seen is asked about (QueryIssuance).
+        A row agrees when printed copies and charged fees are the same on both
+        sides (a cancelled order: nothing at the issuer, or a cancelled
+        issuance). Orders still open are listed as such. Ids and numbers only.
+        """
+        with self._db() as db:
+            query = sa.select(Order, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == Order.id)
+            rows = list(db.execute(query.where(Order.state != "created").order_by(Order.created_at).limit(limit)))
+        out: list[dict[str, Any]] = []
+        for order, record in rows:
+            row: dict[str, Any] = {
+                "order_id": order.id, "municipality": order.municipality, "state": order.state,
+                "center_copies": record.copies if record is not None else 0,
+                "center_fee": record.fee if record is not None else 0,
+                "paid": order.paid, "refunded": order.refunded or 0,
+            }
+            try:
+                found = self.query_issuer(order.id)
+            except CenterError as e:
+                out.append({**row, "agree": None, "problem": f"issuer not asked: {e.detail}"})
+                continue
+            if found.Found:
+                row.update(issuer_state=str(found.Status), issuer_copies=int(found.CopiesPrinted),
+                           issuer_fee=int(found.ChargedFee))
+            else:
+                row.update(issuer_state=None, issuer_copies=0, issuer_fee=0)
+            if order.state in ("paid", "issued"):
+                row["agree"] = None
+                row["problem"] = "open: not settled yet"
+            else:
+                same = (row["center_copies"], row["center_fee"]) == (row["issuer_copies"], row["issuer_fee"])
+                money = row["paid"] - row["refunded"] == row["center_fee"]
+                open_at_issuer = row["issuer_state"] == "issued"
+                row["agree"] = same and money and not open_at_issuer
+                if not row["agree"]:
+                    row["problem"] = (
+                        "issuance still open at the issuer" if open_at_issuer
+                        else "paid less refunded is not the fee counted" if not money
+                        else "copies or fees differ"
+                    )
+            out.append(row)
+        return out
 
     def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
         """Cancel before the print data was handed out; returns the order and the refund due.

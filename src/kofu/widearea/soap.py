@@ -42,6 +42,7 @@ OPERATIONS = (
     "IssueCertificate",
     "ConfirmPrinted",
     "CancelIssuance",
+    "QueryIssuance",
 )
 
 
