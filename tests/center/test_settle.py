@@ -157,3 +157,21 @@ def test_seal_without_municipality_code_is_rejected(center) -> None:
         service.print_job(oid, sid, STORE)
     assert _state(service, oid) == "cancelled"
     assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
+
+
+def test_certificate_status_follows_the_order(center) -> None:
+    """Finding 2: fetched, reported as not printed: the serial is void everywhere."""
+    service, _issuer = center
+    sid, oid = _paid_order(service, "link-set8-0001", copies=2)
+    job = service.print_job(oid, sid, STORE)
+    assert service.certificate_status(job.certificate_serial)["status"] == "pending"
+    service.printed(oid, sid, STORE, 0)
+    status = service.certificate_status(job.certificate_serial)
+    assert status == {"serial": job.certificate_serial, "status": "void",
+                      "reason": "misprint: reported as not printed", "copies": 0}
+    sid, oid = _paid_order(service, "link-set8-0002", copies=3)
+    job = service.print_job(oid, sid, STORE)
+    service.printed(oid, sid, STORE, 1)
+    assert service.certificate_status(job.certificate_serial)["status"] == "valid"
+    assert service.certificate_status(job.certificate_serial)["copies"] == 1
+    assert service.certificate_status("0" * 32)["status"] == "unknown"

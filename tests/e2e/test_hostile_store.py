@@ -204,3 +204,62 @@ def test_kiosk_api_fuzzed_against_its_openapi_document(world: dict[str, Any]) ->
             case.call_and_validate(base_url=base, session=session, checks=checks, timeout=30)
 
         run()
+
+
+def test_fetched_then_voided_is_void_at_verification(world: dict[str, Any], center: CenterClient, tmp_path: Path) -> None:
+    """Finding 2 as found: fetch, cancel, keep: the site said qr_valid true, tampered false
+    for a voided certificate. Now `kofu verify` (online) and the site say 無効."""
+    import json
+    import subprocess
+
+    from kofu.procs import free_port, kofu_argv, start_service
+    from tests.conftest import require_tool
+
+    require_tool("pdftoppm")
+    auth = _auth(world, center, card_with(world, "household", 5))
+    center.offers(auth.session_id)
+    order = center.order(auth.session_id, kind="juminhyo", copies=1)
+    center.pay(auth.session_id, order["order_id"], order["fee"])
+    pdf, headers = center.print_job(auth.session_id, order["order_id"])
+    serial = headers["x-kofu-certificate-serial"]
+    # The store keeps the PDF and reports that nothing came out: refunded, and voided.
+    assert center.printed(auth.session_id, order["order_id"], 0)["refunded"] == order["fee"]
+    (tmp_path / "job.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "300", "-png", "-f", "2", "-l", "2", str(tmp_path / "job.pdf"),
+                    str(tmp_path / "back")], check=True)
+    (back,) = tmp_path.glob("back-*.png")
+    demo = str(world["_root"] / "demo.json")
+
+    def kofu_verify(*extra: str) -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(kofu_argv("verify", str(back), "--json", "--demo-file", demo, *extra),
+                              capture_output=True, text=True, timeout=120)
+        return done.returncode, json.loads(done.stdout)
+
+    code, online = kofu_verify()
+    assert online["qr_valid"] is True and online["serial"] == serial
+    assert online["status"]["checked"] is True and online["status"]["status"] == "void"
+    assert "misprint" in online["status"]["reason"] and code == 1
+    code, offline = kofu_verify("--offline")
+    assert offline["status"]["checked"] is False and "not checked" in offline["status"]["message"] and code == 0
+    # The verification site, as its own process, configured to ask the center.
+    port = free_port()
+    config = tmp_path / "verify.toml"
+    keys = json.loads((world["_root"] / "demo.json").read_text())["antiforgery"]
+    config.write_text(
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\n\n[keys]\nmaster_key = "{keys["master_key"]}"\n'
+        f'qr_keys = "{keys["keys"]}"\n\n[center]\nurl = "{world["services"]["center"]}"\nca = "{world["tls"]["ca"]}"\n',
+        encoding="utf-8",
+    )
+    site = start_service("verify", kofu_argv("serve", "verify", "--config", str(config)), port,
+                         tmp_path / "verify.log", world["_env"])
+    try:
+        with httpx.Client(timeout=120) as http:
+            r = http.post(f"http://127.0.0.1:{port}/api/verify", files={"back": ("back.png", back.read_bytes(), "image/png")})
+            assert r.status_code == 200, r.text
+            status = r.json()["status"]
+            assert (status["checked"], status["status"]) == (True, "void")
+            assert "personal" not in json.dumps(status) and set(status) == {"checked", "status", "reason", "message"}
+            page = http.post(f"http://127.0.0.1:{port}/verify", files={"back": ("back.png", back.read_bytes(), "image/png")})
+            assert 'data-status="void"' in page.text and "無効" in page.text
+    finally:
+        site.stop()

@@ -141,6 +141,13 @@ class SessionClosed(BaseModel):
     refund: int = Field(description="yen to give back: an order not yet handed out is cancelled")
 
 
+class CertificateStatus(BaseModel):
+    serial: str
+    status: Literal["valid", "void", "pending", "unknown"]
+    reason: str | None = Field(default=None, description="why void (or what a partial print means); no personal data")
+    copies: int | None = Field(default=None, description="copies that exist validly")
+
+
 class ErrorOut(BaseModel):
     error: str
     message: str = Field(description="what the kiosk shows the resident")
@@ -346,6 +353,17 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "region": service.region}
+
+    @app.get(
+        "/v1/certificates/{serial}/status", response_model=CertificateStatus,
+        summary="whether a certificate serial is valid or void (public: for receivers and the verification site)",
+    )
+    def certificate_status(
+        serial: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z-]{1,64}$")],
+    ) -> JSONResponse:
+        # Public, like the QR keys: a serial is 128 random bits printed on the paper itself.
+        body = CertificateStatus(**service.certificate_status(serial)).model_dump()
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.post("/v1/sessions", response_model=SessionStarted)
     def start_session(body: StartSession, store_id: Store) -> SessionStarted:

@@ -57,7 +57,7 @@ class Order(Base):
     message_serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
     """電文通番 of the IssueCertificate call; fixed at order time so retries reuse it."""
     issuance_id: Mapped[str | None] = mapped_column(sa.String(64))
-    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     pages: Mapped[int | None] = mapped_column(sa.Integer)
     handed_out_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     """When the print data left the center: the point of no return. From then on only the

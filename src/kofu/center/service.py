@@ -920,6 +920,30 @@ class CenterService:
             self._close(db, session_id)
         return refund
 
+    def certificate_status(self, serial: str) -> dict[str, Any]:
+        """Is the certificate with this serial valid? For receivers (the verification site).
+
+        ``valid`` (printed; a partial print: the copies that came out),
+        ``void`` (cancelled, or reported as not printed: whatever paper exists
+        with this serial is worthless), ``pending`` (print data handed out, the
+        printer's report not in yet) or ``unknown``. Ids, counts and reasons
+        only: never personal data.
+        """
+        with self._db() as db:
+            order = db.scalar(sa.select(Order).where(Order.certificate_serial == serial))
+        if order is None:
+            return {"serial": serial, "status": "unknown", "reason": "no certificate with this serial", "copies": None}
+        if order.state in ("printed", "partial"):
+            reason = None if order.state == "printed" else (
+                f"partial print: {order.copies_printed} of {order.copies} copies printed; the rest were never valid"
+            )
+            return {"serial": serial, "status": "valid", "reason": reason, "copies": order.copies_printed}
+        if order.state == "cancelled":
+            reason = ("misprint: reported as not printed" if order.copies_printed == 0
+                      else "cancelled before printing")
+            return {"serial": serial, "status": "void", "reason": reason, "copies": 0}
+        return {"serial": serial, "status": "pending", "reason": "the printer has not reported yet", "copies": None}
+
     def order(self, order_id: str, session_id: str, store_id: str) -> OrderView:
         with self._db() as db:
             order, _ = self._order(db, order_id, session_id, store_id)

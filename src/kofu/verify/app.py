@@ -102,16 +102,30 @@ class Verifier:
     limits: UploadLimits = UploadLimits()
     max_concurrent: int = 2
     """Verifications at once; each holds two decoded scans (~100 MB), so this bounds memory."""
+    status: Callable[[str], dict[str, Any]] | None = None
+    """Asks the center whether a serial is valid or void (kofu.verify.status); None: offline."""
 
     @classmethod
     def from_settings(cls, settings: VerifySettings) -> Verifier:
         from kofu.antiforgery.keys import ScrambleKeyring, published_keys
+        from kofu.verify.status import CenterStatus
 
+        lookup = CenterStatus(settings.center_url, settings.center_ca).lookup if settings.center_url else None
         return cls(
             keyring=ScrambleKeyring.from_file(settings.master_key),
             jwks=published_keys(settings.qr_keys),
             limits=settings.limits,
+            status=lookup,
         )
+
+    def certificate_status(self, result: Any) -> dict[str, Any]:
+        from kofu.verify.status import not_checked
+
+        if not result.qr_valid or result.serial is None:
+            return not_checked("QRコードが有効でないため確認していません。 / Not checked: the QR is not valid.")
+        if self.status is None:
+            return not_checked()
+        return self.status(str(result.serial))
 
     def verify(self, back: bytes, front: bytes | None) -> Any:
         """Run verify_scan; raises kofu.antiforgery.errors.AntiforgeryError subclasses."""
@@ -194,7 +208,7 @@ def _diagnostics(result_or_error: Any) -> list[str]:
     return [str(x) for x in d]
 
 
-def result_json(result: Any, front_given: bool) -> dict[str, Any]:
+def result_json(result: Any, front_given: bool, status: dict[str, Any] | None = None) -> dict[str, Any]:
     restored = getattr(result, "restored_png", None)
     marked = getattr(result, "marked_png", None)
     payload = getattr(result, "payload", None)
@@ -212,6 +226,7 @@ def result_json(result: Any, front_given: bool) -> dict[str, Any]:
             base64.b64encode(marked).decode("ascii") if front_given and marked else None
         ),
         "diagnostics": _diagnostics(result),
+        "status": status,
     }
 
 
@@ -258,7 +273,9 @@ def build_app(verifier: Verifier) -> Starlette:
         front = files["front"].data if "front" in files else None
         async with busy:
             result = await run_in_threadpool(verifier.verify, back, front)
-        return result, front is not None
+        # Voided means voided: the QR cannot tell, the center can.
+        status = await run_in_threadpool(verifier.certificate_status, result)
+        return (result, status), front is not None
 
     async def handle(
         request: Request,
@@ -288,7 +305,8 @@ def build_app(verifier: Verifier) -> Starlette:
 
     async def verify_page(request: Request) -> Response:
         def ok(result: Any, front_given: bool) -> Response:
-            data = result_json(result, front_given)
+            result, status = result
+            data = result_json(result, front_given, status)
             return page(
                 "result.html",
                 r=data,
@@ -307,7 +325,8 @@ def build_app(verifier: Verifier) -> Starlette:
 
     async def verify_api(request: Request) -> Response:
         def ok(result: Any, front_given: bool) -> Response:
-            return JSONResponse(result_json(result, front_given))
+            result, status = result
+            return JSONResponse(result_json(result, front_given, status))
 
         def fail(status: int, message: str, diagnostics: list[str]) -> Response:
             return JSONResponse({"error": message, "diagnostics": diagnostics}, status_code=status)

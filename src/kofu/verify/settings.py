@@ -18,6 +18,10 @@ The file (relative paths are relative to the file's folder)::
     qr_keys = "keys/qr"                       # folder of the center's QR signing keys; only
                                               # the published public keys are read from it
 
+    [center]                       # optional: ask the center whether a serial was voided
+    url = "https://127.0.0.1:8401"
+    ca = "tls/ca-bundle.pem"       # trusts the center's TLS certificate
+
     [limits]
     max_upload_bytes = 20971520    # per file (20 MiB)
     max_pixels = 60000000          # decoded size of one scan (image bombs are refused)
@@ -66,6 +70,9 @@ class VerifySettings:
     qr_keys: Path
     """Folder holding the center's QR signing keys; the site reads only the public set."""
     limits: UploadLimits = UploadLimits()
+    center_url: str | None = None
+    """The center whose ``/v1/certificates/{serial}/status`` says whether a serial was voided."""
+    center_ca: Path | None = None
 
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
@@ -96,7 +103,12 @@ def load_settings(path: Path) -> VerifySettings:
     )
     if limits.max_upload_bytes <= 0 or limits.max_pixels <= 0:
         raise SettingsError("limits.max_upload_bytes and limits.max_pixels must be positive")
+    center = _get(raw, "center", dict, str(path), {})
+    center_url = _get(center, "url", str, "center", None)
+    center_ca = _get(center, "ca", str, "center", None)
     return VerifySettings(
+        center_url=center_url,
+        center_ca=resolve(center_ca) if center_ca is not None else None,
         server=server,
         master_key=resolve(_get(keys, "master_key", str, "keys")),
         qr_keys=resolve(_get(keys, "qr_keys", str, "keys")),

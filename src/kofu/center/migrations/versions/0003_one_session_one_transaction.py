@@ -1,5 +1,5 @@
 """one session, one transaction: sessions close; orders remember the point of no return,
-refunds and an issuer's permanent refusal
+refunds, an issuer's permanent refusal; certificate status by serial
 
 Revision ID: 7c1e0b5d2a41
 Revises: 319a3575e768
@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('copies_printed', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('refunded', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('issuer_refusal', sa.String(length=200), nullable=True))
+        batch_op.create_index('ix_orders_certificate_serial', ['certificate_serial'], unique=False)
     with op.batch_alter_table('issuance_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('issuer_refusal', sa.String(length=200), nullable=True))
 
@@ -31,6 +32,7 @@ def downgrade() -> None:
     with op.batch_alter_table('issuance_records', schema=None) as batch_op:
         batch_op.drop_column('issuer_refusal')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_certificate_serial')
         batch_op.drop_column('issuer_refusal')
         batch_op.drop_column('refunded')
         batch_op.drop_column('copies_printed')
