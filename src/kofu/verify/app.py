@@ -104,6 +104,9 @@ class Verifier:
     """Verifications at once; each holds two decoded scans (~100 MB), so this bounds memory."""
     status: Callable[[str], dict[str, Any]] | None = None
     """Asks the center whether a serial is valid or void (kofu.verify.status); None: offline."""
+    isolated: bool = False
+    """Run each verification in a killable worker process with time and memory limits
+    (kofu.verify.worker); what ``kofu serve verify`` does. Off for in-process tests."""
 
     @classmethod
     def from_settings(cls, settings: VerifySettings) -> Verifier:
@@ -116,7 +119,12 @@ class Verifier:
             jwks=published_keys(settings.qr_keys),
             limits=settings.limits,
             status=lookup,
+            isolated=True,
         )
+
+    def in_child(self) -> Verifier:
+        """What a worker process gets: the keys and limits (no HTTP client to pickle)."""
+        return dataclasses.replace(self, status=None, isolated=False)
 
     def certificate_status(self, result: Any) -> dict[str, Any]:
         from kofu.verify.status import not_checked
@@ -271,7 +279,16 @@ def build_app(verifier: Verifier) -> Starlette:
             )
         back = files["back"].data
         front = files["front"].data if "front" in files else None
-        async with busy:
+        if verifier.isolated:
+            from kofu.verify.worker import run_isolated
+
+            result = await run_isolated(
+                verifier.in_child().verify, back, front,
+                max_seconds=verifier.limits.max_seconds,
+                max_memory_bytes=verifier.limits.max_memory_bytes,
+                client_gone=request.is_disconnected,
+            )
+        else:
             result = await run_in_threadpool(verifier.verify, back, front)
         # Voided means voided: the QR cannot tell, the center can.
         status = await run_in_threadpool(verifier.certificate_status, result)
@@ -282,11 +299,22 @@ def build_app(verifier: Verifier) -> Starlette:
         ok: Callable[[Any, bool], Response],
         fail: Callable[[int, str, list[str]], Response],
     ) -> Response:
+        # A slot is taken before the upload is read, so queued uploads cannot pile up in
+        # memory; a request that cannot get one in time is told to come back.
+        try:
+            await asyncio.wait_for(busy.acquire(), timeout=verifier.limits.max_queue_seconds)
+        except TimeoutError:
+            return fail(503, BUSY_MESSAGE, [])
         try:
             result, front_given = await run(request)
         except UploadError as e:
             return fail(e.status_code, str(e), [])
         except Exception as e:
+            from kofu.verify.worker import VerificationAborted
+
+            if isinstance(e, VerificationAborted):
+                log.warning("verification stopped: %s", e)
+                return fail(422 if e.limit else 499, _aborted_message(e), [])
             # Imported here so that a bad upload is refused without loading the core.
             from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
 
@@ -298,6 +326,8 @@ def build_app(verifier: Verifier) -> Starlette:
                 # scrambled image found): a result, told as such.
                 return fail(422, _not_verified_message(e), _diagnostics(e))
             raise
+        finally:
+            busy.release()
         return ok(result, front_given)
 
     async def index(request: Request) -> Response:
@@ -356,6 +386,19 @@ def build_app(verifier: Verifier) -> Starlette:
     )
     app.add_middleware(SecurityHeaders)
     return app
+
+
+BUSY_MESSAGE = (
+    "ただいま混み合っています。しばらくしてから再度お試しください。"
+    " / The site is busy. Please try again in a moment."
+)
+
+
+def _aborted_message(e: Exception) -> str:
+    return (
+        "このファイルは確認できませんでした（処理の上限を超えました）。"
+        f" / This file could not be verified: it exceeds the site's processing limits. ({e})"
+    )
 
 
 def _scan_rejected_message(e: Exception) -> str:

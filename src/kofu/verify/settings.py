@@ -25,6 +25,9 @@ The file (relative paths are relative to the file's folder)::
     [limits]
     max_upload_bytes = 20971520    # per file (20 MiB)
     max_pixels = 60000000          # decoded size of one scan (image bombs are refused)
+    max_seconds = 60               # one verification, wall clock (its worker process is killed past it)
+    max_memory_bytes = 3221225472  # one verification's address space (3 GiB, resource.setrlimit)
+    max_queue_seconds = 30         # waiting for a free slot before the upload is read; then 503
 
 The site is public (any receiver may upload), so there is no client
 certificate; TLS is plain server TLS.
@@ -60,6 +63,12 @@ class UploadLimits:
     """Largest accepted file, per uploaded file; checked while the body streams in."""
     max_pixels: int = DEFAULT_MAX_PIXELS
     """Largest accepted decoded image (width x height), passed to ``load_scan``."""
+    max_seconds: float = 60.0
+    """One verification's wall-clock limit; its worker process is killed past it."""
+    max_memory_bytes: int = 3 * 1024 * MiB
+    """One verification's address space (RLIMIT_AS of its worker process)."""
+    max_queue_seconds: float = 30.0
+    """How long a request waits for a free slot (before its upload is read); then 503."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,13 @@ class VerifySettings:
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
     return tomlconf.get(table, key, kind, where, default, error=SettingsError)
+
+
+def _number(table: dict[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"limits.{key} must be a number, got {value!r}")
+    return float(value)
 
 
 def load_settings(path: Path) -> VerifySettings:
@@ -100,9 +116,13 @@ def load_settings(path: Path) -> VerifySettings:
     limits = UploadLimits(
         max_upload_bytes=_get(lim, "max_upload_bytes", int, "limits", DEFAULT_MAX_UPLOAD_BYTES),
         max_pixels=_get(lim, "max_pixels", int, "limits", DEFAULT_MAX_PIXELS),
+        max_seconds=_number(lim, "max_seconds", 60.0),
+        max_memory_bytes=_get(lim, "max_memory_bytes", int, "limits", 3 * 1024 * MiB),
+        max_queue_seconds=_number(lim, "max_queue_seconds", 30.0),
     )
-    if limits.max_upload_bytes <= 0 or limits.max_pixels <= 0:
-        raise SettingsError("limits.max_upload_bytes and limits.max_pixels must be positive")
+    if min(limits.max_upload_bytes, limits.max_pixels, limits.max_seconds, limits.max_memory_bytes,
+           limits.max_queue_seconds) <= 0:
+        raise SettingsError("limits: every limit must be positive")
     center = _get(raw, "center", dict, str(path), {})
     center_url = _get(center, "url", str, "center", None)
     center_ca = _get(center, "ca", str, "center", None)
