@@ -263,3 +263,33 @@ def test_fetched_then_voided_is_void_at_verification(world: dict[str, Any], cent
             assert 'data-status="void"' in page.text and "無効" in page.text
     finally:
         site.stop()
+
+
+def test_directory_answers_only_the_center(world: dict[str, Any]) -> None:
+    """Finding 6: the JPKI directory answered any certificate of the LGPKI CA, store operators included."""
+    from kofu.web import client_ssl_context
+
+    tls = world["tls"]
+    serial = card_with(world, "household", 0)["auth_serial"]
+    url = f"{world['services']['jpki'].rstrip('/')}/v1/holders/{serial}"
+    store = client_ssl_context(Path(tls["ca"]), Path(tls["client_cert"]), Path(tls["client_key"]))
+    with httpx.Client(verify=store, timeout=30) as http:
+        r = http.get(url)
+    assert r.status_code == 403 and "resident_link" not in r.text
+    center = client_ssl_context(Path(tls["ca"]), Path(tls["center_client_cert"]), Path(tls["center_client_key"]))
+    with httpx.Client(verify=center, timeout=30) as http:
+        r = http.get(url)
+    assert r.status_code == 200 and r.json()["resident_link"]
+
+
+def test_wsdl_address_does_not_come_from_the_host_header(world: dict[str, Any]) -> None:
+    """Finding 6: the WSDL's soap:address copied the request's Host header."""
+    from kofu.web import client_ssl_context
+
+    tls = world["tls"]
+    center = client_ssl_context(Path(tls["ca"]), Path(tls["center_client_cert"]), Path(tls["center_client_key"]))
+    base = world["services"]["issuer"].rstrip("/")
+    with httpx.Client(verify=center, timeout=30) as http:
+        wsdl = http.get(f"{base}/wide-area?wsdl", headers={"Host": "evil.example:443"}).text
+    assert "evil.example" not in wsdl
+    assert f'location="{base}/wide-area"' in wsdl

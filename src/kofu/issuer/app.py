@@ -256,7 +256,9 @@ def build_app(service: IssuerService) -> Starlette:
     async def wide_area_get(request: Request) -> Response:
         params = request.query_params
         if "wsdl" in params:
-            location = str(request.url.replace(query=""))
+            # From the settings: a URL built from the request's Host header would let
+            # whoever sends the request choose where the next client posts to.
+            location = service.settings.wide_area_url()
             return Response(soap.served_wsdl(location), media_type=XML)
         if params.get("xsd") == "wide-area.xsd":
             return Response(soap.served_xsd(), media_type=XML)
