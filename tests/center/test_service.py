@@ -113,9 +113,16 @@ class FakeIssuer:
         raise AssertionError(operation)
 
     def _set(self, issuance_id: str, state: str, copies_printed: int) -> None:
+        """The issuer's state machine: issued → printed | cancelled, each once."""
+        from kofu.center.errors import Refused
+
         with self.lock:
             for found in self.committed.values():
                 if found["IssuanceId"] == issuance_id:
+                    if found["Status"] not in ("issued", state):
+                        raise Refused(f"issuer refused: already-{found['Status']}", code=f"already-{found['Status']}")
+                    if found["Status"] == "printed" and found["CopiesPrinted"] != copies_printed:
+                        raise Refused("issuer refused: copies-conflict", code="copies-conflict")
                     found.update(Status=state, CopiesPrinted=copies_printed)
 
 

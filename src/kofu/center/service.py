@@ -663,7 +663,12 @@ class CenterService:
         return True
 
     def _cancel_deferred(self, order_id: str) -> bool:
-        """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged."""
+        """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged.
+
+        A paid order cancelled before the center learnt of an issuance may still
+        have one at the issuer (committed while the center crashed): it is
+        looked up by the order's 電文通番 first.
+        """
         with self._db() as db:
             order = db.get(Order, order_id)
             if order is None or not order.issuer_cancel_pending:
@@ -671,6 +676,18 @@ class CenterService:
             municipality, issuance_id = order.municipality, order.issuance_id
             reason = "misprint: no copy printed" if order.copies_printed == 0 else "cancelled at the kiosk"
         try:
+            if issuance_id is None:
+                found = self.query_issuer(order_id)
+                if not found.Found or str(found.Status) == "cancelled":
+                    with self._db() as db, db.begin():
+                        db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
+                    return True
+                issuance_id = str(found.IssuanceId)
+                with self._db() as db, db.begin():
+                    db.execute(
+                        sa.update(Order).where(Order.id == order_id)
+                        .values(issuance_id=issuance_id, certificate_serial=str(found.CertificateSerial))
+                    )
             self._issuer(municipality).call(
                 "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason
             )
@@ -877,7 +894,10 @@ class CenterService:
             order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True, allow_closed=True)
             if order.state == "cancelled":
                 return _view(order), order.refunded or 0
-            paid, had_issuance = order.paid, order.issuance_id is not None
+            paid = order.paid
+            # A paid order may have an issuance the center never heard of (the issuer
+            # committed while the center crashed): the issuer is asked, by 電文通番.
+            had_issuance = order.issuance_id is not None or order.state in ("paid", "issued")
             claimed = db.execute(
                 sa.update(Order)
                 .where(
