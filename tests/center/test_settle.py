@@ -175,3 +175,47 @@ def test_certificate_status_follows_the_order(center) -> None:
     assert service.certificate_status(job.certificate_serial)["status"] == "valid"
     assert service.certificate_status(job.certificate_serial)["copies"] == 1
     assert service.certificate_status("0" * 32)["status"] == "unknown"
+
+
+def test_an_answer_for_another_message_serial_is_rejected_and_voided(center) -> None:
+    """Finding 7 (untested promise): the binding check starts with the answer's 電文通番."""
+    service, issuer = center
+    sid, oid = _paid_order(service, "link-set9-0001")
+    real_call = issuer.call
+
+    def other_serial(operation: str, **kw: Any) -> Any:
+        reply = real_call(operation, **kw)
+        if operation == "IssueCertificate":
+            reply.MessageSerial = "east-someone-else"
+        return reply
+
+    issuer.call = other_serial  # type: ignore[method-assign]
+    with pytest.raises(DocumentRejected, match="answered for serial east-someone-else"):
+        service.print_job(oid, sid, STORE)
+    issuer.call = real_call  # type: ignore[method-assign]
+    assert _order_row(service, oid)["refunded"] == 200
+    assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
+
+
+def test_settings_loader(tmp_path) -> None:
+    """Finding 7 (untested promise): the center's settings loader names what is wrong."""
+    from kofu.center.settings import SettingsError, load
+
+    base = (
+        '[jpki]\nca = "jpki.pem"\nocsp_url = "http://127.0.0.1:1/"\ndirectory_url = "https://127.0.0.1:2"\n'
+        '[lgpki]\nca = "ca.pem"\nclient_cert = "c.pem"\nclient_key = "c.key"\n'
+    )
+    path = tmp_path / "center.toml"
+    path.write_text('settle_after_seconds = 90\n' + base + '[issuers]\n"282286" = "https://127.0.0.1:3/"\n')
+    s = load(path)
+    assert s.settle_after_seconds == 90 and s.ocsp_url == "http://127.0.0.1:1"
+    assert s.issuers == {"282286": "https://127.0.0.1:3"} and s.jpki_ca == tmp_path / "jpki.pem"
+    path.write_text(base.replace('client_key = "c.key"\n', ""))
+    with pytest.raises(SettingsError, match="lgpki.client_key"):
+        load(path)
+    path.write_text(base + '[issuers]\n"28228" = "https://x"\n')
+    with pytest.raises(SettingsError, match="issuers"):
+        load(path)
+    path.write_text("not toml [")
+    with pytest.raises(SettingsError, match="cannot read"):
+        load(path)

@@ -178,3 +178,21 @@ def test_sigterm_stops_it_within_seconds(center_keys, tmp_path: Path) -> None:
         t.join(10)
     finally:
         svc.stop()
+
+
+def _allocate(back: bytes, front: bytes | None) -> Any:
+    return bytearray(len(back) * 1024 * 1024)  # back's length in MiB
+
+
+def test_memory_limit_stops_the_worker() -> None:
+    """resource.setrlimit(RLIMIT_AS) in the worker: an allocation past it fails there, not here."""
+    import asyncio
+
+    from kofu.verify.worker import VerificationAborted, run_isolated
+
+    async def go(mib: int) -> Any:
+        return await run_isolated(_allocate, b"x" * mib, None, max_seconds=30, max_memory_bytes=1024 * 1024 * 1024)
+
+    assert len(asyncio.run(go(64))) == 64 * 1024 * 1024
+    with pytest.raises(VerificationAborted, match="more memory"):
+        asyncio.run(go(2048))
