@@ -42,3 +42,25 @@ def test_explicit_unsafe_setting_starts_and_says_so_loudly(plain: tuple[Path, in
         svc.stop()
     text = log.read_text(errors="replace")
     assert "UNSAFE" in text and "plain HTTP" in text
+
+
+def test_soap_body_cap_declared_and_streamed(issuer_service) -> None:
+    """Finding 7 (untested promise): the issuer's SOAP body cap, for a declared length
+    and for a chunked body that only grows past it while streaming."""
+    from kofu.web import client_ssl_context
+    from kofu.widearea.soap import MAX_REQUEST_BYTES
+
+    world, svc, url = issuer_service
+    ctx = client_ssl_context(world.ca, world.client_cert, world.client_key)
+    big = b"<x>" + b"a" * MAX_REQUEST_BYTES + b"</x>"
+
+    def chunks():
+        for i in range(0, len(big), 65536):
+            yield big[i:i + 65536]
+
+    with httpx.Client(verify=ctx, timeout=60) as http:
+        for body in (big, chunks()):
+            r = http.post(f"{url}/wide-area", content=body, headers={"Content-Type": "text/xml"})
+            assert r.status_code == 500 and b"too-large" in r.content, r.text[:300]
+        assert http.get(f"{url}/healthz").text == "ok"
+    assert svc.process.poll() is None
