@@ -48,7 +48,14 @@ def jpki(tmp_path_factory: pytest.TempPathFactory):
     card = JpkiCard(VirtualCardReader(root / "t.card"))
     card.verify_pin("1234")
     cert = card.auth_certificate()
+    card.verify_password("ABCD1234")
+    global _SIGNING
+    _SIGNING = (card.sign_certificate(), card.sign_with_sign_key(CHALLENGE))
     return material, cert, card.sign_with_auth_key(CHALLENGE)
+
+
+_SIGNING: tuple[x509.Certificate, bytes] | None = None
+"""The same card's signing certificate and its signature over CHALLENGE (set by the fixture)."""
 
 
 def _self_signed(name: str, *, ocsp_signing: bool = False, issuer=None, issuer_key=None, days=(-1, 30)):
@@ -195,3 +202,25 @@ def test_directory_revoked_or_malformed(jpki) -> None:
         )
 
 
+
+
+def test_signing_certificate_is_refused_by_key_usage_not_by_the_directory(jpki) -> None:
+    """Finding 7: step 2 promises a user-authentication certificate. The directory double
+    here answers "good" for any serial, so only the key-usage check can refuse."""
+    material, _cert, _sig = jpki
+    assert _SIGNING is not None
+    sign_cert, sign_sig = _SIGNING
+    with pytest.raises(AuthenticationFailed, match="not a user-authentication certificate") as e:
+        trust_with(material, sign_cert, answer(material)).authenticate(der(sign_cert), CHALLENGE, sign_sig, now())
+    assert e.value.code == "not-an-authentication-certificate"
+
+
+def test_recheck_by_serial_follows_revocation(jpki) -> None:
+    """A session keeps only the card serial; the re-check before print data asks OCSP by it."""
+    material, cert, _sig = jpki
+    serial = format(cert.serial_number, "x")
+    trust_with(material, cert, answer(material)).recheck(serial, now())
+    with pytest.raises(CardRevoked):
+        trust_with(material, cert, answer(material, status=ocsp.OCSPCertStatus.REVOKED)).recheck(serial, now())
+    with pytest.raises(TrustServiceUnavailable):
+        trust_with(material, cert, httpx.ConnectError("down")).recheck(serial, now())

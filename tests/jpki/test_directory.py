@@ -84,7 +84,11 @@ def _pki(tmp: Path) -> dict[str, Path]:
     ):
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
-            x509.CertificateBuilder().subject_name(name(stem)).issuer_name(ca.subject)
+            # The client is the center: role (O) "center", as the LGPKI CA names it.
+            x509.CertificateBuilder()
+            .subject_name(name(stem) if stem == "server" else x509.Name([
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "center"), x509.NameAttribute(NameOID.COMMON_NAME, stem)]))
+            .issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName(san), critical=False)

@@ -242,6 +242,10 @@ log_level = "info"
 [keys]
 master_key = {_toml_str(root / "antiforgery" / "master.key")}
 qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
+
+[center]                       # asks whether a certificate serial was voided
+url = "https://127.0.0.1:{ports.center}"
+ca = {_toml_str(root / "tls" / "ca-bundle.pem")}
 """,
             encoding="utf-8",
         )

@@ -752,6 +752,21 @@ class IssuerService:
             c.commit()
         return "printed"
 
+    def query_issuance(self, issue_message_serial: str) -> IssuanceStatus | None:
+        """What was committed for an IssueCertificate serial; None when nothing was.
+
+        How the center settles an order a crash left in between, and how the two
+        sides compare copies and fees. Ids, counts and yen only: no personal data.
+        """
+        row = self._issuance_by_serial(issue_message_serial)
+        if row is None:
+            return None
+        printed = row.copies_printed if row.state == "printed" else 0
+        return IssuanceStatus(
+            row.issuance_id, row.certificate_serial, row.state, row.copies, printed or 0, row.fee,
+            row.fee // row.copies * (printed or 0),
+        )
+
     def cancel_issuance(self, issuance_id: str, reason: str) -> str:
         """issued → cancelled; printed copies cannot be cancelled."""
         now = clock.now()
@@ -776,6 +791,19 @@ class IssuerService:
                         key=self.settings.audit_key)
             c.commit()
         return "cancelled"
+
+
+@dataclass(frozen=True)
+class IssuanceStatus:
+    issuance_id: str
+    certificate_serial: str
+    state: str
+    copies: int
+    copies_printed: int
+    fee: int
+    """The order's fee, all copies."""
+    charged_fee: int
+    """The printed copies' fee: the rest of a partial print is void."""
 
 
 def _order(req: IssueRequest) -> Order:

@@ -117,7 +117,14 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
     try:
         card = flow.open_card(args.card)
         auth = flow.authenticate(center, card, args.pin, args.kiosk_id)
-        return int(action(center, auth))
+        try:
+            return int(action(center, auth))
+        finally:
+            try:
+                # One card holder, one transaction: nothing more on this session.
+                center.close_session(auth.session_id)
+            except KioskError:
+                pass  # already closed by the printed report or cancel (or not closable: reported later)
     except WrongPin as e:
         print(f"暗証番号が違います。残り{e.tries_left}回 (wrong PIN: {e.tries_left} tries left)", file=sys.stderr)
         return EXIT_WRONG_PIN
