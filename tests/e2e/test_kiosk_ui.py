@@ -1,0 +1,319 @@
+"""The touch kiosk (``kofu serve kiosk``) in a real browser: Debian's chromium
+driven by Playwright, against a real world of services at a pinned clock.
+
+Each walk takes a screenshot of every screen into the test's tmp folder and
+asserts what a resident reads there (texts from the catalog of the chosen
+language, the fee, the change, the reminder); the paper that comes out of the
+spool printer's tray is this holder's certificate (pdftotext); afterwards the
+kiosk's spool, temporary folder and log hold nothing of the holder's name or
+address.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kofu.demo.setup import Ports, build_world, start_world
+from kofu.kiosk.web import catalog
+from kofu.kiosk.web.settings import write_config
+from kofu.procs import Service, free_port, kofu_argv, start_service
+from tests.clocks import business_morning, service_env
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+PAYMENT_TIMEOUT = 6
+
+
+def start_kiosk(root: Path, world: dict[str, Any], env: dict[str, str], *, name: str = "kiosk-ui",
+                payment_timeout: float = PAYMENT_TIMEOUT) -> tuple[Service, Path]:
+    """``kofu serve kiosk`` for ``world``, with the world's environment (its KOFU_CLOCK and TMPDIR)."""
+    folder = root / name
+    port = free_port()
+    toml = write_config(folder / "kiosk.toml", port=port, center_url=world["services"]["center"], tls=world["tls"],
+                        card_dir=root / "cards", store="store-0001", payment_timeout=payment_timeout)
+    service = start_service(name, kofu_argv("serve", "kiosk", "--config", str(toml)), port, folder / "kiosk.log", env)
+    return service, folder
+
+
+@pytest.fixture(scope="module")
+def kiosk(world) -> Iterator[dict[str, Any]]:
+    service, folder = start_kiosk(world["_root"], world, world["_env"])
+    yield {"url": f"http://127.0.0.1:{service.port}", "folder": folder, "log": service.log, "service": service}
+    service.stop()
+
+
+def import_doc(root: Path) -> dict[str, Any]:
+    return dict(json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8")))
+
+
+def person(root: Path, card: dict[str, Any]) -> tuple[str, str]:
+    """The card holder's name and address, as the issuer holds them."""
+    for m in import_doc(root)["municipalities"]:
+        for h in m["households"]:
+            for p in h["members"]:
+                if p["id"] == card["resident"]:
+                    return p["name"], h["address"]
+    raise KeyError(card["resident"])
+
+
+def household(root: Path, card: dict[str, Any]) -> list[str]:
+    """The names a 世帯全員 住民票 of the card holder lists (members who moved out are not on it)."""
+    for m in import_doc(root)["municipalities"]:
+        for h in m["households"]:
+            if any(p["id"] == card["resident"] for p in h["members"]):
+                return [p["name"] for p in h["members"] if p.get("status") != "removed"]
+    raise KeyError(card["resident"])
+
+
+def fee_of(root: Path, card: dict[str, Any], kind: str) -> int:
+    m = next(m for m in import_doc(root)["municipalities"] if m["code"] == card["municipality"])
+    return int(m["fees"][kind])
+
+
+def card_with(world: dict[str, Any], tag: str, index: int = 0, without: str = "mj-name") -> dict[str, Any]:
+    return [c for c in world["cards"] if tag in c["tags"] and without not in c["tags"]][index]
+
+
+class Walk:
+    """One resident at the kiosk: a fresh browser context, a screenshot of every screen."""
+
+    def __init__(self, browser: Any, url: str, lang: str, shots: Path) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.lang = lang
+        self._ = catalog.translator(lang)
+        self.shots = shots
+        self.n = 0
+        shots.mkdir(parents=True, exist_ok=True)
+        self.page.goto(url)
+
+    def close(self) -> None:
+        self.context.close()
+
+    def screen(self) -> str:
+        return str(self.page.locator("main").get_attribute("data-screen"))
+
+    def expect(self, screen: str, timeout: float = 10_000) -> None:
+        self.page.wait_for_selector(f"main[data-screen='{screen}']", timeout=timeout)
+        heading = self.page.locator("h2#prompt").inner_text()
+        assert heading == self._("prompt." + screen), (screen, heading)
+        self.n += 1
+        self.page.screenshot(path=str(self.shots / f"{self.lang}-{self.n:02d}-{screen}.png"), full_page=True)
+
+    def press(self, key: str, **params: Any) -> None:
+        """Press the button labelled with catalog message ``key`` (in this walk's language)."""
+        self.page.get_by_role("button", name=self._(key, **params), exact=True).click()
+
+    def value(self, value: str) -> None:
+        self.page.locator(f"button[value='{value}']").click()
+
+    def text(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    # Stretches of the flow ---------------------------------------------------
+
+    def to_pin(self, card: dict[str, Any]) -> None:
+        self.page.wait_for_selector("main[data-screen='start']")
+        if self.lang != "ja":
+            self.page.get_by_role("button", name=catalog.LANGUAGE_NAMES[self.lang], exact=True).click()
+        self.expect("start")
+        self.press("start.services")
+        self.expect("services")
+        self.press("services.certificates")
+        self.expect("terms")
+        assert self._("terms.2") in self.text()
+        self.press("terms.agree")
+        self.expect("card")
+        self.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+        self.expect("municipality")
+        self.press("municipality.residence")
+        self.expect("pin")
+
+    def type_pin(self, pin: str) -> None:
+        for digit in pin:
+            self.page.get_by_role("button", name=digit, exact=True).click()
+        assert self.page.get_by_test_id("pin").inner_text() == "●" * len(pin) + "○" * (4 - len(pin))
+        self.press("nav.ok")
+
+    def to_confirm_juminhyo(self, card: dict[str, Any], copies: int) -> None:
+        self.to_pin(card)
+        self.type_pin(card["pin"])
+        self.expect("remove")
+        self.press("remove.do")
+        self.expect("kinds")
+        assert self._("kind.koseki") in self.text()
+        self.value("kind:juminhyo")
+        self.expect("scope")
+        assert self.page.get_by_role("button", name=self._("scope.household")).get_attribute("aria-pressed") == "true"
+        self.press("nav.ok")
+        self.expect("items")
+        self.page.get_by_role("button", name=f"{self._('items.householder')}: {self._('no')}").click()
+        self.page.get_by_role("button", name=f"{self._('items.householder')}: {self._('yes')}").wait_for()
+        self.press("nav.ok")
+        self.expect("copies")
+        for _ in range(copies - 1):
+            self.page.get_by_role("button", name=self._("copies.more")).click()
+        assert self.page.get_by_test_id("copies").inner_text() == self._("copies.n", n=copies)
+        self.press("nav.ok")
+        self.expect("confirm")
+
+
+def no_trace(paths: list[Path], *secrets: str) -> None:
+    """No file under ``paths`` holds any of ``secrets`` (UTF-8, as text)."""
+    for root in paths:
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for f in files:
+            data = f.read_bytes()
+            for s in secrets:
+                assert s.encode() not in data, f"{s!r} found in {f}"
+
+
+def pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return out.replace(" ", "").replace("\u3000", "")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "ko"])
+def test_a_resident_gets_a_juminhyo_at_the_touch_kiosk(world, kiosk, browser, tmp_path: Path, lang: str) -> None:
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "household", index={"ja": 0, "en": 1, "ko": 2}[lang])
+    name, address = person(root, card)
+    copies = 2
+    fee = fee_of(root, card, "juminhyo") * copies
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf")) if tray.exists() else set()
+    w = Walk(browser, kiosk["url"], lang, tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, copies)
+        assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+        assert w._("kind.juminhyo") in w.text()
+        w.press("nav.ok")
+        w.expect("pay")
+        assert w.page.get_by_test_id("remaining").inner_text() == w._("yen", n=fee)
+        w.press("yen", n=100)
+        assert w.page.get_by_test_id("inserted").inner_text() == w._("yen", n=100)
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("reminder").inner_text() == w._("reminder.take")
+        assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1100 - fee)
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.press("receipt.done")
+        w.expect("start")
+    finally:
+        w.close()
+    # The paper: two copies of this holder's certificate.
+    printed = sorted(set(tray.glob("*.pdf")) - before)
+    assert len(printed) == copies
+    text = pdf_text(printed[0])
+    for member in household(root, card)[:4]:  # the first front page holds up to five members
+        assert member.replace(" ", "") in text, member
+    assert "住民票の原本と相違ないことを証明する" in text
+    # The receipt: the fee and the change, nothing personal.
+    receipts = sorted((kiosk["folder"] / "receipts").glob("*.txt"), key=lambda p: p.stat().st_mtime)
+    receipt = receipts[-1].read_text(encoding="utf-8")
+    assert f": {fee}" in receipt and f": {1100 - fee}" in receipt
+    # Nothing of the holder stays on the kiosk's side: spool, receipts, temporary files, log.
+    assert not list((kiosk["folder"] / "spool").iterdir())
+    no_trace([kiosk["folder"] / "spool", kiosk["folder"] / "receipts", root / "service-tmp", kiosk["log"]],
+             name, address, name.split(" ")[0] + name.split(" ")[-1])
+
+
+def test_a_wrong_pin_says_how_many_tries_are_left(world, kiosk, browser, tmp_path: Path) -> None:
+    card = card_with(world, "single")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin("9999")
+        w.expect("pin")
+        assert w._("pin.wrong", n=2) in w.text()
+        # 訂正 clears what was typed; 前画面へ goes back a screen.
+        w.page.get_by_role("button", name="5", exact=True).click()
+        w.press("pin.clear")
+        assert w.page.get_by_test_id("pin").inner_text() == "○○○○"
+        w.press("nav.back")
+        w.expect("municipality")
+        w.press("municipality.residence")
+        w.expect("pin")
+        # The right PIN resets the card's counter; then the resident quits and takes the card.
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("nav.quit")
+        w.expect("message")
+        assert w._("notice.take-card") in w.text()
+        w.press("message.ok")
+        w.expect("start")
+    finally:
+        w.close()
+
+
+def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_path: Path) -> None:
+    root = world["_root"]
+    card = card_with(world, "household", index=3)
+    name, address = person(root, card)
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf")) if tray.exists() else set()
+    w = Walk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=100)
+        w.press("yen", n=50)
+        w.press("nav.quit")
+        w.expect("message")
+        assert w._("notice.refund", refund=150) in w.text()
+        w.press("message.ok")
+        w.expect("start")
+        # The payment's own timeout returns the money too.
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=10)
+        w.page.wait_for_selector("main[data-screen='message']", timeout=(PAYMENT_TIMEOUT + 10) * 1000)
+        w.expect("message")
+        assert w._("notice.payment-timeout") in w.text() and w._("notice.refund", refund=10) in w.text()
+    finally:
+        w.close()
+    assert set(tray.glob("*.pdf")) if tray.exists() else set() == before
+    no_trace([kiosk["folder"], root / "service-tmp"], name, address)
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A world whose every service (the kiosk too) stands at 23:30 JST on the next business day."""
+    root = tmp_path_factory.mktemp("night")
+    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+    w = build_world(root, ports)
+    at = business_morning().replace(hour=23, minute=30)
+    env = service_env(at)
+    services = start_world(root, w, ports, env)
+    kiosk_service, folder = start_kiosk(root, w, env)
+    w["_root"] = root
+    w["kiosk"] = f"http://127.0.0.1:{kiosk_service.port}"
+    yield w
+    for s in [kiosk_service, *reversed(services)]:
+        s.stop()
+
+
+@pytest.mark.parametrize("lang", ["ja", "ko"])
+def test_out_of_hours_the_kiosk_says_when_it_is_open(night, browser, tmp_path: Path, lang: str) -> None:
+    card = card_with(night, "household")
+    w = Walk(browser, night["kiosk"], lang, tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("message")
+        assert w._("refusal.center-hours") in w.text()
+    finally:
+        w.close()
