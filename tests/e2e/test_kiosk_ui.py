@@ -32,12 +32,13 @@ PAYMENT_TIMEOUT = 6
 
 
 def start_kiosk(root: Path, world: dict[str, Any], env: dict[str, str], *, name: str = "kiosk-ui",
-                payment_timeout: float = PAYMENT_TIMEOUT) -> tuple[Service, Path]:
+                payment_timeout: float = PAYMENT_TIMEOUT, idle_timeout: float = 120) -> tuple[Service, Path]:
     """``kofu serve kiosk`` for ``world``, with the world's environment (its KOFU_CLOCK and TMPDIR)."""
     folder = root / name
     port = free_port()
     toml = write_config(folder / "kiosk.toml", port=port, center_url=world["services"]["center"], tls=world["tls"],
-                        card_dir=root / "cards", store="store-0001", payment_timeout=payment_timeout)
+                        card_dir=root / "cards", store="store-0001", payment_timeout=payment_timeout,
+                        idle_timeout=idle_timeout)
     service = start_service(name, kofu_argv("serve", "kiosk", "--config", str(toml)), port, folder / "kiosk.log", env)
     return service, folder
 
@@ -315,5 +316,67 @@ def test_out_of_hours_the_kiosk_says_when_it_is_open(night, browser, tmp_path: P
         w.press("remove.do")
         w.expect("message")
         assert w._("refusal.center-hours") in w.text()
+    finally:
+        w.close()
+
+
+IDLE = 5
+
+
+@pytest.fixture(scope="module")
+def fragile(world) -> Iterator[dict[str, Any]]:
+    """A second kiosk: a short idle timeout, and a printer whose paper path is broken
+    (its tray is a file, not a folder, so nothing can come out)."""
+    service, folder = start_kiosk(world["_root"], world, world["_env"], name="kiosk-fragile", idle_timeout=IDLE)
+    (folder / "tray").rmdir()
+    (folder / "tray").write_bytes(b"")
+    yield {"url": f"http://127.0.0.1:{service.port}", "folder": folder, "log": service.log}
+    service.stop()
+
+
+def order_states(world) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(world["_center_db"])
+    try:
+        with engine.connect() as c:
+            return [r[0] for r in c.execute(sa.text("SELECT state FROM orders ORDER BY created_at"))]
+    finally:
+        engine.dispose()
+
+
+def test_a_printer_that_fails_before_printing_cancels_the_order_and_returns_the_money(
+    world, fragile, browser, tmp_path: Path
+) -> None:
+    card = card_with(world, "household", index=4)
+    name, address = person(world["_root"], card)
+    w = Walk(browser, fragile["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=500)
+        w.expect("message", timeout=90_000)
+        assert w._("notice.printer-failed") in w.text() and w._("notice.refund", refund=500) in w.text()
+    finally:
+        w.close()
+    assert order_states(world)[-1] == "cancelled"
+    # The job never reached the paper, and the spool is empty again.
+    assert not list((fragile["folder"] / "spool").iterdir())
+    no_trace([fragile["folder"], world["_root"] / "service-tmp"], name, address)
+
+
+def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile, browser, tmp_path: Path) -> None:
+    card = card_with(world, "single", index=1)
+    w = Walk(browser, fragile["url"], "ko", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.page.get_by_role("button", name="1", exact=True).click()
+        # Nobody touches the screen: it reloads itself after the idle timeout, and the session is gone.
+        w.page.wait_for_selector("main[data-screen='message']", timeout=(IDLE + 10) * 1000)
+        w.expect("message")
+        assert w._("notice.idle") in w.text() and w._("notice.take-card") in w.text()
+        w.press("message.ok")
+        w.expect("start")
     finally:
         w.close()

@@ -113,6 +113,11 @@ Printer = Callable[[bytes, int], None]
 """Prints ``copies`` copies of a print job (the reference kiosk writes a file)."""
 
 
+class NothingPrinted(Exception):
+    """Raised by a :data:`Printer` that failed before any paper came out: the
+    order is cancelled (the payment refunded) as if printing had never begun."""
+
+
 def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer: Printer) -> IssueResult:
     available = center.availability(auth.session_id)
     offers = available["offers"]
@@ -155,7 +160,14 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer:
         raise
     # Print, then report. From now on the paper exists, so the order is never
     # cancelled: the kiosk keeps reporting until the center has counted it.
-    printer(pdf, req.copies)
+    try:
+        printer(pdf, req.copies)
+    except NothingPrinted:
+        try:
+            center.cancel(auth.session_id, oid, "printer failed before printing")
+        except KioskError:
+            pass
+        raise
     result = IssueResult(
         order_id=oid,
         certificate_serial=headers.get("x-kofu-certificate-serial", ""),

@@ -400,13 +400,20 @@ class Kiosk:
         collected = {"change": 0}
 
         def printer(job: bytes, copies: int) -> None:
-            # The print data is here: the point of no return. The vendor keeps the fee.
-            collected["change"] = self.vendor.collect(fee)
-
             def on_copy(n: int) -> None:
+                if n == 1:
+                    # The first paper is out: the point of no return. The vendor keeps the fee.
+                    collected["change"] = self.vendor.collect(fee)
                 t.printed = n
 
-            self.printer.print_job(job, copies, on_copy)
+            try:
+                self.printer.print_job(job, copies, on_copy)
+            except Exception as e:
+                if t.printed == 0:
+                    # Nothing came out: the order is cancelled and the money put in goes back.
+                    log.error("printer failed before printing: %s", type(e).__name__)
+                    raise flow.NothingPrinted(str(e)) from e
+                raise
 
         reported = True
         try:
@@ -418,7 +425,11 @@ class Kiosk:
             with t.lock:
                 self.refuse(t, e)
             return
-        except Exception:  # a device failed: say so, return what was not used
+        except flow.NothingPrinted:
+            with t.lock:
+                self.wipe(t, Notice("notice.printer-failed"))
+            return
+        except Exception:  # a device failed after printing began: say so; the paper exists
             log.exception("issuance failed at the kiosk")
             with t.lock:
                 self.wipe(t, Notice("notice.device-failed"))
