@@ -137,6 +137,18 @@ class Walk:
         self.press("municipality.residence")
         self.expect("pin")
 
+    def to_pin_refused(self, card: dict[str, Any]) -> None:
+        """From the start to placing ``card``, which the kiosk turns away."""
+        self.expect("start")
+        self.press("start.services")
+        self.expect("services")
+        self.press("services.certificates")
+        self.expect("terms")
+        self.press("terms.agree")
+        self.expect("card")
+        self.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+        self.expect("message")
+
     def type_pin(self, pin: str) -> None:
         for digit in pin:
             self.page.get_by_role("button", name=digit, exact=True).click()
@@ -380,3 +392,99 @@ def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile,
         w.expect("start")
     finally:
         w.close()
+
+
+def test_a_tax_certificate_with_its_options_in_japanese(world, kiosk, browser, tmp_path: Path) -> None:
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "tax", without="-")
+    name, _address = person(root, card)
+    fee = fee_of(root, card, "zeimu")
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf"))
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        w.value("kind:zeimu")
+        w.expect("scope")
+        w.press("tax.nozei")
+        assert w.page.get_by_role("button", name=w._("tax.nozei")).get_attribute("aria-pressed") == "true"
+        years = [int(str(b.get_attribute("value")).rsplit("=", 1)[1])
+                 for b in w.page.locator("button[value^='set:year=']").all()]
+        assert len(years) >= 2
+        w.press("zeimu.year-of", year=min(years))
+        w.press("nav.ok")
+        w.expect("copies")
+        w.press("nav.ok")
+        w.expect("confirm")
+        text = w.text()
+        assert w._("tax.nozei") in text and w._("zeimu.year-of", year=min(years)) in text
+        assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+        w.press("nav.ok")
+        w.expect("pay")
+        paid = 0
+        while paid < fee:  # the exact fee in coins: no change
+            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
+            w.press("yen", n=coin)
+            paid += coin
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("change").count() == 0
+        w.press("reminder.stop")
+        w.expect("receipt")
+    finally:
+        w.close()
+    (printed,) = sorted(set(tray.glob("*.pdf")) - before)
+    text = pdf_text(printed)
+    assert name.replace(" ", "") in text and "納税証明書" in text
+
+
+def test_a_revoked_card_is_refused_after_its_pin(world, kiosk, browser, tmp_path: Path) -> None:
+    card = card_with(world, "revoked")
+    w = Walk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("message")
+        assert w._("refusal.card-revoked") in w.text() and w._("notice.take-card") in w.text()
+    finally:
+        w.close()
+
+
+def test_three_wrong_pins_lock_the_card_and_send_the_resident_to_the_office(world, kiosk, browser,
+                                                                            tmp_path: Path) -> None:
+    card = card_with(world, "removed")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        for left in (2, 1):
+            w.type_pin("0000")
+            w.expect("pin")
+            assert w._("pin.wrong", n=left) in w.text()
+        w.type_pin("0000")
+        w.expect("message")
+        assert w._("notice.locked") in w.text()
+        w.press("message.ok")
+        # Placed again, the locked card is turned away before its PIN is asked.
+        w.to_pin_refused(card)
+        assert w._("notice.locked") in w.text()
+    finally:
+        w.close()
+
+
+def test_the_center_unreachable_is_said_and_nothing_is_kept(world, browser, tmp_path: Path) -> None:
+    dead = {**world, "services": {**world["services"], "center": f"https://127.0.0.1:{free_port()}"}}
+    service, _folder = start_kiosk(world["_root"], dead, world["_env"], name="kiosk-offline")
+    card = card_with(world, "single", index=2)
+    w = Walk(browser, f"http://127.0.0.1:{service.port}", "ko", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("message")
+        assert w._("refusal.center-unreachable") in w.text()
+    finally:
+        w.close()
+        service.stop()
