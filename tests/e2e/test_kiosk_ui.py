@@ -29,6 +29,13 @@ from tests.conftest import require_tool
 pytestmark = pytest.mark.slow
 
 PAYMENT_TIMEOUT = 6
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                                     "wcag22aa", "best-practice"]}});
+  return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                     .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+}"""
 
 
 def start_kiosk(root: Path, world: dict[str, Any], env: dict[str, str], *, name: str = "kiosk-ui",
@@ -107,6 +114,13 @@ class Walk:
         assert heading == self._("prompt." + screen), (screen, heading)
         self.n += 1
         self.page.screenshot(path=str(self.shots / f"{self.lang}-{self.n:02d}-{screen}.png"), full_page=True)
+        self.axe(screen)
+
+    def axe(self, screen: str) -> None:
+        """axe-core (vendored) finds no serious or critical violation on this screen."""
+        self.page.add_script_tag(path=str(AXE))
+        violations = self.page.evaluate(AXE_RUN)
+        assert violations == [], (screen, self.lang, violations)
 
     def press(self, key: str, **params: Any) -> None:
         """Press the button labelled with catalog message ``key`` (in this walk's language)."""

@@ -195,6 +195,8 @@ class Kiosk:
             if arg in self.settings.languages:
                 t.lang = arg
             return
+        if verb == "stay":
+            return  # "more time, please": the touch itself was the point
         if t.screen == "printing":
             return  # nothing stops a print job once it has started
         if t.screen != "message":
