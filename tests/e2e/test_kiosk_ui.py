@@ -502,3 +502,78 @@ def test_the_center_unreachable_is_said_and_nothing_is_kept(world, browser, tmp_
     finally:
         w.close()
         service.stop()
+
+
+class KeypadWalk(Walk):
+    """The same resident with the kiosk's keypad only: Tab to move, Enter to press, digit keys."""
+
+    def press(self, key: str, **params: Any) -> None:
+        self.key_to(self._(key, **params))
+
+    def value(self, value: str) -> None:
+        label = self.page.locator(f"button[value='{value}']").inner_text()
+        self.key_to(label)
+
+    def key_to(self, label: str) -> None:
+        for _ in range(80):
+            self.page.keyboard.press("Tab")
+            focused = self.page.evaluate("document.activeElement && document.activeElement.innerText")
+            if focused is not None and focused.strip() == label:
+                self.page.keyboard.press("Enter")
+                self.page.wait_for_load_state()
+                return
+        raise AssertionError(f"no button {label!r} reachable with Tab")
+
+
+def test_the_whole_flow_with_the_keypad_alone(world, kiosk, browser, tmp_path: Path) -> None:
+    root = world["_root"]
+    card = card_with(world, "household", index=1, without="-")
+    fee = fee_of(root, card, "juminhyo")
+    w = KeypadWalk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.page.wait_for_selector("main[data-screen='start']")
+        w.key_to(catalog.LANGUAGE_NAMES["en"])
+        w.expect("start")
+        w.press("start.services")
+        w.expect("services")
+        w.press("services.certificates")
+        w.expect("terms")
+        w.press("terms.agree")
+        w.expect("card")
+        w.key_to(Path(card["path"]).name)
+        w.expect("municipality")
+        w.press("municipality.residence")
+        w.expect("pin")
+        def key(k: str, shown: str) -> None:
+            w.page.keyboard.press(k)
+            w.page.wait_for_function(f"document.querySelector('[data-testid=pin]')?.innerText === '{shown}'")
+
+        key("1", "●○○○")
+        key("2", "●●○○")
+        key("Backspace", "○○○○")  # 訂正
+        for n, digit in enumerate(card["pin"], start=1):
+            key(digit, "●" * n + "○" * (4 - n))
+        assert w.page.get_by_test_id("pin").inner_text() == "●●●●"
+        w.page.keyboard.press("Enter")
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        w.value("kind:juminhyo")
+        w.expect("scope")
+        w.press("nav.ok")
+        w.expect("items")
+        w.press("nav.ok")
+        w.expect("copies")
+        w.press("nav.ok")
+        w.expect("confirm")
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1000 - fee)
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.press("receipt.done")
+        w.expect("start")
+    finally:
+        w.close()
