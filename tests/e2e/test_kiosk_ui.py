@@ -293,11 +293,19 @@ def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_
         w.to_confirm_juminhyo(card, 1)
         w.press("nav.ok")
         w.expect("pay")
+        # 前画面へ from the payment returns what was put in, and goes back to the confirmation.
+        w.press("yen", n=50)
+        w.press("nav.back")
+        w.expect("confirm")
+        assert w._("notice.refund", refund=50) in w.text()
+        w.press("nav.ok")
+        w.expect("pay")
+        assert w.page.get_by_test_id("inserted").inner_text() == w._("yen", n=0)
         w.press("yen", n=100)
         w.press("yen", n=50)
         w.press("nav.quit")
         w.expect("message")
-        assert w._("notice.refund", refund=150) in w.text()
+        assert w._("notice.refund", refund=150) in w.text()  # less than the fee (200 yen): nothing issued
         w.press("message.ok")
         w.expect("start")
         # The payment's own timeout returns the money too.
@@ -310,7 +318,7 @@ def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_
         assert w._("notice.payment-timeout") in w.text() and w._("notice.refund", refund=10) in w.text()
     finally:
         w.close()
-    assert set(tray.glob("*.pdf")) if tray.exists() else set() == before
+    assert (set(tray.glob("*.pdf")) if tray.exists() else set()) == before  # no paper came out
     no_trace([kiosk["folder"], root / "service-tmp"], name, address)
 
 

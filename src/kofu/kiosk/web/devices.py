@@ -160,7 +160,10 @@ class SpoolPrinter:
 
 class LpPrinter:
     """CUPS: ``lp -d QUEUE -n COPIES -o sides=two-sided-long-edge``, the job on stdin
-    (never a file of the kiosk's). Progress is reported when ``lp`` has queued it."""
+    (never a file of the kiosk's). Progress is reported when ``lp`` has queued it.
+
+    Not yet exercised by a test: no CUPS queue runs where the tests run.
+    """
 
     def __init__(self, queue: str) -> None:
         self.queue = queue
