@@ -322,21 +322,59 @@ def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_
     no_trace([kiosk["folder"], root / "service-tmp"], name, address)
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A world whose every service (the kiosk too) stands at 23:30 JST on the next business day."""
-    root = tmp_path_factory.mktemp("night")
+def pinned_world(root: Path, at: Any) -> Iterator[dict[str, Any]]:
+    """A world whose every service (the kiosk too) stands at ``at``."""
     ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
     w = build_world(root, ports)
-    at = business_morning().replace(hour=23, minute=30)
     env = service_env(at)
     services = start_world(root, w, ports, env)
-    kiosk_service, folder = start_kiosk(root, w, env)
+    try:
+        kiosk_service, _folder = start_kiosk(root, w, env)
+    except BaseException:
+        for s in reversed(services):
+            s.stop()
+        raise
     w["_root"] = root
     w["kiosk"] = f"http://127.0.0.1:{kiosk_service.port}"
     yield w
     for s in [kiosk_service, *reversed(services)]:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """23:30 JST on the next business day: the center is closed."""
+    yield from pinned_world(tmp_path_factory.mktemp("night"), business_morning().replace(hour=23, minute=30))
+
+
+@pytest.fixture(scope="module")
+def evening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """18:00 JST on the next business day: 三木市 issues no 戸籍 nor 附票 after 17:00."""
+    yield from pinned_world(tmp_path_factory.mktemp("evening"), business_morning().replace(hour=18))
+
+
+def test_a_kind_closed_at_this_hour_says_so_and_the_others_are_issued(evening, browser, tmp_path: Path) -> None:
+    card = next(c for c in evening["cards"] if c["municipality"] == "282154" and c["tags"] == ["household"])
+    w = Walk(browser, evening["kiosk"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        koseki = w.page.locator("button[value='kind:koseki']")
+        assert w._("kinds.closed") in koseki.inner_text()
+        assert w._("kinds.fee", fee=200) in w.page.locator("button[value='kind:juminhyo']").inner_text()
+        koseki.click()
+        w.expect("kinds")
+        notice = w.page.locator("main .notice").inner_text()
+        assert w._("refusal.kind-hours") in notice and "17:00" in notice  # the center's words: until when
+        w.value("kind:juminhyo")
+        w.expect("scope")
+        w.press("nav.quit")
+        w.expect("start")
+    finally:
+        w.close()
 
 
 @pytest.mark.parametrize("lang", ["ja", "ko"])
