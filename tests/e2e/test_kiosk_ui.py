@@ -92,10 +92,11 @@ def card_with(world: dict[str, Any], tag: str, index: int = 0, without: str = "m
 class Walk:
     """One resident at the kiosk: a fresh browser context, a screenshot of every screen."""
 
-    def __init__(self, browser: Any, url: str, lang: str, shots: Path) -> None:
+    def __init__(self, browser: Any, url: str, lang: str, shots: Path, *, contrast: bool = False) -> None:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.lang = lang
+        self.contrast = contrast
         self._ = catalog.translator(lang)
         self.shots = shots
         self.n = 0
@@ -105,6 +106,12 @@ class Walk:
     def close(self) -> None:
         self.context.close()
 
+    def expect_fresh_start(self) -> None:
+        """Back at the first screen, ready for the next resident: default language and display."""
+        self.page.wait_for_selector("main[data-screen='start']")
+        assert self.page.locator("h2#prompt").inner_text() == catalog.translator("ja")("prompt.start")
+        assert self.page.locator("body.contrast").count() == 0
+
     def screen(self) -> str:
         return str(self.page.locator("main").get_attribute("data-screen"))
 
@@ -113,7 +120,8 @@ class Walk:
         heading = self.page.locator("h2#prompt").inner_text()
         assert heading == self._("prompt." + screen), (screen, heading)
         self.n += 1
-        self.page.screenshot(path=str(self.shots / f"{self.lang}-{self.n:02d}-{screen}.png"), full_page=True)
+        mode = "-contrast" if self.contrast else ""
+        self.page.screenshot(path=str(self.shots / f"{self.lang}{mode}-{self.n:02d}-{screen}.png"), full_page=True)
         self.axe(screen)
 
     def axe(self, screen: str) -> None:
@@ -138,6 +146,9 @@ class Walk:
         self.page.wait_for_selector("main[data-screen='start']")
         if self.lang != "ja":
             self.page.get_by_role("button", name=catalog.LANGUAGE_NAMES[self.lang], exact=True).click()
+        if self.contrast:
+            self.press("nav.contrast")
+            assert self.page.locator("body.contrast").count() == 1
         self.expect("start")
         self.press("start.services")
         self.expect("services")
@@ -217,7 +228,7 @@ def test_a_resident_gets_a_juminhyo_at_the_touch_kiosk(world, kiosk, browser, tm
     fee = fee_of(root, card, "juminhyo") * copies
     tray = kiosk["folder"] / "tray"
     before = set(tray.glob("*.pdf")) if tray.exists() else set()
-    w = Walk(browser, kiosk["url"], lang, tmp_path / "screens")
+    w = Walk(browser, kiosk["url"], lang, tmp_path / "screens", contrast=lang == "en")  # axe in both displays
     try:
         w.to_confirm_juminhyo(card, copies)
         assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
@@ -234,7 +245,7 @@ def test_a_resident_gets_a_juminhyo_at_the_touch_kiosk(world, kiosk, browser, tm
         w.press("reminder.stop")
         w.expect("receipt")
         w.press("receipt.done")
-        w.expect("start")
+        w.expect_fresh_start()
     finally:
         w.close()
     # The paper: two copies of this holder's certificate.
@@ -307,7 +318,7 @@ def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_
         w.expect("message")
         assert w._("notice.refund", refund=150) in w.text()  # less than the fee (200 yen): nothing issued
         w.press("message.ok")
-        w.expect("start")
+        w.expect_fresh_start()
         # The payment's own timeout returns the money too.
         w.to_confirm_juminhyo(card, 1)
         w.press("nav.ok")
@@ -449,7 +460,7 @@ def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile,
         w.expect("message")
         assert w._("notice.idle") in w.text() and w._("notice.take-card") in w.text()
         w.press("message.ok")
-        w.expect("start")
+        w.expect_fresh_start()
     finally:
         w.close()
 
@@ -620,6 +631,6 @@ def test_the_whole_flow_with_the_keypad_alone(world, kiosk, browser, tmp_path: P
         w.press("reminder.stop")
         w.expect("receipt")
         w.press("receipt.done")
-        w.expect("start")
+        w.expect_fresh_start()
     finally:
         w.close()

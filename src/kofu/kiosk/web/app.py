@@ -73,6 +73,8 @@ class Txn:
     sid: str
     lang: str
     screen: str = "start"
+    contrast: bool = False
+    """High-contrast display, chosen by the resident."""
     history: list[str] = field(default_factory=list)
     last_touch: float = field(default_factory=time.monotonic)
     card_name: str | None = None
@@ -157,13 +159,15 @@ class Kiosk:
             refunded = self.vendor.refund()
             had_card = self.slot.present()
             self.slot.remove()
-            lang, sid = t.lang, t.sid
-            fresh = Txn(sid, lang)
+            # The next resident starts in the default language and display; a notice
+            # for this one is still in theirs.
+            fresh = Txn(t.sid, self.settings.languages[0])
             if notice is not None or refunded or had_card:
                 n = notice or Notice("notice.cancelled")
                 n.params = {**n.params, "refund": refunded, "card": had_card}
                 fresh.notice = n
                 fresh.screen = "message"
+                fresh.lang, fresh.contrast = t.lang, t.contrast
             for name in Txn.__dataclass_fields__:
                 if name not in ("lock",):
                     setattr(t, name, getattr(fresh, name))
@@ -194,6 +198,9 @@ class Kiosk:
         if verb == "lang":
             if arg in self.settings.languages:
                 t.lang = arg
+            return
+        if verb == "contrast":
+            t.contrast = not t.contrast
             return
         if verb == "stay":
             return  # "more time, please": the touch itself was the point
