@@ -602,7 +602,7 @@ Kofu demo running (Ctrl-C stops everything):
   ocsp    {world['services']['ocsp']}
   jpki    {world['services']['jpki']}   (directory)
   verify  {world['services'].get('verify', '(not running)')}   (verification site for receivers)
-  kiosk   {world['services'].get('kiosk', '(not running)')}   (the touch kiosk: open it in a browser)
+  kiosk   {world['services'].get('kiosk', '(not in this world: --fresh rebuilds it with one)')}   (the touch kiosk: open it in a browser)
   details {demo_json.resolve()}{clock_line}
 {chr(10) + closed + chr(10) if closed else ""}
 Try, in another shell (the kiosk takes TLS files from {demo_json}):
