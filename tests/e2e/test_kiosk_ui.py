@@ -634,3 +634,52 @@ def test_the_whole_flow_with_the_keypad_alone(world, kiosk, browser, tmp_path: P
         w.expect_fresh_start()
     finally:
         w.close()
+
+
+def test_quitting_at_every_step_ends_the_transaction_and_gives_back_card_and_money(
+    world, kiosk, browser, tmp_path: Path
+) -> None:
+    card = card_with(world, "household", index=2)
+    name, address = person(world["_root"], card)
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+
+    def card_button() -> None:
+        w.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+
+    def pay_100() -> None:
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=100)
+
+    steps = [("services", lambda: w.press("start.services")),
+             ("terms", lambda: w.press("services.certificates")),
+             ("card", lambda: w.press("terms.agree")),
+             ("municipality", card_button),
+             ("pin", lambda: w.press("municipality.residence")),
+             ("remove", lambda: w.type_pin(card["pin"])),
+             ("kinds", lambda: w.press("remove.do")),
+             ("scope", lambda: w.value("kind:juminhyo")),
+             ("items", lambda: w.press("nav.ok")),
+             ("copies", lambda: w.press("nav.ok")),
+             ("confirm", lambda: w.press("nav.ok")),
+             ("pay", pay_100)]
+    try:
+        for last in range(len(steps)):
+            w.expect_fresh_start()
+            for screen, step in steps[: last + 1]:
+                step()
+                w.expect(screen)
+            w.press("nav.quit")
+            quit_at = steps[last][0]
+            if quit_at in ("municipality", "pin", "remove"):  # the card is still on the tray
+                w.expect("message")
+                assert w._("notice.take-card") in w.text(), quit_at
+                w.press("message.ok")
+            elif quit_at == "pay":
+                w.expect("message")
+                assert w._("notice.refund", refund=100) in w.text()
+                w.press("message.ok")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+    no_trace([kiosk["folder"], world["_root"] / "service-tmp"], name, address)
