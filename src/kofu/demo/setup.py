@@ -55,10 +55,12 @@ class Ports:
     jpki: int
     verify: int = 0
     """The verification site; 0 when the world runs without it."""
+    kiosk: int = 0
+    """The touch kiosk (``kofu serve kiosk``); 0 when the world runs without it."""
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4)
+        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4, kiosk=base + 5)
 
 
 def _secret_file(path: Path, size: int = 32) -> Path:
@@ -259,6 +261,15 @@ ca = {_toml_str(root / "tls" / "ca-bundle.pem")}
     if ports.verify:
         services["verify"] = f"http://127.0.0.1:{ports.verify}"
         configs["verify"] = str(verify_toml)
+    if ports.kiosk:
+        from kofu.kiosk.web.settings import write_config
+
+        kiosk_toml = write_config(root / "kiosk" / "kiosk.toml", port=ports.kiosk, center_url=services["center"],
+                                  tls={"ca": str(ca_bundle), "client_cert": str(store_client.cert_path),
+                                       "client_key": str(store_client.key_path)},
+                                  card_dir=root / "cards", store=STORE_ID)
+        services["kiosk"] = f"http://127.0.0.1:{ports.kiosk}"
+        configs["kiosk"] = str(kiosk_toml)
     return {
         "services": services,
         "tls": {
@@ -452,7 +463,8 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
             root / "jpki" / "directory.log",
         ),
     ]
-    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify)):
+    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify),
+                       ("kiosk", ports.kiosk)):
         if name in world["configs"]:
             plan.append((name, [name, "--config", world["configs"][name]], port, root / name / f"{name}.log"))
     services: list[Service] = []
@@ -486,7 +498,7 @@ def check_ports_free(ports: Ports) -> None:
     """Raise :class:`DemoError` naming every port that is taken, and by whom when known."""
     taken = []
     for name, port in (("center", ports.center), ("issuer", ports.issuer), ("ocsp", ports.ocsp),
-                       ("jpki", ports.jpki), ("verify", ports.verify)):
+                       ("jpki", ports.jpki), ("verify", ports.verify), ("kiosk", ports.kiosk)):
         if port and not port_is_free(port):
             holder = port_holder(port)
             taken.append(f"  {port} ({name}): held by {holder or 'a process this user cannot see'}")
@@ -595,6 +607,7 @@ Kofu demo running (Ctrl-C stops everything):
   ocsp    {world['services']['ocsp']}
   jpki    {world['services']['jpki']}   (directory)
   verify  {world['services'].get('verify', '(not running)')}   (verification site for receivers)
+  kiosk   {world['services'].get('kiosk', '(not in this world: --fresh rebuilds it with one)')}   (the touch kiosk: open it in a browser)
   details {demo_json.resolve()}{clock_line}
 {chr(10) + closed + chr(10) if closed else ""}
 Try, in another shell (the kiosk takes TLS files from {demo_json}):

@@ -114,6 +114,12 @@ Printer = Callable[[bytes, int], int | None]
 many came out when some failed (a paper jam), ``None`` when all did."""
 
 
+class NothingPrinted(Exception):
+    """Raised by a :data:`Printer` that failed before any paper came out: the
+    order is reported with no copy printed, so the center refunds the payment
+    and voids the certificate (print data handed out cannot be cancelled)."""
+
+
 def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer: Printer) -> IssueResult:
     available = center.availability(auth.session_id)
     offers = available["offers"]
@@ -162,7 +168,17 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer:
         raise
     # Print, then report. From now on the paper exists, so the order is never
     # cancelled: the kiosk keeps reporting until the center has counted it.
-    came_out = printer(pdf, req.copies)
+    try:
+        came_out = printer(pdf, req.copies)
+    except NothingPrinted:
+        # The printer failed before any copy came out. The print data was handed
+        # out, so cancelling is refused: the misprint report (0 copies) refunds
+        # the fee and voids the certificate at the issuer.
+        try:
+            report_printed(center, auth.session_id, oid, 0)
+        except KioskError:
+            pass
+        raise
     printed_copies = req.copies if came_out is None else came_out
     result = IssueResult(
         order_id=oid,
