@@ -94,9 +94,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's chromium driven by Playwright (a ``playwright.sync_api.Browser``).
+
+    One per test module: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, and code under test that runs its own
+    loop (pyHanko's signing, ``asyncio.run``) must not find one in later modules.
 
     Never ``playwright install``: the browser is the distribution's package
     (scripts/ensure-system-packages.sh). Missing chromium or playwright skips,

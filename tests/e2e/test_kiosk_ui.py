@@ -375,7 +375,7 @@ def test_a_kind_closed_at_this_hour_says_so_and_the_others_are_issued(evening, b
         w.expect("kinds")
         koseki = w.page.locator("button[value='kind:koseki']")
         assert w._("kinds.closed") in koseki.inner_text()
-        assert w._("kinds.fee", fee=200) in w.page.locator("button[value='kind:juminhyo']").inner_text()
+        assert w._("kinds.fee", fee=fee_of(evening["_root"], card, "juminhyo")) in w.page.locator("button[value='kind:juminhyo']").inner_text()
         koseki.click()
         w.expect("kinds")
         notice = w.page.locator("main .notice").inner_text()
