@@ -505,6 +505,57 @@ def _municipalities(events: Iterator[tuple[str, str, Any]], build: Any) -> Itera
         yield ("end", i)
 
 
+LINE_KEYS = {"household": "households", "seal_registration": "seal_registrations",
+             "tax_record": "tax_records", "family_register": "family_registers"}
+"""JSON Lines: the key of a record line → the list it belongs to."""
+
+
+def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """The same parts from JSON Lines: a format line, then each municipality's line and its records.
+
+    Each line is one object with one key: ``format``, ``municipality`` (its
+    settings) or a record (``household``, ``seal_registration``,
+    ``tax_record``, ``family_register``) of the municipality above it.
+    """
+    i = -1
+    counters: dict[str, int] = {}
+    for number, raw in enumerate(fp, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError as e:  # UnicodeDecodeError included
+            raise ImportError_(f"line {number} is not valid UTF-8 JSON: {e}") from e
+        if not isinstance(line, dict) or len(line) != 1:
+            raise ImportError_(f"line {number} must be an object with one key "
+                               "(format, municipality, household, seal_registration, tax_record, family_register)")
+        (key, value), = line.items()
+        if key == "format":
+            yield ("format", value)
+        elif key == "municipality":
+            if i >= 0:
+                yield ("end", i)
+            i += 1
+            counters = dict.fromkeys(RECORD_LISTS, -1)
+            yield ("start", i)
+            if not isinstance(value, dict):
+                raise ImportError_(f"line {number}: municipalities[{i}] must be an object")
+            for k, v in value.items():
+                yield ("setting", i, k, v)
+        elif key in LINE_KEYS:
+            if i < 0:
+                raise ImportError_(f"line {number}: a {key} before any municipality")
+            name = LINE_KEYS[key]
+            counters[name] += 1
+            yield ("record", i, name, counters[name], value)
+        else:
+            raise ImportError_(f"line {number}: unknown line {key!r}")
+    if i >= 0:
+        yield ("end", i)
+    else:
+        yield ("municipalities", None)
+
+
 # ---------------------------------------------------------------- one import
 
 
@@ -531,10 +582,11 @@ class Import:
 
     # -- reading
 
-    def read(self, fp: IO[bytes]) -> None:
+    def read(self, fp: IO[bytes], *, lines: bool = False) -> None:
+        """Read and check the file, staging its records (``lines``: JSON Lines)."""
         settings: dict[str, Any] = {}
         saw_municipalities = False
-        for part in _walk(fp):
+        for part in _walk_lines(fp) if lines else _walk(fp):
             tag = part[0]
             if tag == "record":
                 _, i, key, j, value = part
@@ -704,7 +756,7 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
         try:
             job.stage.create()
             try:
-                job.read(fp)
+                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"))
             except ijson.JSONError as e:
                 raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
             except UnicodeDecodeError as e:

@@ -75,11 +75,7 @@ ORDER = ("households", "residents", "seals", "tax_records", "family_registers", 
 
 def content_hash(values: tuple[Any, ...]) -> str:
     """A fingerprint of a record's stored values (not of when it was written)."""
-    h = hashlib.blake2b(digest_size=16)
-    for v in values:
-        h.update(v if isinstance(v, bytes) else repr(v).encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _name(kind: str) -> str:
