@@ -119,11 +119,13 @@ class _Reader:
         return f"{self.path}.{key}" if self.path else key
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data or self.data[key] is None:
+        value = self.data.get(key)
+        if value is None:
             if default is ...:
                 raise ImportError_(f"{self.where(key)} is required")
             return default
-        value = self.data[key]
+        if value.__class__ is kind:  # the common case, checked once per field of millions of records
+            return value
         if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             raise ImportError_(f"{self.where(key)} has the wrong type ({value!r})")
         if not isinstance(value, kind):
@@ -133,7 +135,7 @@ class _Reader:
     def text(self, key: str, default: Any = ..., max_len: int = 400) -> Any:
         value = self.get(key, str, default)
         if isinstance(value, str):
-            if not value.strip() and default is ...:
+            if default is ... and not value.strip():
                 raise ImportError_(f"{self.where(key)} must not be empty")
             if len(value) > max_len:
                 raise ImportError_(f"{self.where(key)} is longer than {max_len} characters")
@@ -767,6 +769,10 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
             job.stage.drop()
             conn.commit()
         except BaseException:
+            try:
+                job.stage.stop()  # the writer thread is done with the connection
+            except BaseException:  # noqa: S110 - the first failure is the one to report
+                pass
             conn.rollback()
             job.stage.drop_after_rollback()
             raise

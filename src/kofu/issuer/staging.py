@@ -18,6 +18,8 @@ the import commits, and a rollback leaves the tables as they were.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +92,9 @@ class Stage:
         self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in TABLES}
         self.bytes = dict.fromkeys(TABLES, 0)
         self.staged = dict.fromkeys(TABLES, 0)
+        self.queue: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=3)
+        self.writer: threading.Thread | None = None
+        self.failure: BaseException | None = None
         self.processors: dict[str, list[Callable[[Any], Any] | None]] = {}
         for kind, spec in TABLES.items():
             self.processors[kind] = [
@@ -144,23 +149,56 @@ class Stage:
     def flush(self) -> None:
         for kind in TABLES:
             self._write(kind)
+        self.stop()
 
     def _write(self, kind: str) -> None:
         rows = self.rows[kind]
         if not rows:
             return
-        cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
         if self.pg:
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor, cursor.copy(f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
+            # COPY runs in a writer thread while this one reads on: the server
+            # stores one batch while the next is parsed (a few batches queue at most).
+            if self.writer is None:
+                self.writer = threading.Thread(target=self._copier, name="kofu-import-copy", daemon=True)
+                self.writer.start()
+            self.queue.put((kind, rows))
+            if self.failure is not None:
+                self.stop()
         else:
+            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
             marks = ", ".join("?" for _ in cols)
             self.conn.exec_driver_sql(f"INSERT INTO {_name(kind)} VALUES ({marks})", rows)
         self.staged[kind] += len(rows)
         self.rows[kind] = []
         self.bytes[kind] = 0
+
+    def _copier(self) -> None:
+        dbapi = self.conn.connection.driver_connection
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.failure is not None:
+                continue  # drain: the import fails at the next flush
+            kind, rows = item
+            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
+            try:
+                cursor = dbapi.cursor()  # type: ignore[union-attr]
+                with cursor, cursor.copy(f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+            except BaseException as e:  # handed to the importing thread
+                self.failure = e
+
+    def stop(self) -> None:
+        """Wait for the writer thread (PostgreSQL); raise what it failed with."""
+        if self.writer is not None:
+            self.queue.put(None)
+            self.writer.join()
+            self.writer = None
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
 
     def municipalities(self, codes: dict[int, str]) -> None:
         """Which code each municipality index of the file has; then the tables are ready to check."""
