@@ -49,7 +49,8 @@ from typing import Any
 
 BASELINE = 10_000
 CHANGES = 5_000
-LOOKUPS = 400
+LOOKUPS = 1200
+ROUNDS = 6
 GOAL_RESIDENTS = 4_000_000
 CODE = "141003"  # kofu.demo.city.CODE
 
@@ -114,7 +115,8 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return (statistics.median(samples) * 1000, samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000)
 
 
-def _lookups(url: str, config: Path, size: int) -> tuple[tuple[float, float], tuple[float, float]]:
+def _lookups(url: str, config: Path, size: int, seed: int, count: int) -> tuple[list[float], list[float]]:
+    """Raw timings (seconds) of ``count`` offers and renders of random residents."""
     from kofu import clock
     from kofu.db import make_engine
     from kofu.demo import city
@@ -127,16 +129,16 @@ def _lookups(url: str, config: Path, size: int) -> tuple[tuple[float, float], tu
             return b"", 1
 
     households = sum(1 for _ in city.households_for(size))
-    rng = random.Random(18)
-    picks = [rng.randrange(households) for _ in range(LOOKUPS)]
+    rng = random.Random(seed)
+    picks = [rng.randrange(households) for _ in range(count)]
     engine = make_engine(url)
     svc = IssuerService(engine, load_settings(config), maker=NoTypst())
     clock.set_for_tests(datetime.fromisoformat("2026-03-03T10:00:00+09:00"))
     kinds = [("juminhyo", {}), ("inkan", {}), ("zeimu", {"tax_kind": "shotoku", "year": 2025}),
              ("koseki", {"koseki_scope": "all"}), ("fuhyo", {}), ("kisai", {})]
     try:
-        for h in picks[:20]:  # warm the pool and caches
-            svc.query_availability(city.CODE, city.resident_link(h))
+        for _ in range(30):  # warm the pool and the caches
+            svc.query_availability(city.CODE, city.resident_link(rng.randrange(households)))
         offers, renders = [], []
         for i, h in enumerate(picks):
             started = time.perf_counter()
@@ -155,10 +157,11 @@ def _lookups(url: str, config: Path, size: int) -> tuple[tuple[float, float], tu
     finally:
         clock.set_for_tests(None)
         engine.dispose()
-    return _percentiles(offers), _percentiles(renders)
+    return offers, renders
 
 
-def _bench(size: int, backend: str, files: tuple[Path, Path, Path], root: Path, lookups: bool) -> Figures:
+def _bench(size: int, backend: str, files: tuple[Path, Path, Path], root: Path) -> tuple[Figures, str, Path, Any]:
+    """The imports; returns the figures, the database URL and config, and what removes them."""
     import sqlalchemy as sa
 
     full, js, diff = files
@@ -173,6 +176,16 @@ def _bench(size: int, backend: str, files: tuple[Path, Path, Path], root: Path, 
         with admin.connect() as c:
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
         url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def cleanup() -> None:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        for p in sorted(work.glob("*"), reverse=True):
+            p.unlink(missing_ok=True)
+        work.rmdir()
+
     config = work / "issuer.toml"
     # The seal paths are never read: the lookups leave typst and the e-seal out.
     config.write_text(f"[database]\nurl = {json.dumps(url)}\n\n[seals.{CODE}]\ncert = \"unused.pem\"\n"
@@ -183,26 +196,21 @@ def _bench(size: int, backend: str, files: tuple[Path, Path, Path], root: Path, 
             other = work / "json.toml"
             other.write_text(f"[database]\nurl = {json.dumps('sqlite:///' + str(work / 'json.sqlite'))}\n",
                              encoding="utf-8")
-            secs, mb, _code, _line = _run_import(other, js)
+            secs, mb, _code, line = _run_import(other, js)
             fig.times["full .json"], fig.memory_mb["full .json"] = secs, mb
-            print(f"  {backend:10} {size:>9,} {'full .json':10} {secs:8.1f} s {mb:7.0f} MB", flush=True)
+            fig.notes["full .json"] = line.split(";")[0]
+            print(f"  {backend:10} {size:>9,} {'full .json':10} {secs:8.1f} s {mb:7.0f} MB  "
+                  f"{line.split(';')[0]} (import process)", flush=True)
         for step, path in (("full", full), ("unchanged", full), ("diff", diff), ("diff again", diff)):
             secs, mb, code, line = _run_import(config, path)
             fig.times[step], fig.memory_mb[step] = secs, mb
             fig.notes[step] = f"exit {code}: {line[:140]}"
             print(f"  {backend:10} {size:>9,} {step:10} {secs:8.1f} s {mb:7.0f} MB  exit {code}  "
                   f"{line.split(';')[0]} (import process)", flush=True)
-        if lookups:
-            fig.offers, fig.render = _lookups(url, config, size)
-    finally:
-        if admin is not None:
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        for p in sorted(work.glob("*"), reverse=True):
-            p.unlink(missing_ok=True)
-        work.rmdir()
-    return fig
+    except BaseException:
+        cleanup()
+        raise
+    return fig, url, config, cleanup
 
 
 def main() -> None:
@@ -214,14 +222,31 @@ def main() -> None:
                 if b.strip()]
     sizes = sorted({BASELINE, *_sizes()})
     results: list[Figures] = []
-    for size in sizes:
-        print(f"city of {size:,} residents", flush=True)
-        files = _files(size, root)
-        for backend in backends:
-            try:
-                results.append(_bench(size, backend, files, root, lookups=True))
-            except Exception as e:  # one back-end failing (no PostgreSQL) lets the others report
-                print(f"  {backend}: FAILED: {type(e).__name__}: {e}", flush=True)
+    live: list[tuple[Figures, str, Path, Any]] = []
+    try:
+        for size in sizes:
+            print(f"city of {size:,} residents", flush=True)
+            files = _files(size, root)
+            for backend in backends:
+                try:
+                    live.append(_bench(size, backend, files, root))
+                    results.append(live[-1][0])
+                except Exception as e:  # one back-end failing (no PostgreSQL) lets the others report
+                    print(f"  {backend}: FAILED: {type(e).__name__}: {e}", flush=True)
+        # Lookups in rounds, every city in turn, so that each sees the same machine load.
+        print(f"lookups: {ROUNDS} rounds of {LOOKUPS // ROUNDS} residents per city and back-end", flush=True)
+        samples: dict[int, tuple[list[float], list[float]]] = {id(f): ([], []) for f, *_ in live}
+        for r in range(ROUNDS):
+            for fig, url, config, _cleanup in live:
+                offers, renders = _lookups(url, config, fig.size, seed=18 + r, count=LOOKUPS // ROUNDS)
+                samples[id(fig)][0].extend(offers)
+                samples[id(fig)][1].extend(renders)
+        for fig, *_ in live:
+            offers, renders = samples[id(fig)]
+            fig.offers, fig.render = _percentiles(offers), _percentiles(renders)
+    finally:
+        for _fig, _url, _config, cleanup in live:
+            cleanup()
     _report(results)
 
 
@@ -236,7 +261,8 @@ def _report(results: list[Figures]) -> None:
               f"  {r.offers[0]:7.2f}/{r.offers[1]:6.2f}   {r.render[0]:7.2f}/{r.render[1]:6.2f}")
         if "full .json" in r.times:
             print(f"{'':11}(.json form, streaming parser: {r.times['full .json']:.1f} s, "
-                  f"{r.memory_mb['full .json']:.0f} MB)")
+                  f"{r.memory_mb['full .json']:.0f} MB, {r.notes['full .json']}; .jsonl: "
+                  f"{r.notes['full'].split(';')[0].split(':', 1)[1].strip()})")
     for r in results:
         b = base.get(r.backend)
         if r.size == BASELINE or b is None or not b.offers[0]:
