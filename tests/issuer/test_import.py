@@ -264,3 +264,33 @@ def test_settings_refuse_a_bad_freshness(issuer_world: World) -> None:
     with pytest.raises(SettingsError, match="freshness.max_age_hours"):
         load_settings(issuer_world.config)
 
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("late.json", '{"municipalities": [{"code": "282286"}], "format": "kofu-issuer-import/2"}',
+     "format must come before municipalities"),
+    ("empty.json", '{"format": "kofu-issuer-import/2"}', "municipalities is required"),
+    ("truncated.json", '{"format": "kofu-issuer-import/2", "municipalities": [{"code": "282', "not valid UTF-8 JSON"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"household": {}}\n', "line 2: a household before any municipality"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"resident": {}}\n', "line 2: unknown line 'resident'"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"municipality": {"code": "282286"', "line 2 is not valid"),
+    ("lines.jsonl", '{"format": "kofu-issuer-difference/1"}\n{"municipality": {"code": "282286", "name": "x"}}\n',
+     "municipalities[0].name: a difference carries records only"),
+    ("lines.jsonl", '{"format": "kofu-issuer-difference/1"}\n{"municipality": {"code": "282286"}}\n',
+     "municipalities[0].sequence is required"),
+])
+def test_malformed_files_are_refused(db_url: str, tmp_path: Path, name: str, content: str, message: str) -> None:
+    engine = make_engine(db_url)
+    create_all(engine)
+    try:
+        with pytest.raises(ImportError_) as e:
+            import_file(engine, write_text(tmp_path / name, content))
+        assert message in str(e.value)
+        assert all(rows == [] for rows in snapshot(engine).values())
+    finally:
+        engine.dispose()
+
+
+def write_text(path: Path, content: str) -> Path:
+    path.write_text(content, encoding="utf-8")
+    return path

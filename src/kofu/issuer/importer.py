@@ -445,8 +445,8 @@ def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def _walk(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
     """The file as a stream of parts, never holding more than one record:
 
-    ``("format", value)``, ``("municipalities", value)`` (only when it is not
-    a list), ``("start", i)``, ``("setting", i, key, value)``,
+    ``("format", value)``, ``("municipalities", value)`` (``[]`` when the
+    list begins, else the value that is not a list), ``("start", i)``, ``("setting", i, key, value)``,
     ``("record", i, list_key, j, value)``, ``("end", i)``.
     """
     events = ijson.parse(fp, use_float=True)
@@ -472,6 +472,7 @@ def _walk(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
         key = value
         p, e, v = next(events)
         if key == "municipalities" and e == "start_array":
+            yield ("municipalities", [])
             yield from _municipalities(events, build)
         elif key == "format":
             yield ("format", build(p, e, v))
@@ -623,7 +624,9 @@ class Import:
                 self.difference = fmt == DIFFERENCE_FORMAT
             elif tag == "municipalities":
                 saw_municipalities = True
-                if part[1] is None:
+                if part[1] == []:
+                    pass  # the list begins
+                elif part[1] is None:
                     self.error("municipalities is required")
                 else:
                     self.error(f"municipalities has the wrong type ({type(part[1]).__name__})")
