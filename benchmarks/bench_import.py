@@ -50,7 +50,7 @@ from typing import Any
 BASELINE = 10_000
 CHANGES = 5_000
 LOOKUPS = 1200
-ROUNDS = 6
+ROUNDS = 12
 GOAL_RESIDENTS = 4_000_000
 CODE = "141003"  # kofu.demo.city.CODE
 
@@ -107,7 +107,8 @@ def _run_import(config: Path, path: Path) -> tuple[float, float, int, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     lines = [line for line in out.splitlines() if line.strip() and "unsafe_unkeyed_audit" not in line]
     cpu = usage.ru_utime + usage.ru_stime
-    return elapsed, usage.ru_maxrss / 1024, proc.returncode, f"cpu {cpu:.1f} s; " + (lines[-1] if lines else "")
+    phases = next((line for line in lines if line.startswith("read and staged")), "")
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode, f"cpu {cpu:.1f} s; {phases}; " + (lines[-1] if lines else "")
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -206,7 +207,7 @@ def _bench(size: int, backend: str, files: tuple[Path, Path, Path], root: Path) 
             fig.times[step], fig.memory_mb[step] = secs, mb
             fig.notes[step] = f"exit {code}: {line[:140]}"
             print(f"  {backend:10} {size:>9,} {step:10} {secs:8.1f} s {mb:7.0f} MB  exit {code}  "
-                  f"{line.split(';')[0]} (import process)", flush=True)
+                  f"{line.split(';')[0]} (import process); {line.split(';')[1].strip()}", flush=True)
     except BaseException:
         cleanup()
         raise

@@ -90,6 +90,8 @@ def _import(args: argparse.Namespace) -> int:
           f"{summary.residents} residents, {summary.seals} seal registrations, {summary.tax_records} tax "
           f"records, {summary.family_registers} family registers ({summary.changed} rows written; "
           "unchanged records are not written again)")
+    read, checked, merged = summary.seconds
+    print(f"read and staged in {read:.1f} s, checked in {checked:.1f} s, merged in {merged:.1f} s")
     return 0
 
 

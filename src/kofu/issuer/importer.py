@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from time import perf_counter
 from typing import IO, Any
 
 import ijson
@@ -104,6 +105,8 @@ class ImportSummary:
     changed: int = 0
     """Rows written; records whose content was already stored are not written again."""
     difference: bool = False
+    seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """Time spent reading and staging, checking across records, and merging."""
 
 
 class _Reader:
@@ -577,6 +580,7 @@ class Import:
         self.sequences: dict[int, int | None] = {}
         self.codes: dict[str, str] = {}
         self.counts = dict.fromkeys(("households", "residents", "seals", "tax_records", "family_registers"), 0)
+        self.started = perf_counter()
 
     def error(self, message: str) -> None:
         self.errors.append(message)
@@ -684,6 +688,7 @@ class Import:
     def finish(self) -> ImportSummary:
         """Checks across records, then the merge; raises ImportError_ with the first errors."""
         self.stage.flush()
+        read_done = perf_counter()
         if self.errors:
             raise _errors(self.errors)
         self.stage.municipalities({i: m["code"] for i, m in self.munis.items()})
@@ -691,6 +696,7 @@ class Import:
             self.error(message)
         if self.errors:
             raise _errors(self.errors)
+        checked = perf_counter()
         now = clock.now()
         for message in self._sequence_and_settings(now):
             self.error(message)
@@ -702,7 +708,8 @@ class Import:
             raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
         c = self.counts
         return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
-                             c["family_registers"], changed=changed, difference=self.difference)
+                             c["family_registers"], changed=changed, difference=self.difference,
+                             seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
 
     def _sequence_and_settings(self, now: datetime) -> list[str]:
         """Write each municipality's settings, sequence number and refresh time; the sequence errors."""
