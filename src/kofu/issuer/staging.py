@@ -184,11 +184,26 @@ class Stage:
             cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
             try:
                 cursor = dbapi.cursor()  # type: ignore[union-attr]
-                with cursor, cursor.copy(f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN") as copy:
+                sql = f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+                with cursor, cursor.copy(sql) as copy:
+                    copy.set_types(self._pg_types(kind))
                     for r in rows:
                         copy.write_row(r)
             except BaseException as e:  # handed to the importing thread
                 self.failure = e
+
+    def _pg_types(self, kind: str) -> list[str]:
+        """The PostgreSQL type of each staged column, for binary COPY."""
+        names = {sa.BigInteger: "int8", sa.Integer: "int4", sa.Boolean: "bool", sa.Date: "date",
+                 sa.LargeBinary: "bytea"}
+        out = ["int8", "int4", "text", "varchar"]
+        for c in TABLES[kind].columns:
+            t = TABLES[kind].table.c[c].type
+            if isinstance(t, sa.DateTime):
+                out.append("timestamptz")
+            else:
+                out.append(next((v for k, v in names.items() if isinstance(t, k)), "text"))
+        return out
 
     def stop(self) -> None:
         """Wait for the writer thread (PostgreSQL); raise what it failed with."""
