@@ -326,7 +326,8 @@ def _household(hr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if number is not None and not (len(number) == 12 and number.isascii() and number.isdigit()):
             raise ImportError_(f"{mr.where('individual_number')} must be 12 digits")
         link = mr.text("resident_link", None, max_len=128)
-        if link is not None and (not link.isascii() or not link.isprintable() or any(c.isspace() for c in link)):
+        # Printable ASCII excludes every whitespace character but the space.
+        if link is not None and (not link.isascii() or not link.isprintable() or " " in link):
             raise ImportError_(f"{mr.where('resident_link')} must be printable ASCII without spaces")
         rid = mr.text("id", max_len=64)
         removed_reason = mr.text("removed_reason", None, max_len=40)
