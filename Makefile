@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help demo test lint bench setup system-packages clean
+.PHONY: help demo test lint bench samples setup system-packages clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-setup: system-packages $(STAMP)  ## create .venv and install Kofu with its dev tools
+setup: system-packages $(STAMP) $(VENV)/kofu-wallclock.so  ## create .venv and install Kofu with its dev tools
 
 system-packages:
 	@scripts/ensure-system-packages.sh
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# The wall-clock shift scripts/at-clock preloads (CI runs the end-to-end tests at night with it).
+$(VENV)/kofu-wallclock.so: scripts/wallclock/wallclock.c $(STAMP)
+	@scripts/wallclock/build $@
 
 demo: setup  ## start every service on loopback with sample data (Ctrl-C stops)
 	$(BIN)/kofu demo $(DEMO_ARGS)
@@ -33,6 +37,9 @@ lint: setup  ## ruff and mypy
 
 bench: setup  ## print benchmark figures (never fails the build)
 	-$(BIN)/kofu bench all
+
+samples: setup  ## render one page of each certificate kind to docs/images/*.png (for the README)
+	$(BIN)/python scripts/samples.py docs/images
 
 clean:  ## remove the virtual environment and demo data
 	rm -rf $(VENV) var

@@ -9,6 +9,11 @@ the kiosk start quickly.
 
 A handler is stored as ``func`` in the parsed namespace; it returns the exit
 status (0 when it returns ``None``).
+
+Every command module must import: one that does not stops ``kofu`` with its
+traceback. An optional extra (``kofu[pcsc]``'s pyscard) is imported only
+where it is used, and its absence is said then, naming the extra
+(``kofu.jpki.reader.PcscCardReader``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ _COMMAND_MODULES = (
     "kofu.issuer.cli",
     "kofu.center.cli",
     "kofu.kiosk.cli",
+    "kofu.kiosk.web.serve",
     "kofu.verify.serve",
     "kofu.verify.cli",
     "kofu.demo",
@@ -40,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = serve_parser.add_subparsers(dest="service", metavar="SERVICE")
     serve.required = True
     for name in _COMMAND_MODULES:
+        # A command module that fails to import is a bug: it surfaces, with its
+        # traceback, rather than its commands quietly vanishing from ``kofu``.
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            # A context still being built must not break the others' commands.
-            if e.name == name:
-                continue
+        except Exception as e:
+            e.add_note(f"kofu: the command module {name} failed to import")
             raise
         module.register(sub, serve)
     return parser

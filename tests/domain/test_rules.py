@@ -59,6 +59,34 @@ def at(s: str) -> datetime:
     return datetime.fromisoformat(s).replace(tzinfo=JST)
 
 
+PERSONAL = frozenset({
+    RefusalCode.NOT_PARTICIPATING, RefusalCode.RESIDENT_UNKNOWN, RefusalCode.RESIDENT_REMOVED,
+    RefusalCode.NOTHING_OFFERED, RefusalCode.KIND_NOT_OFFERED,
+})
+"""Codes whose words must stay neutral: they could reveal a removal or a support measure."""
+
+SAYS_WHY = {
+    # code: what the Japanese and the English words must contain (the reason, and the hours)
+    RefusalCode.CENTER_HOURS: (("サービス時間外", "6:30～23:00", "12月29日～1月3日を除く"),
+                               ("closed at this hour", "from 6:30 to 23:00", "except 29 December – 3 January")),
+    RefusalCode.CENTER_YEAR_END: (("年末年始", "1月4日 6:30から"), ("New Year", "from 6:30 on 4 January")),
+    RefusalCode.MUNICIPALITY_HOURS: (("時間は証明書を交付していません", "平日（月～金）9:00～17:00"),
+                                     ("at this hour", "from Monday to Friday, 9:00–17:00")),
+    RefusalCode.MAINTENANCE: (("保守作業中", "3月4日 13:00まで"), ("maintenance", "until 13:00 on 4 March")),
+}
+
+
+def assert_says(result: Refusal) -> None:
+    """Neutral words for a reason about the person; for any other, words that name it."""
+    if result.code in PERSONAL:
+        assert (result.message_ja, result.message_en) == (NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+        return
+    ja, en = SAYS_WHY[result.code]
+    assert all(part in result.message_ja for part in ja), result.message_ja
+    assert all(part in result.message_en for part in en), result.message_en
+    assert NEUTRAL_MESSAGE_JA not in result.message_ja
+
+
 # When is a 住民票の写し available? (Tuesday 3 March 2026 is a business day.)
 TABLE = [
     # municipality, resident, when, expected (fee per copy, or the refusal code)
@@ -91,8 +119,8 @@ def test_rule_table(town: str, person: PersonFacts | None, when: str, expected: 
     result = offers(person, TOWNS[town], at(when))
     if isinstance(expected, RefusalCode):
         assert isinstance(result, Refusal) and result.code is expected
-        # Whatever the reason, the resident reads the same words.
-        assert result.message_ja == NEUTRAL_MESSAGE_JA
+        # About the person: the same neutral words; about the clock: why, with the hours.
+        assert_says(result)
     else:
         assert isinstance(result, Offers)
         # 印鑑登録証明書 is priced here, but this resident has no registered seal.
@@ -246,7 +274,7 @@ def test_kind_table(who: str, person: PersonFacts, when: str, expected: object) 
     result = offers(person, ALL_KINDS_TOWN, at(when))
     if isinstance(expected, RefusalCode):
         assert isinstance(result, Refusal) and result.code is expected
-        assert (result.message_ja, result.message_en) == (NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+        assert_says(result)
     else:
         assert isinstance(result, Offers)
         assert " ".join(o.kind for o in result.offers) == expected
@@ -407,8 +435,17 @@ def test_offers_and_check_order_agree_for_every_kind(
         accepted = check_order(person, town, order, now)
     except OrderRefused as e:
         assert offer is None
-        # Refused with the neutral words, whatever the reason.
-        assert e.refusal.message_ja == NEUTRAL_MESSAGE_JA
+        # Refused with the very words the offer list gave: the neutral ones for a
+        # reason about the person, the specific ones for the clock.
+        if isinstance(listed, Refusal):
+            assert e.refusal == listed
+        else:
+            closed = listed.closed(order.kind)
+            expected = closed.refusal if closed is not None else Refusal(RefusalCode.KIND_NOT_OFFERED)
+            assert e.refusal == expected
+        event(e.refusal.code.value)
+        neutral = (e.refusal.message_ja, e.refusal.message_en) == (NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+        assert neutral == (e.refusal.code in PERSONAL)
     except OrderInvalid:
         assert offer is not None and not _fits(order, offer)
     else:
@@ -494,3 +531,114 @@ def _assert_allowed(person: PersonFacts | None, town: MunicipalityFacts, order: 
     # Fees add up: the per-copy fee of this municipality times the copies.
     assert offer.fee == town.fees.per_copy(order.kind)
     assert order.fee == town.fees.total(order.kind, order.copies) == offer.fee * order.copies
+
+
+# ---------------------------------------------------------------- refusals say why
+# A refusal about the clock or the municipality's settings is the same for every
+# card holder, so it names the reason (and the hours), in Japanese and English.
+
+
+def test_night_names_the_hours_and_the_next_opening() -> None:
+    night = offers(RESIDENT, TOWN, at("2026-03-03 23:30"))
+    assert isinstance(night, Refusal) and night.code is RefusalCode.CENTER_HOURS
+    assert "3月4日 6:30から交付できます" in night.message_ja
+    assert "from 6:30 on 4 March" in night.message_en
+    early = offers(RESIDENT, TOWN, at("2026-03-04 05:00"))
+    assert isinstance(early, Refusal) and "3月4日 6:30から" in early.message_ja
+    # The night before the closure: the next opening is after it, in the next year.
+    eve = offers(RESIDENT, TOWN, at("2026-12-28 23:30"))
+    assert isinstance(eve, Refusal) and eve.code is RefusalCode.CENTER_HOURS
+    assert "2027年1月4日 6:30から" in eve.message_ja and "from 6:30 on 4 January 2027" in eve.message_en
+
+
+def test_year_end_names_the_closure_and_the_reopening() -> None:
+    for when in ("2026-12-30 10:00", "2026-12-31 23:30"):
+        closed = offers(RESIDENT, TOWN, at(when))
+        assert isinstance(closed, Refusal) and closed.code is RefusalCode.CENTER_YEAR_END
+        assert "年末年始（12月29日～1月3日）" in closed.message_ja and "2027年1月4日 6:30から" in closed.message_ja
+        assert "New Year holidays (29 December – 3 January)" in closed.message_en
+        assert "from 6:30 on 4 January 2027" in closed.message_en
+    january = offers(RESIDENT, TOWN, at("2027-01-02 10:00"))
+    assert isinstance(january, Refusal) and "1月4日 6:30から" in january.message_ja
+    assert "2027年" not in january.message_ja
+
+
+def test_maintenance_names_its_end_and_the_municipality_notice() -> None:
+    starts, middle, ends = (at(s) for s in ("2026-03-04 12:00", "2026-03-04 13:00", "2026-03-04 14:30"))
+    town = MunicipalityFacts(
+        "282154", True, TOWN.fees, TOWN.offered_kinds,
+        maintenance=(
+            MaintenanceWindow(starts, middle, "住基システム更新のため停止します。", "Stopped for a system update."),
+            # Follows the first without a gap: one outage until 14:30.
+            MaintenanceWindow(middle, ends, "住基システム更新のため停止します。"),
+        ),
+    )
+    refused = offers(RESIDENT, town, at("2026-03-04 12:10"))
+    assert isinstance(refused, Refusal) and refused.code is RefusalCode.MAINTENANCE
+    assert "保守作業中" in refused.message_ja and "3月4日 14:30まで" in refused.message_ja
+    assert "住基システム更新のため停止します。" in refused.message_ja
+    assert "under maintenance until 14:30 on 4 March" in refused.message_en
+    assert "Stopped for a system update." in refused.message_en
+    # Without an English notice, the English words quote the municipality's own.
+    later = offers(RESIDENT, town, at("2026-03-04 13:10"))
+    assert isinstance(later, Refusal) and "until 14:30 on 4 March" in later.message_en
+    assert "住基システム更新のため停止します。" in later.message_en
+    assert isinstance(offers(RESIDENT, town, at("2026-03-04 14:30")), Offers)
+
+
+def test_a_kind_closed_by_its_hours_is_listed_for_everyone_and_refused_with_its_hours() -> None:
+    at_six = at("2026-03-03 18:00")  # a Tuesday, a business day
+    for person in (EVERYTHING, NO_SEAL, PROTECTED_IN_REGISTER):
+        listed = offers(person, ALL_KINDS_TOWN, at_six)
+        assert isinstance(listed, Offers)
+        # The same list whatever the records: it says nothing about the person.
+        assert [u.kind for u in listed.unavailable] == ["fuhyo", "koseki"]
+    listed = offers(EVERYTHING, ALL_KINDS_TOWN, at_six)
+    assert isinstance(listed, Offers)
+    koseki = listed.closed("koseki")
+    assert koseki is not None and koseki.refusal.code is RefusalCode.KIND_HOURS
+    assert "戸籍証明書は、ただいまの時間は交付できません" in koseki.refusal.message_ja
+    assert "開庁日（土日・祝日・年末年始を除く）9:00～17:00" in koseki.refusal.message_ja
+    assert "family register certificate (戸籍証明書) cannot be issued at this hour" in koseki.refusal.message_en
+    assert "on business days (not Saturdays, Sundays, national holidays or 29 December – 3 January), 9:00–17:00" \
+        in koseki.refusal.message_en
+    fuhyo = listed.closed("fuhyo")
+    assert fuhyo is not None and fuhyo.refusal.message_ja.startswith("戸籍の附票の写しは")
+    with pytest.raises(OrderRefused) as e:
+        check_order(EVERYTHING, ALL_KINDS_TOWN, Order("koseki", Scope.SELF, False, False, 1, 350,
+                                                      koseki_scope="all"), at_six)
+    assert e.value.refusal == koseki.refusal
+    # In its hours nothing is listed as unavailable.
+    morning = offers(EVERYTHING, ALL_KINDS_TOWN, at("2026-03-03 10:00"))
+    assert isinstance(morning, Offers) and morning.unavailable == ()
+
+
+def test_a_protected_household_hears_nothing_about_kind_hours() -> None:
+    # A support measure stays neutral at every hour the service is open.
+    for when in ("2026-03-03 10:00", "2026-03-03 18:00"):
+        refused = offers(PROTECTED_HOUSEHOLD, ALL_KINDS_TOWN, at(when))
+        assert isinstance(refused, Refusal) and refused.code is RefusalCode.NOTHING_OFFERED
+        assert (refused.message_ja, refused.message_en) == (NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN)
+
+
+def test_copies_limit_names_the_limit() -> None:
+    from kofu.domain.rules import copies_limit_refusal
+
+    limit = copies_limit_refusal(3)
+    assert limit.code is RefusalCode.COPIES_LIMIT
+    assert limit.message_ja == "一度に交付できるのは3通までです。3通以下でお申し込みください。"
+    assert limit.message_en == "At most 3 copies can be issued at a time. Please order 3 or fewer."
+
+
+@pytest.mark.parametrize(("windows", "ja", "en"), [
+    ((HoursWindow(time(6, 30), time(23, 0)),), "毎日6:30～23:00", "every day, 6:30–23:00"),
+    ((HoursWindow(time(9, 0), time(17, 0), WEEKDAYS),), "平日（月～金）9:00～17:00", "from Monday to Friday, 9:00–17:00"),
+    (BUSINESS_9_17, "開庁日（土日・祝日・年末年始を除く）9:00～17:00",
+     "on business days (not Saturdays, Sundays, national holidays or 29 December – 3 January), 9:00–17:00"),
+    ((HoursWindow(time(9, 0), time(12, 0), frozenset({5})), HoursWindow(time(0, 0), time(23, 59, 59), frozenset({0, 2}))),
+     "土曜日9:00～12:00、月・水曜日0:00～24:00", "on Saturdays, 9:00–12:00; on Mondays, Wednesdays, 0:00–24:00"),
+])
+def test_hours_read_as_a_resident_reads_them(windows: tuple[HoursWindow, ...], ja: str, en: str) -> None:
+    from kofu.domain.rules import hours_text
+
+    assert hours_text(windows) == (ja, en)

@@ -85,9 +85,9 @@ def test_a_difference_applied_twice_or_out_of_order_is_refused_and_changes_nothi
     left = json.loads(json.dumps(kato["households"][1]))
     left["members"][0].update(status="removed", removed_reason="転出", removed_on="2026-03-02")
     tax = json.loads(json.dumps(kato["tax_records"][2]))
-    tax["municipal_tax"] = 200_000                          # a tax record corrected
+    tax["salary_revenue"] = tax.get("salary_revenue", 0) + 200_000  # a tax record corrected
     register = json.loads(json.dumps(kato["family_registers"][0]))
-    register["events"].append({"label": "記録", "text": "【記録日】令和8年3月2日"})  # an entry added
+    register["events"].append({"type": "改製", "date": "2026-03-02", "reason": "記録の訂正"})  # an entry added
     first = write(tmp_path / "d1.json", difference(1, households=[moved, left], tax_records=[tax],
                                                    family_registers=[register]))
     before = snapshot(svc.engine)

@@ -27,4 +27,5 @@ def srgb_to_lab(rgb: NDArray[np.generic]) -> NDArray[np.float64]:
 
 
 def delta_e76(rgb1: NDArray[np.generic], rgb2: NDArray[np.generic]) -> NDArray[np.float64]:
+    """ΔE (CIE76) between sRGB colours, (..., 3) in 0..255 each; (...) out."""
     return np.asarray(np.linalg.norm(srgb_to_lab(rgb1) - srgb_to_lab(rgb2), axis=-1))

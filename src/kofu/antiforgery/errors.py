@@ -5,6 +5,7 @@
     Exception
      └── AntiforgeryError        any failure of this package
           ├── QrInvalid          no QR, malformed, unknown key id, bad signature
+          │    └── QrMissing     no QR code could be read at all
           ├── ScanRejected       not a readable PNG/JPEG/PDF, an image bomb, too large
           └── ScrambleNotFound   a readable scan without the registration marks
                                  of a scrambled image (wrong side, cropped, too blurred)
@@ -28,6 +29,11 @@ class AntiforgeryError(Exception):
 
 class QrInvalid(AntiforgeryError):
     """The QR code is missing, malformed, signed by an unknown key, or its signature fails."""
+
+
+class QrMissing(QrInvalid):
+    """No QR code could be read on the scan at all (as opposed to one that reads but is
+    malformed or does not verify)."""
 
 
 class ScanRejected(AntiforgeryError):

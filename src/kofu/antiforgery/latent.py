@@ -81,11 +81,3 @@ def latent_image(n: int) -> NDArray[np.uint8]:
         out[sel & mark] = inside
         out[sel & ~mark] = outside
     return np.round(out * 255).astype(np.uint8)
-
-
-def ink_values() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """The 8-bit ink values actually written, per tone (inside, outside)."""
-    return {
-        k: (tuple(round(v * 255) for v in a), tuple(round(v * 255) for v in b))
-        for k, (a, b) in TONES.items()
-    }

@@ -11,7 +11,8 @@ Steps, per front page (numbered as in the code):
 2. Scramble it with the certificate's key (HKDF of the master key and the
    serial) and the page number.
 3. Extract the page's text (pdfium), canonicalise it and put its SHA-256 with
-   serial, municipality, kind, date and page M of N into a COSE_Sign1 QR.
+   serial, municipality (code, and the name the front's metadata gives), kind,
+   date and page M of N into a COSE_Sign1 QR.
 4. Front: the page as issued, with the void pantograph drawn underneath it.
 5. Back: scrambled image, four registration marks, QR, a pantograph band and
    the latent image.
@@ -234,60 +235,52 @@ def compose_print_job(
 ) -> bytes:
     """The duplex PDF: front 1, back 1, front 2, back 2, ..."""
     with PDFIUM_LOCK:
-        return _compose(front_pdf, serial, municipality, kind, issued_on, keyring, signer)
+        import pypdfium2
 
-
-def _compose(
-    front_pdf: bytes,
-    serial: str,
-    municipality: str,
-    kind: str,
-    issued_on: date,
-    keyring: ScrambleKeyring,
-    signer: QrSigner,
-) -> bytes:
-    import pypdfium2
-
-    try:
-        doc = pypdfium2.PdfDocument(front_pdf)
-        src = pikepdf.open(io.BytesIO(front_pdf))
-    except (pypdfium2.PdfiumError, pikepdf.PdfError) as e:
-        raise AntiforgeryError(f"the certificate PDF cannot be read: {e}") from e
-    key = keyring.key_for(serial)
-    out = pikepdf.new()
-    try:
-        pages = len(doc)
-        if pages == 0 or pages != len(src.pages):
-            raise AntiforgeryError("the certificate PDF has no pages")
-        for i in range(pages):
-            # 1.-2. Raster and scramble.
-            scrambled = scramble(rasterise_front(doc[i]), key, i + 1)
-            # 3. The signed QR.
-            text = doc[i].get_textpage().get_text_range()
-            payload = QrPayload(
-                serial=serial,
-                municipality=municipality,
-                kind=kind,
-                issued_on=issued_on,
-                page=i + 1,
-                pages=pages,
-                fields_digest=fields_digest(text),
-            )
-            qr = qr_text(sign_qr(payload, signer))
-            # 4. Front with underlay.
-            out.pages.append(src.pages[i])
-            front = out.pages[-1]
-            _underlay(out, front)
-            x0, y0, x1, y1 = (float(v) for v in front.mediabox)
-            # 5. Back.
-            _back_page(out, scrambled, qr, x1 - x0, y1 - y0)
-        # The issuer's signature form cannot survive page copying and does not
-        # apply to the print job; the kiosk prints, nobody validates this file.
-        if "/AcroForm" in out.Root:
-            del out.Root.AcroForm
-        buf = io.BytesIO()
-        out.save(buf)
-        return buf.getvalue()
-    finally:
-        doc.close()
-        src.close()
+        try:
+            doc = pypdfium2.PdfDocument(front_pdf)
+            src = pikepdf.open(io.BytesIO(front_pdf))
+        except (pypdfium2.PdfiumError, pikepdf.PdfError) as e:
+            raise AntiforgeryError(f"the certificate PDF cannot be read: {e}") from e
+        key = keyring.key_for(serial)
+        # The municipality's name as the sealed front states it (its document author).
+        author = src.docinfo.get("/Author")
+        municipality_name = str(author) if author is not None and str(author).strip() else None
+        out = pikepdf.new()
+        try:
+            pages = len(doc)
+            if pages == 0 or pages != len(src.pages):
+                raise AntiforgeryError("the certificate PDF has no pages")
+            for i in range(pages):
+                # 1.-2. Raster and scramble.
+                scrambled = scramble(rasterise_front(doc[i]), key, i + 1)
+                # 3. The signed QR.
+                text = doc[i].get_textpage().get_text_range()
+                payload = QrPayload(
+                    serial=serial,
+                    municipality=municipality,
+                    kind=kind,
+                    issued_on=issued_on,
+                    page=i + 1,
+                    pages=pages,
+                    fields_digest=fields_digest(text),
+                    municipality_name=municipality_name,
+                )
+                qr = qr_text(sign_qr(payload, signer))
+                # 4. Front with underlay.
+                out.pages.append(src.pages[i])
+                front = out.pages[-1]
+                _underlay(out, front)
+                x0, y0, x1, y1 = (float(v) for v in front.mediabox)
+                # 5. Back.
+                _back_page(out, scrambled, qr, x1 - x0, y1 - y0)
+            # The issuer's signature form cannot survive page copying and does not
+            # apply to the print job; the kiosk prints, nobody validates this file.
+            if "/AcroForm" in out.Root:
+                del out.Root.AcroForm
+            buf = io.BytesIO()
+            out.save(buf)
+            return buf.getvalue()
+        finally:
+            doc.close()
+            src.close()

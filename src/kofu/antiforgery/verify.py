@@ -12,7 +12,7 @@ Steps (numbered as in the code):
 2. Find the four registration marks; they give the page's mapping
    (kofu.antiforgery.marks). None, or a scan under MIN_DPI: ScrambleNotFound.
 3. Read the QR code in its box (which also tells a page scanned upside
-   down). None readable: QrInvalid.
+   down). None readable: QrMissing (a QrInvalid).
 4. Check its COSE signature against the published keys. A QR that reads
    but does not verify is reported as ``qr_valid=False`` with the reason and
    nothing restored: the serial in it is not to be trusted, and the
@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 from kofu.antiforgery import compare
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.compare import Region
-from kofu.antiforgery.errors import QrInvalid, ScrambleNotFound
+from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
@@ -123,7 +123,8 @@ def locate_back(
     back: NDArray[np.uint8], *, jwks: Mapping[str, Any]
 ) -> tuple[QrPayload, NDArray[np.float64]]:
     """Steps 2-4 on a decoded back scan: the verified payload and the page's
-    mapping (page millimetres to scan pixels). Raises ScrambleNotFound or QrInvalid."""
+    mapping (page millimetres to scan pixels). Raises ScrambleNotFound, QrMissing (no QR
+    code read) or QrInvalid."""
     # 2.
     marks = find_marks(back)
     _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
@@ -138,7 +139,7 @@ def locate_back(
         h_mm = page_homography(marks)
         text = read_qr(back, h_mm)
     if text is None:
-        raise QrInvalid("no QR code could be read on the back side")
+        raise QrMissing("no QR code could be read on the back side")
     # 4.
     return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
 
@@ -289,9 +290,9 @@ def verify_scan(
         back_img = load_scan(back, max_pixels=max_pixels, max_bytes=max_bytes)
         try:
             payload, h_mm = locate_back(back_img, jwks=jwks)
+        except QrMissing:
+            raise
         except QrInvalid as e:
-            if str(e).startswith("no QR code"):
-                raise
             return VerificationResult(
                 qr_valid=False,
                 payload=None,

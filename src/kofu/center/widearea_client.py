@@ -31,11 +31,12 @@ class IssuerFault:
     code: str
     retryable: bool
     message_ja: str | None
+    message_en: str | None = None
 
 
 def parse_fault(fault: zeep.exceptions.Fault) -> IssuerFault:
     detail = fault.detail
-    code, retryable, message = fault.code or "fault", False, None
+    code, retryable, message, message_en = fault.code or "fault", False, None, None
     if detail is not None:
         node = detail.find(f"{{{NAMESPACE}}}FaultDetail")
         if node is None and detail.tag == f"{{{NAMESPACE}}}FaultDetail":
@@ -44,7 +45,8 @@ def parse_fault(fault: zeep.exceptions.Fault) -> IssuerFault:
             code = node.findtext(f"{{{NAMESPACE}}}Code") or code
             retryable = (node.findtext(f"{{{NAMESPACE}}}Retryable") or "false").strip() == "true"
             message = node.findtext(f"{{{NAMESPACE}}}Message/{{{NAMESPACE}}}Ja")
-    return IssuerFault(code=code, retryable=retryable, message_ja=message)
+            message_en = node.findtext(f"{{{NAMESPACE}}}Message/{{{NAMESPACE}}}En")
+    return IssuerFault(code=code, retryable=retryable, message_ja=message, message_en=message_en)
 
 
 class WideAreaClient:
@@ -90,7 +92,9 @@ class WideAreaClient:
                     raise Refused(
                         f"issuer refused {operation}: {fault.code}: {e.message}",
                         code=fault.code,
+                        # The issuer's words for the resident, both languages (neutral when about the person).
                         **({"resident_message": fault.message_ja} if fault.message_ja else {}),
+                        **({"resident_message_en": fault.message_en} if fault.message_en else {}),
                     ) from e
                 last = e
             except (requests.RequestException, zeep.exceptions.Error, OSError) as e:

@@ -93,14 +93,15 @@ def _household(h: int, code: str, png: str, variant: int = 0) -> tuple[dict[str,
             m["domicile"], m["domicile_head"] = address, f"{surname} {GIVEN_M[0][0]}"
         members.append(m)
         if adult and rng.random() < 0.35:
+            # Registered at 16 at the earliest (a seal is registered from 15).
+            registered = max(date(2016, 5, 1), born + timedelta(days=365 * 16 + 5))
             seals.append({"number": f"S{h:08d}-{j}", "resident": rid, "impression_png": png,
-                          "registered_at": "2016-05-01T10:00:00+09:00", "abolished_at": None})
+                          "registered_at": f"{registered.isoformat()}T10:00:00+09:00", "abolished_at": None})
         if adult and rng.random() < 0.8:
             income = rng.randrange(1_000_000, 9_000_000, 1000)
-            taxes.append({"resident": rid, "fiscal_year": 2025,
-                          "incomes": [{"kind": "給与所得", "amount": income}],
-                          "deductions": [{"kind": "基礎控除", "amount": 430000}],
-                          "municipal_tax": income // 20, "prefectural_tax": income // 30, "exempt": False,
+            # Raw figures only: the issuer computes the taxes from them.
+            taxes.append({"resident": rid, "fiscal_year": 2025, "salary_revenue": income,
+                          "deductions": [{"kind": "社会保険料控除", "amount": income // 7}],
                           "taxes": [{"name": "市民税・県民税(普通徴収)", "assessed": income // 12,
                                      "paid": income // 12, "due_on": "2026-01-31"}]})
     household: dict[str, Any] = {"id": f"H{h:08d}", "address": address, "householder": members[0]["id"], "members": members}
@@ -108,12 +109,13 @@ def _household(h: int, code: str, png: str, variant: int = 0) -> tuple[dict[str,
     if h % 2 == 0:
         register = {
             "id": f"K{h:08d}", "honseki": address, "head": f"{surname} {GIVEN_M[0][0]}",
-            "events": [{"label": "戸籍編製", "text": "【編製日】平成17年5月3日"}],
+            "events": [{"type": "編製", "date": "2005-05-03"}],
             "persons": [{"resident": m["id"], "name": m["name"], "birth_date": m["birth_date"], "sex": m["sex"],
-                         "father": "", "mother": "", "relationship": m["relationship"],
-                         "events": [{"label": "出生", "text": "【出生日】" + m["birth_date"]}],
+                         "father": "", "mother": "", "relationship": _register_relationship(members, j),
+                         "spouse_role": {"夫": "夫", "妻": "妻"}.get(m["relationship"]),
+                         "events": [{"type": "出生", "date": m["birth_date"], "place": "神奈川県横浜市"}],
                          "removed": False, "addresses": [{"address": address, "since": "2015-04-01"}]}
-                        for m in members],
+                        for j, m in enumerate(members)],
         }
     if variant:
         kind = variant % 5
@@ -126,12 +128,21 @@ def _household(h: int, code: str, png: str, variant: int = 0) -> tuple[dict[str,
         elif kind == 2 and seals:  # a seal abolished
             seals[0]["abolished_at"] = "2026-02-27T09:00:00+09:00"
         elif kind == 3 and taxes:  # a tax record corrected
-            taxes[0]["municipal_tax"] += 1000
+            taxes[0]["salary_revenue"] += 1000
         elif register is not None:  # a register entry added
-            register["events"].append({"label": "記録", "text": f"【記録日】令和8年2月27日 ({variant})"})
+            register["events"].append({"type": "改製", "date": "2026-02-27", "reason": f"記録の訂正 ({variant})"})
         else:
             household["address"] += "（変更）"
     return household, seals, taxes, register
+
+
+def _register_relationship(members: list[dict[str, Any]], j: int) -> str:
+    """The 続柄 a 戸籍 records (長男, 二女 …): each person counted among the earlier ones of the same sex."""
+    sex = members[j]["sex"]
+    if j < 2:  # the head and the spouse, each their parents' first
+        return "長男" if sex == "male" else "長女"
+    n = sum(1 for m in members[2:j] if m["sex"] == sex)
+    return ("長", "二", "三", "四", "五")[n] + ("男" if sex == "male" else "女")
 
 
 def households_for(residents: int) -> Iterator[int]:

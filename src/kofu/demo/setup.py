@@ -19,16 +19,28 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kofu import clock
+from kofu.clock import JST
 from kofu.demo import data as sample
-from kofu.procs import Service, kofu_argv, start_service
+from kofu.demo import hours
+from kofu.procs import (
+    Service,
+    ServiceFailedToStart,
+    kofu_argv,
+    port_holder,
+    port_is_free,
+    start_service,
+)
 
 PIN = "1234"
 PASSWORD = "ABCD1234"
@@ -43,10 +55,12 @@ class Ports:
     jpki: int
     verify: int = 0
     """The verification site; 0 when the world runs without it."""
+    kiosk: int = 0
+    """The touch kiosk (``kofu serve kiosk``); 0 when the world runs without it."""
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4)
+        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4, kiosk=base + 5)
 
 
 def _secret_file(path: Path, size: int = 32) -> Path:
@@ -230,6 +244,10 @@ log_level = "info"
 [keys]
 master_key = {_toml_str(root / "antiforgery" / "master.key")}
 qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
+
+[center]                       # asks whether a certificate serial was voided
+url = "https://127.0.0.1:{ports.center}"
+ca = {_toml_str(root / "tls" / "ca-bundle.pem")}
 """,
             encoding="utf-8",
         )
@@ -243,6 +261,15 @@ qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
     if ports.verify:
         services["verify"] = f"http://127.0.0.1:{ports.verify}"
         configs["verify"] = str(verify_toml)
+    if ports.kiosk:
+        from kofu.kiosk.web.settings import write_config
+
+        kiosk_toml = write_config(root / "kiosk" / "kiosk.toml", port=ports.kiosk, center_url=services["center"],
+                                  tls={"ca": str(ca_bundle), "client_cert": str(store_client.cert_path),
+                                       "client_key": str(store_client.key_path)},
+                                  card_dir=root / "cards", store=STORE_ID)
+        services["kiosk"] = f"http://127.0.0.1:{ports.kiosk}"
+        configs["kiosk"] = str(kiosk_toml)
     return {
         "services": services,
         "tls": {
@@ -342,9 +369,9 @@ def issuer_import_document(
                 "participating": True,
                 "fees": {"juminhyo": m.kiosk_fee, "kisai": m.kiosk_fee, "inkan": m.kiosk_fee,
                          "zeimu": m.kiosk_fee, "koseki": 350, "fuhyo": m.kiosk_fee},
-                # Seed 002: the kiosk is cheaper than the counter in several Hyogo towns.
-                "counter_fees": {"juminhyo": 300, "kisai": 300, "inkan": 300, "zeimu": 300,
-                                 "koseki": 450, "fuhyo": 300},
+                # Seed 002 (資料3): the kiosk is cheaper than the counter in several Hyogo towns.
+                "counter_fees": {"juminhyo": m.counter_fee, "kisai": m.counter_fee, "inkan": m.counter_fee,
+                                 "zeimu": m.counter_fee, "koseki": 450, "fuhyo": m.counter_fee},
                 "offered_kinds": ["fuhyo", "inkan", "juminhyo", "kisai", "koseki", "zeimu"],
                 "hours": [{"opens": "06:30", "closes": "23:00"}],
                 "kind_hours": {} if first else {
@@ -355,7 +382,8 @@ def issuer_import_document(
                 "individual_number_at_kiosk": first,
                 "max_copies": 10,
                 "seal_registrations": _seal_registrations(m, hs, seal_dir),
-                "tax_records": [sample.tax_record(tax_payer, y) for y in sample.TAX_YEARS_RECORDED],
+                "tax_records": [sample.tax_record(tax_payer, y, hs[sample.SEAL_HOUSEHOLD])
+                                for y in sample.TAX_YEARS_RECORDED],
                 "family_registers": [sample.family_register(m, hs[sample.SEAL_HOUSEHOLD])],
                 "seal": {
                     "cert": str(seal.cert_path),
@@ -408,7 +436,12 @@ def household_members_of(import_doc: dict[str, Any], resident_id: str) -> list[s
 
 def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, str] | None = None) -> list[Service]:
     """Import the sample data and start OCSP, directory, issuer, center and (when
-    configured) the verification site; returns them running."""
+    configured) the verification site; returns them running.
+
+    ``env`` (e.g. ``KOFU_CLOCK``) applies to the import and to every service.
+    Call it from the thread that will outlive the services (the main thread):
+    they get SIGTERM when that thread ends (:mod:`kofu.procs`).
+    """
     import subprocess
 
     root = root.resolve()
@@ -417,6 +450,7 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
         kofu_argv("issuer", "import", "--config", world["configs"]["issuer"], str(root / "issuer" / "import.json")),
         check=True,
         capture_output=True,
+        env={**os.environ, **(env or {})},
     )
     # (name, argv after "kofu serve", port, log file), started in this order.
     plan = [
@@ -429,7 +463,8 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
             root / "jpki" / "directory.log",
         ),
     ]
-    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify)):
+    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify),
+                       ("kiosk", ports.kiosk)):
         if name in world["configs"]:
             plan.append((name, [name, "--config", world["configs"][name]], port, root / name / f"{name}.log"))
     services: list[Service] = []
@@ -443,27 +478,128 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
     return services
 
 
-def run_demo(root: Path, port_base: int, *, fresh: bool, setup_only: bool) -> int:
+class DemoError(Exception):
+    """``kofu demo`` cannot start; the message says why and what to do."""
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print and flush (the banner must reach a pipe now); a closed terminal is not an error.
+
+    After SIGHUP the terminal is gone and writing to it fails: that must not
+    keep the demo from stopping its services.
+    """
+    try:
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)
+    except OSError:
+        pass
+
+
+def check_ports_free(ports: Ports) -> None:
+    """Raise :class:`DemoError` naming every port that is taken, and by whom when known."""
+    taken = []
+    for name, port in (("center", ports.center), ("issuer", ports.issuer), ("ocsp", ports.ocsp),
+                       ("jpki", ports.jpki), ("verify", ports.verify), ("kiosk", ports.kiosk)):
+        if port and not port_is_free(port):
+            holder = port_holder(port)
+            taken.append(f"  {port} ({name}): held by {holder or 'a process this user cannot see'}")
+    if taken:
+        raise DemoError(
+            "cannot start the demo: its ports are taken\n" + "\n".join(taken)
+            + "\n(another kofu demo still running? stop it, or choose other ports with --port-base)"
+        )
+
+
+def _hint_command(argv: list[str] | None = None) -> str:
+    """How to start this demo again with other arguments (``{}`` marks where they go).
+
+    The user's own arguments are kept, but for ``--clock`` and ``--fresh``;
+    through make (which sets MAKELEVEL) they go into DEMO_ARGS.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    rest = argv[argv.index("demo") + 1:] if "demo" in argv else []
+    kept: list[str] = []
+    skip = False
+    for a in rest:
+        if skip:
+            skip = False
+        elif a == "--clock":
+            skip = True
+        elif not a.startswith("--clock=") and a != "--fresh":
+            kept.append(shlex.quote(a))
+    kept.append("{}")
+    if os.environ.get("MAKELEVEL"):
+        return f'make demo DEMO_ARGS="{" ".join(kept)}"'
+    return f"kofu demo {' '.join(kept)}"
+
+
+def run_demo(
+    root: Path, port_base: int, *, fresh: bool, setup_only: bool, clock_at: datetime | None = None
+) -> int:
+    """Build (or reuse) the demo world under ``root`` and run it until a signal.
+
+    Steps, in this order, so that nothing is announced or written for a demo
+    that cannot run:
+
+    1. Check ``--clock`` against the world's cards and every port (a taken
+       port names its holder); fail before touching ``root``.
+    2. Build the world (or reuse it) and write demo.json.
+    3. Start the services from this (the main) thread: each gets SIGTERM if
+       this process dies, however it dies (see :mod:`kofu.procs`).
+    4. Print the banner, with what is closed at the demo's clock.
+    5. Wait for SIGINT, SIGTERM or SIGHUP (terminal closed), or a service
+       that stops; then stop the services in reverse order.
+    """
     ports = Ports.from_base(port_base)
     demo_json = root / "demo.json"
+    reuse = demo_json.exists() and not fresh
+    # 1. Before anything is written or announced.
+    if clock_at is not None:
+        # The world's cards are valid from (a few minutes before) when they were made.
+        made = demo_json.stat().st_mtime if reuse else time.time()
+        if clock_at.timestamp() < made - 240:
+            _say(f"kofu demo: --clock {clock_at.isoformat()} is before the demo's cards became valid "
+                 f"({datetime.fromtimestamp(made, JST):%Y-%m-%d %H:%M} JST); choose a later instant", err=True)
+            return 2
+    if not setup_only:
+        try:
+            check_ports_free(ports)
+        except DemoError as e:
+            _say(f"kofu demo: {e}", err=True)
+            return 1
+    # 2. The world.
     if fresh and root.exists():
         shutil.rmtree(root)
     if demo_json.exists():
         world = json.loads(demo_json.read_text(encoding="utf-8"))
         if world["services"]["center"] != f"https://127.0.0.1:{ports.center}":
-            print(f"{root} was set up for other ports; use --fresh to rebuild it", file=sys.stderr)
+            _say(f"{root} was set up for other ports; use --fresh to rebuild it", err=True)
             return 1
-        print(f"Reusing the demo world in {root} (--fresh rebuilds it)")
+        _say(f"Reusing the demo world in {root} (--fresh rebuilds it)")
     else:
-        print(f"Building the demo world in {root} …")
+        _say(f"Building the demo world in {root} …")
         world = build_world(root, ports)
         demo_json.write_text(json.dumps(world, ensure_ascii=False, indent=2), encoding="utf-8")
     if setup_only:
-        print(f"Wrote {demo_json}")
+        _say(f"Wrote {demo_json}")
         return 0
-    services = start_world(root, world, ports)
+    # 3. The services (KOFU_CLOCK for every one of them when --clock is given).
+    env = {"KOFU_CLOCK": clock_at.isoformat()} if clock_at is not None else None
+    try:
+        services = start_world(root, world, ports, env)
+    except ServiceFailedToStart as e:  # PortInUse too: taken between the check and the start
+        _say(f"kofu demo: {e}", err=True)
+        return 1
+    # 4. The banner.
     first = next(c for c in world["cards"] if "household" in c["tags"])
-    print(
+    now = clock_at or clock.now()
+    try:
+        import_doc = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
+        closed = hours.banner(import_doc, now, _hint_command())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        # The banner's note must never take down a demo whose services run.
+        closed = f"(Could not tell what is closed at the demo's clock: {type(e).__name__}: {e})"
+    clock_line = f"\n  clock   {now:%Y-%m-%d %H:%M} JST (--clock; it runs on from there)" if clock_at else ""
+    _say(
         f"""
 Kofu demo running (Ctrl-C stops everything):
   center  {world['services']['center']}   (kiosk API; OpenAPI at /openapi.json)
@@ -471,8 +607,9 @@ Kofu demo running (Ctrl-C stops everything):
   ocsp    {world['services']['ocsp']}
   jpki    {world['services']['jpki']}   (directory)
   verify  {world['services'].get('verify', '(not running)')}   (verification site for receivers)
-  details {demo_json.resolve()}
-
+  kiosk   {world['services'].get('kiosk', '(not in this world: --fresh rebuilds it with one)')}   (the touch kiosk: open it in a browser)
+  details {demo_json.resolve()}{clock_line}
+{chr(10) + closed + chr(10) if closed else ""}
 Try, in another shell (the kiosk takes TLS files from {demo_json}):
   .venv/bin/kofu kiosk issue --card {first['path']} --pin {first['pin']} --kind juminhyo --with-householder --out cert.pdf
       (cert.pdf is the duplex print job: front, anti-forgery back, …)
@@ -483,23 +620,24 @@ Try, in another shell (the kiosk takes TLS files from {demo_json}):
       --resident {first['resident']} --kind juminhyo --out sealed.pdf && pdfsig sealed.pdf   # the e-sealed front
 """
     )
+    # 5. Until a signal; SIGHUP is the terminal closing.
     stopping = False
 
     def _stop(_sig: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
     try:
         while not stopping:
             for s in services:
                 if s.process.poll() is not None:
-                    print(f"{s.name} stopped unexpectedly (status {s.process.returncode}); see {s.log}", file=sys.stderr)
+                    _say(f"{s.name} stopped unexpectedly (status {s.process.returncode}); see {s.log}", err=True)
                     stopping = True
             time.sleep(0.5)
     finally:
-        print("Stopping …")
+        _say("Stopping …")
         for s in reversed(services):
             s.stop()
     return 0

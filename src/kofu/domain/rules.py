@@ -22,10 +22,15 @@ Errors::
      └── OrderInvalid   the order contradicts the offer the kiosk was given
                         (fee, copies, an option not offered): a client bug
 
-Every refusal a resident sees carries the same neutral message
-(:data:`NEUTRAL_MESSAGE_JA` / ``_EN``), whatever the reason, so a kiosk screen
-never reveals a support measure (支援措置) or a removal; the ``code`` says why,
-for operators and logs.
+A refusal that depends on the person (unknown, removed, a support measure
+支援措置, nothing or not this kind offered) carries the same neutral message
+(:data:`NEUTRAL_MESSAGE_JA` / ``_EN``), so a kiosk screen never reveals a
+support measure or a removal; the ``code`` says why, for operators and logs.
+A refusal that depends only on the clock or the municipality's settings (the
+center's hours, the year-end closure, maintenance, the municipality's or a
+kind's hours, the copy limit) is the same for every card holder, so it tells
+the resident exactly why, in Japanese and English, with the hours: sending
+them to the municipality's counter for a closed hour would be wrong.
 
 All six kinds are offered where the municipality offers them and the
 person's records allow: 住民票の写し and 住民票記載事項証明書 (household, the
@@ -69,7 +74,10 @@ __all__ = [
     "Scope",
     "ServiceState",
     "TaxKind",
+    "Unavailable",
     "check_order",
+    "copies_limit_refusal",
+    "hours_text",
     "offers",
     "service_state",
 ]
@@ -90,6 +98,16 @@ class Kind(StrEnum):
     """戸籍の附票の写し"""
 
 
+KIND_NAMES_JA: dict[str, str] = {
+    Kind.JUMINHYO: "住民票の写し",
+    Kind.KISAI: "住民票記載事項証明書",
+    Kind.INKAN: "印鑑登録証明書",
+    Kind.ZEIMU: "各種税証明書",
+    Kind.KOSEKI: "戸籍証明書",
+    Kind.FUHYO: "戸籍の附票の写し",
+}
+"""Each kind's Japanese name, as a receiver reads it."""
+
 SUPPORTED_KINDS: frozenset[str] = frozenset(k.value for k in Kind)
 """Kinds whose rules and layout exist (all six)."""
 
@@ -99,9 +117,10 @@ RESIDENT_RECORD_KINDS = frozenset({Kind.JUMINHYO.value, Kind.KISAI.value})
 
 class Scope(StrEnum):
     HOUSEHOLD = "household"
-    """住民票: the whole household, or the members listed in ``Order.members``."""
+    """住民票: the whole household, or the members listed in ``Order.members``;
+    附票: everyone in the register (全部), or the persons listed (一部)."""
     SELF = "self"
-    """The card holder alone (the only scope of 印鑑・税・戸籍・附票)."""
+    """The card holder alone (the only scope of 印鑑・税・戸籍)."""
 
 
 class TaxKind(StrEnum):
@@ -119,7 +138,12 @@ class KosekiScope(StrEnum):
 
 
 class RefusalCode(StrEnum):
-    """Why nothing (or not this) is available: for operators, never shown to residents."""
+    """Why nothing (or not this) is available: machine-readable, for kiosks and operators.
+
+    The codes up to ``MUNICIPALITY_HOURS`` and ``KIND_HOURS`` / ``COPIES_LIMIT``
+    depend on no personal fact and come with a specific message; the others
+    always carry the neutral one.
+    """
 
     NOT_PARTICIPATING = "not-participating"
     CENTER_YEAR_END = "center-year-end"
@@ -130,6 +154,10 @@ class RefusalCode(StrEnum):
     RESIDENT_REMOVED = "resident-removed"
     NOTHING_OFFERED = "nothing-offered"
     KIND_NOT_OFFERED = "kind-not-offered"
+    KIND_HOURS = "kind-hours"
+    """This kind has narrower hours (e.g. 戸籍 on business days 9:00–17:00)."""
+    COPIES_LIMIT = "copies-limit"
+    """More copies than the municipality issues in one order."""
 
 
 NEUTRAL_MESSAGE_JA = (
@@ -188,6 +216,9 @@ class MaintenanceWindow:
     starts: datetime
     ends: datetime
     message: str = ""
+    """The municipality's own notice to residents (Japanese), shown with the end time."""
+    message_en: str = ""
+    """The same notice in English; when empty the English text quotes ``message``."""
 
     def __post_init__(self) -> None:
         if self.starts.tzinfo is None or self.ends.tzinfo is None:
@@ -252,6 +283,9 @@ class PersonFacts:
     """Someone in that family register is under a support measure."""
     members: tuple[MemberChoice, ...] = ()
     """The active members of the holder's household, holder included, in print order."""
+    register_persons: tuple[MemberChoice, ...] = ()
+    """Everyone in the holder's family register here (除籍 included), in register
+    order: whom a 戸籍の附票の写し of chosen persons (一部) may list."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +298,8 @@ class AllowedOptions:
     with_individual_number: bool = False
     """True when the resident may choose to include 個人番号."""
     members: tuple[MemberChoice, ...] = ()
-    """Household members who may be chosen one by one (住民票 kinds)."""
+    """Household members who may be chosen one by one (住民票 kinds), or the
+    persons of the family register (附票)."""
     tax_kinds: tuple[TaxKind, ...] = ()
     years: tuple[int, ...] = ()
     """Fiscal years offered (税証明)."""
@@ -285,9 +320,15 @@ class Offer:
 @dataclass(frozen=True)
 class Offers:
     offers: tuple[Offer, ...]
+    unavailable: tuple[Unavailable, ...] = ()
+    """Kinds the municipality offers but not at this hour (their own hours), with
+    the reason; the same for every card holder, whatever their records allow."""
 
     def find(self, kind: str) -> Offer | None:
         return next((o for o in self.offers if o.kind == kind), None)
+
+    def closed(self, kind: str) -> Unavailable | None:
+        return next((u for u in self.unavailable if u.kind == kind), None)
 
 
 @dataclass(frozen=True)
@@ -298,6 +339,14 @@ class Refusal:
     detail: str = ""
     """Why, for the issuer's own log only; never sent over the wide-area
     interface (a support measure travels as ``nothing-offered``)."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A kind closed at this hour while others are offered (``KIND_HOURS``)."""
+
+    kind: str
+    refusal: Refusal
 
 
 @dataclass(frozen=True)
@@ -337,6 +386,159 @@ class OrderInvalid(RuleError):
         self.code = code
 
 
+# ---------------------------------------------------------------- resident messages
+# Only for reasons that depend on no personal fact: the clock, the
+# municipality's settings. Hours are Japan time.
+
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    Kind.JUMINHYO.value: ("住民票の写し", "certificate of residence (住民票の写し)"),
+    Kind.KISAI.value: ("住民票記載事項証明書", "certificate of resident record items (住民票記載事項証明書)"),
+    Kind.INKAN.value: ("印鑑登録証明書", "seal registration certificate (印鑑登録証明書)"),
+    Kind.ZEIMU.value: ("各種税証明書", "tax certificate (各種税証明書)"),
+    Kind.KOSEKI.value: ("戸籍証明書", "family register certificate (戸籍証明書)"),
+    Kind.FUHYO.value: ("戸籍の附票の写し", "family register supplement (戸籍の附票の写し)"),
+}
+"""Each kind's name for a resident, (Japanese, English)."""
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December")
+_WEEKDAYS_JA = "月火水木金土日"
+_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WORKWEEK = frozenset(range(5))
+_YEAR_END_JA = "12月29日～1月3日"
+_YEAR_END_EN = "29 December – 3 January"
+
+
+def _clock_text(t: time) -> str:
+    """9:00, 17:30; the end of the day (23:59:59) reads 24:00."""
+    if t >= time(23, 59, 59):
+        return "24:00"
+    return f"{t.hour}:{t.minute:02d}"
+
+
+def _day_text(day: date, today: date) -> tuple[str, str]:
+    ja = f"{day.month}月{day.day}日"
+    en = f"{day.day} {_MONTHS_EN[day.month - 1]}"
+    if day.year != today.year:
+        ja, en = f"{day.year}年{ja}", f"{en} {day.year}"
+    return ja, en
+
+
+def _days_text(w: HoursWindow) -> tuple[str, str]:
+    """The days of a window: (Japanese, English with its preposition)."""
+    if w.business_days_only and w.weekdays >= _WORKWEEK:
+        return ("開庁日（土日・祝日・年末年始を除く）",
+                f"on business days (not Saturdays, Sundays, national holidays or {_YEAR_END_EN})")
+    if w.weekdays == frozenset(range(7)):
+        ja, en = "毎日", "every day"
+    elif w.weekdays == _WORKWEEK:
+        ja, en = "平日（月～金）", "from Monday to Friday"
+    else:
+        days = sorted(w.weekdays)
+        ja = "・".join(_WEEKDAYS_JA[d] for d in days) + "曜日"
+        en = "on " + ", ".join(_WEEKDAYS_EN[d] + "s" for d in days)
+    if w.business_days_only:
+        ja += "（祝日・年末年始を除く）"
+        en += f" except national holidays and {_YEAR_END_EN}"
+    return ja, en
+
+
+def hours_text(windows: tuple[HoursWindow, ...]) -> tuple[str, str]:
+    """Service hours as a resident reads them, (Japanese, English), e.g.
+    ("開庁日（土日・祝日・年末年始を除く）9:00～17:00", "on business days (…), 9:00–17:00").
+
+    >>> hours_text((HoursWindow(time(6, 30), time(23, 0)),))
+    ('毎日6:30～23:00', 'every day, 6:30–23:00')
+    """
+    ja, en = [], []
+    for w in windows:
+        days_ja, days_en = _days_text(w)
+        ja.append(f"{days_ja}{_clock_text(w.opens)}～{_clock_text(w.closes)}")
+        en.append(f"{days_en}, {_clock_text(w.opens)}–{_clock_text(w.closes)}")
+    return "、".join(ja), "; ".join(en)
+
+
+def _next_center_opening(local: datetime) -> datetime:
+    """The next 6:30 the center opens at, after ``local`` (skipping the year-end closure)."""
+    day = local.date() if local.time() < CENTER_OPENS else local.date() + timedelta(days=1)
+    while _in_year_end_closure(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, CENTER_OPENS, tzinfo=_JST)
+
+
+def _center_hours_refusal(code: RefusalCode, local: datetime) -> Refusal:
+    opening = _next_center_opening(local)
+    day_ja, day_en = _day_text(opening.date(), local.date())
+    hours_ja = f"毎日{_clock_text(CENTER_OPENS)}～{_clock_text(CENTER_CLOSES)}（{_YEAR_END_JA}を除く）"
+    hours_en = (f"every day from {_clock_text(CENTER_OPENS)} to {_clock_text(CENTER_CLOSES)} Japan time "
+                f"(except {_YEAR_END_EN})")
+    again_ja = f"{day_ja} {_clock_text(CENTER_OPENS)}から交付できます。"
+    again_en = f"Certificates can be issued again from {_clock_text(CENTER_OPENS)} on {day_en}."
+    if code is RefusalCode.CENTER_YEAR_END:
+        return Refusal(
+            code,
+            f"年末年始（{_YEAR_END_JA}）はコンビニ交付サービスを休止しています。{again_ja}",
+            f"The service is closed over the New Year holidays ({_YEAR_END_EN}). {again_en}",
+        )
+    return Refusal(
+        code,
+        f"ただいまコンビニ交付のサービス時間外です。サービス時間は{hours_ja}です。{again_ja}",
+        f"The service is closed at this hour. Certificates are issued {hours_en}. {again_en}",
+    )
+
+
+def _maintenance_refusal(municipality: MunicipalityFacts, now: datetime) -> Refusal:
+    active = [w for w in municipality.maintenance if w.contains(now)]
+    # Windows that follow one another without a gap read as one outage.
+    ends = max(w.ends for w in active)
+    while following := [w for w in municipality.maintenance if w.contains(ends) and w.ends > ends]:
+        ends = max(w.ends for w in following)
+    local_end = _local(ends)
+    day_ja, day_en = _day_text(local_end.date(), _local(now).date())
+    until_ja, until_en = f"{day_ja} {_clock_text(local_end.time())}", f"{_clock_text(local_end.time())} on {day_en}"
+    ja = f"お住まいの市区町村のシステムが保守作業中のため、{until_ja}まで証明書を交付できません。"
+    en = (f"Your municipality's system is under maintenance until {until_en} (Japan time); "
+          f"certificates cannot be issued until then.")
+    notice = next((w for w in active if w.message or w.message_en), None)
+    if notice is not None:
+        ja += f"市区町村からのお知らせ：{notice.message or notice.message_en}"
+        en += f" Notice from the municipality: {notice.message_en or notice.message}"
+    return Refusal(RefusalCode.MAINTENANCE, ja, en)
+
+
+def _municipality_hours_refusal(municipality: MunicipalityFacts) -> Refusal:
+    hours_ja, hours_en = hours_text(municipality.hours)
+    return Refusal(
+        RefusalCode.MUNICIPALITY_HOURS,
+        f"お住まいの市区町村では、ただいまの時間は証明書を交付していません。交付できる時間は{hours_ja}です。",
+        f"Your municipality does not issue certificates at this hour. "
+        f"Certificates are issued {hours_en} (Japan time).",
+    )
+
+
+def _kind_hours_refusal(kind: str, windows: tuple[HoursWindow, ...]) -> Refusal:
+    name_ja, name_en = KIND_NAMES.get(kind, (kind, kind))
+    hours_ja, hours_en = hours_text(windows)
+    return Refusal(
+        RefusalCode.KIND_HOURS,
+        f"{name_ja}は、ただいまの時間は交付できません。交付できる時間は{hours_ja}です。",
+        f"The {name_en} cannot be issued at this hour. It is issued {hours_en} (Japan time).",
+    )
+
+
+def copies_limit_refusal(max_copies: int) -> Refusal:
+    """The refusal of an order for more than ``max_copies`` copies.
+
+    >>> copies_limit_refusal(10).message_ja
+    '一度に交付できるのは10通までです。10通以下でお申し込みください。'
+    """
+    return Refusal(
+        RefusalCode.COPIES_LIMIT,
+        f"一度に交付できるのは{max_copies}通までです。{max_copies}通以下でお申し込みください。",
+        f"At most {max_copies} copies can be issued at a time. Please order {max_copies} or fewer.",
+    )
+
+
 def _local(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("rules need an aware datetime (use kofu.clock.now())")
@@ -371,6 +573,19 @@ class ServiceState(StrEnum):
     NOT_PARTICIPATING = "not-participating"
 
 
+def _closed_refusal(municipality: MunicipalityFacts, now: datetime) -> Refusal | None:
+    """:func:`_closed_reason` with what the resident is told."""
+    reason = _closed_reason(municipality, now)
+    if reason in (RefusalCode.CENTER_HOURS, RefusalCode.CENTER_YEAR_END):
+        return _center_hours_refusal(reason, _local(now))
+    if reason is RefusalCode.MAINTENANCE:
+        return _maintenance_refusal(municipality, now)
+    if reason is RefusalCode.MUNICIPALITY_HOURS:
+        return _municipality_hours_refusal(municipality)
+    # Not participating: the neutral words.
+    return None if reason is None else Refusal(reason)
+
+
 def service_state(municipality: MunicipalityFacts, now: datetime) -> ServiceState:
     """The status the wide-area GetServiceStatus reports for a municipality."""
     reason = _closed_reason(municipality, now)
@@ -383,11 +598,12 @@ def service_state(municipality: MunicipalityFacts, now: datetime) -> ServiceStat
     return ServiceState.CLOSED
 
 
-def _kind_open(municipality: MunicipalityFacts, kind: str, local: datetime) -> bool:
+def _kind_closed(municipality: MunicipalityFacts, kind: str, local: datetime) -> Refusal | None:
+    """Why ``kind`` is closed at ``local`` by its own hours, or None when open."""
     for k, windows in municipality.kind_hours:
-        if k == kind:
-            return any(w.contains(local) for w in windows)
-    return True
+        if k == kind and not any(w.contains(local) for w in windows):
+            return _kind_hours_refusal(kind, windows)
+    return None
 
 
 _SELF_ONLY = (Scope.SELF,)
@@ -426,9 +642,17 @@ def _options_for(kind: str, person: PersonFacts, municipality: MunicipalityFacts
         # would print their current address).
         if not person.register_here or person.register_restricted:
             return None
+        if kind == Kind.FUHYO:
+            # 全部 (Scope household), 一部 (household with chosen persons, or
+            # the holder alone: Scope self); 本籍・筆頭者 only when asked for
+            # (住民基本台帳法 20条, since 令和4年1月11日).
+            return AllowedOptions(
+                scopes=(Scope.HOUSEHOLD, Scope.SELF), with_householder=False, with_domicile=True,
+                members=person.register_persons,
+            )
         return AllowedOptions(
             scopes=_SELF_ONLY, with_householder=False, with_domicile=False,
-            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF) if kind == Kind.KOSEKI else (),
+            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF),
         )
     return None
 
@@ -442,9 +666,9 @@ def offers(
     """
     # 1–5. The service as a whole: participation, center hours, year end,
     #      maintenance, municipality hours.
-    reason = _closed_reason(municipality, now)
-    if reason is not None:
-        return Refusal(reason)
+    closed = _closed_refusal(municipality, now)
+    if closed is not None:
+        return closed
     # 6. The person: known here, and still a resident.
     if person is None:
         return Refusal(RefusalCode.RESIDENT_UNKNOWN)
@@ -457,10 +681,15 @@ def offers(
         return Refusal(RefusalCode.NOTHING_OFFERED, detail="support-measure")
     # 8. Each kind the municipality offers, that has a fee, whose own hours
     #    include now, and that this person's records allow.
+    #    A kind closed by its own hours is listed as unavailable, with its
+    #    hours, whatever this person's records: that says nothing about them.
     local = _local(now)
     result: list[Offer] = []
+    unavailable: list[Unavailable] = []
     for kind in sorted(municipality.offered_kinds & SUPPORTED_KINDS & municipality.fees.kinds()):
-        if not _kind_open(municipality, kind, local):
+        kind_closed = _kind_closed(municipality, kind, local)
+        if kind_closed is not None:
+            unavailable.append(Unavailable(kind, kind_closed))
             continue
         options = _options_for(kind, person, municipality)
         if options is None:
@@ -477,7 +706,7 @@ def offers(
         )
     if not result:
         return Refusal(RefusalCode.NOTHING_OFFERED)
-    return Offers(tuple(result))
+    return Offers(tuple(result), tuple(unavailable))
 
 
 def check_order(
@@ -494,7 +723,8 @@ def check_order(
         raise OrderRefused(available)
     offer = available.find(order.kind)
     if offer is None:
-        raise OrderRefused(Refusal(RefusalCode.KIND_NOT_OFFERED))
+        closed = available.closed(order.kind)
+        raise OrderRefused(closed.refusal if closed is not None else Refusal(RefusalCode.KIND_NOT_OFFERED))
     # 2. Copies within the municipality's maximum.
     if not 1 <= order.copies <= offer.max_copies:
         raise OrderInvalid(
@@ -534,8 +764,8 @@ def _check_kind_options(order: Order, allowed: AllowedOptions) -> None:
             raise refuse("a Member is listed twice")
         stray = [m for m in order.members if m not in offered]
         if stray:
-            # Only the holder's own household may be chosen.
-            raise refuse(f"{len(stray)} Member(s) are not in the holder's household")
+            # Only the holder's own household (or, for a 附票, register) may be chosen.
+            raise refuse(f"{len(stray)} Member(s) are not among those offered")
     if allowed.tax_kinds:
         if order.tax_kind not in allowed.tax_kinds:
             raise refuse(f"TaxKind must be one of {', '.join(allowed.tax_kinds)}")

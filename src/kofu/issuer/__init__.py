@@ -1,1 +1,1 @@
-"""See DESIGN.md."""
+"""The municipality's certificate issuance server (証明発行サーバ); see docs/architecture.md."""

@@ -49,12 +49,12 @@ log = logging.getLogger(__name__)
 XML = "text/xml; charset=utf-8"
 
 
+def _message_el(refusal: Refusal) -> etree._Element:
+    return build("Message", build("Ja", value=refusal.message_ja), build("En", value=refusal.message_en))
+
+
 def _refusal_el(refusal: Refusal) -> etree._Element:
-    return build(
-        "Refusal",
-        build("Code", value=refusal.code.value),
-        build("Message", build("Ja", value=refusal.message_ja), build("En", value=refusal.message_en)),
-    )
+    return build("Refusal", build("Code", value=refusal.code.value), _message_el(refusal))
 
 
 def _offers_el(result: Offers) -> etree._Element:
@@ -83,6 +83,11 @@ def _offers_el(result: Offers) -> etree._Element:
                 build("CounterFee", value=o.counter_fee) if o.counter_fee is not None else None,
             )
             for o in result.offers
+        ],
+        *[
+            build("Unavailable", build("Kind", value=u.kind), build("Code", value=u.refusal.code.value),
+                  _message_el(u.refusal))
+            for u in result.unavailable
         ],
     )
 
@@ -168,12 +173,30 @@ def _cancel_issuance(svc: IssuerService, p: etree._Element) -> etree._Element:
     return build("CancelIssuanceResponse", build("IssuanceId", value=issuance_id), build("Status", value=status))
 
 
+def _query_issuance(svc: IssuerService, p: etree._Element) -> etree._Element:
+    found = svc.query_issuance(str(text(p, "IssueMessageSerial")))
+    if found is None:
+        return build("QueryIssuanceResponse", build("Found", value="false"))
+    return build(
+        "QueryIssuanceResponse",
+        build("Found", value="true"),
+        build("IssuanceId", value=found.issuance_id),
+        build("CertificateSerial", value=found.certificate_serial),
+        build("Status", value=found.state),
+        build("Copies", value=found.copies),
+        build("CopiesPrinted", value=found.copies_printed),
+        build("Fee", value=found.fee),
+        build("ChargedFee", value=found.charged_fee),
+    )
+
+
 HANDLERS: dict[str, Callable[[IssuerService, etree._Element], etree._Element]] = {
     "GetServiceStatus": _get_service_status,
     "QueryAvailability": _query_availability,
     "IssueCertificate": _issue_certificate,
     "ConfirmPrinted": _confirm_printed,
     "CancelIssuance": _cancel_issuance,
+    "QueryIssuance": _query_issuance,
 }
 
 
@@ -240,7 +263,9 @@ def build_app(service: IssuerService) -> Starlette:
     async def wide_area_get(request: Request) -> Response:
         params = request.query_params
         if "wsdl" in params:
-            location = str(request.url.replace(query=""))
+            # From the settings: a URL built from the request's Host header would let
+            # whoever sends the request choose where the next client posts to.
+            location = service.settings.wide_area_url()
             return Response(soap.served_wsdl(location), media_type=XML)
         if params.get("xsd") == "wide-area.xsd":
             return Response(soap.served_xsd(), media_type=XML)

@@ -27,9 +27,13 @@ Names are stored exactly as given: never Unicode-normalised, because NFC
 would turn CJK compatibility ideographs into their unified forms and change
 the glyph a person's name is printed with (IVS sequences pass through as is).
 
-Per-record checks (plausibility, say) plug in at :meth:`Import.record`, which
-every validated record passes through with its municipality and field path;
-per-municipality checks at :meth:`Import.municipality`.
+Per-record checks plug in at :meth:`Import.record`, which every validated
+record passes through with its municipality and field path (a family
+register's plausibility is checked there); per-municipality checks at
+:meth:`Import.municipality`. Seals are checked for plausibility once the
+file is staged (:meth:`Import.finish`): against the residents' ages and the
+seals already stored, in the import's transaction. Tax records carry raw
+figures only; each is assessed as it is read (:mod:`kofu.issuer.taxrecord`).
 
 Errors::
 
@@ -54,10 +58,12 @@ import sqlalchemy as sa
 from ijson.common import ObjectBuilder
 
 from kofu import clock
+from kofu.domain import koseki
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
-from kofu.issuer import staging
+from kofu.issuer import plausibility, staging
+from kofu.issuer.tables import residents, seal_registrations
 
 # The reader's methods ``date`` and ``list`` shadow the builtins inside its class body.
 _date = date
@@ -258,11 +264,12 @@ def _settings(r: _Reader, base: Path) -> dict[str, Any]:
         try:
             w = MaintenanceWindow(
                 datetime.fromisoformat(mr.text("starts")), datetime.fromisoformat(mr.text("ends")),
-                mr.text("message", ""),
+                mr.text("message", ""), mr.text("message_en", ""),
             )
         except ValueError as e:
             raise ImportError_(f"{mr.path}: {e}") from e
-        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message})
+        maintenance.append({"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "message": w.message,
+                            "message_en": w.message_en})
     max_copies = r.get("max_copies", int, 10)
     if not 1 <= max_copies <= 99:
         raise ImportError_(f"{r.where('max_copies')} must be 1..99")
@@ -342,6 +349,7 @@ def _household(hr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             notified_on=mr.date("notified_on"), previous_address=mr.text("previous_address", ""),
             domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
             individual_number=number, status=status, removed_reason=removed_reason, removed_on=removed_on,
+            change_reason=mr.text("change_reason", None, max_len=40), change_on=mr.optional_date("change_on"),
             support_measure=mr.get("support_measure", bool, False), resident_link=link,
             _where=mr.path,
         ))
@@ -384,29 +392,99 @@ def _seal(sr: _Reader, base: Path) -> dict[str, Any]:
                 impression_png=_seal_png(sr, base), registered_at=registered, abolished_at=abolished)
 
 
+def _tax_dependant(r: _Reader) -> dict[str, Any]:
+    return {"birth_date": r.date("birth_date").isoformat(), "income": r.yen("income", 0),
+            "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
+
+
 def _tax_record(tr: _Reader) -> dict[str, Any]:
+    """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
+    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
+
+    t = tr.data
     year = tr.get("fiscal_year", int)
     if not 1989 <= year <= 2200:
         raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
+    for computed in ("municipal_tax", "prefectural_tax", "exempt"):
+        if computed in t:
+            raise ImportError_(f"{tr.where(computed)}: the issuer computes it from the raw figures; remove it")
+    deductions = tr.labelled("deductions", "kind", "amount")
+    for j, (kind, _amount) in enumerate(deductions):
+        if kind in COMPUTED_DEDUCTIONS:
+            raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
+                               "spouse and dependants; remove it")
+    spouse = t.get("spouse")
     taxes = []
     for j, x in enumerate(tr.list("taxes", [])):
         xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
-        assessed, paid = xr.yen("assessed"), xr.yen("paid", 0)
-        if paid > assessed:
-            raise ImportError_(f"{xr.where('paid')} is more than assessed ({paid} > {assessed})")
-        due = xr.optional_date("due_on")
+        dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
+        for k, d in enumerate(xr.list("due_dates", [])):
+            dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
+        if not dues:
+            raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
         taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
-                      "assessed": assessed, "paid": paid, "due_on": due.isoformat() if due else None})
+                      "assessed": xr.yen("assessed") if x.get("assessed") is not None else None,
+                      "paid": xr.yen("paid", 0), "due_dates": dues})
     data = {
+        "salary_revenue": tr.yen("salary_revenue", 0),
         "incomes": tr.labelled("incomes", "kind", "amount"),
-        "deductions": tr.labelled("deductions", "kind", "amount"),
-        "municipal_tax": tr.yen("municipal_tax", 0),
-        "prefectural_tax": tr.yen("prefectural_tax", 0),
-        "exempt": tr.get("exempt", bool, False),
+        "deductions": deductions,
+        "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
+        "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
+                       for k, d in enumerate(tr.list("dependants", []))],
+        "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
+        "grade": tr.get("grade", int, 1),
         "taxes": taxes,
     }
+    if data["grade"] not in (1, 2, 3):
+        raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
+    try:
+        assessment = assess(tax_return(data, year))
+    except TaxRuleError as e:
+        raise ImportError_(f"{tr.path}: {e}") from e
+    for j, x in enumerate(taxes):
+        assessed = x["assessed"] if x["assessed"] is not None else assessment.total
+        if x["paid"] > assessed:
+            raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
+    tax_lines(data, year, assessment)
     return dict(resident_id=tr.text("resident", max_len=64), fiscal_year=year,
                 data=json.dumps(data, ensure_ascii=False, sort_keys=True))
+
+
+def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
+    """``r``'s events, each checked by :mod:`kofu.domain.koseki` (errors name the field path)."""
+    try:
+        return [check(e, f"{r.where('events')}[{n}]") for n, e in enumerate(r.list("events", []))]
+    except koseki.KosekiFormatError as e:
+        raise ImportError_(str(e)) from e
+
+
+def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list[Any], default_id: str) -> dict[str, Any]:
+    """One person of a family register (戸籍に記録されている者), as stored in its data."""
+    name = pr.text("name")
+    given = pr.text("given_name", None, max_len=100) or koseki.given_name(name)
+    if not given:
+        raise ImportError_(f"{pr.where('given_name')} is required when name does not separate 氏 and 名 with a space")
+    spouse_role = pr.text("spouse_role", None, max_len=2)
+    if spouse_role not in (None, "夫", "妻"):
+        raise ImportError_(f"{pr.where('spouse_role')} (配偶者区分) must be 夫 or 妻, got {spouse_role!r}")
+    person_id = pr.text("id", None, max_len=64) or resident or default_id
+    if not person_id.isascii() or any(c.isspace() for c in person_id) or len(person_id) > 64:
+        raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces, at most 64 characters")
+    events = _koseki_events(pr, koseki.person_event)
+    person: dict[str, Any] = {
+        "id": person_id, "resident": resident, "name": name, "given_name": given,
+        "birth_date": pr.date("birth_date").isoformat(), "sex": sex,
+        "father": pr.text("father", ""), "mother": pr.text("mother", ""),
+        "relationship": pr.text("relationship", max_len=10), "spouse_role": spouse_role or "",
+        "events": events, "addresses": addresses,
+    }
+    # 除籍 follows from the event that removed the person (death, a marriage
+    # into another register …); "removed" may also say so for a record
+    # whose removing event is not exported.
+    person["removed"] = pr.get("removed", bool, False) or any(koseki.leaves_register(e) for e in events)
+    return person
 
 
 def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -426,19 +504,14 @@ def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
             raise ImportError_(f"{pr.where('addresses')} must be oldest first")
         resident = pr.text("resident", None, max_len=64)
-        removed = pr.get("removed", bool, False)
-        persons.append({
-            "resident": resident, "name": pr.text("name"), "birth_date": pr.date("birth_date").isoformat(),
-            "sex": sex, "father": pr.text("father", ""), "mother": pr.text("mother", ""),
-            "relationship": pr.text("relationship"), "events": pr.labelled("events", "label", "text"),
-            "removed": removed, "addresses": addresses,
-        })
+        person = register_person(pr, resident, sex, addresses, f"{register_id}#{j + 1}")
+        persons.append(person)
         if resident is not None:
-            members.append(dict(resident_id=resident, register_id=register_id, position=j, removed=removed,
-                                _where=pr.path))
+            members.append(dict(resident_id=resident, register_id=register_id, position=j,
+                                removed=person["removed"], _where=pr.path))
     if not persons:
         raise ImportError_(f"{kr.where('persons')} must list at least one person")
-    data = {"events": kr.labelled("events", "label", "text"), "persons": persons}
+    data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
     return dict(register_id=register_id, honseki=kr.text("honseki"), head_name=kr.text("head"),
                 data=json.dumps(data, ensure_ascii=False)), members
 
@@ -659,8 +732,16 @@ class Import:
     def record(self, i: int, kind: str, row: dict[str, Any], where: str) -> None:
         """One checked record of the ``i``-th municipality (kind: a staging.TABLES key), staged.
 
-        Per-record checks belong here: raise ImportError_ naming ``where``.
+        Per-record checks belong here: raise ImportError_ naming ``where``. A
+        family register's plausibility (:mod:`kofu.issuer.plausibility`) is
+        checked here; seals need the residents' birth dates and the seals
+        already stored, and are checked across records in :meth:`finish`.
         """
+        if kind == "family_registers":
+            found = plausibility.problems(residents=(), seals=(), registers=[dict(row, _where=where)])
+            if found:
+                raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
+                                   [f"{w}: {message}" for w, message in found])
         self.stage.add(kind, i, where, row)
         if kind in self.counts:
             self.counts[kind] += 1
@@ -697,6 +778,10 @@ class Import:
             self.error(message)
         if self.errors:
             raise _errors(self.errors)
+        for message in self._implausible_seals():
+            self.error(message)
+        if self.errors:
+            raise _errors(self.errors)
         checked = perf_counter()
         now = clock.now()
         for message in self._sequence_and_settings(now):
@@ -711,6 +796,67 @@ class Import:
         return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
                              c["family_registers"], changed=changed, difference=self.difference,
                              seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
+
+    def _implausible_seals(self) -> list[str]:
+        """Each municipality's staged seals against its residents' ages and the seals already stored.
+
+        Runs in the import's transaction, so the stored seals are the ones
+        the merge will sit beside. Birth dates come from the file, else (a
+        difference) from the stored residents.
+        """
+        if not self.stage.staged["seals"]:
+            return []
+        s_name, r_name = staging._name("seals"), staging._name("residents")
+        when = seal_registrations.c.registered_at.type
+
+        def aware(value: datetime | None) -> datetime | None:
+            # SQLite hands back the wall time, which is Japan time.
+            return value.replace(tzinfo=clock.JST) if value is not None and value.tzinfo is None else value
+
+        errors: list[str] = []
+        for i, row in sorted(self.munis.items()):
+            code = row["code"]
+            seals = [
+                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
+                for r in self.conn.execute(
+                    sa.text(f"SELECT where_ AS _where, registration_number, resident_id, registered_at, "
+                            f"abolished_at FROM {s_name} WHERE m = :m ORDER BY n")
+                    .bindparams(m=i).columns(registered_at=when, abolished_at=when)
+                )
+            ]
+            if not seals:
+                continue
+            ids = sorted({s["resident_id"] for s in seals})
+            births: dict[str, Any] = {}
+            if self.stage.staged["residents"]:
+                for rid, birth in self.conn.execute(
+                    sa.text(f"SELECT resident_id, birth_date FROM {r_name} WHERE m = :m "
+                            "AND resident_id IN :ids")
+                    .bindparams(sa.bindparam("ids", ids, expanding=True), m=i)
+                    .columns(resident_id=sa.Text, birth_date=residents.c.birth_date.type)
+                ):
+                    births[rid] = birth
+            if self.difference:
+                for rid, birth in self.conn.execute(
+                    sa.select(residents.c.resident_id, residents.c.birth_date)
+                    .where(residents.c.municipality_code == code, residents.c.resident_id.in_(ids))
+                ):
+                    births.setdefault(rid, birth)
+            stored = [
+                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
+                for r in self.conn.execute(
+                    sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
+                              seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
+                    .where(seal_registrations.c.municipality_code == code,
+                           seal_registrations.c.resident_id.in_(ids))
+                )
+            ]
+            found = plausibility.problems(
+                residents=[{"resident_id": rid, "birth_date": b} for rid, b in births.items()],
+                seals=seals, registers=(), stored_seals=stored,
+            )
+            errors += [f"{w}: {message}" for w, message in found]
+        return errors
 
     def _sequence_and_settings(self, now: datetime) -> list[str]:
         """Write each municipality's settings, sequence number and refresh time; the sequence errors."""

@@ -208,14 +208,7 @@ def init_ca(directory: Path, ocsp_url: str | None = None) -> CaMaterial:
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -235,14 +228,7 @@ def init_ca(directory: Path, ocsp_url: str | None = None) -> CaMaterial:
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + CARD_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         # RFC 6960 4.2.2.2.1: relying parties need not check the signer's own status.
         .add_extension(x509.OCSPNoCheck(), critical=False)
@@ -360,10 +346,13 @@ def _end_entity(
     return builder.sign(ca.ca_key, hashes.SHA256())
 
 
-def _key_usage(*, signature: bool, non_repudiation: bool) -> x509.KeyUsage:
+def _key_usage(
+    *, signature: bool = False, non_repudiation: bool = False, ca: bool = False
+) -> x509.KeyUsage:
+    """Key usage with only the named bits set; ``ca``: signing certificates and CRLs."""
     return x509.KeyUsage(
         digital_signature=signature, content_commitment=non_repudiation, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
         encipher_only=False, decipher_only=False,
     )
 

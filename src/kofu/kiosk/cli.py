@@ -1,7 +1,8 @@
 """``kofu kiosk issue`` and ``kofu kiosk offers``: the headless reference kiosk.
 
 Exit status: 0 issued; 2 wrong PIN (the tries left are printed); 3 card
-locked; 4 refused (the reason a resident would be shown is printed); 5
+locked; 4 refused (the reason a resident would be shown is printed, in Japanese and
+English, after a JSON line {error, message, message_en, detail}); 5
 printed, but the center could not be told after retries (the operator must
 report it; the paper exists and is never refunded).
 TLS files default to those of a running demo (``var/demo/demo.json``).
@@ -54,7 +55,9 @@ kinds and their options:
   inkan     印鑑登録証明書        (the holder's registered seal; no options)
   zeimu     各種税証明書          --tax-kind shotoku|nozei --year YYYY (fiscal year 年度)
   koseki    戸籍証明書            --koseki-scope all|self (全部事項 / 個人事項)
-  fuhyo     戸籍の附票の写し      (no options)
+  fuhyo     戸籍の附票の写し      --scope household (全部, default) or self (the holder),
+                                  --member ID (repeatable: 一部, chosen persons of the
+                                  register), --with-domicile (本籍・筆頭者)
 
 `kofu kiosk offers` lists what the card holder may get now, with the member
 ids and years to choose from.""",
@@ -62,9 +65,11 @@ ids and years to choose from.""",
     common(i)
     i.add_argument("--kind", default="juminhyo", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"])
     i.add_argument("--scope", choices=["household", "self"],
-                   help="juminhyo/kisai: whole household (default) or the holder; other kinds: self")
+                   help="juminhyo/kisai: whole household (default) or the holder; fuhyo: whole register "
+                        "(default) or the holder; other kinds: self")
     i.add_argument("--member", action="append", default=[], metavar="ID",
-                   help="juminhyo/kisai: a household member to include (repeatable; ids from `kiosk offers`)")
+                   help="juminhyo/kisai: a household member to include; fuhyo: a person of the register "
+                        "(repeatable; ids from `kiosk offers`)")
     i.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     i.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
     i.add_argument("--with-individual-number", action="store_true",
@@ -112,7 +117,14 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
     try:
         card = flow.open_card(args.card)
         auth = flow.authenticate(center, card, args.pin, args.kiosk_id)
-        return int(action(center, auth))
+        try:
+            return int(action(center, auth))
+        finally:
+            try:
+                # One card holder, one transaction: nothing more on this session.
+                center.close_session(auth.session_id)
+            except KioskError:
+                pass  # already closed by the printed report or cancel (or not closable: reported later)
     except WrongPin as e:
         print(f"暗証番号が違います。残り{e.tries_left}回 (wrong PIN: {e.tries_left} tries left)", file=sys.stderr)
         return EXIT_WRONG_PIN
@@ -120,8 +132,11 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
         print("暗証番号がロックされています。市区町村窓口で解除してください。(card locked)", file=sys.stderr)
         return EXIT_LOCKED
     except KioskError as e:
-        print(json.dumps({"error": e.code, "message": e.message, "detail": e.detail}, ensure_ascii=False), file=sys.stderr)
+        print(json.dumps({"error": e.code, "message": e.message, "message_en": e.message_en, "detail": e.detail},
+                         ensure_ascii=False), file=sys.stderr)
         print(e.message, file=sys.stderr)
+        if e.message_en:
+            print(e.message_en, file=sys.stderr)
         return EXIT_REFUSED
     finally:
         center.close()
@@ -130,12 +145,15 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
 def _issue(args: argparse.Namespace) -> int:
     from kofu.kiosk import flow
 
-    resident_record = args.kind in ("juminhyo", "kisai")
+    resident_record = args.kind in ("juminhyo", "kisai", "fuhyo")
     if args.scope is not None:
         scope = args.scope
     else:
         scope = "household" if resident_record else "self"
     koseki_scope = args.koseki_scope or ("all" if args.kind == "koseki" else None)
+    if not 1 <= args.copies <= 99:
+        print(f"kofu kiosk issue: --copies must be 1..99, got {args.copies}", file=sys.stderr)
+        return 1
     if args.kind == "zeimu" and (args.tax_kind is None or args.year is None):
         print("kofu kiosk issue: --kind zeimu needs --tax-kind and --year (see `kofu kiosk offers`)", file=sys.stderr)
         return 1
@@ -175,13 +193,16 @@ def _offers(args: argparse.Namespace) -> int:
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
         try:
-            offers = center.offers(auth.session_id)
+            available = center.availability(auth.session_id)
         except KioskError as e:
             # Nothing is available: the reason a resident is shown, on stdout as well.
             print(json.dumps({"municipality": auth.municipality, "offers": [],
-                              "refusal": {"error": e.code, "message": e.message}}, ensure_ascii=False))
+                              "refusal": {"error": e.code, "message": e.message, "message_en": e.message_en}},
+                             ensure_ascii=False))
             raise
-        print(json.dumps({"municipality": auth.municipality, "offers": offers}, ensure_ascii=False))
+        # "unavailable": kinds closed at this hour, with what the resident is told if they choose one.
+        print(json.dumps({"municipality": auth.municipality, "offers": available["offers"],
+                          "unavailable": available["unavailable"]}, ensure_ascii=False))
         return 0
 
     return _run(args, action)

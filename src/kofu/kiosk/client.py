@@ -13,14 +13,16 @@ from kofu.web import client_ssl_context
 
 
 class KioskError(Exception):
-    """The center refused or could not be reached; ``message`` is what the resident sees."""
+    """The center refused or could not be reached; ``message`` (Japanese) and
+    ``message_en`` (English) are what the resident sees."""
 
-    def __init__(self, code: str, message: str, detail: str = "", status: int = 0) -> None:
+    def __init__(self, code: str, message: str, detail: str = "", status: int = 0, message_en: str = "") -> None:
         super().__init__(f"{code}: {detail or message}")
         self.code = code
         self.message = message
         self.detail = detail
         self.status = status
+        self.message_en = message_en
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,16 @@ class CenterClient:
                 "center-unreachable",
                 "ただいまセンターに接続できません。しばらくしてから再度お試しください。",
                 str(e),
+                message_en="The center cannot be reached at the moment. Please try again later.",
             ) from e
         if r.status_code >= 400:
             try:
                 body = r.json()
-                raise KioskError(body.get("error", "error"), body.get("message", ""), body.get("detail", ""), r.status_code)
+                raise KioskError(body.get("error", "error"), body.get("message", ""), body.get("detail", ""),
+                                 r.status_code, body.get("message_en", ""))
             except ValueError:
-                raise KioskError("error", "エラーが発生しました。", r.text[:200], r.status_code) from None
+                raise KioskError("error", "エラーが発生しました。", r.text[:200], r.status_code,
+                                 "An error occurred.") from None
         return r
 
     def start_session(self, kiosk_id: str) -> tuple[str, bytes]:
@@ -68,7 +73,13 @@ class CenterClient:
         return str(body["municipality"])
 
     def offers(self, sid: str) -> list[dict[str, Any]]:
-        return list(self._call("GET", f"/v1/sessions/{sid}/offers").json()["offers"])
+        return list(self.availability(sid)["offers"])
+
+    def availability(self, sid: str) -> dict[str, Any]:
+        """The whole offers answer: ``offers``, and ``unavailable`` (kinds closed at this hour, with why)."""
+        body = dict(self._call("GET", f"/v1/sessions/{sid}/offers").json())
+        body.setdefault("unavailable", [])  # a center before message_en sends none
+        return body
 
     def order(self, sid: str, **order: Any) -> dict[str, Any]:
         return dict(self._call("POST", f"/v1/sessions/{sid}/orders", order).json())
@@ -85,3 +96,7 @@ class CenterClient:
 
     def cancel(self, sid: str, oid: str, reason: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/v1/sessions/{sid}/orders/{oid}/cancel", {"reason": reason}).json())
+
+    def close_session(self, sid: str) -> int:
+        """Close the session (one card holder, one transaction); returns the refund due."""
+        return int(self._call("POST", f"/v1/sessions/{sid}/close").json()["refund"])

@@ -53,7 +53,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -73,7 +73,6 @@ __all__ = [
 ]
 
 CLIENT_ROLES: Final = ("center", "store-operator", "municipality")
-ClientRole = Literal["center", "store-operator", "municipality"]
 
 CA_CERT: Final = "ca.pem"
 CA_KEY: Final = "ca.key"
@@ -198,20 +197,7 @@ class LgpkiAuthority:
             .not_valid_before(now - _BACKDATE)
             .not_valid_after(now + _CA_LIFETIME)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(_key_usage(ca=True), critical=True)
             .add_extension(ski, critical=False)
             .sign(key, hashes.SHA256())
         )
@@ -392,19 +378,12 @@ class LgpkiAuthority:
 
 
 def _key_usage(
-    *,
-    digital_signature: bool = False,
-    content_commitment: bool = False,
-    key_agreement: bool = False,
+    *, digital_signature: bool = False, content_commitment: bool = False,
+    key_agreement: bool = False, ca: bool = False,
 ) -> x509.KeyUsage:
+    """Key usage with only the named bits set; ``ca``: signing certificates and CRLs."""
     return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=content_commitment,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=key_agreement,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
+        digital_signature=digital_signature, content_commitment=content_commitment,
+        key_encipherment=False, data_encipherment=False, key_agreement=key_agreement,
+        key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False,
     )

@@ -21,9 +21,6 @@ from typing import Final
 
 from kofu.render.errors import FontMissing, UnprintableCharacter
 
-MJ_FAMILY: Final = "IPAmjMincho"
-"""The family name typst and CSS know the font by."""
-
 _CANDIDATES: Final = (
     Path("/usr/share/fonts/truetype/ipamj/ipamjm.ttf"),
     Path("/usr/share/fonts/opentype/ipamj/ipamjm.ttf"),

@@ -27,7 +27,6 @@ from lxml import etree
 from kofu.widearea import ACCEPTED_VERSIONS, NAMESPACE, WSDL_PATH, XSD_PATH
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-XS = "http://www.w3.org/2001/XMLSchema"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 
@@ -42,6 +41,7 @@ OPERATIONS = (
     "IssueCertificate",
     "ConfirmPrinted",
     "CancelIssuance",
+    "QueryIssuance",
 )
 
 

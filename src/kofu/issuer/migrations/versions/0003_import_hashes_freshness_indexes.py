@@ -1,14 +1,14 @@
 """import: content hashes, data sequence and freshness, lookup indexes
 
 Revision ID: 7c1d2e3f4a5b
-Revises: f5e06e586d25
+Revises: 7c1e2b9d4a60
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '7c1d2e3f4a5b'
-down_revision = 'f5e06e586d25'
+down_revision = '7c1e2b9d4a60'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,44 @@
+"""The project carries its own map: docs/architecture.md, and nothing points outside the repository."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Spelled in pieces so that this file does not match itself.
+OUTSIDE = ("shared" + "/", "DES" + "IGN.md")
+
+
+def _tracked_files() -> list[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=30).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"not a git checkout ({e})")
+    return [ROOT / name for name in out.decode().split("\0") if name]
+
+
+def test_no_file_points_outside_the_repository() -> None:
+    files = _tracked_files()
+    assert len(files) > 50  # the listing worked
+    offenders = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for n, line in enumerate(text.splitlines(), 1):
+            if any(word in line for word in OUTSIDE):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def test_architecture_has_a_box_for_every_package() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = sorted(p.parent.name for p in (ROOT / "src" / "kofu").glob("*/__init__.py"))
+    assert "center" in packages and "issuer" in packages
+    missing = [name for name in packages if f"| `{name}/` |" not in text]
+    assert missing == []
+    assert "docs/architecture.md" in (ROOT / "README.md").read_text(encoding="utf-8")
