@@ -6,6 +6,8 @@ The benchmarks live in ``benchmarks/`` beside the tests (run from a checkout):
 - ``render``: render-and-seal of one 住民票 against WeasyPrint with the same signer.
 - ``flow``: the whole system with many concurrent headless kiosks.
 - ``antiforgery``: restoring and checking scanned back sides over a grid of print-and-scan distortions.
+- ``import``: a synthetic city into the issuer (full, unchanged, a difference) and lookups after it,
+  on SQLite and PostgreSQL (``KOFU_BENCH_IMPORT_SIZES=100000,1000000`` selects the sizes).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ BENCHES = {
     "render": "benchmarks.bench_render",
     "flow": "benchmarks.bench_flow",
     "antiforgery": "benchmarks.bench_antiforgery",
+    "import": "benchmarks.bench_import",
 }
 
 

@@ -199,3 +199,55 @@ def test_a_seal_against_the_stored_ones(world: Any, tmp_path: Path, seal: dict[s
                                                                abolished_at="2015-05-31T10:00:00+09:00")
     file.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     import_file(svc.engine, file)
+
+
+def _jsonl(doc: dict[str, Any], path: Path) -> Path:
+    """``doc`` as JSON Lines: the format, then each municipality's settings and its records."""
+    lines = [{"format": doc["format"]}]
+    keys = {"households": "household", "seal_registrations": "seal_registration", "tax_records": "tax_record",
+            "family_registers": "family_register"}
+    for m in doc["municipalities"]:
+        lines.append({"municipality": {k: v for k, v in m.items() if k not in keys}})
+        lines += [{keys[k]: record} for k in keys for record in m.get(k, [])]
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def test_the_streamed_forms_refuse_the_same_records(world: Any, tmp_path: Path) -> None:  # noqa: F811
+    """JSON Lines goes through the same checks; a difference takes the birth date from the stored resident."""
+    svc, _w, doc = world
+    before = _stored(svc.engine)
+    bad = json.loads(json.dumps(doc))
+    bad["municipalities"][0]["seal_registrations"].append(_seal("KT-0003", "R003", "2019-06-01T10:00:00+09:00"))
+    with pytest.raises(ImportError_, match=re.escape(f"{SEALS}[2].registered_at: resident R003 was 9")):
+        import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
+    bad["municipalities"][0]["family_registers"][0]["persons"][3]["relationship"] = "子"
+    with pytest.raises(ImportError_, match=re.escape(f"{REGISTER}.persons[3].relationship: unknown 続柄")):
+        import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
+    assert _stored(svc.engine) == before
+    diff = {"format": "kofu-issuer-difference/1", "municipalities": [
+        {"code": "282286", "sequence": 1,
+         "seal_registrations": [_seal("KT-0003", "R003", "2019-06-01T10:00:00+09:00")]}]}
+    file = tmp_path / "d1.json"
+    file.write_text(json.dumps(diff), encoding="utf-8")
+    with pytest.raises(ImportError_, match=re.escape(f"{SEALS}[0].registered_at: resident R003 was 9")):
+        import_file(svc.engine, file)
+    assert _stored(svc.engine) == before
+
+
+def test_a_changed_change_reason_is_written_again(world: Any, tmp_path: Path) -> None:  # noqa: F811
+    """異動事由 is part of the record's content hash: changing only it is a change."""
+    from kofu.issuer.tables import residents
+
+    svc, _w, doc = world
+    again = json.loads(json.dumps(doc))
+    member = again["municipalities"][0]["households"][0]["members"][0]
+    member.update(change_reason="転居", change_on="2021-02-03")
+    file = tmp_path / "again.json"
+    file.write_text(json.dumps(again, ensure_ascii=False), encoding="utf-8")
+    assert import_file(svc.engine, file).changed >= 1
+    with svc.engine.connect() as c:
+        got = c.execute(sa.select(residents.c.change_reason, residents.c.change_on)
+                        .where(residents.c.resident_id == member["id"])).one()
+    assert tuple(got) == ("転居", date(2021, 2, 3))
+    assert import_file(svc.engine, file).changed == 0

@@ -80,6 +80,8 @@ def test_every_operation(client: Any, issuer_service: Any) -> None:
     assert states == {KATO: "available", MIKI: "available", OUTSIDE: "not-participating"}
     one = client.service.GetServiceStatus(InterfaceVersion="2.0", MunicipalityCode=MIKI)
     assert [m.Name for m in one.Municipality] == ["三木市"]
+    # When the municipality's records were last refreshed (the optional element since issue 18).
+    assert one.Municipality[0].DataRefreshedAt is not None and one.Municipality[0].DataSequence == 0
 
     avail = client.service.QueryAvailability(InterfaceVersion=V, MessageSerial="q-1",
                                              MunicipalityCode=KATO, ResidentLink="link-R001")

@@ -111,6 +111,8 @@ def _get_service_status(svc: IssuerService, p: etree._Element) -> etree._Element
                 build("Name", value=s.name),
                 build("Status", value=s.state.value),
                 build("Message", value=s.message),
+                build("DataRefreshedAt", value=s.refreshed_at.isoformat()) if s.refreshed_at else None,
+                build("DataSequence", value=s.data_sequence) if s.refreshed_at else None,
             )
             for s in statuses
         ],

@@ -26,7 +26,7 @@ def register(sub: Any, serve: Any) -> None:
     isub = issuer.add_subparsers(dest="issuer_command", metavar="COMMAND")
     isub.required = True
 
-    imp = isub.add_parser("import", help="load municipalities and residents (docs/issuer-import.md)")
+    imp = isub.add_parser("import", help="load a full export or a difference (docs/issuer-import.md)")
     imp.add_argument("--config", type=Path, required=True)
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=_import)
@@ -99,8 +99,13 @@ def _import(args: argparse.Namespace) -> int:
     except ImportError_ as e:
         print(f"kofu issuer import: {e} (nothing was changed)", file=sys.stderr)
         return 2
-    print(f"imported {summary.municipalities} municipalities, {summary.households} households, "
-          f"{summary.residents} residents")
+    what = "applied a difference:" if summary.difference else "imported"
+    print(f"{what} {summary.municipalities} municipalities, {summary.households} households, "
+          f"{summary.residents} residents, {summary.seals} seal registrations, {summary.tax_records} tax "
+          f"records, {summary.family_registers} family registers ({summary.changed} rows written; "
+          "unchanged records are not written again)")
+    read, checked, merged = summary.seconds
+    print(f"read and staged in {read:.1f} s, checked in {checked:.1f} s, merged in {merged:.1f} s")
     return 0
 
 

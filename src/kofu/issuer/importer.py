@@ -1,8 +1,25 @@
-"""Load municipality settings and resident records from the JSON export format.
+"""Load municipality settings and resident records: full exports and differences.
 
-The format is documented in docs/issuer-import.md. The whole file is checked
-first, then written in ONE transaction: bad input changes nothing. Records are
-upserted by key, so importing the same file twice leaves the same state.
+The format is documented in docs/issuer-import.md. The file is read as a
+stream (ijson): each record (a household with its members, a seal
+registration, a tax record, a family register) is checked on its own and
+written in batches to staging tables of the import's own transaction
+(:mod:`kofu.issuer.staging`: COPY on PostgreSQL, ``executemany`` on
+SQLite); checks across records (keys unique, references) then run in SQL on
+the staging tables, and only a file without errors is merged into the
+issuer's tables, in the same transaction. Memory stays bounded whatever the
+file size, and bad input anywhere changes nothing. Every error names its
+field path; the first ``MAX_ERRORS`` are reported together.
+
+Two kinds of file:
+
+- a **full export** (``kofu-issuer-import/1`` and ``/2``): records are
+  upserted by key; a record whose content is unchanged (the same content hash)
+  is not written again, so importing the same file twice is cheap;
+- a **difference** (``kofu-issuer-difference/1``): only the records that
+  changed, with a sequence number per municipality that must follow the
+  last one applied; a difference applied twice or out of order is refused
+  and changes nothing.
 
 >>> summary = import_file(engine, Path("export.json"))
 
@@ -10,9 +27,18 @@ Names are stored exactly as given: never Unicode-normalised, because NFC
 would turn CJK compatibility ideographs into their unified forms and change
 the glyph a person's name is printed with (IVS sequences pass through as is).
 
+Per-record checks plug in at :meth:`Import.record`, which every validated
+record passes through with its municipality and field path (a family
+register's plausibility is checked there); per-municipality checks at
+:meth:`Import.municipality`. Seals are checked for plausibility once the
+file is staged (:meth:`Import.finish`): against the residents' ages and the
+seals already stored, in the import's transaction. Tax records carry raw
+figures only; each is assessed as it is read (:mod:`kofu.issuer.taxrecord`).
+
 Errors::
 
-    ImportError_   the file is unreadable or a field is wrong; the message names the field path
+    ImportError_   the file is unreadable, a field is wrong (the message names the field path),
+                   or a difference does not follow the last one applied
 """
 
 from __future__ import annotations
@@ -20,28 +46,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from time import perf_counter
+from typing import IO, Any
 
+import ijson
 import sqlalchemy as sa
+from ijson.common import ObjectBuilder
 
 from kofu import clock
 from kofu.domain import koseki
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
-from kofu.issuer import plausibility
-from kofu.issuer.tables import (
-    family_registers,
-    households,
-    municipalities,
-    register_members,
-    residents,
-    seal_registrations,
-    tax_records,
-)
+from kofu.issuer import plausibility, staging
+from kofu.issuer.tables import residents, seal_registrations
 
 # The reader's methods ``date`` and ``list`` shadow the builtins inside its class body.
 _date = date
@@ -50,14 +72,32 @@ _list = list
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SEAL_PNG_BYTES = 512 * 1024
 MAX_YEN = 10**12
+MAX_ERRORS = 10
+"""Errors reported at most; reading stops after that many."""
 
 FORMAT = "kofu-issuer-import/2"
 ACCEPTED_FORMATS = ("kofu-issuer-import/1", FORMAT)
 """Version 1 files (residents only) still import; 2 adds seals, tax, registers."""
+DIFFERENCE_FORMAT = "kofu-issuer-difference/1"
+
+RECORD_LISTS = ("households", "seal_registrations", "tax_records", "family_registers")
+"""The municipality's record lists: streamed record by record."""
 
 
 class ImportError_(Exception):  # noqa: N801 - the builtin ImportError means something else
-    """The import file is invalid; nothing was written."""
+    """The import file is invalid; nothing was written. ``errors`` lists the first ones."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or [message]
+
+
+def _errors(errors: list[str]) -> ImportError_:
+    if len(errors) == 1:
+        return ImportError_(errors[0])
+    more = "".join(f"\n  {e}" for e in errors[1:])
+    return ImportError_(f"{errors[0]}\n{len(errors) - 1} more error(s) (the first {MAX_ERRORS} are shown):{more}",
+                        errors)
 
 
 @dataclass(frozen=True)
@@ -68,19 +108,11 @@ class ImportSummary:
     seals: int = 0
     tax_records: int = 0
     family_registers: int = 0
-
-
-@dataclass
-class Parsed:
-    """The rows one import file writes, per table."""
-
-    municipalities: list[dict[str, Any]] = field(default_factory=list)
-    households: list[dict[str, Any]] = field(default_factory=list)
-    residents: list[dict[str, Any]] = field(default_factory=list)
-    seals: list[dict[str, Any]] = field(default_factory=list)
-    tax_records: list[dict[str, Any]] = field(default_factory=list)
-    registers: list[dict[str, Any]] = field(default_factory=list)
-    register_members: list[dict[str, Any]] = field(default_factory=list)
+    changed: int = 0
+    """Rows written; records whose content was already stored are not written again."""
+    difference: bool = False
+    seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """Time spent reading and staging, checking across records, and merging."""
 
 
 class _Reader:
@@ -96,11 +128,13 @@ class _Reader:
         return f"{self.path}.{key}" if self.path else key
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        if key not in self.data or self.data[key] is None:
+        value = self.data.get(key)
+        if value is None:
             if default is ...:
                 raise ImportError_(f"{self.where(key)} is required")
             return default
-        value = self.data[key]
+        if value.__class__ is kind:  # the common case, checked once per field of millions of records
+            return value
         if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else (kind,)):
             raise ImportError_(f"{self.where(key)} has the wrong type ({value!r})")
         if not isinstance(value, kind):
@@ -110,7 +144,7 @@ class _Reader:
     def text(self, key: str, default: Any = ..., max_len: int = 400) -> Any:
         value = self.get(key, str, default)
         if isinstance(value, str):
-            if not value.strip() and default is ...:
+            if default is ... and not value.strip():
                 raise ImportError_(f"{self.where(key)} must not be empty")
             if len(value) > max_len:
                 raise ImportError_(f"{self.where(key)} is longer than {max_len} characters")
@@ -173,13 +207,27 @@ def _windows(raw: list[Any], where: str) -> list[dict[str, Any]]:
     return out
 
 
-def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
-    now = clock.now()
+def _code(r: _Reader) -> str:
     code = r.text("code")
     try:
         validate_municipality_code(code)
     except InvalidIdentifier as e:
         raise ImportError_(f"{r.where('code')}: {e}") from e
+    return str(code)
+
+
+def _sequence(r: _Reader, default: Any) -> int | None:
+    seq = r.get("sequence", int, default)
+    if seq is None:
+        return None
+    if not 0 <= seq < 2**62:
+        raise ImportError_(f"{r.where('sequence')} must be a whole number, 0 or more")
+    return int(seq)
+
+
+def _settings(r: _Reader, base: Path) -> dict[str, Any]:
+    """A full export's municipality: its settings, as the municipalities row."""
+    code = _code(r)
     fees_raw = r.get("fees", dict)
     try:
         fees = FeeSchedule.from_mapping(fees_raw)
@@ -234,7 +282,7 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
         seal_cert = str((base / sr.text("cert")).resolve())
         seal_key = str((base / sr.text("key")).resolve())
         seal_chain = [str((base / str(p)).resolve()) for p in sr.list("chain", [])]
-    row = dict(
+    return dict(
         code=code,
         name=r.text("name"),
         mayor_title=r.text("mayor_title"),
@@ -253,61 +301,62 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
         seal_cert=seal_cert,
         seal_key=seal_key,
         seal_chain=json.dumps(seal_chain),
-        updated_at=now,
     )
-    hh_rows: list[dict[str, Any]] = []
-    res_rows: list[dict[str, Any]] = []
-    for i, h in enumerate(r.list("households", [])):
-        hr = _Reader(h, f"{r.where('households')}[{i}]")
-        hid = hr.text("id", max_len=64)
-        members = hr.list("members")
-        if not members:
-            raise ImportError_(f"{hr.where('members')} must list at least one member")
-        ids = []
-        for j, m in enumerate(members):
-            mr = _Reader(m, f"{hr.where('members')}[{j}]")
-            sex = mr.text("sex")
-            if sex not in ("male", "female"):
-                raise ImportError_(f"{mr.where('sex')} must be 'male' or 'female', got {sex!r}")
-            status = mr.text("status", "active")
-            if status not in ("active", "removed"):
-                raise ImportError_(f"{mr.where('status')} must be 'active' or 'removed', got {status!r}")
-            number = mr.text("individual_number", None, max_len=12)
-            if number is not None and not (len(number) == 12 and number.isascii() and number.isdigit()):
-                raise ImportError_(f"{mr.where('individual_number')} must be 12 digits")
-            link = mr.text("resident_link", None, max_len=128)
-            if link is not None and (not link.isascii() or any(c.isspace() for c in link)):
-                raise ImportError_(f"{mr.where('resident_link')} must be printable ASCII without spaces")
-            rid = mr.text("id", max_len=64)
-            ids.append(rid)
-            removed_reason = mr.text("removed_reason", None, max_len=40)
-            removed_on = mr.optional_date("removed_on")
-            if status == "active" and (removed_reason or removed_on):
-                raise ImportError_(f"{mr.path}: removed_reason/removed_on need status 'removed'")
-            res_rows.append(dict(
-                municipality_code=code, resident_id=rid, household_id=hid, position=j,
-                name=mr.text("name"), name_kana=mr.text("name_kana"), birth_date=mr.date("birth_date"),
-                sex=sex, relationship=mr.text("relationship"),
-                became_resident_on=mr.date("became_resident_on"), address_since=mr.date("address_since"),
-                notified_on=mr.date("notified_on"), previous_address=mr.text("previous_address", ""),
-                domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
-                individual_number=number, status=status, resident_link=link, updated_at=now,
-                removed_reason=removed_reason, removed_on=removed_on,
-                change_reason=mr.text("change_reason", None, max_len=40), change_on=mr.optional_date("change_on"),
-                support_measure=mr.get("support_measure", bool, False),
-                _where=mr.path,
-            ))
-        householder = hr.text("householder", max_len=64)
-        if householder not in ids:
-            raise ImportError_(f"{hr.where('householder')}: {householder!r} is not a member of this household")
-        hh_rows.append(dict(municipality_code=code, household_id=hid, address=hr.text("address"),
-                            householder=householder, updated_at=now, _where=hr.path))
-    out.municipalities.append(row)
-    out.households.extend(hh_rows)
-    out.residents.extend(res_rows)
-    _seals(r, base, code, now, out)
-    _tax_records(r, code, now, out)
-    _registers(r, code, now, out)
+
+
+def _difference_settings(r: _Reader) -> dict[str, Any]:
+    """A difference's municipality: its code and sequence number, and no settings."""
+    code = _code(r)
+    for key in r.data:
+        if key not in ("code", "sequence", *RECORD_LISTS):
+            raise ImportError_(f"{r.where(key)}: a difference carries records only; settings change "
+                               "with a full export")
+    return {"code": code}
+
+
+def _household(hr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A household and its members, as rows of households and residents (members carry ``_where``)."""
+    hid = hr.text("id", max_len=64)
+    members = hr.list("members")
+    if not members:
+        raise ImportError_(f"{hr.where('members')} must list at least one member")
+    rows = []
+    for j, m in enumerate(members):
+        mr = _Reader(m, f"{hr.where('members')}[{j}]")
+        sex = mr.text("sex")
+        if sex not in ("male", "female"):
+            raise ImportError_(f"{mr.where('sex')} must be 'male' or 'female', got {sex!r}")
+        status = mr.text("status", "active")
+        if status not in ("active", "removed"):
+            raise ImportError_(f"{mr.where('status')} must be 'active' or 'removed', got {status!r}")
+        number = mr.text("individual_number", None, max_len=12)
+        if number is not None and not (len(number) == 12 and number.isascii() and number.isdigit()):
+            raise ImportError_(f"{mr.where('individual_number')} must be 12 digits")
+        link = mr.text("resident_link", None, max_len=128)
+        # Printable ASCII excludes every whitespace character but the space.
+        if link is not None and (not link.isascii() or not link.isprintable() or " " in link):
+            raise ImportError_(f"{mr.where('resident_link')} must be printable ASCII without spaces")
+        rid = mr.text("id", max_len=64)
+        removed_reason = mr.text("removed_reason", None, max_len=40)
+        removed_on = mr.optional_date("removed_on")
+        if status == "active" and (removed_reason or removed_on):
+            raise ImportError_(f"{mr.path}: removed_reason/removed_on need status 'removed'")
+        rows.append(dict(
+            resident_id=rid, household_id=hid, position=j,
+            name=mr.text("name"), name_kana=mr.text("name_kana"), birth_date=mr.date("birth_date"),
+            sex=sex, relationship=mr.text("relationship"),
+            became_resident_on=mr.date("became_resident_on"), address_since=mr.date("address_since"),
+            notified_on=mr.date("notified_on"), previous_address=mr.text("previous_address", ""),
+            domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
+            individual_number=number, status=status, removed_reason=removed_reason, removed_on=removed_on,
+            change_reason=mr.text("change_reason", None, max_len=40), change_on=mr.optional_date("change_on"),
+            support_measure=mr.get("support_measure", bool, False), resident_link=link,
+            _where=mr.path,
+        ))
+    householder = hr.text("householder", max_len=64)
+    if householder not in {r["resident_id"] for r in rows}:
+        raise ImportError_(f"{hr.where('householder')}: {householder!r} is not a member of this household")
+    return dict(household_id=hid, address=hr.text("address"), householder=householder), rows
 
 
 def _seal_png(sr: _Reader, base: Path) -> bytes:
@@ -333,19 +382,14 @@ def _seal_png(sr: _Reader, base: Path) -> bytes:
     return png
 
 
-def _seals(r: _Reader, base: Path, code: str, now: datetime, out: Parsed) -> None:
-    for i, s in enumerate(r.list("seal_registrations", [])):
-        sr = _Reader(s, f"{r.where('seal_registrations')}[{i}]")
-        number = sr.text("number", max_len=32)
-        registered = sr.instant("registered_at")
-        abolished = sr.instant("abolished_at", None)
-        if abolished is not None and registered is not None and abolished < registered:
-            raise ImportError_(f"{sr.where('abolished_at')} is before registered_at")
-        out.seals.append(dict(
-            municipality_code=code, registration_number=number, resident_id=sr.text("resident", max_len=64),
-            impression_png=_seal_png(sr, base), registered_at=registered, abolished_at=abolished,
-            updated_at=now, _where=sr.path,
-        ))
+def _seal(sr: _Reader, base: Path) -> dict[str, Any]:
+    number = sr.text("number", max_len=32)
+    registered = sr.instant("registered_at")
+    abolished = sr.instant("abolished_at", None)
+    if abolished is not None and registered is not None and abolished < registered:
+        raise ImportError_(f"{sr.where('abolished_at')} is before registered_at")
+    return dict(registration_number=number, resident_id=sr.text("resident", max_len=64),
+                impression_png=_seal_png(sr, base), registered_at=registered, abolished_at=abolished)
 
 
 def _tax_dependant(r: _Reader) -> dict[str, Any]:
@@ -353,61 +397,59 @@ def _tax_dependant(r: _Reader) -> dict[str, Any]:
             "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
 
 
-def _tax_records(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
+def _tax_record(tr: _Reader) -> dict[str, Any]:
     """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
     from kofu.domain.tax import TaxRuleError, assess
     from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
 
-    for i, t in enumerate(r.list("tax_records", [])):
-        tr = _Reader(t, f"{r.where('tax_records')}[{i}]")
-        year = tr.get("fiscal_year", int)
-        if not 1989 <= year <= 2200:
-            raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
-        for computed in ("municipal_tax", "prefectural_tax", "exempt"):
-            if computed in t:
-                raise ImportError_(f"{tr.where(computed)}: the issuer computes it from the raw figures; remove it")
-        deductions = tr.labelled("deductions", "kind", "amount")
-        for j, (kind, _amount) in enumerate(deductions):
-            if kind in COMPUTED_DEDUCTIONS:
-                raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
-                                   "spouse and dependants; remove it")
-        spouse = t.get("spouse")
-        taxes = []
-        for j, x in enumerate(tr.list("taxes", [])):
-            xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
-            dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
-            for k, d in enumerate(xr.list("due_dates", [])):
-                dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
-            if not dues:
-                raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
-            taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
-                          "assessed": xr.yen("assessed") if x.get("assessed") is not None else None, "paid": xr.yen("paid", 0), "due_dates": dues})
-        data = {
-            "salary_revenue": tr.yen("salary_revenue", 0),
-            "incomes": tr.labelled("incomes", "kind", "amount"),
-            "deductions": deductions,
-            "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
-            "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
-                           for k, d in enumerate(tr.list("dependants", []))],
-            "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
-            "grade": tr.get("grade", int, 1),
-            "taxes": taxes,
-        }
-        if data["grade"] not in (1, 2, 3):
-            raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
-        try:
-            assessment = assess(tax_return(data, year))
-        except TaxRuleError as e:
-            raise ImportError_(f"{tr.path}: {e}") from e
-        for j, x in enumerate(taxes):
-            assessed = x["assessed"] if x["assessed"] is not None else assessment.total
-            if x["paid"] > assessed:
-                raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
-        tax_lines(data, year, assessment)
-        out.tax_records.append(dict(
-            municipality_code=code, resident_id=tr.text("resident", max_len=64), fiscal_year=year,
-            data=json.dumps(data, ensure_ascii=False, sort_keys=True), updated_at=now, _where=tr.path,
-        ))
+    t = tr.data
+    year = tr.get("fiscal_year", int)
+    if not 1989 <= year <= 2200:
+        raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
+    for computed in ("municipal_tax", "prefectural_tax", "exempt"):
+        if computed in t:
+            raise ImportError_(f"{tr.where(computed)}: the issuer computes it from the raw figures; remove it")
+    deductions = tr.labelled("deductions", "kind", "amount")
+    for j, (kind, _amount) in enumerate(deductions):
+        if kind in COMPUTED_DEDUCTIONS:
+            raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
+                               "spouse and dependants; remove it")
+    spouse = t.get("spouse")
+    taxes = []
+    for j, x in enumerate(tr.list("taxes", [])):
+        xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
+        dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
+        for k, d in enumerate(xr.list("due_dates", [])):
+            dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
+        if not dues:
+            raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
+        taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
+                      "assessed": xr.yen("assessed") if x.get("assessed") is not None else None,
+                      "paid": xr.yen("paid", 0), "due_dates": dues})
+    data = {
+        "salary_revenue": tr.yen("salary_revenue", 0),
+        "incomes": tr.labelled("incomes", "kind", "amount"),
+        "deductions": deductions,
+        "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
+        "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
+                       for k, d in enumerate(tr.list("dependants", []))],
+        "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
+        "grade": tr.get("grade", int, 1),
+        "taxes": taxes,
+    }
+    if data["grade"] not in (1, 2, 3):
+        raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
+    try:
+        assessment = assess(tax_return(data, year))
+    except TaxRuleError as e:
+        raise ImportError_(f"{tr.path}: {e}") from e
+    for j, x in enumerate(taxes):
+        assessed = x["assessed"] if x["assessed"] is not None else assessment.total
+        if x["paid"] > assessed:
+            raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
+    tax_lines(data, year, assessment)
+    return dict(resident_id=tr.text("resident", max_len=64), fiscal_year=year,
+                data=json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
 def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
@@ -445,176 +487,450 @@ def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list
     return person
 
 
-def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
-    for i, k in enumerate(r.list("family_registers", [])):
-        kr = _Reader(k, f"{r.where('family_registers')}[{i}]")
-        register_id = kr.text("id", max_len=64)
-        persons = []
-        for j, p in enumerate(kr.list("persons")):
-            pr = _Reader(p, f"{kr.where('persons')}[{j}]")
-            sex = pr.text("sex")
-            if sex not in ("male", "female"):
-                raise ImportError_(f"{pr.where('sex')} must be 'male' or 'female', got {sex!r}")
-            addresses = []
-            for a_i, a in enumerate(pr.list("addresses", [])):
-                ar = _Reader(a, f"{pr.where('addresses')}[{a_i}]")
-                addresses.append([ar.text("address"), ar.date("since").isoformat()])
-            if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
-                raise ImportError_(f"{pr.where('addresses')} must be oldest first")
-            resident = pr.text("resident", None, max_len=64)
-            person = register_person(pr, resident, sex, addresses, f"{register_id}#{j + 1}")
-            removed = person["removed"]
-            persons.append(person)
-            if resident is not None:
-                out.register_members.append(dict(
-                    municipality_code=code, resident_id=resident, register_id=register_id, position=j,
-                    removed=removed, _where=pr.path,
-                ))
-        if not persons:
-            raise ImportError_(f"{kr.where('persons')} must list at least one person")
-        data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
-        out.registers.append(dict(
-            municipality_code=code, register_id=register_id, honseki=kr.text("honseki"),
-            head_name=kr.text("head"), data=json.dumps(data, ensure_ascii=False), updated_at=now,
-            _where=kr.path,
-        ))
+def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A family register, and the register_members rows of its persons living here."""
+    register_id = kr.text("id", max_len=64)
+    persons = []
+    members = []
+    for j, p in enumerate(kr.list("persons")):
+        pr = _Reader(p, f"{kr.where('persons')}[{j}]")
+        sex = pr.text("sex")
+        if sex not in ("male", "female"):
+            raise ImportError_(f"{pr.where('sex')} must be 'male' or 'female', got {sex!r}")
+        addresses = []
+        for a_i, a in enumerate(pr.list("addresses", [])):
+            ar = _Reader(a, f"{pr.where('addresses')}[{a_i}]")
+            addresses.append([ar.text("address"), ar.date("since").isoformat()])
+        if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
+            raise ImportError_(f"{pr.where('addresses')} must be oldest first")
+        resident = pr.text("resident", None, max_len=64)
+        person = register_person(pr, resident, sex, addresses, f"{register_id}#{j + 1}")
+        persons.append(person)
+        if resident is not None:
+            members.append(dict(resident_id=resident, register_id=register_id, position=j,
+                                removed=person["removed"], _where=pr.path))
+    if not persons:
+        raise ImportError_(f"{kr.where('persons')} must list at least one person")
+    data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
+    return dict(register_id=register_id, honseki=kr.text("honseki"), head_name=kr.text("head"),
+                data=json.dumps(data, ensure_ascii=False)), members
 
 
-def _refuse_implausible(out: Parsed, code: str) -> None:
-    """Records no municipality could hold (a seal for a child, a marriage under age …)."""
-    mine = [[x for x in rows if x["municipality_code"] == code] for rows in (out.residents, out.seals, out.registers)]
-    found = plausibility.problems(residents=mine[0], seals=mine[1], registers=mine[2])
-    if found:
-        raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
+# ---------------------------------------------------------------- the stream
 
 
-def _refuse_second_seals(c: sa.Connection, out: Parsed) -> None:
-    """A seal in the file against the seals already stored: one in force per person."""
-    for code in {s["municipality_code"] for s in out.seals}:
-        stored = [dict(r._mapping) for r in c.execute(
-            sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
-                      seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
-            .where(seal_registrations.c.municipality_code == code))]
-        for row in stored:  # SQLite hands back the wall time, which is Japan time
-            for k in ("registered_at", "abolished_at"):
-                if row[k] is not None and row[k].tzinfo is None:
-                    row[k] = row[k].replace(tzinfo=clock.JST)
-        mine = [s for s in out.seals if s["municipality_code"] == code]
-        found = plausibility.problems(residents=[], seals=mine, registers=[], stored_seals=stored)
-        if found:
-            raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
+def _walk(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """The file as a stream of parts, never holding more than one record:
+
+    ``("format", value)``, ``("municipalities", value)`` (``[]`` when the
+    list begins, else the value that is not a list), ``("start", i)``, ``("setting", i, key, value)``,
+    ``("record", i, list_key, j, value)``, ``("end", i)``.
+    """
+    events = ijson.parse(fp, use_float=True)
+
+    def build(prefix: str, event: str, value: Any) -> Any:
+        if event not in ("start_map", "start_array"):
+            return value
+        builder = ObjectBuilder()
+        builder.event(event, value)
+        for p, e, v in events:
+            builder.event(e, v)
+            if p == prefix and e in ("end_map", "end_array"):
+                return builder.value
+        raise ijson.IncompleteJSONError("the file ends inside a value")
+
+    first = next(events, None)
+    if first is None or first[1] != "start_map":
+        raise ImportError_("the file must be an object")
+    for prefix, event, value in events:
+        if prefix == "" and event == "end_map":
+            return
+        # A top-level key.
+        key = value
+        p, e, v = next(events)
+        if key == "municipalities" and e == "start_array":
+            yield ("municipalities", [])
+            yield from _municipalities(events, build)
+        elif key == "format":
+            yield ("format", build(p, e, v))
+        elif key == "municipalities":
+            yield ("municipalities", build(p, e, v))
+        else:
+            build(p, e, v)  # other top-level keys are ignored, as they always were
 
 
-def parse(data: Any, base: Path) -> Parsed:
-    """Check the whole document; return the rows to upsert."""
-    root = _Reader(data, "")
-    fmt = root.text("format")
-    if fmt not in ACCEPTED_FORMATS:
-        raise ImportError_(f"format must be {FORMAT!r}, got {fmt!r}")
-    out = Parsed()
-    seen_codes: set[str] = set()
-    for i, m in enumerate(root.list("municipalities")):
-        _municipality(_Reader(m, f"municipalities[{i}]"), base, out)
-        row = out.municipalities[-1]
-        if row["code"] in seen_codes:
-            raise ImportError_(f"municipalities[{i}].code: {row['code']} appears twice")
-        seen_codes.add(row["code"])
-        _refuse_implausible(out, row["code"])
-    hs, rs = out.households, out.residents
-    # Keys unique within the file (a resident in two households is an export bug).
-    seen: dict[Any, str] = {}
-    for h in hs:
-        key = ("h", h["municipality_code"], h["household_id"])
-        if key in seen:
-            raise ImportError_(f"{h['_where']}.id: {h['household_id']} also appears at {seen[key]}")
-        seen[key] = h["_where"]
-    for r in rs:
-        key = ("r", r["municipality_code"], r["resident_id"])
-        if key in seen:
-            raise ImportError_(f"{r['_where']}.id: {r['resident_id']} also appears at {seen[key]}")
-        seen[key] = r["_where"]
-        if r["resident_link"] is not None:
-            lkey = ("l", r["resident_link"])
-            if lkey in seen:
-                raise ImportError_(f"{r['_where']}.resident_link also appears at {seen[lkey]}")
-            seen[lkey] = r["_where"]
-    _check_references(out, seen)
-    return out
+def _municipalities(events: Iterator[tuple[str, str, Any]], build: Any) -> Iterator[tuple[Any, ...]]:
+    i = -1
+    for prefix, event, value in events:
+        if prefix == "municipalities" and event == "end_array":
+            return
+        i += 1
+        if event != "start_map":
+            yield ("setting", i, None, build(prefix, event, value))  # not an object: reported by the reader
+            continue
+        yield ("start", i)
+        for p, e, key in events:
+            if e == "end_map" and p == "municipalities.item":
+                break
+            p2, e2, v2 = next(events)
+            if key in RECORD_LISTS and e2 == "start_array":
+                j = -1
+                for p3, e3, v3 in events:
+                    if p3 == p2 and e3 == "end_array":
+                        break
+                    j += 1
+                    yield ("record", i, key, j, build(p3, e3, v3))
+            else:
+                yield ("setting", i, key, build(p2, e2, v2))
+        yield ("end", i)
 
 
-def _check_references(out: Parsed, seen: dict[Any, str]) -> None:
-    """Seals, tax records and register members name residents listed in the same file."""
-    for kind, rows, keyf in (
-        ("seal registration", out.seals, lambda x: (x["municipality_code"], x["registration_number"])),
-        ("tax record", out.tax_records, lambda x: (x["municipality_code"], x["resident_id"], x["fiscal_year"])),
-        ("family register", out.registers, lambda x: (x["municipality_code"], x["register_id"])),
-        ("register member", out.register_members, lambda x: (x["municipality_code"], x["resident_id"])),
-    ):
-        keys: dict[Any, str] = {}
-        for row in rows:
-            key = keyf(row)
-            if key in keys:
-                raise ImportError_(f"{row['_where']}: this {kind} also appears at {keys[key]}")
-            keys[key] = row["_where"]
-    file_residents = {(r["municipality_code"], r["resident_id"]) for r in out.residents}
-    for rows in (out.seals, out.tax_records, out.register_members):
-        for row in rows:
-            if (row["municipality_code"], row["resident_id"]) not in file_residents:
-                raise ImportError_(f"{row['_where']}: resident {row['resident_id']!r} is not among this "
-                                   "municipality's residents in the file")
+LINE_KEYS = {"household": "households", "seal_registration": "seal_registrations",
+             "tax_record": "tax_records", "family_register": "family_registers"}
+"""JSON Lines: the key of a record line → the list it belongs to."""
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, keys: tuple[str, ...], row: dict[str, Any]) -> None:
-    values = {k: v for k, v in row.items() if not k.startswith("_")}
-    cond = sa.and_(*(table.c[k] == values[k] for k in keys))
-    if conn.execute(sa.select(sa.literal(1)).select_from(table).where(cond)).first() is None:
-        conn.execute(table.insert().values(**values))
+def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """The same parts from JSON Lines: a format line, then each municipality's line and its records.
+
+    Each line is one object with one key: ``format``, ``municipality`` (its
+    settings) or a record (``household``, ``seal_registration``,
+    ``tax_record``, ``family_register``) of the municipality above it.
+    """
+    i = -1
+    counters: dict[str, int] = {}
+    for number, raw in enumerate(fp, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError as e:  # UnicodeDecodeError included
+            raise ImportError_(f"line {number} is not valid UTF-8 JSON: {e}") from e
+        if not isinstance(line, dict) or len(line) != 1:
+            raise ImportError_(f"line {number} must be an object with one key "
+                               "(format, municipality, household, seal_registration, tax_record, family_register)")
+        (key, value), = line.items()
+        if key == "format":
+            yield ("format", value)
+        elif key == "municipality":
+            if i >= 0:
+                yield ("end", i)
+            i += 1
+            counters = dict.fromkeys(RECORD_LISTS, -1)
+            yield ("start", i)
+            if not isinstance(value, dict):
+                raise ImportError_(f"line {number}: municipalities[{i}] must be an object")
+            for k, v in value.items():
+                yield ("setting", i, k, v)
+        elif key in LINE_KEYS:
+            if i < 0:
+                raise ImportError_(f"line {number}: a {key} before any municipality")
+            name = LINE_KEYS[key]
+            counters[name] += 1
+            yield ("record", i, name, counters[name], value)
+        else:
+            raise ImportError_(f"line {number}: unknown line {key!r}")
+    if i >= 0:
+        yield ("end", i)
     else:
-        conn.execute(table.update().where(cond).values(**values))
+        yield ("municipalities", None)
+
+
+# ---------------------------------------------------------------- one import
+
+
+class Import:
+    """One import: records are checked as they stream by and staged; ``finish`` merges them."""
+
+    def __init__(self, conn: sa.Connection, base: Path) -> None:
+        self.conn = conn
+        self.base = base
+        self.stage = staging.Stage(conn)
+        self.errors: list[str] = []
+        self.format: str | None = None
+        self.difference = False
+        self.munis: dict[int, dict[str, Any]] = {}
+        """Municipality index in the file → its row (settings, or code only in a difference)."""
+        self.sequences: dict[int, int | None] = {}
+        self.codes: dict[str, str] = {}
+        self.counts = dict.fromkeys(("households", "residents", "seals", "tax_records", "family_registers"), 0)
+        self.started = perf_counter()
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+        if len(self.errors) >= MAX_ERRORS:
+            raise _errors(self.errors)
+
+    # -- reading
+
+    def read(self, fp: IO[bytes], *, lines: bool = False) -> None:
+        """Read and check the file, staging its records (``lines``: JSON Lines)."""
+        settings: dict[str, Any] = {}
+        saw_municipalities = False
+        for part in _walk_lines(fp) if lines else _walk(fp):
+            tag = part[0]
+            if tag == "record":
+                _, i, key, j, value = part
+                try:
+                    self._record(i, key, _Reader(value, f"municipalities[{i}].{key}[{j}]"))
+                except ImportError_ as e:
+                    self.error(str(e))
+            elif tag == "setting":
+                _, i, key, value = part
+                if key is None:
+                    saw_municipalities = True
+                    self.error(f"municipalities[{i}] must be an object")
+                elif key in RECORD_LISTS and value is not None:
+                    self.error(f"municipalities[{i}].{key} has the wrong type ({type(value).__name__})")
+                elif key not in RECORD_LISTS:
+                    settings[key] = value
+            elif tag == "start":
+                saw_municipalities = True
+                if self.format is None:
+                    raise ImportError_("format must come before municipalities in the file")
+                settings = {}
+            elif tag == "end":
+                try:
+                    self._municipality(part[1], _Reader(settings, f"municipalities[{part[1]}]"))
+                except ImportError_ as e:
+                    self.error(str(e))
+            elif tag == "format":
+                fmt = part[1]
+                if fmt not in (*ACCEPTED_FORMATS, DIFFERENCE_FORMAT):
+                    raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r}, got {fmt!r}")
+                self.format = fmt
+                self.difference = fmt == DIFFERENCE_FORMAT
+            elif tag == "municipalities":
+                saw_municipalities = True
+                if part[1] == []:
+                    pass  # the list begins
+                elif part[1] is None:
+                    self.error("municipalities is required")
+                else:
+                    self.error(f"municipalities has the wrong type ({type(part[1]).__name__})")
+        if self.format is None:
+            self.error("format is required")
+        if not saw_municipalities:
+            self.error("municipalities is required")
+
+    def _record(self, i: int, key: str, r: _Reader) -> None:
+        if key == "households":
+            household, members = _household(r)
+            self.record(i, "households", household, r.path)
+            for m in members:
+                self.record(i, "residents", m, m.pop("_where"))
+        elif key == "seal_registrations":
+            self.record(i, "seals", _seal(r, self.base), r.path)
+        elif key == "tax_records":
+            self.record(i, "tax_records", _tax_record(r), r.path)
+        else:
+            register, members = _register(r)
+            self.record(i, "family_registers", register, r.path)
+            for m in members:
+                self.record(i, "register_members", m, m.pop("_where"))
+
+    def record(self, i: int, kind: str, row: dict[str, Any], where: str) -> None:
+        """One checked record of the ``i``-th municipality (kind: a staging.TABLES key), staged.
+
+        Per-record checks belong here: raise ImportError_ naming ``where``. A
+        family register's plausibility (:mod:`kofu.issuer.plausibility`) is
+        checked here; seals need the residents' birth dates and the seals
+        already stored, and are checked across records in :meth:`finish`.
+        """
+        if kind == "family_registers":
+            found = plausibility.problems(residents=(), seals=(), registers=[dict(row, _where=where)])
+            if found:
+                raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
+                                   [f"{w}: {message}" for w, message in found])
+        self.stage.add(kind, i, where, row)
+        if kind in self.counts:
+            self.counts[kind] += 1
+
+    def municipality(self, i: int, row: dict[str, Any], sequence: int | None) -> None:
+        """The ``i``-th municipality's settings (its code only, in a difference), checked.
+
+        Per-municipality checks belong here.
+        """
+        if row["code"] in self.codes:
+            raise ImportError_(f"municipalities[{i}].code: {row['code']} appears twice "
+                               f"(also at {self.codes[row['code']]})")
+        self.codes[row["code"]] = f"municipalities[{i}]"
+        self.munis[i] = row
+        self.sequences[i] = sequence
+
+    def _municipality(self, i: int, r: _Reader) -> None:
+        if self.difference:
+            row, sequence = _difference_settings(r), _sequence(r, ...)
+        else:
+            row, sequence = _settings(r, self.base), _sequence(r, None)
+        self.municipality(i, row, sequence)
+
+    # -- writing
+
+    def finish(self) -> ImportSummary:
+        """Checks across records, then the merge; raises ImportError_ with the first errors."""
+        self.stage.flush()
+        read_done = perf_counter()
+        if self.errors:
+            raise _errors(self.errors)
+        self.stage.municipalities({i: m["code"] for i, m in self.munis.items()})
+        for message in self.stage.check(difference=self.difference, limit=MAX_ERRORS):
+            self.error(message)
+        if self.errors:
+            raise _errors(self.errors)
+        for message in self._implausible_seals():
+            self.error(message)
+        if self.errors:
+            raise _errors(self.errors)
+        checked = perf_counter()
+        now = clock.now()
+        for message in self._sequence_and_settings(now):
+            self.error(message)
+        if self.errors:
+            raise _errors(self.errors)
+        try:
+            changed = self.stage.merge(now)
+        except sa.exc.IntegrityError as e:
+            raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
+        c = self.counts
+        return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
+                             c["family_registers"], changed=changed, difference=self.difference,
+                             seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
+
+    def _implausible_seals(self) -> list[str]:
+        """Each municipality's staged seals against its residents' ages and the seals already stored.
+
+        Runs in the import's transaction, so the stored seals are the ones
+        the merge will sit beside. Birth dates come from the file, else (a
+        difference) from the stored residents.
+        """
+        if not self.stage.staged["seals"]:
+            return []
+        s_name, r_name = staging._name("seals"), staging._name("residents")
+        when = seal_registrations.c.registered_at.type
+
+        def aware(value: datetime | None) -> datetime | None:
+            # SQLite hands back the wall time, which is Japan time.
+            return value.replace(tzinfo=clock.JST) if value is not None and value.tzinfo is None else value
+
+        errors: list[str] = []
+        for i, row in sorted(self.munis.items()):
+            code = row["code"]
+            seals = [
+                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
+                for r in self.conn.execute(
+                    sa.text(f"SELECT where_ AS _where, registration_number, resident_id, registered_at, "
+                            f"abolished_at FROM {s_name} WHERE m = :m ORDER BY n")
+                    .bindparams(m=i).columns(registered_at=when, abolished_at=when)
+                )
+            ]
+            if not seals:
+                continue
+            ids = sorted({s["resident_id"] for s in seals})
+            births: dict[str, Any] = {}
+            if self.stage.staged["residents"]:
+                for rid, birth in self.conn.execute(
+                    sa.text(f"SELECT resident_id, birth_date FROM {r_name} WHERE m = :m "
+                            "AND resident_id IN :ids")
+                    .bindparams(sa.bindparam("ids", ids, expanding=True), m=i)
+                    .columns(resident_id=sa.Text, birth_date=residents.c.birth_date.type)
+                ):
+                    births[rid] = birth
+            if self.difference:
+                for rid, birth in self.conn.execute(
+                    sa.select(residents.c.resident_id, residents.c.birth_date)
+                    .where(residents.c.municipality_code == code, residents.c.resident_id.in_(ids))
+                ):
+                    births.setdefault(rid, birth)
+            stored = [
+                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
+                for r in self.conn.execute(
+                    sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
+                              seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
+                    .where(seal_registrations.c.municipality_code == code,
+                           seal_registrations.c.resident_id.in_(ids))
+                )
+            ]
+            found = plausibility.problems(
+                residents=[{"resident_id": rid, "birth_date": b} for rid, b in births.items()],
+                seals=seals, registers=(), stored_seals=stored,
+            )
+            errors += [f"{w}: {message}" for w, message in found]
+        return errors
+
+    def _sequence_and_settings(self, now: datetime) -> list[str]:
+        """Write each municipality's settings, sequence number and refresh time; the sequence errors."""
+        from kofu.issuer.tables import municipalities as m_table
+
+        errors = []
+        for i, row in sorted(self.munis.items()):
+            code, seq = row["code"], self.sequences[i]
+            where = f"municipalities[{i}].sequence"
+            stored = self.conn.execute(
+                sa.select(m_table.c.data_sequence).where(m_table.c.code == code)
+            ).scalar_one_or_none()
+            if self.difference:
+                assert seq is not None
+                # Conditional on the number stored: two imports racing cannot both apply.
+                done = self.conn.execute(
+                    m_table.update().where(m_table.c.code == code, m_table.c.data_sequence == seq - 1)
+                    .values(data_sequence=seq, refreshed_at=now)
+                ).rowcount
+                if done != 1:
+                    if stored is None:
+                        errors.append(f"municipalities[{i}].code: municipality {code} is not in this issuer; "
+                                      "import a full export first")
+                    elif seq <= stored:
+                        errors.append(f"{where}: difference {seq} for {code} was already applied "
+                                      f"(the last applied is {stored})")
+                    else:
+                        errors.append(f"{where}: difference {seq} for {code} is out of order: "
+                                      f"the next is {stored + 1}")
+                continue
+            values = dict(row, updated_at=now, refreshed_at=now)
+            if stored is None:
+                self.conn.execute(m_table.insert().values(**values, data_sequence=seq or 0))
+                continue
+            if seq is not None and seq < stored:
+                errors.append(f"{where}: this export (sequence {seq}) is older than the data stored for "
+                              f"{code} (sequence {stored})")
+                continue
+            cond = [m_table.c.code == code]
+            if seq is not None:
+                values["data_sequence"] = seq
+                cond.append(m_table.c.data_sequence <= seq)
+            if self.conn.execute(m_table.update().where(*cond).values(**values)).rowcount != 1:
+                errors.append(f"{where}: the data stored for {code} changed during this import; import again")
+        return errors
 
 
 def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
+    """Import a full export or a difference; all or nothing."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fp = path.open("rb")
     except OSError as e:
         raise ImportError_(f"cannot read {path}: {e}") from e
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
-    parsed = parse(data, path.resolve().parent)
-    ms, hs, rs = parsed.municipalities, parsed.households, parsed.residents
-    try:
-        with engine.begin() as c:
-            _refuse_second_seals(c, parsed)
-            for m in ms:
-                _upsert(c, municipalities, ("code",), m)
-            for h in hs:
-                _upsert(c, households, ("municipality_code", "household_id"), h)
-            # Release links first: a card may move from one record to another
-            # within one import (a correction), which would trip UNIQUE midway.
-            for r in rs:
-                c.execute(
-                    residents.update()
-                    .where(residents.c.municipality_code == r["municipality_code"],
-                           residents.c.resident_id == r["resident_id"])
-                    .values(resident_link=None)
-                )
-            for r in rs:
-                _upsert(c, residents, ("municipality_code", "resident_id"), r)
-            for s in parsed.seals:
-                _upsert(c, seal_registrations, ("municipality_code", "registration_number"), s)
-            for t in parsed.tax_records:
-                _upsert(c, tax_records, ("municipality_code", "resident_id", "fiscal_year"), t)
-            for k in parsed.registers:
-                _upsert(c, family_registers, ("municipality_code", "register_id"), k)
-                # A register's member list is replaced whole: a person removed
-                # from the export is no longer in this register.
-                c.execute(register_members.delete().where(
-                    register_members.c.municipality_code == k["municipality_code"],
-                    register_members.c.register_id == k["register_id"],
-                ))
-            for rm in parsed.register_members:
-                _upsert(c, register_members, ("municipality_code", "resident_id"), rm)
-    except sa.exc.IntegrityError as e:
-        raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
-    return ImportSummary(len(ms), len(hs), len(rs), len(parsed.seals), len(parsed.tax_records),
-                         len(parsed.registers))
+    with fp, engine.connect() as conn:
+        job = Import(conn, path.resolve().parent)
+        try:
+            job.stage.create()
+            try:
+                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"))
+            except ijson.JSONError as e:
+                raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
+            except UnicodeDecodeError as e:
+                raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
+            except OSError as e:
+                raise ImportError_(f"cannot read {path}: {e}") from e
+            summary = job.finish()
+            job.stage.drop()
+            conn.commit()
+        except BaseException:
+            try:
+                job.stage.stop()  # the writer thread is done with the connection
+            except BaseException:  # noqa: S110 - the first failure is the one to report
+                pass
+            conn.rollback()
+            job.stage.drop_after_rollback()
+            raise
+    return summary

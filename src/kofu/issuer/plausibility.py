@@ -1,8 +1,11 @@
 """Records no municipality could hold: refused at import, before anything is written.
 
-The importer parses a municipality's section of the file into rows (see
-:mod:`kofu.issuer.importer`), then calls :func:`problems` on them; each
-problem is ``(field path, message)`` and any one refuses the whole file.
+The streaming importer (:mod:`kofu.issuer.importer`) calls :func:`problems`
+on each family register as it passes ``Import.record``, and, once the file
+is staged, on each municipality's seals with the birth dates of their
+residents and the seals already stored (inside the import's transaction).
+Each problem is ``(field path, message)`` and any one refuses the whole
+file.
 
 >>> problems(residents=rows.residents, seals=rows.seals, registers=rows.registers)  # doctest: +SKIP
 [('municipalities[0].seal_registrations[0].registered_at', 'the resident was 12 …')]

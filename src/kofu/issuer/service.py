@@ -185,6 +185,10 @@ class MunicipalityStatus:
     name: str
     state: ServiceState
     message: str
+    refreshed_at: datetime | None = None
+    """When an import last refreshed the municipality's data."""
+    data_sequence: int | None = None
+    """The number of the last difference applied (or of the last full export)."""
 
 
 _STATE_MESSAGES = {
@@ -395,8 +399,22 @@ class IssuerService:
                 active = [w for w in facts.maintenance if w.contains(now)]
                 if active and active[0].message:
                     message = active[0].message
-            result.append(MunicipalityStatus(row.code, row.name, state, message))
+            refreshed = _aware(row.refreshed_at) if row.refreshed_at is not None else None
+            result.append(MunicipalityStatus(row.code, row.name, state, message, refreshed, row.data_sequence))
         return result
+
+    def _stale(self, m: Any, now: datetime) -> Refusal | None:
+        """A neutral refusal when the municipality's data is older than its maximum age (and a staff alert)."""
+        limit = self.settings.max_age_for(m.code)
+        if limit is None:
+            return None
+        refreshed = _aware(m.refreshed_at) if m.refreshed_at is not None else None
+        if refreshed is not None and now - refreshed <= limit:
+            return None
+        log.warning("STAFF ALERT: the data of municipality %s was last refreshed %s, more than %s ago: "
+                    "nothing is issued until the next import", m.code,
+                    refreshed.isoformat() if refreshed else "never", limit)
+        return Refusal(RefusalCode.NOTHING_OFFERED, detail="data-stale")
 
     def query_availability(self, code: str, resident_link: str) -> Offers | Refusal:
         now = clock.now()
@@ -404,6 +422,9 @@ class IssuerService:
             m = self._municipality(c, code)
             if m is None:
                 return Refusal(RefusalCode.NOT_PARTICIPATING)
+            stale = self._stale(m, now)
+            if stale is not None:
+                return stale
             person = person_facts(c, self._resident_by_link(c, code, resident_link), now)
         result = offers(person, municipality_facts(m), now)
         if isinstance(result, Refusal) and result.detail:
@@ -439,6 +460,7 @@ class IssuerService:
             m = self._municipality(c, req.municipality_code)
             if m is None:
                 raise Refused(Refusal(RefusalCode.NOT_PARTICIPATING))
+            self._refuse_if_stale(m, now)
             holder_row = self._resident_by_link(c, req.municipality_code, req.resident_link)
             facts = municipality_facts(m)
             order = _order(req)
@@ -477,6 +499,8 @@ class IssuerService:
                 try:
                     fresh = self._resident_by_link(c, req.municipality_code, req.resident_link)
                     m_now = self._municipality(c, req.municipality_code)
+                    if m_now is not None:
+                        self._refuse_if_stale(m_now, clock.now())
                     facts_now = municipality_facts(m_now) if m_now is not None else facts
                     self._decide(c, fresh, facts_now, order, clock.now(), lock=True)
                 except IssuerError:
@@ -499,6 +523,11 @@ class IssuerService:
                  req.message_serial, req.municipality_code, req.kind, req.copies)
         return Issued(req.message_serial, issuance_id, certificate_serial, now, pages,
                       req.copies, req.fee, pdf, replayed=False)
+
+    def _refuse_if_stale(self, m: Any, now: datetime) -> None:
+        stale = self._stale(m, now)
+        if stale is not None:
+            raise Refused(stale)
 
     def _decide(self, c: sa.Connection, holder_row: Any | None, facts: MunicipalityFacts, order: Order,
                 now: datetime, *, lock: bool = False) -> None:
@@ -537,6 +566,7 @@ class IssuerService:
                 raise IssuerUnavailable("the records of this issuance are no longer available")
             # The rules again, on the records as they are now: a support measure or an
             # abolished seal recorded since the first fetch refuses a re-fetch too.
+            self._refuse_if_stale(m, clock.now())
             self._decide(c, holder_row, municipality_facts(m), _order(req), clock.now())
             issued_at = _aware(row.issued_at)
             document = self._document(

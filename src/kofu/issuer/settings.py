@@ -20,6 +20,11 @@ The file (relative paths are relative to the file's folder)::
     key = "tls/issuer.key"
     client_ca = "tls/lgpki-ca.pem"        # the center must present a certificate from this CA
 
+    [freshness]                           # optional: data older than this is not issued from
+    max_age_hours = 48                    # every municipality (no limit when absent)
+    [freshness.282286]                    # one municipality's own limit
+    max_age_hours = 26
+
     [seals.282286]                        # the municipality's e-seal; may instead come from the import file
     cert = "seals/282286.pem"
     key = "seals/282286.key"
@@ -33,7 +38,8 @@ Errors::
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +70,17 @@ class IssuerSettings:
     """The config file's folder; relative paths in imported data resolve against it."""
     audit_key: bytes | None = None
     """Key of the audit log's HMAC chain (``[audit] key``: a file of at least 32 bytes)."""
+    max_data_age: dict[str, timedelta] = field(default_factory=dict)
+    """Per municipality code (``[freshness.CODE] max_age_hours``): older data is not issued from."""
+    default_max_data_age: timedelta | None = None
+    """``[freshness] max_age_hours``: the limit of municipalities without their own."""
     unsafe_plain_http: bool = False
     """Serve without TLS: anyone who reaches the port gets sealed certificates. Refused unless set."""
     public_url: str | None = None
     """Where the center reaches the wide-area endpoint (the WSDL's soap:address), without /wide-area."""
+
+    def max_age_for(self, code: str) -> timedelta | None:
+        return self.max_data_age.get(code, self.default_max_data_age)
 
     def wide_area_url(self) -> str:
         """The soap:address: from the settings, never from a request's Host header."""
@@ -154,8 +167,24 @@ def load_settings(path: Path) -> IssuerSettings:
             raise SettingsError(f"{path}: audit.key: {key_path} holds {len(audit_key)} bytes; at least 32 are needed")
     else:
         log.warning("unsafe_unkeyed_audit: %s has no [audit] key, so the audit chain is not keyed", path)
+    max_data_age: dict[str, timedelta] = {}
+    default_max_data_age = None
+    for key, value in _get(raw, "freshness", dict, str(path), {}).items():
+        if key == "max_age_hours":
+            default_max_data_age = _hours(value, "freshness.max_age_hours")
+        elif isinstance(value, dict):
+            max_data_age[key] = _hours(value.get("max_age_hours"), f"freshness.{key}.max_age_hours")
+        else:
+            raise SettingsError(f"freshness.{key} must be a table with max_age_hours, or max_age_hours")
     public_url = _get(srv, "public_url", str, "server", None)
     return IssuerSettings(
         database_url=url, server=server, seals=seals, base_dir=base, audit_key=audit_key,
+        max_data_age=max_data_age, default_max_data_age=default_max_data_age,
         unsafe_plain_http=_get(raw, "unsafe_plain_http", bool, str(path), False), public_url=public_url,
     )
+
+
+def _hours(value: Any, where: str) -> timedelta:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 24 * 365:
+        raise SettingsError(f"{where} must be a number of hours, more than 0, got {value!r}")
+    return timedelta(hours=value)

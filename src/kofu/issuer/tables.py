@@ -36,6 +36,10 @@ municipalities = sa.Table(
     sa.Column("seal_key", sa.Text),
     sa.Column("seal_chain", sa.Text, nullable=False, server_default="[]"),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # The number of the last difference applied (or of the full export), and
+    # when the municipality's data was last refreshed by any import.
+    sa.Column("data_sequence", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refreshed_at", sa.DateTime(timezone=True)),
 )
 
 households = sa.Table(
@@ -45,6 +49,8 @@ households = sa.Table(
     sa.Column("household_id", sa.String(64), primary_key=True),
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("householder", sa.Text, nullable=False),
+    # Fingerprint of the record as imported: an unchanged record is not written again.
+    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -77,6 +83,8 @@ residents = sa.Table(
     # records are never issued at a kiosk.
     sa.Column("support_measure", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("resident_link", sa.String(128), unique=True),
+    # Fingerprint of the record as imported: an unchanged record is not written again.
+    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(
         ["municipality_code", "household_id"],
@@ -84,6 +92,8 @@ residents = sa.Table(
     ),
     sa.CheckConstraint("status IN ('active', 'removed')", name="resident_status"),
     sa.CheckConstraint("sex IN ('male', 'female')", name="resident_sex"),
+    # A household's members, in order (offers, every 住民票).
+    sa.Index("ix_residents_household", "municipality_code", "household_id", "position"),
 )
 
 seal_registrations = sa.Table(
@@ -92,11 +102,14 @@ seal_registrations = sa.Table(
     sa.Column("municipality_code", sa.String(6), primary_key=True),
     sa.Column("registration_number", sa.String(32), primary_key=True),
     sa.Column("resident_id", sa.String(64), nullable=False, index=True),
+    sa.Index("ix_seal_registrations_holder", "municipality_code", "resident_id"),
     sa.Column("impression_png", sa.LargeBinary, nullable=False),
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     # Set when the seal is abolished (廃止); checked at the instant of every
     # request and again inside the transaction that records an issuance.
     sa.Column("abolished_at", sa.DateTime(timezone=True)),
+    # Fingerprint of the record as imported: an unchanged record is not written again.
+    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -108,6 +121,8 @@ tax_records = sa.Table(
     sa.Column("fiscal_year", sa.Integer, primary_key=True),
     # JSON as exported (incomes, deductions, taxes, payments): read whole.
     sa.Column("data", sa.Text, nullable=False),
+    # Fingerprint of the record as imported: an unchanged record is not written again.
+    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -120,6 +135,8 @@ family_registers = sa.Table(
     sa.Column("head_name", sa.Text, nullable=False),
     # JSON: 戸籍事項 and the persons with their 身分事項 and 附票 addresses.
     sa.Column("data", sa.Text, nullable=False),
+    # Fingerprint of the record as imported: an unchanged record is not written again.
+    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -132,6 +149,8 @@ register_members = sa.Table(
     sa.Column("register_id", sa.String(64), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("removed", sa.Boolean, nullable=False),
+    # A register's members (support measures on anyone listed, 戸籍 and 附票).
+    sa.Index("ix_register_members_register", "municipality_code", "register_id"),
 )
 
 issuances = sa.Table(

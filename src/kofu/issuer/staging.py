@@ -1,0 +1,337 @@
+"""Staging tables of one import, and the set-based merge into the issuer's tables.
+
+An import stages every checked record in temporary tables of its own
+connection and transaction (COPY through psycopg 3 on PostgreSQL,
+``executemany`` on SQLite), in batches, so memory stays bounded; it checks
+keys and references across records in SQL, then merges each staging table
+into its table with one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` whose
+update applies only where the stored content hash differs: an unchanged
+record is read, compared and left alone. Nothing is visible to others until
+the import commits, and a rollback leaves the tables as they were.
+
+>>> stage = Stage(conn); stage.create()
+>>> stage.add("residents", 0, "municipalities[0].households[3].members[1]", row)
+>>> stage.municipalities({0: "282286"}); problems = stage.check(difference=False, limit=10)
+>>> changed = stage.merge(now)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from kofu.issuer.tables import (
+    family_registers,
+    households,
+    register_members,
+    residents,
+    seal_registrations,
+    tax_records,
+)
+
+BATCH_ROWS = 5000
+BATCH_BYTES = 16 * 1024 * 1024
+"""A batch is written when it holds this many rows or (seal impressions) bytes."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    table: sa.Table
+    keys: tuple[str, ...]
+    """The key within a municipality (the table's primary key without municipality_code)."""
+    columns: tuple[str, ...]
+    label: str
+    hashed: bool = True
+
+
+TABLES: dict[str, Spec] = {
+    "households": Spec(households, ("household_id",), ("household_id", "address", "householder"), "household"),
+    "residents": Spec(
+        residents, ("resident_id",),
+        ("resident_id", "household_id", "position", "name", "name_kana", "birth_date", "sex", "relationship",
+         "became_resident_on", "address_since", "notified_on", "previous_address", "domicile",
+         "domicile_head", "individual_number", "status", "removed_reason", "removed_on", "change_reason",
+         "change_on", "support_measure", "resident_link"),
+        "resident",
+    ),
+    "seals": Spec(seal_registrations, ("registration_number",),
+                  ("registration_number", "resident_id", "impression_png", "registered_at", "abolished_at"),
+                  "seal registration"),
+    "tax_records": Spec(tax_records, ("resident_id", "fiscal_year"), ("resident_id", "fiscal_year", "data"),
+                        "tax record"),
+    "family_registers": Spec(family_registers, ("register_id",), ("register_id", "honseki", "head_name", "data"),
+                             "family register"),
+    "register_members": Spec(register_members, ("resident_id",), ("resident_id", "register_id", "position", "removed"),
+                             "register member", hashed=False),
+}
+ORDER = ("households", "residents", "seals", "tax_records", "family_registers", "register_members")
+"""Merge order: households before the residents that reference them."""
+
+
+def content_hash(values: tuple[Any, ...]) -> str:
+    """A fingerprint of a record's stored values (not of when it was written)."""
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _name(kind: str) -> str:
+    return f"kofu_stage_{kind}"
+
+
+class Stage:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+        self.n = 0
+        self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in TABLES}
+        self.bytes = dict.fromkeys(TABLES, 0)
+        self.staged = dict.fromkeys(TABLES, 0)
+        self.queue: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=3)
+        self.writer: threading.Thread | None = None
+        self.failure: BaseException | None = None
+        self.processors: dict[str, list[Callable[[Any], Any] | None]] = {}
+        for kind, spec in TABLES.items():
+            self.processors[kind] = [
+                None if self.pg else spec.table.c[c].type.bind_processor(conn.dialect) for c in spec.columns
+            ]
+
+    # -- tables
+
+    def create(self) -> None:
+        self.drop_after_rollback()
+        tail = " ON COMMIT DROP" if self.pg else ""
+        for kind, spec in TABLES.items():
+            cols = ", ".join(f"{c} {spec.table.c[c].type.compile(dialect=self.conn.dialect)}" for c in spec.columns)
+            n = "n BIGINT" if self.pg else "n INTEGER PRIMARY KEY"
+            self.conn.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {_name(kind)} ({n}, m INTEGER NOT NULL, where_ TEXT NOT NULL, "
+                f"content_hash VARCHAR(32), {cols}){tail}"
+            )
+        self.conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {_name('m')} (m INTEGER PRIMARY KEY, code VARCHAR(6) NOT NULL){tail}"
+        )
+
+    def drop(self) -> None:
+        if not self.pg:  # PostgreSQL drops them at commit
+            for kind in (*TABLES, "m", "changed_registers"):
+                self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_name(kind)}")
+
+    def drop_after_rollback(self) -> None:
+        """SQLite creates temporary tables outside the transaction: drop leftovers."""
+        if not self.pg:
+            try:
+                self.drop()
+            except sa.exc.DBAPIError:
+                pass
+
+    # -- rows
+
+    def add(self, kind: str, m: int, where: str, row: dict[str, Any]) -> None:
+        spec = TABLES[kind]
+        values = tuple(row[c] for c in spec.columns)
+        self.n += 1
+        digest = content_hash(values) if spec.hashed else None
+        if not self.pg:
+            values = tuple(v if p is None or v is None else p(v)
+                           for v, p in zip(values, self.processors[kind], strict=True))
+        self.rows[kind].append((self.n, m, where, digest, *values))
+        if kind == "seals":
+            self.bytes[kind] += len(row["impression_png"])
+        if len(self.rows[kind]) >= BATCH_ROWS or self.bytes[kind] >= BATCH_BYTES:
+            self._write(kind)
+
+    def flush(self) -> None:
+        for kind in TABLES:
+            self._write(kind)
+        self.stop()
+
+    def _write(self, kind: str) -> None:
+        rows = self.rows[kind]
+        if not rows:
+            return
+        if self.pg:
+            # COPY runs in a writer thread while this one reads on: the server
+            # stores one batch while the next is parsed (a few batches queue at most).
+            if self.writer is None:
+                self.writer = threading.Thread(target=self._copier, name="kofu-import-copy", daemon=True)
+                self.writer.start()
+            self.queue.put((kind, rows))
+            if self.failure is not None:
+                self.stop()
+        else:
+            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
+            marks = ", ".join("?" for _ in cols)
+            self.conn.exec_driver_sql(f"INSERT INTO {_name(kind)} VALUES ({marks})", rows)
+        self.staged[kind] += len(rows)
+        self.rows[kind] = []
+        self.bytes[kind] = 0
+
+    def _copier(self) -> None:
+        dbapi = self.conn.connection.driver_connection
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.failure is not None:
+                continue  # drain: the import fails at the next flush
+            kind, rows = item
+            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
+            try:
+                cursor = dbapi.cursor()  # type: ignore[union-attr]
+                sql = f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+                with cursor, cursor.copy(sql) as copy:
+                    copy.set_types(self._pg_types(kind))
+                    for r in rows:
+                        copy.write_row(r)
+            except BaseException as e:  # handed to the importing thread
+                self.failure = e
+
+    def _pg_types(self, kind: str) -> list[str]:
+        """The PostgreSQL type of each staged column, for binary COPY."""
+        names = {sa.BigInteger: "int8", sa.Integer: "int4", sa.Boolean: "bool", sa.Date: "date",
+                 sa.LargeBinary: "bytea"}
+        out = ["int8", "int4", "text", "varchar"]
+        for c in TABLES[kind].columns:
+            t = TABLES[kind].table.c[c].type
+            if isinstance(t, sa.DateTime):
+                out.append("timestamptz")
+            else:
+                out.append(next((v for k, v in names.items() if isinstance(t, k)), "text"))
+        return out
+
+    def stop(self) -> None:
+        """Wait for the writer thread (PostgreSQL); raise what it failed with."""
+        if self.writer is not None:
+            self.queue.put(None)
+            self.writer.join()
+            self.writer = None
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+
+    def municipalities(self, codes: dict[int, str]) -> None:
+        """Which code each municipality index of the file has; then the tables are ready to check."""
+        if codes:
+            self.conn.execute(sa.text(f"INSERT INTO {_name('m')} (m, code) VALUES (:m, :code)"),
+                              [{"m": m, "code": c} for m, c in codes.items()])
+        if self.pg:
+            for kind in (*TABLES, "m"):
+                self.conn.exec_driver_sql(f"ANALYZE {_name(kind)}")
+        elif self.staged["residents"]:
+            self.conn.exec_driver_sql(
+                f"CREATE INDEX temp.{_name('residents')}_key ON {_name('residents')} (m, resident_id)"
+            )
+
+    # -- checks across records
+
+    def check(self, *, difference: bool, limit: int) -> list[str]:
+        """Keys unique in the file, resident links unique, references to residents resolve."""
+        problems: list[tuple[int, str]] = []
+        for kind in ORDER:
+            if not self.staged[kind]:
+                continue
+            spec = TABLES[kind]
+            keys = ", ".join(spec.keys)
+            dups = self.conn.exec_driver_sql(
+                f"SELECT min(n), max(n), {keys} FROM {_name(kind)} GROUP BY m, {keys} "
+                f"HAVING count(*) > 1 ORDER BY max(n) LIMIT {int(limit)}"
+            ).all()
+            for first, last, *key in dups:
+                w1, w2 = self._where(kind, first), self._where(kind, last)
+                if kind in ("households", "residents"):
+                    problems.append((last, f"{w2}.id: {key[0]} also appears at {w1}"))
+                else:
+                    problems.append((last, f"{w2}: this {spec.label} also appears at {w1}"))
+        if self.staged["residents"]:
+            dups = self.conn.exec_driver_sql(
+                f"SELECT min(n), max(n) FROM {_name('residents')} WHERE resident_link IS NOT NULL "
+                f"GROUP BY resident_link HAVING count(*) > 1 ORDER BY max(n) LIMIT {int(limit)}"
+            ).all()
+            for first, last in dups:
+                problems.append((last, f"{self._where('residents', last)}.resident_link also appears at "
+                                       f"{self._where('residents', first)}"))
+        stored = (
+            f" AND NOT EXISTS (SELECT 1 FROM residents t JOIN {_name('m')} sm ON sm.code = t.municipality_code "
+            "WHERE sm.m = s.m AND t.resident_id = s.resident_id)"
+        ) if difference else ""
+        where = "in the file or stored" if difference else "in the file"
+        for kind in ("seals", "tax_records", "register_members"):
+            if not self.staged[kind]:
+                continue
+            missing = self.conn.exec_driver_sql(
+                f"SELECT s.n, s.where_, s.resident_id FROM {_name(kind)} s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {_name('residents')} r WHERE r.m = s.m AND r.resident_id = s.resident_id)"
+                f"{stored} ORDER BY s.n LIMIT {int(limit)}"
+            ).all()
+            for n, w, rid in missing:
+                problems.append((n, f"{w}: resident {rid!r} is not among this municipality's residents {where}"))
+        return [message for _n, message in sorted(problems)[:limit]]
+
+    def _where(self, kind: str, n: int) -> str:
+        return str(self.conn.exec_driver_sql(f"SELECT where_ FROM {_name(kind)} WHERE n = {int(n)}").scalar_one())
+
+    # -- the merge
+
+    def merge(self, now: datetime) -> int:
+        """Write what changed; the number of rows written."""
+        distinct = "IS DISTINCT FROM" if self.pg else "IS NOT"
+        at = sa.bindparam("now", now, type_=sa.DateTime(timezone=True))
+        changed = 0
+        if self.staged["residents"]:
+            # A card may move from one record to another within one import (a
+            # correction): release the links that change first, or the UNIQUE
+            # constraint trips midway.
+            changed += self.conn.execute(sa.text(
+                f"UPDATE residents SET resident_link = NULL FROM {_name('residents')} s "
+                f"JOIN {_name('m')} sm ON sm.m = s.m WHERE residents.municipality_code = sm.code "
+                "AND residents.resident_id = s.resident_id AND residents.resident_link IS NOT NULL "
+                f"AND residents.resident_link {distinct} s.resident_link"
+            )).rowcount
+        if self.staged["family_registers"]:
+            # A register's member list is replaced whole when the register changed.
+            self.conn.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {_name('changed_registers')}"
+                f"{' ON COMMIT DROP' if self.pg else ''} AS "
+                f"SELECT sm.code AS code, s.register_id AS register_id FROM {_name('family_registers')} s "
+                f"JOIN {_name('m')} sm ON sm.m = s.m LEFT JOIN family_registers f "
+                "ON f.municipality_code = sm.code AND f.register_id = s.register_id "
+                f"WHERE f.content_hash {distinct} s.content_hash"
+            )
+            if self.pg:
+                self.conn.exec_driver_sql(f"ANALYZE {_name('changed_registers')}")
+            self.conn.exec_driver_sql(
+                "DELETE FROM register_members WHERE (municipality_code, register_id) IN "
+                f"(SELECT code, register_id FROM {_name('changed_registers')})"
+            )
+        for kind in ORDER:
+            if not self.staged[kind]:
+                continue
+            spec = TABLES[kind]
+            table = spec.table.name
+            cols = list(spec.columns)
+            keys = ["municipality_code", *spec.keys]
+            select = ["sm.code", *(f"s.{c}" for c in cols)]
+            into = ["municipality_code", *cols]
+            if spec.hashed:
+                into += ["content_hash", "updated_at"]
+                select += ["s.content_hash", ":now"]
+            updates = ", ".join(f"{c} = excluded.{c}" for c in into if c not in keys)
+            source = f"{_name(kind)} s JOIN {_name('m')} sm ON sm.m = s.m"
+            if kind == "register_members":
+                source += (f" JOIN {_name('changed_registers')} cr ON cr.code = sm.code "
+                           "AND cr.register_id = s.register_id")
+            only_changed = f" WHERE {table}.content_hash {distinct} excluded.content_hash" if spec.hashed else ""
+            stmt = sa.text(
+                f"INSERT INTO {table} ({', '.join(into)}) SELECT {', '.join(select)} FROM {source} WHERE true "
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}{only_changed}"
+            )
+            if spec.hashed:
+                stmt = stmt.bindparams(at)
+            changed += self.conn.execute(stmt).rowcount
+        return changed

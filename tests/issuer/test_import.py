@@ -1,0 +1,296 @@
+"""The streamed import, differences and freshness (issue 18), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from kofu import clock
+from kofu.db import make_engine
+from kofu.demo import city
+from kofu.domain.rules import Offers, Refusal, RefusalCode
+from kofu.issuer.importer import ImportError_, import_file
+from kofu.issuer.service import IssueRequest, IssuerService, Refused
+from kofu.issuer.settings import load_settings
+from kofu.issuer.tables import (
+    create_all,
+    family_registers,
+    households,
+    issuance_events,
+    issuances,
+    municipalities,
+    register_members,
+    residents,
+    seal_registrations,
+    tax_records,
+)
+
+from .conftest import KATO, MIKI, World
+from .test_kinds import NOW, full_import
+
+DATA = (municipalities, households, residents, seal_registrations, tax_records, family_registers,
+        register_members)
+
+
+class Maker:
+    """Stands in for typst and the e-seal: these tests are about the records."""
+
+    def make(self, document: Any, seal: Any) -> tuple[bytes, int]:
+        return b"%PDF-1.7 not a real document", 1
+
+
+@pytest.fixture
+def world(issuer_world: World) -> Any:
+    doc = full_import(issuer_world.seals)
+    issuer_world.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    settings = load_settings(issuer_world.config)
+    engine = make_engine(settings.database_url)
+    create_all(engine)
+    clock.set_for_tests(NOW - timedelta(hours=1))
+    import_file(engine, issuer_world.import_file)
+    clock.set_for_tests(NOW)
+    yield IssuerService(engine, settings, maker=Maker()), issuer_world, doc
+    clock.set_for_tests(None)
+    engine.dispose()
+
+
+def snapshot(engine: sa.Engine) -> dict[str, list[Any]]:
+    with engine.connect() as c:
+        return {t.name: sorted(map(tuple, c.execute(sa.select(t)).all()), key=repr) for t in DATA}
+
+
+def write(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def difference(sequence: int, **lists: Any) -> dict[str, Any]:
+    return {"format": "kofu-issuer-difference/1",
+            "municipalities": [{"code": KATO, "sequence": sequence, **lists}]}
+
+
+def test_a_difference_applied_twice_or_out_of_order_is_refused_and_changes_nothing(
+    world: Any, tmp_path: Path
+) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    moved = json.loads(json.dumps(kato["households"][0]))
+    moved["address"] = "兵庫県加東市東古瀬3番地"           # the household moved
+    left = json.loads(json.dumps(kato["households"][1]))
+    left["members"][0].update(status="removed", removed_reason="転出", removed_on="2026-03-02")
+    tax = json.loads(json.dumps(kato["tax_records"][2]))
+    tax["salary_revenue"] = tax.get("salary_revenue", 0) + 200_000  # a tax record corrected
+    register = json.loads(json.dumps(kato["family_registers"][0]))
+    register["events"].append({"type": "改製", "date": "2026-03-02", "reason": "記録の訂正"})  # an entry added
+    first = write(tmp_path / "d1.json", difference(1, households=[moved, left], tax_records=[tax],
+                                                   family_registers=[register]))
+    before = snapshot(svc.engine)
+    summary = import_file(svc.engine, first)
+    assert summary.difference and summary.households == 2 and summary.changed >= 5
+    after_first = snapshot(svc.engine)
+    with svc.engine.connect() as c:
+        assert c.execute(sa.select(households.c.address).where(households.c.municipality_code == KATO,
+                                                                   households.c.household_id == "H001")
+                         ).scalar_one() == "兵庫県加東市東古瀬3番地"
+        assert c.execute(sa.select(residents.c.status).where(residents.c.municipality_code == KATO,
+                                                                 residents.c.resident_id == "R010")
+                         ).scalar_one() == "removed"
+        assert c.execute(sa.select(municipalities.c.data_sequence).where(municipalities.c.code == KATO)
+                         ).scalar_one() == 1
+    assert after_first != before
+    got = svc.query_availability(KATO, "link-R010")
+    assert isinstance(got, Refusal) and got.code is RefusalCode.RESIDENT_REMOVED
+
+    # Twice: refused, nothing changes.
+    with pytest.raises(ImportError_, match=r"difference 1 for 282286 was already applied"):
+        import_file(svc.engine, first)
+    assert snapshot(svc.engine) == after_first
+    # Out of order (2 is missing), even with a good record in it: refused, nothing changes.
+    moved["address"] = "兵庫県加東市山国1番地"
+    third = write(tmp_path / "d3.json", difference(3, households=[moved]))
+    with pytest.raises(ImportError_, match=r"difference 3 for 282286 is out of order: the next is 2"):
+        import_file(svc.engine, third)
+    assert snapshot(svc.engine) == after_first
+    # A difference naming a resident neither in it nor stored: refused with the path.
+    seal = {"number": "KT-0009", "resident": "R999", "impression_png": kato["seal_registrations"][0]["impression_png"],
+            "registered_at": "2026-03-02T10:00:00+09:00"}
+    bad = write(tmp_path / "bad.json", difference(2, seal_registrations=[seal]))
+    with pytest.raises(ImportError_, match=r"seal_registrations\[0\]: resident 'R999' is not among"):
+        import_file(svc.engine, bad)
+    assert snapshot(svc.engine) == after_first
+    # Then 2, then 3, in order.
+    import_file(svc.engine, write(tmp_path / "d2.json", difference(2, households=[moved])))
+    import_file(svc.engine, third)
+    with svc.engine.connect() as c:
+        assert c.execute(sa.select(municipalities.c.data_sequence).where(municipalities.c.code == KATO)
+                         ).scalar_one() == 3
+    # A full export older than the differences applied is refused too.
+    kato["sequence"] = 2
+    with pytest.raises(ImportError_, match=r"older than the data stored"):
+        import_file(svc.engine, write(tmp_path / "old.json", doc))
+
+
+def test_a_seal_abolished_by_a_difference_is_refused_at_the_very_next_request(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers) and "inkan" in {o.kind for o in got.offers}
+    seal = dict(doc["municipalities"][0]["seal_registrations"][0], abolished_at="2026-03-03T09:59:00+09:00")
+    import_file(svc.engine, write(tmp_path / "d1.json", difference(1, seal_registrations=[seal])))
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers) and "inkan" not in {o.kind for o in got.offers}
+    with svc.engine.connect() as c:
+        before = [c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (issuances, issuance_events)]
+    with pytest.raises(Refused) as e:
+        svc.issue_certificate(IssueRequest("S-inkan", KATO, "link-R001", "O-1", "inkan", "self", False, False,
+                                           1, 200, "store-1"))
+    assert e.value.refusal.code is RefusalCode.KIND_NOT_OFFERED
+    with svc.engine.connect() as c:
+        after = [c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (issuances, issuance_events)]
+    assert after == before
+
+
+def test_an_unchanged_full_import_writes_nothing(world: Any) -> None:
+    svc, w, _doc = world
+    before = snapshot(svc.engine)
+    summary = import_file(svc.engine, w.import_file)
+    assert (summary.residents, summary.changed) == (8, 0)
+    after = snapshot(svc.engine)
+    # Only the municipalities' settings and refresh time are written again.
+    assert {k: v for k, v in after.items() if k != "municipalities"} == \
+        {k: v for k, v in before.items() if k != "municipalities"}
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
+    db_url: str, tmp_path: Path, suffix: str
+) -> None:
+    engine = make_engine(db_url)
+    create_all(engine)
+    good = tmp_path / f"city{suffix}"
+    n = city.write_full(good, 12_000)
+    clock.set_for_tests(NOW)
+    try:
+        summary = import_file(engine, good)
+        assert summary.residents == n and summary.changed > n
+        before = snapshot(engine)
+        # The same city with every household moved, and an impossible date in the very last record.
+        bad = tmp_path / f"bad{suffix}"
+        city.write_full(bad, 12_000, bad_last=True, sequence=1)
+        text = bad.read_text(encoding="utf-8").replace("神奈川県横浜市", "神奈川県横浜市 ")
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(ImportError_, match=r"municipalities\[0\]\.households\[\d+\]\.members\[\d\]\.birth_date: "
+                                               r"'2010-13-40' is not a date"):
+            import_file(engine, bad)
+        assert snapshot(engine) == before
+    finally:
+        clock.set_for_tests(None)
+        engine.dispose()
+
+
+def test_the_first_errors_are_all_named(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    kato["households"][0]["members"][0]["sex"] = "x"
+    kato["households"][2]["members"][1]["birth_date"] = "1999-02-30"
+    kato["households"][1]["id"] = "H001"
+    kato["tax_records"][0]["resident"] = "R404"
+    before = snapshot(svc.engine)
+    with pytest.raises(ImportError_) as e:
+        import_file(svc.engine, write(tmp_path / "bad.json", doc))
+    assert e.value.errors == [
+        "municipalities[0].households[0].members[0].sex must be 'male' or 'female', got 'x'",
+        "municipalities[0].households[2].members[1].birth_date: '1999-02-30' is not a date (YYYY-MM-DD)",
+    ]
+    assert snapshot(svc.engine) == before
+    # Without the record errors, the checks across records speak.
+    kato["households"][0]["members"][0]["sex"] = "male"
+    kato["households"][2]["members"][1]["birth_date"] = "1999-02-28"
+    with pytest.raises(ImportError_) as e:
+        import_file(svc.engine, write(tmp_path / "bad.json", doc))
+    assert e.value.errors == [
+        "municipalities[0].households[1].id: H001 also appears at municipalities[0].households[0]",
+        "municipalities[0].tax_records[0]: resident 'R404' is not among this municipality's residents in the file",
+    ]
+    assert snapshot(svc.engine) == before
+
+
+def test_a_card_moves_between_records_within_one_import(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    members = doc["municipalities"][0]["households"][0]["members"]
+    members[0]["resident_link"], members[1]["resident_link"] = members[1]["resident_link"], members[0]["resident_link"]
+    import_file(svc.engine, write(tmp_path / "swap.json", doc))
+    with svc.engine.connect() as c:
+        links = dict(c.execute(sa.select(residents.c.resident_id, residents.c.resident_link)
+                               .where(residents.c.resident_id.in_(["R001", "R002"]))).all())
+    assert links == {"R001": "link-R002", "R002": "link-R001"}
+
+
+def test_stale_data_is_not_offered_and_staff_are_alerted(world: Any, caplog: pytest.LogCaptureFixture) -> None:
+    svc, w, _doc = world
+    w.config.write_text(w.config.read_text() + f"\n[freshness.{KATO}]\nmax_age_hours = 26\n", encoding="utf-8")
+    svc = IssuerService(svc.engine, load_settings(w.config), maker=Maker())
+    refreshed = NOW - timedelta(hours=1)
+    status = {s.code: s for s in svc.service_status()}
+    assert status[KATO].data_sequence == 0 and status[KATO].refreshed_at is not None
+    assert abs(status[KATO].refreshed_at - refreshed) < timedelta(minutes=1)
+    clock.set_for_tests(refreshed + timedelta(hours=25, minutes=59))
+    assert isinstance(svc.query_availability(KATO, "link-R001"), Offers)
+    clock.set_for_tests(refreshed + timedelta(hours=26, minutes=1))
+    with caplog.at_level(logging.WARNING, logger="kofu.issuer.service"):
+        got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Refusal) and got.code is RefusalCode.NOTHING_OFFERED  # neutral
+    assert any("STAFF ALERT" in r.getMessage() and KATO in r.getMessage() for r in caplog.records)
+    with pytest.raises(Refused):
+        svc.issue_certificate(IssueRequest("S-stale", KATO, "link-R001", "O-1", "juminhyo", "self", False, False,
+                                           1, 200, "store-1"))
+    # Another municipality without a limit is unaffected.
+    assert isinstance(svc.query_availability(MIKI, "link-M001"), Offers)
+    # A difference (even one without records) refreshes the data.
+    import_file(svc.engine, write(w.root / "d1.json", difference(1)))
+    assert isinstance(svc.query_availability(KATO, "link-R001"), Offers)
+
+
+def test_settings_refuse_a_bad_freshness(issuer_world: World) -> None:
+    from kofu.issuer.settings import SettingsError
+
+    issuer_world.config.write_text(issuer_world.config.read_text() + "\n[freshness]\nmax_age_hours = 0\n",
+                                   encoding="utf-8")
+    with pytest.raises(SettingsError, match="freshness.max_age_hours"):
+        load_settings(issuer_world.config)
+
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("late.json", '{"municipalities": [{"code": "282286"}], "format": "kofu-issuer-import/2"}',
+     "format must come before municipalities"),
+    ("empty.json", '{"format": "kofu-issuer-import/2"}', "municipalities is required"),
+    ("truncated.json", '{"format": "kofu-issuer-import/2", "municipalities": [{"code": "282', "not valid UTF-8 JSON"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"household": {}}\n', "line 2: a household before any municipality"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"resident": {}}\n', "line 2: unknown line 'resident'"),
+    ("lines.jsonl", '{"format": "kofu-issuer-import/2"}\n{"municipality": {"code": "282286"', "line 2 is not valid"),
+    ("lines.jsonl", '{"format": "kofu-issuer-difference/1"}\n{"municipality": {"code": "282286", "name": "x"}}\n',
+     "municipalities[0].name: a difference carries records only"),
+    ("lines.jsonl", '{"format": "kofu-issuer-difference/1"}\n{"municipality": {"code": "282286"}}\n',
+     "municipalities[0].sequence is required"),
+])
+def test_malformed_files_are_refused(db_url: str, tmp_path: Path, name: str, content: str, message: str) -> None:
+    engine = make_engine(db_url)
+    create_all(engine)
+    try:
+        with pytest.raises(ImportError_) as e:
+            import_file(engine, write_text(tmp_path / name, content))
+        assert message in str(e.value)
+        assert all(rows == [] for rows in snapshot(engine).values())
+    finally:
+        engine.dispose()
+
+
+def write_text(path: Path, content: str) -> Path:
+    path.write_text(content, encoding="utf-8")
+    return path
