@@ -63,6 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
+from kofu.antiforgery.page import Page
 from kofu.antiforgery.scanio import shrink
 
 _WORK_DPI = 50.0
@@ -142,19 +143,31 @@ def page_corners(img: NDArray[np.uint8]) -> list[NDArray[np.float32]]:
     return out
 
 
-def at_raster_dpi(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """A front scan area-averaged to about the raster's 150 dpi, if it is much finer.
+def at_raster_dpi(img: NDArray[np.uint8], dpi: float | None = None) -> NDArray[np.uint8]:
+    """A front scan area-averaged to about the raster's 150 dpi, if it is much finer
+    (``dpi``: the page's, when known; else the scan's short side is taken as 220 mm).
 
     The alignment's warp samples bilinearly, which from 300 dpi or more
     aliases the underlay's fine screen into a moiré that reads as ink
     (measured: untouched 600 dpi fronts scored up to 12, flagged).
     """
-    dpi = min(img.shape) / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm across
+    if dpi is None:
+        dpi = min(img.shape) / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm across
     if dpi < 1.25 * L.RASTER_DPI:
         return img
     f = L.RASTER_DPI / dpi
     size = (round(img.shape[1] * f), round(img.shape[0] * f))
     return np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _warp(
+    img: NDArray[Any], h: NDArray[np.float64], size: tuple[int, int], flags: int, border: float = 0.0
+) -> NDArray[Any]:
+    """``img`` sampled where the 3x3 ``h`` (with WARP_INVERSE_MAP in ``flags``) says: an
+    affine warp when ``h`` is affine (a scan), a perspective one otherwise (a photo)."""
+    if abs(h[2, 0]) < 1e-12 and abs(h[2, 1]) < 1e-12 and abs(h[2, 2] - 1.0) < 1e-12:
+        return np.asarray(cv2.warpAffine(img, h[:2], size, flags=flags, borderValue=border))
+    return np.asarray(cv2.warpPerspective(img, h, size, flags=flags, borderValue=border))
 
 
 def _page_region(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
@@ -222,9 +235,19 @@ class FrontScan:
     """A front scan (best at 150 dpi) and what aligning it needs of it alone: prepared
     before the restored image is there (see verify)."""
 
-    def __init__(self, image: NDArray[np.uint8]) -> None:
+    def __init__(
+        self, image: NDArray[np.uint8], page: Page | None = None, notes: tuple[str, ...] = ()
+    ) -> None:
         self.image = image
+        self.notes = notes
+        """What was found of the scan (for the diagnostics)."""
         self.corners = page_corners(image)
+        self.perspective = False
+        """The page was seen in perspective (a photo): aligned by a homography."""
+        if page is not None:
+            # A page found within its surround (kofu.antiforgery.page) comes first.
+            self.corners.insert(0, page.corners)
+            self.perspective = page.skew() >= 0.02
         half, _ = shrink(image, 2.0, 1.0)
         self.texture = _lk_texture(half)
 
@@ -245,7 +268,7 @@ class FrontScan:
         a, b = max(0, y0 - 16), min(L.RASTER_H, y1 + 16)
         shifted = h @ np.array([[1.0, 0, 0], [0, 1, a], [0, 0, 1]])
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        part = cv2.warpAffine(self.image, shifted[:2], (L.RASTER_W, b - a), flags=flags, borderValue=255)
+        part = _warp(self.image, shifted, (L.RASTER_W, b - a), flags, 255)
         image[y0:y1] = part[y0 - a : y1 - a]
         front_ink[y0:y1] = ink(np.asarray(part, np.uint8))[y0 - a : y1 - a]
 
@@ -263,7 +286,13 @@ def align_front(
     pw = L.PAGE_W_MM / 25.4 * L.RASTER_DPI
     ph = L.PAGE_H_MM / 25.4 * L.RASTER_DPI
     dst = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [-0.5, ph - 0.5]], np.float32)
-    h = np.vstack([cv2.getAffineTransform(dst, corners[[0, 1, 3]]), [0.0, 0.0, 1.0]])
+    #    A page seen in perspective (a photo: opposite sides of different lengths)
+    #    maps by all four corners instead; the corrections below stay affine.
+    if front.perspective:
+        quad = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32)
+        h = np.asarray(cv2.getPerspectiveTransform(quad, corners.astype(np.float32)), np.float64)
+    else:
+        h = np.vstack([cv2.getAffineTransform(dst, corners[[0, 1, 3]]), [0.0, 0.0, 1.0]])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     # 3. A wide search at half resolution (a page cut off by the scanner's
     #    edge has wrong corners): an affine correction fitted to the tiles'
@@ -272,7 +301,7 @@ def align_front(
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])  # half-res pixel -> full-res pixel
     moving = _texture(
-        np.asarray(cv2.warpAffine(front.image, (h @ s)[:2], half, flags=flags, borderValue=255), np.uint8)
+        np.asarray(_warp(front.image, h @ s, half, flags, 255), np.uint8)
     )
     a = _affine_correction(*_tile_shifts(_texture(reference), moving, _TILE // 2, 20.0), 1.0)
     if a is not None:
@@ -348,7 +377,7 @@ def _lk_steps(
     # The front's texture was taken once (FrontScan) and is sampled at each
     # step: the warp is close to a shift, with which the texture's filters commute.
     for _ in range(steps):
-        mv = cv2.warpAffine(front_texture, (hh @ every_other)[:2], size, flags=flags)
+        mv = _warp(front_texture, hh @ every_other, size, flags)
         mt, mm = float(np.vdot(mv, t)), float(np.vdot(mv, mv))
         likeness = mt / max(float(np.sqrt(mm * tt)), 1e-9)
         # The front's texture put on the reference's energy (not regressed on it: a

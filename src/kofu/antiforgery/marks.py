@@ -2,6 +2,13 @@
 
 Steps (numbered as in the code):
 
+0. Find the page first (kofu.antiforgery.page): on a dark, patterned or
+   busy surround (a scanner with its lid open, a desk, a phone photo) the
+   surround is ink-dark, and a dark frame around the page made every mark a
+   hole in one big blob of "ink". Within the page (its outer 1.5 mm
+   left out), at the scale the page gives, steps 1-5 run as on a scan; a
+   scan whose page shows no surround (on the lid, edge to edge) is searched
+   whole, at the scale its width gives.
 1. Work on every 4th pixel of a 300 dpi scan, ~75 dpi (fast; the marks are 5 mm = 15 px).
 2. Ink is what is clearly darker than the local paper white (a large max
    filter estimates the white, so uneven lighting does not matter).
@@ -25,8 +32,18 @@ from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.errors import ScrambleNotFound
+from kofu.antiforgery.page import Page, find_page
 
 _WORK_DPI = 75.0
+_FIT = 0.06
+"""How far (side ratios, angles) four marks may be from the layout's rectangle on a flat scan."""
+_FIT_PHOTO = 0.3
+"""The same on a page seen in perspective (a photo up to 20-25° off the page's normal:
+sides foreshortened by up to a quarter, the angles skewed); the QR read in its box
+then confirms the marks (kofu.antiforgery.verify.locate_back)."""
+_PAGE_INSET_MM = 1.5
+"""The top marks' outer edges lie 4 mm in from the paper's edge; 1.5 mm in leaves the
+page's outline (found to a few pixels) out, and the opening of step 3 the rest of it."""
 
 
 def _ink(img: NDArray[np.uint8], k: int) -> NDArray[np.uint8]:
@@ -112,11 +129,31 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     return mom["m10"] / mom["m00"] + x0, mom["m01"] / mom["m00"] + y0
 
 
-def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left."""
-    h, w = img.shape
-    # 1. A scan of A4 is about 215 mm wide: that sets the working scale.
-    dpi = w / (L.PAGE_W_MM + 10) * 25.4
+def find_marks(img: NDArray[np.uint8], page: Page | None = None) -> NDArray[np.float64]:
+    """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left.
+
+    ``page`` is the page found in ``img`` (find_page), if it was looked for already."""
+    # 0.
+    page = find_page(img) if page is None else page
+    if page is not None:
+        try:
+            return _find_marks(img, page.px_per_mm * 25.4, page)
+        except ScrambleNotFound as e:
+            first: ScrambleNotFound | None = e
+    else:
+        first = None
+    try:
+        return _find_marks(img, img.shape[1] / (L.PAGE_W_MM + 10) * 25.4, None)
+    except ScrambleNotFound as e:
+        if first is not None:
+            raise ScrambleNotFound(
+                str(first), diagnostics=[*first.diagnostics, "(page found within a surround)"]
+            ) from e
+        raise
+
+
+def _find_marks(img: NDArray[np.uint8], dpi: float, page: Page | None) -> NDArray[np.float64]:
+    # 1. A scan of A4 is about 215 mm wide: that sets the working scale (or the page does).
     # Every n-th pixel (not an average: the marks are solid, and step 5 works at
     # full resolution; a quarter of the time of an area resize).
     n = max(1, round(dpi / _WORK_DPI))
@@ -124,6 +161,10 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     side = L.MARK_SIZE / 25.4 * dpi * f
     # 2.-3.
     ink = _ink(small, max(15, int(side * 3) | 1))
+    if page is not None:
+        # (The sub-sampled pixel i sits at n * i + n // 2 of the original.)
+        shifted = Page(page.corners - np.float32(n // 2), page.px_per_mm, page.share)
+        ink &= shifted.mask(ink.shape, _PAGE_INSET_MM, f)
     cands = _candidates(ink, side)
     if len(cands) < 4:
         raise ScrambleNotFound(
@@ -140,7 +181,8 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     i = int(np.argmin(scores))
     best_score = float(scores[i])
     best = c[combos[i]] if len(combos) else None
-    if best is None or best_score > 0.06:
+    fit = _FIT if page is None or page.skew() < 0.02 else _FIT_PHOTO
+    if best is None or best_score > fit:
         raise ScrambleNotFound(
             "no scrambled image found: the corner marks do not form the expected rectangle",
             diagnostics=[f"best fit off by {best_score:.1%}"],

@@ -52,6 +52,7 @@ from kofu.antiforgery.compare import Region
 from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
+from kofu.antiforgery.page import Page, find_page
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
 from kofu.antiforgery.restore import (
     Placed,
@@ -200,15 +201,31 @@ def _check_resolution(side: str, dpi: float) -> None:
 
 def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontScan:
     """Step 1 for the front: the scan at about 150 dpi, where its page may lie, and
-    what comparing it needs of it alone."""
+    what comparing it needs of it alone. A page found within a surround (a desk, an
+    open lid, a photo) comes with its corners (kofu.antiforgery.page)."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
-    # The scan's short side is an A4 page's width and a little margin (if any):
-    # taking it as 220 mm gives a lower bound of its dpi.
-    dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
+    page = find_page(img)
+    if page is not None:
+        dpi = 2 * page.px_per_mm * 25.4
+    else:
+        # The scan's short side is an A4 page's width and a little margin (if any):
+        # taking it as 220 mm gives a lower bound of its dpi.
+        dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
     _check_resolution("front", dpi)
     if dpi < 1.6 * L.RASTER_DPI:  # halved, it would be coarser than the comparison
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
-    return compare.FrontScan(compare.at_raster_dpi(img))
+        page = find_page(img) if page is not None else None
+    else:
+        dpi /= 2  # the halved image's
+    if page is None:
+        return compare.FrontScan(compare.at_raster_dpi(img))
+    small = compare.at_raster_dpi(img, dpi)
+    f = small.shape[1] / img.shape[1]
+    page = Page((page.corners + 0.5) * np.float32(f) - 0.5, page.px_per_mm * f, page.share)
+    note = "front: the page was found within its surround" + (
+        f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
+    )
+    return compare.FrontScan(small, page, notes=(note,))
 
 
 class _Front:

@@ -1,0 +1,121 @@
+"""Finding the sheet of paper in a scan or a photo, whatever surrounds it.
+
+A scanner with its lid closed shows the page on white; a scanner with the
+lid open, a desk or a phone photo shows it on something darker, or on a
+pattern, and the page may fill only part of the frame. The marks
+(kofu.antiforgery.marks) and the front's alignment (kofu.antiforgery.compare)
+look for their shapes within the page, at the scale the page gives.
+
+Steps (numbered as in the code):
+
+1. Work at about 500 px on the long side (area average): the page's outline
+   needs no more.
+2. Paper is the bright side of the picture: Otsu's threshold on the blurred
+   image splits it from a darker surround (a patterned one too, mostly). A
+   scan that is bright nearly everywhere has no surround to split off: None.
+3. The page is the largest bright region, its holes (the print on it)
+   filled. Its convex hull covers what a finger or a clip takes out of one
+   edge; the hull's best four-sided fit (cv2.approxPolyN) gives the corners.
+4. Plausible only if it is a quadrilateral of about A4's proportions (within
+   the foreshortening of a photo up to 20° off the page's normal), covering a
+   fair share of the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from kofu.antiforgery import layout as L
+
+_WORK_SIDE = 500
+_MIN_SHARE = 0.15
+"""A page smaller than this share of the picture is not looked for (too few pixels to verify anyway)."""
+_MAX_SHARE = 0.97
+"""Bright over more than this share: no surround to tell the page by."""
+_ASPECT = L.PAGE_H_MM / L.PAGE_W_MM
+
+
+@dataclass(frozen=True)
+class Page:
+    corners: NDArray[np.float32]
+    """(4, 2) in picture pixels, clockwise from the corner nearest the top left."""
+    px_per_mm: float
+    """The page's mean scale (the square root of its area over A4's)."""
+    share: float
+    """Share of the picture the page covers."""
+
+    def mask(self, shape: tuple[int, int], inset_mm: float, scale: float = 1.0) -> NDArray[np.uint8]:
+        """1 inside the page, ``inset_mm`` in from its edges (at the page's mean scale), on
+        a picture of ``shape`` that is the original scaled by ``scale``."""
+        m = np.zeros(shape, np.uint8)
+        cv2.fillConvexPoly(m, np.round((self.corners + 0.5) * scale - 0.5).astype(np.int32), 1)
+        k = int(2 * inset_mm * self.px_per_mm * scale) | 1
+        if k > 1:
+            m = np.asarray(cv2.erode(m, np.ones((k, k), np.uint8)), np.uint8)
+        return m
+
+    def skew(self) -> float:
+        """How far the outline is from a rectangle (0: a flat scan; a photo at 20° off
+        the normal reaches about 0.2): the largest relative difference of opposite sides."""
+        c = self.corners.astype(np.float64)
+        side = [float(np.linalg.norm(c[(i + 1) % 4] - c[i])) for i in range(4)]
+        return max(abs(side[0] - side[2]) / max(side[0], side[2]), abs(side[1] - side[3]) / max(side[1], side[3]))
+
+
+def order_corners(box: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Four corners clockwise (in image coordinates) starting nearest the top left."""
+    c = np.asarray(box, np.float64).reshape(4, 2)
+    centre = c.mean(axis=0)
+    angle = np.arctan2(c[:, 1] - centre[1], c[:, 0] - centre[0])
+    c = c[np.argsort(angle)]  # clockwise on screen (y down)
+    start = int(np.argmin(c.sum(axis=1)))
+    return np.asarray(np.roll(c, -start, axis=0), np.float32)
+
+
+def find_page(img: NDArray[np.uint8]) -> Page | None:
+    """The page in a grayscale picture, or None when no surround sets it apart."""
+    h, w = img.shape
+    # 1.
+    f = min(1.0, _WORK_SIDE / max(h, w))
+    small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = np.asarray(cv2.GaussianBlur(small, (0, 0), 2.0), np.uint8)
+    # 2.
+    _, bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    share = float(bright.mean())
+    if share > _MAX_SHARE or share < _MIN_SHARE:
+        return None
+    # 3. Bright patches of a patterned surround, and the links between them and the
+    #    page, are opened away first: anything narrower than 3 % of the picture.
+    k = max(5, int(0.03 * min(small.shape)) | 1)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    outline = max(contours, key=cv2.contourArea)
+    hull = cv2.convexHull(outline)
+    area = float(cv2.contourArea(hull))
+    if area < _MIN_SHARE * small.size or area > _MAX_SHARE * small.size:
+        return None
+    quad = cv2.approxPolyN(hull, 4)
+    if quad is None or len(quad.reshape(-1, 2)) != 4:
+        return None
+    corners = order_corners(quad.reshape(4, 2).astype(np.float64))
+    # 4.
+    if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
+        return None
+    quad_area = float(cv2.contourArea(corners))
+    if quad_area > 1.15 * area or quad_area < 0.85 * area:
+        return None  # not four-sided: a blob
+    c = corners.astype(np.float64)
+    sides = [float(np.linalg.norm(c[(i + 1) % 4] - c[i])) for i in range(4)]
+    a, b = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
+    ratio = max(a, b) / max(min(a, b), 1e-9)
+    if not (0.75 * _ASPECT < ratio < 1.3 * _ASPECT):
+        return None
+    px_per_mm = float(np.sqrt(quad_area / (L.PAGE_W_MM * L.PAGE_H_MM))) / f
+    full = (corners + np.float32(0.5)) / np.float32(f) - np.float32(0.5)  # pixel centres
+    return Page(np.asarray(full, np.float32), px_per_mm, quad_area / small.size)
