@@ -6,6 +6,7 @@ The benchmarks live in ``benchmarks/`` beside the tests (run from a checkout):
 - ``render``: render-and-seal of one 住民票 against WeasyPrint with the same signer.
 - ``flow``: the whole system with many concurrent headless kiosks.
 - ``antiforgery``: restoring and checking scanned back sides over a grid of print-and-scan distortions.
+- ``photos``: the same from simulated phone photos of the back and the front (issue 17).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ BENCHES = {
     "render": "benchmarks.bench_render",
     "flow": "benchmarks.bench_flow",
     "antiforgery": "benchmarks.bench_antiforgery",
+    "photos": "benchmarks.bench_photos",
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kofu.antiforgery.printjob import front_rasters
-from kofu.antiforgery.simulate import render_page, ssim
+from kofu.antiforgery.simulate import Distortion, print_and_scan, render_page, ssim
 from kofu.antiforgery.verify import verify_scan
 
 from .conftest import SERIAL, Center, Jobs
@@ -41,15 +41,18 @@ def test_dark_grey_border_verifies(jobs: Jobs, center: Center, back200: np.ndarr
 
 
 @pytest.mark.parametrize("surround", ["black", "light", "pattern", "small-and-finger"])
-def test_page_found_whatever_surrounds_it(
-    jobs: Jobs, center: Center, back200: np.ndarray, surround: str
-) -> None:
+def test_page_found_whatever_surrounds_it(jobs: Jobs, center: Center, surround: str) -> None:
     """Dark, light or patterned background (a fine pattern: cells of 2-5 mm; a coarse
     checkerboard whose bright cells touch the page is not told from it); the page filling 60 % of the frame with a
     finger over one edge: the back verifies, and the front compares untouched."""
     rng = np.random.default_rng(17)
-    page = back200
-    front = render_page(jobs.genuine, 0, 200)
+    # Scans (300 dpi, simulated print and scan) cut to the page: the bed's white margin
+    # would be a surround of its own.
+    m = round(6.0 / 25.4 * 300)
+    page, front = (
+        cv2.imdecode(np.frombuffer(print_and_scan(jobs.genuine, k, Distortion(seed=k)), np.uint8), 0)[m:-m, m:-m]
+        for k in (1, 0)
+    )
     h, w = page.shape
     if surround == "small-and-finger":
         size = (int(w / 0.6), int(h / 0.6) + 40)
@@ -68,7 +71,7 @@ def test_page_found_whatever_surrounds_it(
         img = _framed(p, bg, x, y)
         if surround == "small-and-finger":
             # A finger (a dark rounded blob) over the left edge, mid-height.
-            cv2.ellipse(img, (x, y + h // 2), (90, 40), 0, 0, 360, 70, -1)
+            cv2.ellipse(img, (x, y + h // 2), (135, 60), 0, 0, 360, 70, -1)
         scans.append(_png(img))
     r = verify_scan(scans[0], scans[1], keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL and r.restored is not None

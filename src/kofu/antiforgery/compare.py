@@ -231,6 +231,16 @@ def _affine_correction(
     return None if a is None else np.vstack([a, [0.0, 0.0, 1.0]])
 
 
+def _homography_correction(
+    src: NDArray[np.float32], found: NDArray[np.float32], tolerance: float
+) -> NDArray[np.float64] | None:
+    """3x3: the homography that best takes tile centres to where they were found (RANSAC)."""
+    if len(src) < 12:
+        return None
+    m, _ = cv2.findHomography(src, found, cv2.RANSAC, tolerance)
+    return None if m is None else np.asarray(m, np.float64)
+
+
 class FrontScan:
     """A front scan (best at 150 dpi) and what aligning it needs of it alone: prepared
     before the restored image is there (see verify)."""
@@ -247,7 +257,10 @@ class FrontScan:
         if page is not None:
             # A page found within its surround (kofu.antiforgery.page) comes first.
             self.corners.insert(0, page.corners)
-            self.perspective = page.skew() >= 0.02
+            # Even a camera 1.5° off the normal bends the page by 5 px at 150 dpi (seen),
+            # more than an affine map leaves to step 5: any page seen in a surround is
+            # mapped by a homography.
+            self.perspective = True
         half, _ = shrink(image, 2.0, 1.0)
         self.texture = _lk_texture(half)
 
@@ -303,7 +316,12 @@ def align_front(
     moving = _texture(
         np.asarray(_warp(front.image, h @ s, half, flags, 255), np.uint8)
     )
-    a = _affine_correction(*_tile_shifts(_texture(reference), moving, _TILE // 2, 20.0), 1.0)
+    src, found = _tile_shifts(_texture(reference), moving, _TILE // 2, 20.0)
+    # A photo's page corners are found to a few pixels, and each one's error bends the
+    # perspective: its correction is a homography (the tiles' shifts show the bend).
+    a = _homography_correction(src, found, 1.0) if front.perspective else None
+    if a is None:
+        a = _affine_correction(src, found, 1.0)
     if a is not None:
         h = h @ s @ a @ np.linalg.inv(s)
     return _refine_affine(front, h, reference)
@@ -333,7 +351,9 @@ def _refine_affine(
     """
     # Half-resolution pixel -> full-resolution pixel (pixel centres).
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
-    hh, likeness = _lk_steps(front.texture, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05)
+    hh, likeness = _lk_steps(
+        front.texture, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05, front.perspective
+    )
     return np.asarray(s @ hh @ np.linalg.inv(s), np.float64), likeness
 
 
@@ -343,6 +363,7 @@ def _lk_steps(
     reference: NDArray[np.uint8],
     steps: int,
     stop: float,
+    homography: bool = False,
 ) -> tuple[NDArray[np.float64], float]:
     """Up to ``steps`` Gauss-Newton steps at one resolution (that of ``reference``; ``hh``
     maps its pixels to the front's, whose _lk_texture is ``front_texture``), until a step
@@ -351,6 +372,10 @@ def _lk_steps(
     The sums are taken over every other pixel of every other row (the
     textures are blurred over more than that): a quarter of the work, and
     still some 30,000 pixels with text for six unknowns.
+
+    With ``homography`` (a photo) each step is a homography instead (eight
+    unknowns: the affine six and the two of perspective, whose displacement is
+    -X (g1 X + g2 Y), -Y (g1 X + g2 Y) to first order); the sums are the same.
     """
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     t = _lk_texture(reference)
@@ -370,6 +395,9 @@ def _lk_steps(
     ys = (by * block + (block - 2) / 2) * c
     p = np.stack([xs, ys, np.ones_like(xs)], axis=-1)  # (GH, GW, 3)
     pp = p[..., :, None] * p[..., None, :]  # (GH, GW, 3, 3)
+    zero = np.zeros_like(xs)
+    bx = np.stack([xs, ys, zero + 1, zero, zero, zero, -xs * xs, -xs * ys], axis=-1)
+    by = np.stack([zero, zero, zero, xs, ys, zero + 1, -xs * ys, -ys * ys], axis=-1)
     inside = np.zeros((L.GRID_H, L.GRID_W), bool)
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
@@ -387,20 +415,31 @@ def _lk_steps(
         # Blocks that disagree most (a forger's change, a stain) do not pull.
         energy = _block_sums(d * d)
         w = (inside & (energy <= np.percentile(energy[inside], 98))).astype(np.float64)
-        hm = np.zeros((6, 6))
-        hm[:3, :3] = np.einsum("ij,ijkl->kl", w * sxx, pp)
-        hm[:3, 3:] = hm[3:, :3] = np.einsum("ij,ijkl->kl", w * sxy, pp)
-        hm[3:, 3:] = np.einsum("ij,ijkl->kl", w * syy, pp)
-        b = -np.concatenate(
-            [np.einsum("ij,ijk->k", w * sxd, p), np.einsum("ij,ijk->k", w * syd, p)]
-        )
+        if homography:
+            hm = (
+                np.einsum("ij,ijk,ijl->kl", w * sxx, bx, bx)
+                + np.einsum("ij,ijk,ijl->kl", w * sxy, bx, by)
+                + np.einsum("ij,ijk,ijl->kl", w * sxy, by, bx)
+                + np.einsum("ij,ijk,ijl->kl", w * syy, by, by)
+            )
+            b = -(np.einsum("ij,ijk->k", w * sxd, bx) + np.einsum("ij,ijk->k", w * syd, by))
+        else:
+            hm = np.zeros((6, 6))
+            hm[:3, :3] = np.einsum("ij,ijkl->kl", w * sxx, pp)
+            hm[:3, 3:] = hm[3:, :3] = np.einsum("ij,ijkl->kl", w * sxy, pp)
+            hm[3:, 3:] = np.einsum("ij,ijkl->kl", w * syy, pp)
+            b = -np.concatenate(
+                [np.einsum("ij,ijk->k", w * sxd, p), np.einsum("ij,ijk->k", w * syd, p)]
+            )
         try:
             u = np.linalg.solve(hm, b)
         except np.linalg.LinAlgError:
             break
-        # The displacement u(x) = (u0 X + u1 Y + u2, u3 X + u4 Y + u5) with X = c x, Y = c y.
+        # The displacement u(x) = (u0 X + u1 Y + u2, u3 X + u4 Y + u5) with X = c x, Y = c y
+        # (and, for a homography, the perspective row).
+        g = (c * c * u[6], c * c * u[7]) if homography else (0.0, 0.0)
         step = np.array(
-            [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [0.0, 0.0, 1.0]]
+            [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [g[0], g[1], 1.0]]
         )
         hh = hh @ step
         if np.abs(u).max() < stop:

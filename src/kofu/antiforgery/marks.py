@@ -41,6 +41,15 @@ _FIT_PHOTO = 0.3
 """The same on a page seen in perspective (a photo up to 20-25° off the page's normal:
 sides foreshortened by up to a quarter, the angles skewed); the QR read in its box
 then confirms the marks (kofu.antiforgery.verify.locate_back)."""
+_POOL = 6
+"""Candidates looked at towards each corner. (4 was enough on flat scans; in a photo, blurred
+and foreshortened, parts of the latent image and the QR code pass for marks too, further
+towards the bottom corners than the marks.)"""
+_SKEWED = 0.02
+"""A page whose opposite sides differ by more than this is seen in perspective (a photo)."""
+_NEAR_MM = 8.0
+"""How far from where the page's corners put it a mark may be found (the corners are
+found to a few millimetres; the nearest other mark-like shape is some 5 mm off)."""
 _PAGE_INSET_MM = 1.5
 """The top marks' outer edges lie 4 mm in from the paper's edge; 1.5 mm in leaves the
 page's outline (found to a few pixels) out, and the opening of step 3 the rest of it."""
@@ -171,10 +180,15 @@ def _find_marks(img: NDArray[np.uint8], dpi: float, page: Page | None) -> NDArra
             "no scrambled image found: the four corner marks are not in the scan",
             diagnostics=[f"{len(cands)} mark-like shapes found"],
         )
-    # 4. The few most extreme candidates towards each corner, then the best rectangle.
     c = np.array(cands)
+    if page is not None and page.skew() >= _SKEWED:
+        best = _by_page(c, page, f, n)
+        if best is not None:
+            half = int(side / f * 1.2)
+            return np.array([_refine(img, x / f, y / f, half) for x, y in best])
+    # 4. The few most extreme candidates towards each corner, then the best rectangle.
     dirs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
-    pools = [np.argsort(-(c @ np.array(d)))[:4] for d in dirs]
+    pools = [np.argsort(-(c @ np.array(d)))[:_POOL] for d in dirs]
     combos = np.array(list(itertools.product(*pools)))
     combos = combos[[len(set(k)) == 4 for k in combos]]  # four different candidates
     scores = _scores(c[combos]) if len(combos) else np.array([np.inf])
@@ -190,6 +204,32 @@ def _find_marks(img: NDArray[np.uint8], dpi: float, page: Page | None) -> NDArra
     # 5.
     half = int(side / f * 1.2)
     return np.array([_refine(img, x / f, y / f, half) for x, y in best])
+
+
+def _by_page(
+    c: NDArray[np.float64], page: Page, f: float, n: int
+) -> NDArray[np.float64] | None:
+    """4. (a page seen in perspective) The candidate nearest where each mark should be,
+    by the page's corners; the page's way up (0 or 180°) is the one whose marks are
+    all found nearest. None when a mark has no candidate within _NEAR_MM.
+
+    The rectangle test does not tell a photo's marks: foreshortened, their quadrilateral
+    is no rectangle, and an inverted block of the scrambled image beside a mark made
+    one that looked more like it (seen)."""
+    a4 = np.array([[0, 0], [L.PAGE_W_MM, 0], [L.PAGE_W_MM, L.PAGE_H_MM], [0, L.PAGE_H_MM]], np.float32)
+    small = (page.corners + np.float32(0.5)) * np.float32(f) - np.float32(0.5)
+    best: tuple[float, NDArray[np.float64]] | None = None
+    for turn in (0, 2):
+        h = cv2.getPerspectiveTransform(a4, np.roll(small, -turn, axis=0).astype(np.float32))
+        want = cv2.perspectiveTransform(np.array([L.mark_centres()], np.float64), h)[0]
+        if turn:
+            want = np.roll(want, 2, axis=0)  # back to the picture's TL, TR, BR, BL
+        d = np.linalg.norm(c[None, :, :] - want[:, None, :], axis=2)  # (4 marks, candidates)
+        pick = d.argmin(axis=1)
+        worst = float(d[np.arange(4), pick].max()) / (page.px_per_mm * f)
+        if len(set(pick.tolist())) == 4 and worst <= _NEAR_MM and (best is None or worst < best[0]):
+            best = (worst, c[pick])
+    return None if best is None else best[1]
 
 
 def page_homography(marks: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -212,7 +212,9 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
         # taking it as 220 mm gives a lower bound of its dpi.
         dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
     _check_resolution("front", dpi)
-    if dpi < 1.6 * L.RASTER_DPI:  # halved, it would be coarser than the comparison
+    # Halved, it would be coarser than the comparison. (A photo is compared at no less
+    # than the raster's resolution: it is blurred enough already.)
+    if dpi < (2.0 if page is not None else 1.6) * L.RASTER_DPI:
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
         page = find_page(img) if page is not None else None
     else:
