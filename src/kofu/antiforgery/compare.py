@@ -572,6 +572,40 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     )
 
 
+_BLURS = (0.4, 0.6, 0.8, 1.0, 1.3)
+"""Gaussian sigmas (150 dpi pixels) tried to match a photo's blur."""
+
+
+def blurred(restored: NDArray[np.uint8], sigma: float) -> NDArray[np.uint8]:
+    """The restored image blurred by ``sigma`` px (Gaussian)."""
+    return np.asarray(cv2.GaussianBlur(restored, (0, 0), sigma), np.uint8)
+
+
+def blur_difference(
+    front: NDArray[np.uint8], front_ink: NDArray[np.float32], restored: NDArray[np.uint8], ref: Reference
+) -> float:
+    """How much more blurred the front (a photo, aligned: ``front``, its ink ``front_ink``)
+    is than the restored image: the sigma (0 or one of _BLURS; negative when it is the
+    restoration that is more blurred, from a coarse photo of the back) whose blurring of
+    the sharper one makes the two inks correlate best, over the pixels that count
+    (every other row and column)."""
+    counts = ref.counts[::2, ::2].astype(bool)
+
+    def corr(f: NDArray[np.float32], g: NDArray[np.float32]) -> float:
+        x, y = f[::2, ::2][counts], g[::2, ::2][counts]
+        return float(np.dot(x, y) / max(float(np.sqrt(np.dot(x, x) * np.dot(y, y))), 1e-9))
+
+    best, best_c = 0.0, corr(front_ink, ref.ink)
+    for sigma in _BLURS:
+        c = corr(front_ink, ink(blurred(restored, sigma)))
+        if c > best_c:
+            best, best_c = sigma, c
+        c = corr(ink(blurred(front, sigma)), ref.ink)
+        if c > best_c:
+            best, best_c = -sigma, c
+    return best
+
+
 def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
     """5.-7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 

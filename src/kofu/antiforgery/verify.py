@@ -353,6 +353,19 @@ def verify_scan(
         )
     likeness = front_side.likeness
     assert ref is not None
+    if front_side.scan.perspective:
+        # A photo: its blur (focus, motion, the lens) is not the restoration's. The
+        # restored image is blurred as much as the photo shows more than it.
+        sigma = compare.blur_difference(front_side.image, front_side.ink, linear, ref)
+        if sigma > 0:
+            ref = compare.reference(compare.blurred(linear, sigma), unsure)
+        elif sigma < 0:
+            front_side.ink = compare.ink(compare.blurred(front_side.image, -sigma))
+        if sigma:
+            diagnostics.append(
+                f"the {'front' if sigma > 0 else 'back'} photo is more blurred than the other"
+                f" (by about {abs(sigma):.1f} px at 150 dpi): the sharper one was blurred to match"
+            )
     score = compare.difference_score(front_side.ink, ref)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
