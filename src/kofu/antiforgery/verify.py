@@ -82,7 +82,8 @@ class VerificationResult:
     """The signed payload; None when the QR did not verify."""
     serial: str | None
     tampered: bool | None
-    """None when no front scan was given (or the QR did not verify)."""
+    """None when no front scan was given (or the QR did not verify), or when photos of it
+    could not be judged (the diagnostics say why): never read as "no alteration"."""
     regions: tuple[Region, ...]
     """Where the front differs from the restored image, in restored-image pixels."""
     diagnostics: tuple[str, ...]
@@ -348,7 +349,8 @@ def verify_scan(
     # 6.
     if front_side.scan is None:
         raise ScrambleNotFound(
-            "the front scan shows no page to compare (is it the front side?)",
+            "the front scan shows no page to compare (is it the front side? In a photo, the"
+            " whole sheet must show, on a surface darker than the paper)",
             diagnostics=diagnostics,
         )
     likeness = front_side.likeness
@@ -375,6 +377,35 @@ def verify_scan(
         diagnostics.append(
             f"the front scan does not show this certificate (likeness {likeness:.2f},"
             f" a genuine front gives about 0.7): another document, a blank page, or not the front"
+        )
+    elif front_side.scan.perspective:
+        # A photo: flagged from PHOTO_THRESHOLD; changes scattered all over are the
+        # photos' fault, and the front is then not checked (never "no alteration").
+        found = compare.regions(score, compare.PHOTO_THRESHOLD)
+        if len(found) > compare.MAX_PHOTO_REGIONS:
+            diagnostics.append(
+                f"the front was not checked: the photos differ in {len(found)} places scattered over"
+                " the page, as photos too blurred, too oblique or too unevenly lit do; take both"
+                " again from straight above, in even light, holding still"
+            )
+            return VerificationResult(
+                qr_valid=True,
+                payload=payload,
+                serial=payload.serial,
+                tampered=None,
+                regions=(),
+                diagnostics=tuple(diagnostics),
+                score=top,
+                restored=restored,
+                aligned_front=front_side.image,
+            )
+        diagnostics.append(
+            (
+                f"{len(found)} region(s) of the front differ from the restored image"
+                if found
+                else "the front matches the restored image"
+            )
+            + f" (largest difference {top:.2f}; in a photo {compare.PHOTO_THRESHOLD:g} or more is flagged)"
         )
     else:
         found = compare.regions(score)
