@@ -32,8 +32,9 @@ from numpy.typing import NDArray
 from kofu.antiforgery import layout as L
 
 _WORK_SIDE = 500
-_MIN_SHARE = 0.15
-"""A page smaller than this share of the picture is not looked for (too few pixels to verify anyway)."""
+_MIN_SHARE = 0.03
+"""A page smaller than this share of the picture is not looked for (a photo from afar is
+still found, to be refused as too coarse, saying so)."""
 _MAX_SHARE = 0.97
 """Bright over more than this share: no surround to tell the page by."""
 _ASPECT = L.PAGE_H_MM / L.PAGE_W_MM
