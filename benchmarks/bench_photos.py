@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kofu.antiforgery.compare import THRESHOLD
+from kofu.antiforgery.compare import PHOTO_THRESHOLD
 from kofu.antiforgery.errors import QrInvalid, ScanRejected, ScrambleNotFound
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
 from kofu.antiforgery.printjob import compose_print_job, front_rasters
@@ -136,7 +136,8 @@ def main() -> None:
             )
         print(
             f"  false alarms on untouched fronts: {false_alarms}/{compared} = {false_alarms / compared:.0%}"
-            f"  (goal ≤ 1 %); highest score {max(scores['untouched']):.2f} (flagged from {THRESHOLD:g})"
+            f"  (goal ≤ 1 %); highest score {max(scores['untouched']):.2f} (flagged from {PHOTO_THRESHOLD:g};"
+            " a front that could not be aligned at all is flagged as a whole and scores 0)"
         )
         print(f"  verify back+front: median {statistics.median(verify_ms):.0f} ms")
 
