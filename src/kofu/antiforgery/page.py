@@ -12,13 +12,19 @@ Steps (numbered as in the code):
    needs no more.
 2. Paper is the bright side of the picture: Otsu's threshold on the blurred
    image splits it from a darker surround (a patterned one too, mostly). A
-   scan that is bright nearly everywhere has no surround to split off: None.
+   scan that is bright nearly everywhere has no surround to split off. Under
+   uneven light (a gradient, a shadow) brightness does not tell; what the
+   outermost sharp edges enclose does (Canny).
 3. The page is the largest bright region, its holes (the print on it)
    filled. Its convex hull covers what a finger or a clip takes out of one
    edge; the hull's best four-sided fit (cv2.approxPolyN) gives the corners.
 4. Plausible only if it is a quadrilateral of about A4's proportions (within
    the foreshortening of a photo up to 20° off the page's normal), covering a
-   fair share of the picture.
+   fair share of the picture, with a darker surround just outside it (on a
+   scanner's white lid the page is not looked for this way: the scrambled
+   image or a table would pass for it).
+5. Of the candidates (by brightness, by edges), the one whose outline runs
+   most along sharp edges.
 """
 
 from __future__ import annotations
@@ -95,6 +101,8 @@ def find_page(img: NDArray[np.uint8]) -> Page | None:
         if found is None:
             continue
         corners, area = found
+        if not _darker_outside(small, corners):
+            continue  # the scrambled image or a table on a scanner's white lid: no page
         # 5. The page's outline runs along sharp edges (a shadow's or the lighting's do
         #    not): the candidate whose sides do most is the page.
         along = _on_edges(corners, near)
@@ -169,6 +177,20 @@ def _quad(region: NDArray[np.uint8], size: int) -> tuple[NDArray[np.float32], fl
     if not (0.75 * _ASPECT < ratio < 1.3 * _ASPECT):
         return None
     return corners, quad_area
+
+
+def _darker_outside(small: NDArray[np.uint8], corners: NDArray[np.float32]) -> bool:
+    """Whether what lies just outside the quadrilateral is darker than what lies just inside
+    it (a page on a desk; not a scan on the lid, whose white is the paper's or brighter:
+    there the old search, by the scan's width, is kept)."""
+    quad = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(quad, np.round(corners).astype(np.int32), 1)
+    k = np.ones((9, 9), np.uint8)
+    inside = quad.astype(bool) & ~cv2.erode(quad, k).astype(bool)
+    outside = cv2.dilate(quad, k).astype(bool) & ~quad.astype(bool)
+    if not inside.any() or not outside.any():
+        return False
+    return float(np.median(small[outside])) < 0.95 * float(np.median(small[inside]))
 
 
 def _on_edges(corners: NDArray[np.float32], edges: NDArray[np.uint8]) -> float:
