@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help demo test lint bench setup system-packages clean
+.PHONY: help demo test lint bench samples setup system-packages clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -37,6 +37,9 @@ lint: setup  ## ruff and mypy
 
 bench: setup  ## print benchmark figures (never fails the build)
 	-$(BIN)/kofu bench all
+
+samples: setup  ## render one page of each certificate kind to docs/images/*.png (for the README)
+	$(BIN)/python scripts/samples.py docs/images
 
 clean:  ## remove the virtual environment and demo data
 	rm -rf $(VENV) var

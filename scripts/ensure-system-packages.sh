@@ -4,6 +4,7 @@
 #   poppler-utils       pdftotext, pdfsig, pdffonts: how tests check certificates as a user would
 #   libnss3-tools       certutil: a throw-away NSS database so pdfsig can trust the test CA
 #   chromium            the real browser for the web-page tests (Playwright drives it)
+#   fonts-nanum         a Korean font: the touch kiosk's 한국어 screens (and their screenshots)
 #   wrk                 the HTTP load generator of `make bench`
 #   ghostscript         gs -sDEVICE=tiffsep: the ink separations the latent-image test inspects
 set -euo pipefail
@@ -13,6 +14,7 @@ command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 command -v wrk >/dev/null || need+=(wrk)
 command -v chromium >/dev/null || need+=(chromium)
+[ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need+=(fonts-nanum)
 command -v gs >/dev/null || need+=(ghostscript)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "kofu.issuer.cli",
     "kofu.center.cli",
     "kofu.kiosk.cli",
+    "kofu.kiosk.web.serve",
     "kofu.verify.serve",
     "kofu.verify.cli",
     "kofu.demo",

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +61,9 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def _socket_inodes(port: int) -> list[str]:
-    """Inodes of sockets bound to local ``port`` (/proc/net/tcp and tcp6), listeners first."""
+def _socket_inodes(port: int, *, listening: bool = False) -> list[str]:
+    """Inodes of sockets bound to local ``port`` (/proc/net/tcp and tcp6), listeners first
+    (only listeners with ``listening``)."""
     found: list[tuple[bool, str]] = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -72,7 +75,7 @@ def _socket_inodes(port: int) -> list[str]:
             if len(fields) < 10:
                 continue
             local, state, inode = fields[1], fields[3], fields[9]
-            if int(local.rsplit(":", 1)[1], 16) == port and inode != "0":
+            if int(local.rsplit(":", 1)[1], 16) == port and inode != "0" and (state == "0A" or not listening):
                 found.append((state != "0A", inode))  # 0A: LISTEN
     return [inode for _, inode in sorted(found)]
 
@@ -143,10 +146,58 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
     return preexec
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel takes the local ports of outgoing connections from."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return low, high
+
+
 def free_port() -> int:
+    """A loopback port that is free now, for a service about to be started on it.
+
+    Taken at random below the kernel's ephemeral range where that leaves room
+    (10000 up to it): a port the kernel handed out (bind to port 0) is where
+    it also puts the local end of outgoing connections, which may take it
+    before the service binds. Free now is not free later: another process may
+    still take it first, and :func:`start_service` then raises
+    :class:`PortInUse`, so that the caller can try another.
+    """
+    low, _high = _ephemeral_ports()
+    if low - 10000 >= 1000:
+        rng = random.SystemRandom()
+        for _ in range(100):
+            port = rng.randrange(10000, low)
+            # Not one this process handed out lately: a caller taking several ports at
+            # once (a world of services) must get different ones, none bound yet.
+            if port not in _HANDED_OUT and port_is_free(port):
+                _HANDED_OUT.append(port)
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_HANDED_OUT: deque[int] = deque(maxlen=1000)
+"""The ports :func:`free_port` gave out last in this process."""
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the listening socket on ``port``; None when /proc cannot tell."""
+    wanted = {f"socket:[{i}]" for i in _socket_inodes(port, listening=True)}
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink(fd) in wanted:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def kofu_argv(*args: str) -> list[str]:
@@ -197,7 +248,9 @@ def start_service(
     """Start ``argv``, logging to ``log``, and wait until 127.0.0.1:``port`` accepts.
 
     Raises :class:`PortInUse` before starting anything when the port is taken
-    (otherwise the readiness probe would greet the stranger holding it). The
+    (otherwise the readiness probe would greet the stranger holding it), and
+    also when it is taken between that check and the service's bind: the
+    service is ready only once the listening socket on the port is its own. The
     child runs in its own session, so a Ctrl-C at the terminal reaches only
     its supervisor, which stops the services in order; it gets SIGTERM when
     the supervisor dies.
@@ -222,13 +275,18 @@ def start_service(
     while time.monotonic() < deadline:
         if process.poll() is not None:
             service.stop()
-            raise ServiceFailedToStart(
-                f"{name} exited with status {process.returncode}:\n{log_tail(log)}"
-            )
+            tail = log_tail(log)
+            if "address already in use" in tail.lower():  # taken since the check above
+                raise PortInUse(port, port_holder(port))
+            raise ServiceFailedToStart(f"{name} exited with status {process.returncode}:\n{tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return service
+                pass
         except OSError:
             time.sleep(0.05)
+            continue
+        if _listens(process.pid, port) is not False:
+            return service
+        time.sleep(0.05)  # another process answers on the port: ours will fail to bind, or get it
     service.stop()
     raise ServiceFailedToStart(f"{name} did not open port {port} in {timeout:.0f} s:\n{log_tail(log)}")

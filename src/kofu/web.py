@@ -69,10 +69,14 @@ def _peer_cert_protocol() -> type:
     return PeerCertProtocol
 
 
-def run_app(app: Any, settings: ServerSettings) -> None:
+def run_app(app: Any, settings: ServerSettings, *, graceful_shutdown_seconds: float | None = None) -> None:
+    """Serve ``app``; ``graceful_shutdown_seconds`` bounds how long SIGTERM waits for
+    requests in flight before cancelling them (None: as long as they take)."""
     import uvicorn
 
     kwargs: dict[str, Any] = {"http": _peer_cert_protocol()}
+    if graceful_shutdown_seconds is not None:
+        kwargs["timeout_graceful_shutdown"] = graceful_shutdown_seconds
     if settings.tls is not None:
         kwargs.update(
             ssl_certfile=str(settings.tls.cert),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,43 @@ def jobs(center: Center) -> Jobs:
     front = render_juminhyo(household(2, address=GENUINE_ADDRESS)).pdf
     altered = render_juminhyo(household(2, address=ALTERED_ADDRESS)).pdf
     return Jobs(front, compose(center, front), compose(center, altered))
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A box on the restored front (150 dpi pixels, as ``VerificationResult.regions``)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    def near(self, x: int, y: int, width: int, height: int, margin: int) -> bool:
+        """Whether the region (x, y, width, height) overlaps this box grown by ``margin`` on every side."""
+        return (x < self.x1 + margin and self.x0 - margin < x + width
+                and y < self.y1 + margin and self.y0 - margin < y + height)
+
+
+@cache
+def altered_spot() -> Spot:
+    """Where the forger's digit is: the pixels that differ between the genuine and the
+    altered front as the verifier rasterises them (not a position written down by hand)."""
+    import numpy as np
+
+    from kofu.antiforgery.printjob import front_rasters
+
+    genuine = front_rasters(render_juminhyo(household(2, address=GENUINE_ADDRESS)).pdf)[0]
+    altered = front_rasters(render_juminhyo(household(2, address=ALTERED_ADDRESS)).pdf)[0]
+    ys, xs = np.nonzero(np.abs(genuine.astype(int) - altered.astype(int)) > 32)
+    assert len(xs) > 20, "the two fronts do not differ"
+    return Spot(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def assert_flags_the_altered_spot(regions: list[dict[str, int]] | tuple) -> None:
+    """Some flagged region lies over the altered digit, and none far from it."""
+    spot = altered_spot()
+    boxes = [(r["x"], r["y"], r["width"], r["height"]) if isinstance(r, dict) else (r.x, r.y, r.width, r.height)
+             for r in regions]
+    assert boxes, "no region flagged"
+    assert any(spot.near(*b, margin=8) for b in boxes), (spot, boxes)
+    assert all(spot.near(*b, margin=64) for b in boxes), (spot, boxes)

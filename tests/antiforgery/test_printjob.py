@@ -48,6 +48,8 @@ def test_back_qr_reads_and_verifies(jobs: Jobs, center: Center) -> None:
         1,
         1,
     )
+    # The municipality's name, from the sealed front's metadata, is signed with the rest.
+    assert p.municipality_name == "加東市"
     # The altered certificate's text hashes differently.
     altered = zxingcpp.read_barcodes(render_page(jobs.altered, 1, 300))[0].text
     assert verify_qr(parse_qr_text(altered), center.jwks).fields_digest != p.fields_digest

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from kofu.center.errors import AuthenticationFailed, DocumentRejected, OrderConflict, PaymentShort
+from kofu.center.errors import (
+    AuthenticationFailed,
+    CardRevoked,
+    DocumentRejected,
+    NotFound,
+    OrderConflict,
+    PaymentShort,
+)
 from kofu.center.service import CenterService, OrderOptions
 from kofu.center.trust import AuthenticatedHolder
 from kofu.db import make_engine
@@ -29,15 +36,37 @@ from kofu.render.samples import household
 from kofu.widearea import order_binding
 
 STORE = "store-0001"
+WAIT = 60.0
+"""Seconds any thread of a test (or the fake issuer) waits for another before the test fails."""
+
+
+def run_all(threads: list[threading.Thread], wait: float = WAIT) -> None:
+    """Start the (daemon) threads and wait for them; one still running after ``wait`` s fails
+    the test rather than keeping pytest alive."""
+    for t in threads:
+        t.daemon = True
+        t.start()
+    deadline = time.monotonic() + wait
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), f"threads still running after {wait} s"
 
 
 class FakeTrust:
-    """Accepts a 'certificate' that is just the resident link, signed by b'ok'."""
+    """Accepts a 'certificate' that is just the resident link, signed by b'ok'; the card
+    serial is the link's hex. ``revoked`` holds serials OCSP now calls revoked."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
 
     def authenticate(self, cert_der: bytes, challenge: bytes, signature: bytes, now: Any) -> AuthenticatedHolder:
         if signature != b"ok":
             raise AuthenticationFailed("bad signature")
-        return AuthenticatedHolder(auth_serial="01", municipality="282286", resident_link=cert_der.decode())
+        return AuthenticatedHolder(auth_serial=cert_der.hex(), municipality="282286", resident_link=cert_der.decode())
+
+    def recheck(self, auth_serial: str, now: Any) -> None:
+        if auth_serial in self.revoked:
+            raise CardRevoked("card certificate revoked (keyCompromise)")
 
 
 class FakeIssuer:
@@ -48,6 +77,8 @@ class FakeIssuer:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.swap_with: dict[str, str] | None = None  # order id -> the order whose document to return
         self._docs: dict[str, tuple[bytes, str]] = {}
+        self.committed: dict[str, dict[str, Any]] = {}
+        """What this issuer committed, by IssueCertificate 電文通番 (what QueryIssuance answers)."""
         self.lock = threading.Lock()
 
     def call(self, operation: str, **kw: Any) -> Any:
@@ -66,9 +97,16 @@ class FakeIssuer:
             pdf = self.sealer.seal(render_juminhyo(doc).pdf)
             with self.lock:
                 self._docs[kw["OrderId"]] = (pdf, kw["MessageSerial"])
+                self.committed.setdefault(kw["MessageSerial"], {
+                    "IssuanceId": f"i-{kw['OrderId']}", "CertificateSerial": f"s-{kw['OrderId'][:8]}",
+                    "Status": "issued", "Copies": kw["Copies"], "CopiesPrinted": 0, "Fee": kw["Fee"],
+                })
                 if self.swap_with and kw["OrderId"] in self.swap_with:
                     other = self.swap_with[kw["OrderId"]]
+                    deadline = time.monotonic() + WAIT
                     while other not in self._docs:
+                        if time.monotonic() > deadline:
+                            raise AssertionError(f"the fake issuer waited {WAIT} s for order {other}'s document")
                         self.lock.release()
                         time.sleep(0.005)
                         self.lock.acquire()
@@ -77,9 +115,33 @@ class FakeIssuer:
                 MessageSerial=kw["MessageSerial"], IssuanceId=f"i-{kw['OrderId']}",
                 CertificateSerial=f"s-{kw['OrderId'][:8]}", Pages=1, Document=pdf,
             )
-        if operation in ("ConfirmPrinted", "CancelIssuance"):
-            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed" if operation == "ConfirmPrinted" else "cancelled")
+        if operation == "ConfirmPrinted":
+            self._set(kw["IssuanceId"], "printed", kw["CopiesPrinted"])
+            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed")
+        if operation == "CancelIssuance":
+            self._set(kw["IssuanceId"], "cancelled", 0)
+            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="cancelled")
+        if operation == "QueryIssuance":
+            with self.lock:
+                found = self.committed.get(kw["IssueMessageSerial"])
+            if found is None:
+                return SimpleNamespace(Found=False)
+            per_copy = found["Fee"] // found["Copies"]
+            return SimpleNamespace(Found=True, **found, ChargedFee=per_copy * found["CopiesPrinted"])
         raise AssertionError(operation)
+
+    def _set(self, issuance_id: str, state: str, copies_printed: int) -> None:
+        """The issuer's state machine: issued → printed | cancelled, each once."""
+        from kofu.center.errors import Refused
+
+        with self.lock:
+            for found in self.committed.values():
+                if found["IssuanceId"] == issuance_id:
+                    if found["Status"] not in ("issued", state):
+                        raise Refused(f"issuer refused: already-{found['Status']}", code=f"already-{found['Status']}")
+                    if found["Status"] == "printed" and found["CopiesPrinted"] != copies_printed:
+                        raise Refused("issuer refused: copies-conflict", code="copies-conflict")
+                    found.update(Status=state, CopiesPrinted=copies_printed)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +176,11 @@ def _paid_order(service: CenterService, link: str, copies: int = 1) -> tuple[str
     return sid, order.order_id
 
 
+def _state(service: CenterService, order_id: str) -> str:
+    with service.engine.connect() as c:
+        return str(c.execute(sa.text("SELECT state FROM orders WHERE id = :id"), {"id": order_id}).scalar_one())
+
+
 def _records(service: CenterService) -> int:
     with service.engine.connect() as c:
         return int(c.execute(sa.text("SELECT count(*) FROM issuance_records")).scalar_one())
@@ -141,8 +208,13 @@ def test_challenge_is_single_use(center) -> None:
 def test_other_store_cannot_touch_a_session(center) -> None:
     service, _ = center
     sid, oid = _paid_order(service, "link-cccc-0001")
-    with pytest.raises(Exception, match="no session"):
+    with pytest.raises(NotFound, match="no session") as e:
         service.print_job(oid, sid, "store-9999")
+    assert e.value.code == "not-found" and e.value.status == 404
+    # Nor does it learn the order exists: the same answer as for an unknown session.
+    with pytest.raises(NotFound, match="no session"):
+        service.order(oid, sid, "store-9999")
+    assert service.order(oid, sid, STORE).state == "paid"  # still the owner's, untouched
 
 
 def test_payment_short_and_print_before_payment(center) -> None:
@@ -171,14 +243,11 @@ def test_swapped_documents_are_never_handed_out(center) -> None:
             errors[oid] = e
 
     threads = [threading.Thread(target=run, args=(sid_a, a)), threading.Thread(target=run, args=(sid_b, b))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_all(threads)
     assert set(errors) == {a, b}
     assert all(isinstance(e, DocumentRejected) for e in errors.values())
     assert {kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"} == {f"i-{a}", f"i-{b}"}
-    assert service.order(a, sid_a, STORE).state == "cancelled"
+    assert _state(service, a) == "cancelled"
     with pytest.raises(OrderConflict):
         service.printed(a, sid_a, STORE, 1)
     assert _records(service) == 0
@@ -197,10 +266,7 @@ def test_concurrent_orders_each_get_their_own_document(center, pki) -> None:
         results[link] = (oid, job)
 
     threads = [threading.Thread(target=run, args=(link,)) for link in links]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    run_all(threads, wait=180)
     assert len(results) == len(links)
     for link, (oid, job) in results.items():
         info = verify_seal(job.pdf, trust_roots=[root])
@@ -265,13 +331,18 @@ def test_session_expires_but_printed_and_cancel_still_close_it(center) -> None:
 
 
 def test_partial_print_counts_and_charges_only_what_exists(center) -> None:
+    """Finding 3 (partial print): 1 of 3 copies left the order "printed" with 600 yen kept."""
     service, issuer = center
     sid, oid = _paid_order(service, "link-hhhh-0001", copies=3)
     service.print_job(oid, sid, STORE)
-    service.printed(oid, sid, STORE, 1)  # paper jam after the first copy
+    view = service.printed(oid, sid, STORE, 1)  # paper jam after the first copy
+    assert (view.state, view.copies_printed, view.paid, view.refunded) == ("partial", 1, 600, 400)
     with service.engine.connect() as c:
         row = c.execute(sa.text("SELECT copies, fee FROM issuance_records")).one()
     assert tuple(row) == (1, 200)
+    assert service.printed(oid, sid, STORE, 1).refunded == 400  # a retried report: the same answer
+    with pytest.raises(OrderConflict, match="reported with 1 printed copies"):
+        service.printed(oid, sid, STORE, 3)
     confirm = next(kw for op, kw in issuer.calls if op == "ConfirmPrinted")
     assert confirm["CopiesPrinted"] == 1
     sid2, oid2 = _paid_order(service, "link-hhhh-0002", copies=1)
@@ -294,10 +365,7 @@ def test_concurrent_payments_take_one(center) -> None:
             outcomes.append("conflict")
 
     threads = [threading.Thread(target=pay) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    run_all(threads)
     assert sorted(outcomes) == ["conflict"] * 5 + ["paid"]
 
 
@@ -322,7 +390,8 @@ def test_cancel_during_issuance_withholds_the_document(center) -> None:
     assert _records(service) == 0
 
 
-def test_cancel_refunds_at_once_and_tells_the_issuer_later(center) -> None:
+def test_misprint_refunds_at_once_and_tells_the_issuer_later(center) -> None:
+    """After the print data was handed out only the printer's report refunds: 0 copies printed."""
     from kofu.center.errors import IssuerUnavailable
 
     service, issuer = center
@@ -336,8 +405,10 @@ def test_cancel_refunds_at_once_and_tells_the_issuer_later(center) -> None:
         return real_call(operation, **kw)
 
     issuer.call = down  # type: ignore[method-assign]
-    view, refund = service.cancel(oid, sid, STORE, "changed my mind")
-    assert view.state == "cancelled" and refund == 200
+    with pytest.raises(OrderConflict, match="handed out"):
+        service.cancel(oid, sid, STORE, "changed my mind")
+    view = service.printed(oid, sid, STORE, 0)
+    assert view.state == "cancelled" and view.refunded == 200
     assert service.reconcile() == 1
     issuer.call = real_call  # type: ignore[method-assign]
     assert service.reconcile() == 0
@@ -363,5 +434,5 @@ def test_an_unsealed_document_is_rejected_and_voided(center) -> None:
     with pytest.raises(DocumentRejected, match="seal check"):
         service.print_job(oid, sid, STORE)
     assert [kw["IssuanceId"] for op, kw in issuer.calls if op == "CancelIssuance"] == [f"i-{oid}"]
-    assert service.order(oid, sid, STORE).state == "cancelled"
+    assert _state(service, oid) == "cancelled"
     assert _records(service) == 0

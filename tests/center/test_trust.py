@@ -26,7 +26,13 @@ from kofu.jpki import ca as jpki_ca
 from kofu.jpki.client import JpkiCard
 from kofu.jpki.reader import VirtualCardReader
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    """The instant of this very step: the card is valid from its issue − 5 min, so a
+    time taken once at import would fail a module that waits its turn longer."""
+    return datetime.now(UTC)
+
+
 CHALLENGE = b"c" * 32
 
 
@@ -42,11 +48,19 @@ def jpki(tmp_path_factory: pytest.TempPathFactory):
     card = JpkiCard(VirtualCardReader(root / "t.card"))
     card.verify_pin("1234")
     cert = card.auth_certificate()
+    card.verify_password("ABCD1234")
+    global _SIGNING
+    _SIGNING = (card.sign_certificate(), card.sign_with_sign_key(CHALLENGE))
     return material, cert, card.sign_with_auth_key(CHALLENGE)
+
+
+_SIGNING: tuple[x509.Certificate, bytes] | None = None
+"""The same card's signing certificate and its signature over CHALLENGE (set by the fixture)."""
 
 
 def _self_signed(name: str, *, ocsp_signing: bool = False, issuer=None, issuer_key=None, days=(-1, 30)):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    start = now()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
         x509.CertificateBuilder()
@@ -54,8 +68,8 @@ def _self_signed(name: str, *, ocsp_signing: bool = False, issuer=None, issuer_k
         .issuer_name(issuer.subject if issuer is not None else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW + timedelta(days=days[0]))
-        .not_valid_after(NOW + timedelta(days=days[1]))
+        .not_valid_before(start + timedelta(days=days[0]))
+        .not_valid_after(start + timedelta(days=days[1]))
     )
     if ocsp_signing:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
@@ -75,13 +89,14 @@ def answer(
 ) -> Answer:
     def build(request: ocsp.OCSPRequest) -> bytes:
         cert_obj, key = signer or (material.ocsp_cert, material.ocsp_key)
+        at = now()
         subject_cert = _CERTS[request.serial_number]
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response(
                 cert=subject_cert, issuer=material.ca_cert, algorithm=hashes.SHA1(), cert_status=status,
-                this_update=NOW - timedelta(minutes=1), next_update=NOW + next_update,
-                revocation_time=NOW - timedelta(days=1) if status == ocsp.OCSPCertStatus.REVOKED else None,
+                this_update=at - timedelta(minutes=1), next_update=at + next_update,
+                revocation_time=at - timedelta(days=1) if status == ocsp.OCSPCertStatus.REVOKED else None,
                 revocation_reason=x509.ReasonFlags.key_compromise if status == ocsp.OCSPCertStatus.REVOKED else None,
             )
             .responder_id(ocsp.OCSPResponderEncoding.HASH, cert_obj)
@@ -128,7 +143,7 @@ def der(cert: x509.Certificate) -> bytes:
 
 def test_genuine_card_is_accepted(jpki) -> None:
     material, cert, sig = jpki
-    holder = trust_with(material, cert, answer(material)).authenticate(der(cert), CHALLENGE, sig, NOW)
+    holder = trust_with(material, cert, answer(material)).authenticate(der(cert), CHALLENGE, sig, now())
     assert holder.municipality == "282286" and holder.resident_link == "link-test-0001"
 
 
@@ -150,7 +165,7 @@ def test_genuine_card_is_accepted(jpki) -> None:
 def test_ocsp_fails_closed(jpki, make, error) -> None:
     material, cert, sig = jpki
     with pytest.raises(error):
-        trust_with(material, cert, make(material)).authenticate(der(cert), CHALLENGE, sig, NOW)
+        trust_with(material, cert, make(material)).authenticate(der(cert), CHALLENGE, sig, now())
 
 
 def _expired_delegate(material) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
@@ -166,24 +181,46 @@ def test_card_from_another_ca_is_refused(jpki) -> None:
 
     sig = key.sign(CHALLENGE, padding.PKCS1v15(), hashes.SHA256())
     with pytest.raises(AuthenticationFailed, match="not issued by the JPKI root"):
-        trust_with(material, foreign, answer(material)).authenticate(der(foreign), CHALLENGE, sig, NOW)
+        trust_with(material, foreign, answer(material)).authenticate(der(foreign), CHALLENGE, sig, now())
 
 
 def test_signature_over_another_challenge_is_refused(jpki) -> None:
     material, cert, sig = jpki
     with pytest.raises(AuthenticationFailed, match="does not verify"):
-        trust_with(material, cert, answer(material)).authenticate(der(cert), b"d" * 32, sig, NOW)
+        trust_with(material, cert, answer(material)).authenticate(der(cert), b"d" * 32, sig, now())
 
 
 def test_directory_revoked_or_malformed(jpki) -> None:
     material, cert, sig = jpki
     with pytest.raises(CardRevoked):
         trust_with(material, cert, answer(material), {"municipality": "282286", "resident_link": "x", "status": "revoked"}).authenticate(
-            der(cert), CHALLENGE, sig, NOW
+            der(cert), CHALLENGE, sig, now()
         )
     with pytest.raises(TrustServiceUnavailable):
         trust_with(material, cert, answer(material), {"municipality": "282287", "resident_link": "x"}).authenticate(
-            der(cert), CHALLENGE, sig, NOW
+            der(cert), CHALLENGE, sig, now()
         )
 
 
+
+
+def test_signing_certificate_is_refused_by_key_usage_not_by_the_directory(jpki) -> None:
+    """Finding 7: step 2 promises a user-authentication certificate. The directory double
+    here answers "good" for any serial, so only the key-usage check can refuse."""
+    material, _cert, _sig = jpki
+    assert _SIGNING is not None
+    sign_cert, sign_sig = _SIGNING
+    with pytest.raises(AuthenticationFailed, match="not a user-authentication certificate") as e:
+        trust_with(material, sign_cert, answer(material)).authenticate(der(sign_cert), CHALLENGE, sign_sig, now())
+    assert e.value.code == "not-an-authentication-certificate"
+
+
+def test_recheck_by_serial_follows_revocation(jpki) -> None:
+    """A session keeps only the card serial; the re-check before print data asks OCSP by it."""
+    material, cert, _sig = jpki
+    serial = format(cert.serial_number, "x")
+    trust_with(material, cert, answer(material)).recheck(serial, now())
+    with pytest.raises(CardRevoked):
+        trust_with(material, cert, answer(material, status=ocsp.OCSPCertStatus.REVOKED)).recheck(serial, now())
+    with pytest.raises(TrustServiceUnavailable):
+        trust_with(material, cert, httpx.ConnectError("down")).recheck(serial, now())

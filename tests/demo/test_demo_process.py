@@ -28,18 +28,18 @@ from tests.clocks import business_morning
 pytestmark = pytest.mark.slow
 
 RUNNING = "Kofu demo running"
-SERVICES = 5  # ocsp, jpki, issuer, center, verify
+SERVICES = 6  # ocsp, jpki, issuer, center, verify, kiosk
 START_TIMEOUT = 240.0  # building the world takes 10-20 s alone; the machine is shared
 
 
 def _free_base() -> int:
-    """A port base whose five ports are free now."""
+    """A port base whose ports are free now."""
     rng = random.Random()
     for _ in range(100):
         base = rng.randrange(20000, 60000, 10)
         if all(port_is_free(p) for p in range(base, base + SERVICES)):
             return base
-    raise RuntimeError("no five free consecutive ports found")
+    raise RuntimeError(f"no {SERVICES} free consecutive ports found")
 
 
 def _children(pid: int) -> list[int]:
@@ -131,6 +131,11 @@ def test_sigkill_leaves_no_service_and_taken_ports_refuse_a_second_demo(
     try:
         demo.wait_running()
         assert "Closed at the demo's clock" not in demo.text  # a business morning: everything open
+        # The touch kiosk: its URL in the banner, its first screen there.
+        assert f"kiosk   http://127.0.0.1:{base + 5}" in demo.text
+        import httpx
+
+        assert "証明書交付サービス" in httpx.get(f"http://127.0.0.1:{base + 5}/", timeout=10).text
 
         # A second demo on the same ports: refused before it announces or writes anything.
         second_root = tmp_path / "second"

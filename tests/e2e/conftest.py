@@ -7,13 +7,15 @@ service's clock is pinned to a business morning (tests/clocks.py).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from kofu.demo.setup import Ports, build_world, start_world
-from kofu.procs import free_port
+from kofu.procs import Service, free_port
 from tests.clocks import business_morning, service_env
+from tests.ports import retry_on_taken_port
 
 
 def _ports() -> Ports:
@@ -22,8 +24,6 @@ def _ports() -> Ports:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp(f"world-{request.param}")
-    ports = _ports()
     center_db = issuer_db = None
     if request.param == "postgresql":
         base = request.getfixturevalue("pg_database_url")
@@ -34,13 +34,21 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         engine.dispose()
         center_db = f"{base}?options=-csearch_path%3De2e_center"
         issuer_db = f"{base}?options=-csearch_path%3De2e_issuer"
-    w = build_world(root, ports, issuer_db=issuer_db, center_db=center_db)
-    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
-    tmp = root / "service-tmp"
-    tmp.mkdir()
-    # Every service writes its temporary files here, so the test can prove none hold certificate content.
-    env = {"TMPDIR": str(tmp), **service_env(started := business_morning())}
-    services = start_world(root, w, ports, env)
+    started = business_morning()
+
+    def start() -> tuple[Path, Ports, dict, dict[str, str], list[Service]]:
+        # The ports are in the world's configs: a port taken meanwhile means a new world on new ports.
+        root = tmp_path_factory.mktemp(f"world-{request.param}")
+        ports = _ports()
+        w = build_world(root, ports, issuer_db=issuer_db, center_db=center_db)
+        (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+        tmp = root / "service-tmp"
+        tmp.mkdir()
+        # Every service writes its temporary files here, so the test can prove none hold certificate content.
+        env = {"TMPDIR": str(tmp), **service_env(started)}
+        return root, ports, w, env, start_world(root, w, ports, env)
+
+    root, ports, w, env, services = retry_on_taken_port(start)
     w["_root"] = root
     w["_ports"] = ports
     w["_services"] = {s.name: s for s in services}

@@ -21,21 +21,27 @@ import sqlalchemy as sa
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.domain.era import to_wareki
 from kofu.domain.rules import NEUTRAL_MESSAGE_JA
-from kofu.procs import free_port, kofu_argv
+from kofu.procs import Service, free_port, kofu_argv
 from tests.clocks import business_morning, service_env
 from tests.conftest import require_tool
+from tests.ports import retry_on_taken_port
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("every-kind")
-    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
-    w = build_world(root, ports)
-    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
     started = business_morning()
-    services = start_world(root, w, ports, service_env(started))
+
+    def start() -> tuple[Path, dict[str, Any], list[Service]]:
+        # The ports are in the world's configs: a port taken meanwhile means a new world on new ports.
+        root = tmp_path_factory.mktemp("every-kind")
+        ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+        w = build_world(root, ports)
+        (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+        return root, w, start_world(root, w, ports, service_env(started))
+
+    root, w, services = retry_on_taken_port(start)
     w["_root"] = root
     w["_clock"] = started
     w["_import"] = json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8"))
@@ -103,6 +109,12 @@ def issue_and_read(world: dict[str, Any], card: dict[str, Any], tmp_path: Path, 
     after = records(world)
     assert len(after) == before + 1 and after[-1]["kind"] == summary["kind"]
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    # What the verification tells a receiver is what the front prints.
+    from kofu.domain.rules import KIND_NAMES_JA
+
+    assert verdict["kind_name"] == KIND_NAMES_JA[summary["kind"]]
+    assert verdict["municipality_name"] and flat(verdict["municipality_name"]) in flat(text)
+    assert verdict["issued_on_wareki"] in flat(text) and verdict["certificate_number"] in flat(text)
     return summary, flat(text)
 
 
@@ -161,14 +173,36 @@ def test_tax(world: dict[str, Any], tmp_path: Path, tax_kind: str) -> None:
     record = next(t for t in m["tax_records"] if t["resident"] == card["resident"] and t["fiscal_year"] == year)
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "zeimu", "--tax-kind", tax_kind, "--year", str(year))
     assert f"令和{year - 2018}年度" in text
+    # The amounts are the issuer's computation from the raw figures (checked against an
+    # independent computation in tests/render/test_tax.py and tests/issuer/test_kinds.py).
+    from kofu.domain.tax import assess
+    from kofu.issuer.taxrecord import tax_lines, tax_return
+
+    data = {**record, "deductions": [[d["kind"], d["amount"]] for d in record["deductions"]],
+            "tax_credits": [[c["kind"], c["amount"]] for c in record.get("tax_credits", [])]}
+    assessment = assess(tax_return(data, year))
     if tax_kind == "shotoku":
-        for item in record["incomes"] + record["deductions"]:
-            assert item["kind"] in text and any(y in text for y in yen(item["amount"]))
-        assert any(y in text for y in yen(record["municipal_tax"]))
+        assert f"{record['salary_revenue']:,}円" in text and f"{assessment.salary_income:,}円" in text
+        for item in record["deductions"]:
+            assert item["kind"] in text and f"{item['amount']:,}円" in text
+        assert f"年税額{assessment.total:,}円" in text
     else:
-        for t in record["taxes"]:
-            assert any(y in text for y in yen(t["assessed"])) and any(y in text for y in yen(t["paid"]))
-            assert any(y in text for y in yen(t["assessed"] - t["paid"]))
+        for line in tax_lines(data, year, assessment):
+            i = line.instalment
+            assert f"{i.amount:,}円{i.paid:,}円{i.unpaid:,}円" in text, line
+
+
+def wareki(iso: str) -> str:
+    return to_wareki(date.fromisoformat(iso))
+
+
+def printed_items(event: dict[str, Any]) -> list[str]:
+    """The 【item】value lines a 身分事項 from the import file must print as (記載例 order)."""
+    labels = {"date": {"出生": "出生日", "婚姻": "婚姻日"}[event["type"]], "place": "出生地", "notified_on": "届出日",
+              "notifier": "届出人", "spouse": "配偶者氏名", "new_honseki": "新本籍", "surname": "称する氏",
+              "previous_register": "従前戸籍"}
+    return [f"【{labels[k]}】{wareki(v) if k in ('date', 'notified_on') else flat(v)}"
+            for k, v in event.items() if k != "type"]
 
 
 @pytest.mark.parametrize("scope", ["all", "self"])
@@ -176,23 +210,72 @@ def test_koseki(world: dict[str, Any], tmp_path: Path, scope: str) -> None:
     card = card_with(world, "koseki")
     register = municipality(world, card)["family_registers"][0]
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "koseki", "--koseki-scope", scope)
-    assert flat(register["honseki"]) in text and flat(register["head"]) in text
-    removed = next(p for p in register["persons"] if p.get("removed"))
-    if scope == "all":
-        for p in register["persons"]:
-            assert flat(p["name"]) in text
-        assert "除籍" in text
-    else:
-        assert flat(removed["name"]) not in text
+    assert f"本籍{flat(register['honseki'])}" in text and f"氏名{flat(register['head'])}" in text
+    (made,) = register["events"]
+    assert f"戸籍編製【編製日】{wareki(made['date'])}" in text
+    holder = next(p for p in register["persons"] if p["resident"] == card["resident"])
+    shown = register["persons"] if scope == "all" else [holder]
+    for p in register["persons"]:
+        given = p["name"].split(" ", 1)[1]
+        if p not in shown:
+            assert f"【名】{given}" not in text
+            continue
+        # 【名】 is the given name alone, on its own line (除籍 beside it when removed).
+        line = next(x for x in text.splitlines() if f"【名】{given}" in x)
+        married_out = any(e.get("new_honseki") for e in p["events"])
+        assert line.endswith(f"【名】{given}" + ("除籍" if married_out else "")), line
+        spouse = f"【配偶者区分】{p['spouse_role']}" if p.get("spouse_role") else ""
+        assert f"【生年月日】{wareki(p['birth_date'])}{spouse}\n" in text
+        assert f"【父】{flat(p['father'])}\n【母】{flat(p['mother'])}\n【続柄】{p['relationship']}\n" in text
+        for e in p["events"]:
+            assert e["type"] + "".join(printed_items(e)) in text.replace("\n", ""), e
+    assert "【続柄】妻" not in text and "【除籍日】" not in text and "以下余白" in text
+
+
+def in_register(p: dict[str, Any], register: dict[str, Any]) -> list[str]:
+    """The addresses the 附票 must list for ``p``: the one they lived at when they came
+    into the register (its 編製, their birth, or their marriage into it) until they left it."""
+    (made,) = register["events"]
+    came = max([made["date"], p["birth_date"]] + [e["date"] for e in p["events"] if e.get("previous_register")])
+    left = min((e["date"] for e in p["events"] if e.get("new_honseki")), default="9999-12-31")
+    kept = [a for a in p["addresses"] if a["since"] < left]
+    at_entry = [i for i, a in enumerate(kept) if a["since"] <= came]
+    return [a["address"] for a in kept[(at_entry[-1] if at_entry else 0):]]
 
 
 def test_fuhyo(world: dict[str, Any], tmp_path: Path) -> None:
     card = card_with(world, "koseki")
     register = municipality(world, card)["family_registers"][0]
+    offers = {o["kind"]: o for o in json.loads(kiosk(world, "offers", card).stdout)["offers"]}
+    assert offers["fuhyo"]["scopes"] == ["household", "self"] and offers["fuhyo"]["with_domicile"] is True
+    ids = [x["id"] for x in offers["fuhyo"]["members"]]
+    assert ids == [p["resident"] or f"{register['id']}#{i + 1}" for i, p in enumerate(register["persons"])]
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "fuhyo")
+    # 本籍・筆頭者 are printed only when asked for (since 令和4年1月11日).
+    assert "本籍省略" in text and "筆頭者省略" in text and flat(register["honseki"]) not in text
+    left_out = 0
     for p in register["persons"]:
+        listed = in_register(p, register)
         for a in p["addresses"]:
-            assert flat(a["address"]) in text
+            if a["address"] in listed:
+                assert f"{flat(a['address'])}{wareki(a['since'])}" in text
+            else:
+                left_out += 1
+                assert flat(a["address"]) not in text, a
+    assert left_out >= 2  # the head's home before the register, the daughter's after she left
+
+
+def test_fuhyo_of_chosen_persons_with_domicile(world: dict[str, Any], tmp_path: Path) -> None:
+    card = card_with(world, "koseki")
+    register = municipality(world, card)["family_registers"][0]
+    head, spouse = register["persons"][:2]
+    _s, text = issue_and_read(world, card, tmp_path, "--kind", "fuhyo", "--with-domicile",
+                              "--member", spouse["resident"])
+    assert "戸籍の附票の写し（一部）" in text
+    assert f"本籍{flat(register['honseki'])}" in text and f"筆頭者{flat(register['head'])}" in text
+    assert flat(spouse["name"]) in text
+    others = [p for p in register["persons"] if p is not spouse]
+    assert all(f"氏名{flat(p['name'])}" not in text for p in others) and head["name"] != spouse["name"]
 
 
 def test_protected_household_gets_the_neutral_refusal(world: dict[str, Any], tmp_path: Path) -> None:
@@ -227,14 +310,21 @@ def test_seal_abolished_between_offer_and_issue(world: dict[str, Any], tmp_path:
     from kofu.kiosk import flow
     from kofu.kiosk.client import CenterClient, KioskError, KioskTls
 
-    card = card_with(world, "seal")
+    # A seal card no other test of this module uses (they take the first): abolishing its
+    # seal must not change what they find, whatever order the tests run in.
+    card = [c for c in world["cards"] if "seal" in c["tags"]][-1]
+    assert card["resident"] != card_with(world, "seal")["resident"]
     tls = world["tls"]
     center = CenterClient(world["services"]["center"], KioskTls(Path(tls["ca"]), Path(tls["client_cert"]),
                                                                 Path(tls["client_key"])))
     try:
         auth = flow.authenticate(center, flow.open_card(Path(card["path"])), card["pin"], "kiosk-race")
         assert "inkan" in {o["kind"] for o in center.offers(auth.session_id)}
-        # A clerk abolishes the seal at the counter; the municipality's system exports it at once.
+        # The resident chooses 印鑑登録証明書 from the menu and pays ...
+        order = center.order(auth.session_id, kind="inkan", scope="self", copies=1)
+        center.pay(auth.session_id, order["order_id"], order["fee"])
+        before = len(records(world))
+        # ... while a clerk abolishes the seal at the counter; the municipality's system exports it at once.
         doc = json.loads(json.dumps(world["_import"]))
         m = next(x for x in doc["municipalities"] if x["code"] == card["municipality"])
         seal = next(s for s in m["seal_registrations"] if s["resident"] == card["resident"])
@@ -244,11 +334,13 @@ def test_seal_abolished_between_offer_and_issue(world: dict[str, Any], tmp_path:
         done = subprocess.run(kofu_argv("issuer", "import", "--config", world["configs"]["issuer"], str(path)),
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        before = len(records(world))
-        printed: list[bytes] = []
-        with pytest.raises(KioskError):
-            flow.issue(center, auth, flow.IssueRequest(kind="inkan", scope="self"), lambda job, _n: printed.append(job))
-        assert printed == []
+        # The issuer checks at issue time: no certificate of an abolished seal, the money back.
+        with pytest.raises(KioskError) as refused:
+            center.print_job(auth.session_id, order["order_id"])
+        assert refused.value.code == "kind-not-offered" and refused.value.status == 403, refused.value
+        assert refused.value.message  # what the resident is shown
+        cancelled = center.cancel(auth.session_id, order["order_id"], "refused")
+        assert cancelled["refund"] == order["fee"] and cancelled["order"]["state"] == "cancelled", cancelled
         assert len(records(world)) == before
     finally:
         center.close()

@@ -11,6 +11,7 @@ import zeep
 import zeep.exceptions
 from zeep.transports import Transport
 
+from kofu.antiforgery.keys import published_keys
 from kofu.web import client_ssl_context
 from kofu.widearea import CURRENT_VERSION
 
@@ -44,7 +45,10 @@ def test_center_publishes_openapi_and_qr_keys_but_the_kiosk_api_needs_a_store_ce
         keys = c.get(f"{world['services']['center']}/.well-known/kofu-qr-keys.json").json()
         r = c.post(f"{world['services']['center']}/v1/sessions", json={"kiosk_id": "k"})
     assert "/v1/sessions" in spec["paths"]
-    assert isinstance(keys["keys"], list)
+    # The QR keys a receiver needs: the center's own public keys, every one, and nothing private.
+    published = published_keys(Path(world["antiforgery"]["keys"]))["keys"]
+    assert published and keys["keys"] == published
+    assert all(k["kty"] == "EC" and k["crv"] == "P-256" and k["kid"] and "d" not in k for k in keys["keys"])
     assert r.status_code == 401 and r.json()["error"] == "no-client-certificate"
 
 

@@ -30,8 +30,9 @@ from kofu.clock import JST
 from kofu.demo import data as sample
 from kofu.demo.setup import Ports, build_world, start_world
 from kofu.domain.rules import NEUTRAL_MESSAGE_EN, NEUTRAL_MESSAGE_JA
-from kofu.procs import free_port, kofu_argv
+from kofu.procs import Service, free_port, kofu_argv
 from tests.clocks import business_morning, service_env
+from tests.ports import retry_on_taken_port
 
 pytestmark = pytest.mark.slow
 
@@ -65,21 +66,26 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """The world at the clock the test names (indirect parameter); one world per clock."""
     name = request.param
     instant = CLOCKS[name]()
-    root = tmp_path_factory.mktemp(f"refusals-{name}")
-    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
-    w = build_world(root, ports)
-    (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
     maintenance_ends = instant + timedelta(hours=2, minutes=15)
-    if name == "evening":
-        # 加東市 announced maintenance from an hour before the instant to 2 h 15 min after it.
-        path = root / "issuer" / "import.json"
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        kato = next(m for m in doc["municipalities"] if m["code"] == KATO)
-        kato["maintenance"] = [{"starts": (instant - timedelta(hours=1)).isoformat(),
-                                "ends": maintenance_ends.isoformat(),
-                                "message": NOTICE_JA, "message_en": NOTICE_EN}]
-        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    services = start_world(root, w, ports, service_env(instant))
+
+    def start() -> tuple[Path, dict[str, Any], list[Service]]:
+        # The ports are in the world's configs: a port taken meanwhile means a new world on new ports.
+        root = tmp_path_factory.mktemp(f"refusals-{name}")
+        ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+        w = build_world(root, ports)
+        (root / "demo.json").write_text(json.dumps(w, ensure_ascii=False), encoding="utf-8")
+        if name == "evening":
+            # 加東市 announced maintenance from an hour before the instant to 2 h 15 min after it.
+            path = root / "issuer" / "import.json"
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            kato = next(m for m in doc["municipalities"] if m["code"] == KATO)
+            kato["maintenance"] = [{"starts": (instant - timedelta(hours=1)).isoformat(),
+                                    "ends": maintenance_ends.isoformat(),
+                                    "message": NOTICE_JA, "message_en": NOTICE_EN}]
+            path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        return root, w, start_world(root, w, ports, service_env(instant))
+
+    root, w, services = retry_on_taken_port(start)
     w["_root"] = root
     w["_clock"] = instant
     w["_maintenance_ends"] = maintenance_ends

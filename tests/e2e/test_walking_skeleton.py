@@ -32,6 +32,12 @@ def card_with(world, tag: str, index: int = 0) -> dict:
     return [c for c in world["cards"] if tag in c["tags"]][index]
 
 
+def card_info(card: dict) -> dict:
+    done = subprocess.run(kofu_argv("card", "info", card["path"], "--json"), capture_output=True, text=True,
+                          timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
 def records(world) -> list[dict]:
     engine = sa.create_engine(world["_center_db"])
     try:
@@ -57,7 +63,10 @@ def test_resident_gets_juminhyo_with_its_back_side_and_the_issuer_seal_is_valid(
     r = kiosk(world, card, "--kind", "juminhyo", "--with-householder", "--copies", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["copies"] == 2 and summary["fee"] == 400 and summary["pages"] >= 1
+    doc = json.loads((world["_root"] / "issuer" / "import.json").read_text(encoding="utf-8"))
+    fee = next(m["fees"]["juminhyo"] for m in doc["municipalities"] if m["code"] == card["municipality"])
+    assert fee == 250  # 資料3: 加東市 and 三木市 charge 250 円 at a kiosk
+    assert summary["copies"] == 2 and summary["fee"] == 2 * fee and summary["pages"] >= 1
     assert summary["municipality"] == card["municipality"]
     # The print job is duplex: every front page is followed by its anti-forgery back.
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
@@ -89,7 +98,7 @@ def test_resident_gets_juminhyo_with_its_back_side_and_the_issuer_seal_is_valid(
     assert "Signature is Valid" in sig.stdout, sig.stdout
     after = records(world)
     assert len(after) == before + 1
-    assert after[-1]["copies"] == 2 and after[-1]["fee"] == 400
+    assert after[-1]["copies"] == 2 and after[-1]["fee"] == 2 * fee
 
 
 def test_wrong_pin_then_locked(world, tmp_path: Path) -> None:
@@ -98,12 +107,15 @@ def test_wrong_pin_then_locked(world, tmp_path: Path) -> None:
     for left in (2, 1):
         r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
         assert r.returncode == 2, r.stderr
-        assert f"{left}" in r.stderr
+        assert f"暗証番号が違います。残り{left}回 (wrong PIN: {left} tries left)" in r.stderr, r.stderr
+        assert card_info(card)["pin_tries_left"] == left
     r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"), pin="9999")
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == 3 and "(card locked)" in r.stderr, r.stderr
+    assert card_info(card)["locked"] is True and card_info(card)["pin_tries_left"] == 0
     # Locked means locked, even with the right PIN.
     r = kiosk(world, card, "--out", str(tmp_path / "x.pdf"))
-    assert r.returncode == 3, r.stderr
+    assert r.returncode == 3 and "(card locked)" in r.stderr, r.stderr
+    assert card_info(card)["pin_tries_left"] == 0
     assert not (tmp_path / "x.pdf").exists()
     assert len(records(world)) == before
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from kofu.procs import Service, free_port, kofu_argv, start_service
+from kofu.procs import Service, free_port, kofu_argv, port_is_free, start_service
+from tests.ports import retry_on_taken_port
 
 KATO = "282286"  # 加東市
 MIKI = "282154"  # 三木市
@@ -169,17 +170,25 @@ def run_kofu(*args: str, env: dict[str, str] | None = None) -> Any:
 def issuer_service(issuer_world: World) -> Iterator[tuple[World, Service, str]]:
     r = run_kofu("issuer", "import", "--config", str(issuer_world.config), str(issuer_world.import_file))
     assert r.returncode == 0, r.stderr
-    import tomllib
+    import re
 
-    port = tomllib.loads(issuer_world.config.read_text())["server"]["port"]
-    svc = start_service(
-        "issuer",
-        kofu_argv("serve", "issuer", "--config", str(issuer_world.config)),
-        port,
-        issuer_world.root / "issuer.log",
-        env={"KOFU_CLOCK": OPEN_CLOCK},
-    )
+    def start() -> Service:
+        # The port of issuer_world's config, or another one when that was taken meanwhile.
+        text = issuer_world.config.read_text()
+        port = int(re.search(r"(?m)^port = (\d+)$", text).group(1))  # type: ignore[union-attr]
+        if not port_is_free(port):
+            port = free_port()
+            issuer_world.config.write_text(re.sub(r"(?m)^port = \d+$", f"port = {port}", text))
+        return start_service(
+            "issuer",
+            kofu_argv("serve", "issuer", "--config", str(issuer_world.config)),
+            port,
+            issuer_world.root / "issuer.log",
+            env={"KOFU_CLOCK": OPEN_CLOCK},
+        )
+
+    svc = retry_on_taken_port(start)
     try:
-        yield issuer_world, svc, f"https://127.0.0.1:{port}"
+        yield issuer_world, svc, f"https://127.0.0.1:{svc.port}"
     finally:
         svc.stop()

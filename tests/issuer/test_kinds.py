@@ -8,6 +8,7 @@ abolished-seal race and support measures are decided from current data.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -15,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from kofu import clock
 from kofu.db import make_engine
@@ -40,6 +43,56 @@ def _png() -> bytes:
     return seal_impression_png("山田")
 
 
+KAZUKO = "山田 葛\U000E0103子"
+SHA = "兵庫県加東市社50番地"
+NISHIWAKI = "兵庫県西脇市郷瀬町1番地"
+KOBE = "兵庫県神戸市中央区加納町6丁目5番1号"
+OSAKA = "大阪府大阪市北区中之島一丁目3番"
+
+
+def family_register() -> dict[str, Any]:
+    """The 山田 register (本籍 加東市): 太郎 (筆頭者) married 葛子 from the 佐藤
+    register in 平成17年; 明美 married out in 令和7年 (除籍); 𠮷郎 lives with them.
+    太郎 lived in 神戸 before the register was made: not on its 附票."""
+    return {
+        "id": "K001", "honseki": SHA, "head": "山田 太郎",
+        "events": [{"type": "編製", "date": "2005-05-03"}],
+        "persons": [
+            {"resident": "R001", "name": "山田 太郎", "birth_date": "1980-04-01", "sex": "male",
+             "father": "山田 一", "mother": "山田 ハル", "relationship": "長男", "spouse_role": "夫",
+             "events": [
+                 {"type": "出生", "date": "1980-04-01", "place": "兵庫県西脇市", "notified_on": "1980-04-08",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2005-05-03", "spouse": "佐藤 葛\U000E0103子",
+                  "previous_register": f"{NISHIWAKI}　山田 一"}],
+             "addresses": [{"address": KOBE, "since": "1980-04-01"}, {"address": NISHIWAKI, "since": "1998-04-01"},
+                           {"address": SHA, "since": "2015-04-01"}]},
+            {"resident": "R002", "name": KAZUKO, "birth_date": "1982-06-15", "sex": "female",
+             "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "長女", "spouse_role": "妻",
+             "events": [
+                 {"type": "出生", "date": "1982-06-15", "place": "兵庫県三木市", "notified_on": "1982-06-20",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2005-05-03", "spouse": "山田 太郎",
+                  "previous_register": "兵庫県三木市上の丸町10番地　佐藤 一郎"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2005-05-03"}, {"address": SHA, "since": "2015-04-01"}]},
+            {"resident": None, "name": "山田 明美", "birth_date": "2006-08-08", "sex": "female",
+             "father": "山田 太郎", "mother": KAZUKO, "relationship": "長女",
+             "events": [
+                 {"type": "出生", "date": "2006-08-08", "place": "兵庫県西脇市", "notified_on": "2006-08-14",
+                  "notifier": "父"},
+                 {"type": "婚姻", "date": "2025-10-10", "spouse": "鈴木 次郎", "new_honseki": OSAKA,
+                  "surname": "夫の氏"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2006-08-08"}, {"address": SHA, "since": "2015-04-01"},
+                           {"address": OSAKA, "since": "2025-10-10"}]},
+            {"resident": "R003", "name": "山田 𠮷郎", "birth_date": "2010-01-20", "sex": "male",
+             "father": "山田 太郎", "mother": KAZUKO, "relationship": "長男",
+             "events": [{"type": "出生", "date": "2010-01-20", "place": "兵庫県西脇市", "notified_on": "2010-01-25",
+                         "notifier": "母"}],
+             "addresses": [{"address": NISHIWAKI, "since": "2010-01-20"}, {"address": SHA, "since": "2015-04-01"}]},
+        ],
+    }
+
+
 def full_import(seals: dict[str, Any]) -> dict[str, Any]:
     doc = sample_import(seals)
     doc["format"] = "kofu-issuer-import/2"
@@ -51,6 +104,9 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
     members = kato["households"][0]["members"]
     members[0]["individual_number"] = "123456789018"
     members[1]["individual_number"] = "234567890123"
+    # 異動事由: R002 exported as 世帯主変更; R003 born here (no 従前の住所).
+    members[1].update(change_reason="世帯主変更", change_on="2020-07-01")
+    members[2].update(previous_address="", address_since="2010-01-20", notified_on="2010-01-25")
     kato["households"].append({
         "id": "H003", "address": "兵庫県加東市河高2番地", "householder": "R020",
         "members": [member("R020", "田中 守", "タナカ マモル", "1970-01-01", "male", "世帯主"),
@@ -63,34 +119,17 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
          "registered_at": "2010-01-01T10:00:00+09:00", "abolished_at": "2026-03-01T10:00:00+09:00"},
     ]
     kato["tax_records"] = [
-        {"resident": "R001", "fiscal_year": y,
-         "incomes": [{"kind": "給与所得", "amount": 4_360_000 + y}], "deductions": [
-             {"kind": "社会保険料控除", "amount": 620_000}, {"kind": "基礎控除", "amount": 430_000}],
-         "municipal_tax": 198_600, "prefectural_tax": 132_400,
-         "taxes": [{"name": "市民税・県民税(普通徴収)", "assessed": 331_000, "paid": 248_300, "due_on": f"{y + 1}-01-31"}]}
+        {"resident": "R001", "fiscal_year": y, "salary_revenue": 5_200_000,
+         "incomes": [{"kind": "事業所得", "amount": 80_000}],
+         "deductions": [{"kind": "社会保険料控除", "amount": 754_000}],
+         "spouse": {"birth_date": "1982-05-05", "income": 0},
+         "dependants": [{"birth_date": "2003-08-01", "income": 0}],
+         "taxes": [{"name": "市民税・県民税(普通徴収)", "paid": 100_000,
+                    "due_dates": [f"{y}-06-30", f"{y}-08-31", f"{y}-10-31", f"{y + 1}-01-31"]},
+                   {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800, "due_on": f"{y}-05-31"}]}
         for y in (2023, 2024, 2025)
     ]
-    kato["family_registers"] = [{
-        "id": "K001", "honseki": "兵庫県加東市社50番地", "head": "山田 太郎",
-        "events": [{"label": "戸籍編製", "text": "【編製日】平成17年5月3日"}],
-        "persons": [
-            {"resident": "R001", "name": "山田 太郎", "birth_date": "1980-04-01", "sex": "male",
-             "father": "山田 一", "mother": "山田 ハル", "relationship": "長男",
-             "events": [{"label": "出生", "text": "【出生日】昭和55年4月1日"},
-                        {"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
-             "addresses": [{"address": "兵庫県西脇市郷瀬町1番地", "since": "1980-04-01"},
-                           {"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
-            {"resident": "R002", "name": "山田 葛\U000E0103子", "birth_date": "1982-06-15", "sex": "female",
-             "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "妻",
-             "events": [{"label": "婚姻", "text": "【婚姻日】平成17年5月3日"}],
-             "addresses": [{"address": "兵庫県加東市社50番地", "since": "2015-04-01"}]},
-            {"resident": None, "name": "山田 明美", "birth_date": "2006-08-08", "sex": "female",
-             "father": "山田 太郎", "mother": "山田 葛\U000E0103子", "relationship": "長女",
-             "events": [{"label": "除籍", "text": "【除籍日】令和7年10月10日\n【除籍事由】婚姻"}],
-             "removed": True,
-             "addresses": [{"address": "大阪府大阪市北区中之島一丁目3番", "since": "2025-10-10"}]},
-        ],
-    }]
+    kato["family_registers"] = [family_register()]
     return doc
 
 
@@ -207,6 +246,35 @@ def test_kisai(world: Any, tmp_path: Path) -> None:
     assert_sealed(issued.document, tmp_path)
 
 
+def test_juminhyo_prints_the_change_reason(world: Any, tmp_path: Path) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("J-change", "juminhyo", 200, scope="household"))
+    lines = text_of(issued.document, tmp_path).splitlines()
+    # Labels, then values: 異動事由 | 従前の住所.
+    # R001: from 西脇市, read from the record: 転入 on the day the address was taken.
+    assert "平成27年4月1日転入兵庫県西脇市郷瀬町1番地" in lines
+    # R002: as exported.
+    assert "令和2年7月1日世帯主変更兵庫県西脇市郷瀬町1番地" in lines
+    # R003: born here, 出生 across the row and no 従前の住所.
+    assert "平成22年1月20日出生" in lines
+    assert sum("従前の住所" in line for line in lines) == 2
+
+
+@pytest.mark.parametrize("chosen", [True, False])
+def test_kisai_prints_domicile_and_householder_only_when_chosen(world: Any, tmp_path: Path, chosen: bool) -> None:
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req(f"K-dom-{chosen}", "kisai", 200, with_householder=chosen, with_domicile=chosen))
+    text = text_of(issued.document, tmp_path)
+    lines = text.splitlines()
+    assert ("筆頭者" in text) is chosen and ("本籍" in text) is chosen and ("世帯主山田太郎" in text) is chosen
+    if chosen:
+        # Three items a row, labels over values: …|続柄|本籍 then …|世帯主|<本籍>; 筆頭者 then <筆頭者>.
+        row = next(i for i, line in enumerate(lines) if line.endswith("続柄本籍"))
+        assert lines[row + 1].endswith("世帯主兵庫県加東市社50番地"), lines[row: row + 2]
+        row = next(i for i, line in enumerate(lines) if "筆頭者" in line)
+        assert lines[row + 1].startswith("山田太郎"), lines[row: row + 2]
+
+
 def test_inkan_prints_the_registration(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req("I-1", "inkan", 200))
@@ -216,8 +284,15 @@ def test_inkan_prints_the_registration(world: Any, tmp_path: Path) -> None:
     assert_sealed(issued.document, tmp_path)
     require_tool("pdfimages")
     (tmp_path / "i.pdf").write_bytes(issued.document)
-    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "i.pdf")], capture_output=True, text=True).stdout
-    assert len(images.strip().splitlines()) >= 3, images  # header lines + the impression
+    # The registered impression itself is on the certificate: its colours, and its transparency as the soft mask.
+    subprocess.run(["pdfimages", "-png", str(tmp_path / "i.pdf"), str(tmp_path / "img")], check=True)
+    registered = np.asarray(Image.open(io.BytesIO(_png())).convert("RGBA")).astype(int)
+    found = {p.name: np.asarray(Image.open(p)).astype(int) for p in sorted(tmp_path.glob("img-*.png"))}
+    colours = [a for a in found.values() if a.shape == registered.shape[:2] + (3,)]
+    masks = [a for a in found.values() if a.shape == registered.shape[:2]]
+    opaque = registered[..., 3] > 0
+    assert any(np.abs(a - registered[..., :3])[opaque].max() <= 2 for a in colours), sorted(found)
+    assert any(np.abs(m - registered[..., 3]).max() <= 2 for m in masks), sorted(found)
 
 
 @pytest.mark.parametrize("tax_kind", ["shotoku", "nozei"])
@@ -226,10 +301,33 @@ def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
     issued = svc.issue_certificate(req(f"T-{tax_kind}", "zeimu", 300, tax_kind=tax_kind, year=2025))
     text = text_of(issued.document, tmp_path)
     assert "山田太郎" in text and "令和7年度" in text
+    # 令和7年度 (令和6年中の所得), computed here by the published rules:
+    salary_income = 5_200_000 - (5_200_000 * 20 // 100 + 440_000)  # 給与所得控除 3.6M〜6.6M band
+    total = salary_income + 80_000
+    # 社会保険料控除 + 配偶者控除 (一般) + 特定扶養控除 (21 on 31 Dec 2024) + 基礎控除.
+    deductions = 754_000 + 330_000 + 450_000 + 430_000
+    taxable = (total - deductions) // 1000 * 1000
+    adjustment_base = min(50_000 + 50_000 + 180_000, taxable)  # 課税標準額 ≤ 2,000,000 円
+    city = (taxable * 6 // 100 - adjustment_base * 3 // 100) // 100 * 100 + 3_000
+    pref = (taxable * 4 // 100 - adjustment_base * 2 // 100) // 100 * 100 + 1_000
+    year_total = city + pref + 1_000  # 森林環境税
+    assert (salary_income, taxable, city, pref) == (3_720_000, 1_836_000, 104_700, 68_800)
     if tax_kind == "shotoku":
-        assert "給与所得" in text and "4,362,025" in text and "198,600" in text and "132,400" in text
+        assert "給与所得5,200,000円3,720,000円" in text
+        assert f"総所得金額等{total:,}円" in text and f"所得控除合計{deductions:,}円" in text
+        assert f"課税標準額{taxable:,}円" in text
+        assert f"合計{city:,}円{pref:,}円{city + pref:,}円" in text
+        assert f"年税額{year_total:,}円" in text
     else:
-        assert "331,000" in text and "248,300" in text and "82,700" in text  # assessed, paid, unpaid
+        # Four 期: 43,000 円 each from 第2期, the rest in 第1期; 100,000 円 paid, oldest first.
+        # 8/31/2025 is a Sunday and 1/31/2026 a Saturday: due the next business day.
+        first = year_total - 3 * 43_000
+        rows = [("第1期", "令和7年6月30日", first, first), ("第2期", "令和7年9月1日", 43_000, 43_000),
+                ("第3期", "令和7年10月31日", 43_000, 100_000 - first - 43_000), ("第4期", "令和8年2月2日", 43_000, 0)]
+        for period, due, amount, paid in rows:
+            assert f"令和7年度{period}{due}{amount:,}円{paid:,}円{amount - paid:,}円" in text, period
+        # 軽自動車税: 5/31/2025 is a Saturday.
+        assert "軽自動車税(種別割)令和7年度全期令和7年6月2日10,800円10,800円0円" in text
     assert_sealed(issued.document, tmp_path)
     # Recorded but not offered: 2023.
     with pytest.raises(InvalidRequest):
@@ -241,20 +339,24 @@ def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req(f"R-{scope}", "koseki", 450, koseki_scope=scope))
     text = text_of(issued.document, tmp_path)
-    assert "兵庫県加東市社50番地" in text and "山田太郎" in text and "婚姻" in text
+    assert "本籍兵庫県加東市社50番地" in text and "氏名山田太郎" in text and "【編製日】平成17年5月3日" in text
+    assert "【名】太郎" in text and "【配偶者区分】夫" in text and "【婚姻日】平成17年5月3日" in text
     if scope == "all":
-        assert "山田葛\U000E0103子" in text and "山田明美" in text and "除籍" in text
+        assert "【名】葛\U000E0103子" in text and "【名】明美" in text and "除籍" in text
     else:
-        assert "山田明美" not in text and "山田葛\U000E0103子" not in text.split("筆頭者")[-1].split("山田太郎", 1)[-1]
+        assert "【名】明美" not in text and "【名】葛\U000E0103子" not in text and "除籍" not in text
     assert_sealed(issued.document, tmp_path)
 
 
 def test_fuhyo(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
-    issued = svc.issue_certificate(req("F-1", "fuhyo", 200))
+    issued = svc.issue_certificate(req("F-1", "fuhyo", 200, scope="household"))
     text = text_of(issued.document, tmp_path)
-    for address in ("兵庫県西脇市郷瀬町1番地", "兵庫県加東市社50番地", "大阪府大阪市北区中之島一丁目3番"):
+    for address in (NISHIWAKI, SHA):
         assert address in text
+    # Before the register was made (神戸), and after 明美 left it (大阪): not this 附票's.
+    assert KOBE not in text and OSAKA not in text
+    assert "本籍省略" in text and "筆頭者省略" in text
     assert "山田太郎" in text and "山田明美" in text
     assert_sealed(issued.document, tmp_path)
 
@@ -316,6 +418,11 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
         (lambda k: k["seal_registrations"][0].update(abolished_at="2000-01-01T00:00:00+09:00"), "before registered_at"),
         (lambda k: k["seal_registrations"][0].update(registered_at="2015-06-01T10:00:00"), "offset"),
         (lambda k: k["tax_records"][0]["taxes"][0].update(paid=999_999), "more than assessed"),
+        (lambda k: k["tax_records"][0].update(municipal_tax=1), "tax_records[0].municipal_tax"),
+        (lambda k: k["tax_records"][0]["deductions"].append({"kind": "基礎控除", "amount": 430_000}),
+         "deductions[1].kind"),
+        (lambda k: k["tax_records"][0]["taxes"][0].update(due_dates=["2023-02-30"]), "due_dates[0]"),
+        (lambda k: k["tax_records"][0]["dependants"][0].update(birth_date="2003"), "dependants[0].birth_date"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
         (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
         (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),

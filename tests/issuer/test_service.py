@@ -86,6 +86,9 @@ def test_issue_is_sealed_bound_and_idempotent(svc: IssuerService, lgpki: dict[st
     assert info.municipality_code == KATO
     assert info.binding == order_binding("link-R001", "O-1", "S-1")
     assert verify_seal(again.document, [lgpki["ca"]]).binding == info.binding
+    # The e-seal is dated by the service clock (pinned to 2026-03-03 10:00 JST), not the machine's.
+    assert info.signed_at is not None
+    assert abs((info.signed_at - datetime.fromisoformat("2026-03-03T10:00:00+09:00")).total_seconds()) < 60
     with pytest.raises(SerialConflict):
         svc.issue_certificate(request(copies=1, fee=200))
 

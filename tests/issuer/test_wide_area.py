@@ -220,14 +220,28 @@ def test_bad_xml_gets_a_client_fault_and_the_service_lives(issuer_service: Any, 
 def test_client_without_certificate_is_refused_at_tls(issuer_service: Any) -> None:
     world, _svc, url = issuer_service
     port = int(url.rsplit(":", 1)[1])
-    ctx = ssl.create_default_context(cafile=str(world.ca))
-    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+
+    def exchange(ctx: ssl.SSLContext) -> bytes:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
                 # TLS 1.3 reports the missing certificate on the first read.
-                tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 data = tls.recv(100)
                 if not data:
                     raise ConnectionResetError("closed without an answer")
-    with pytest.raises(requests.exceptions.RequestException):
-        session(world, with_cert=False).get(f"{url}/wide-area?wsdl", timeout=10)
+                while chunk := tls.recv(4096):  # the whole answer, until the server closes
+                    data += chunk
+                return data
+
+    anonymous = ssl.create_default_context(cafile=str(world.ca))
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        exchange(anonymous)
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+        session(world, with_cert=False).get(f"{url}/healthz", timeout=10)
+    # The same requests with the center's certificate are answered: the refusals above
+    # were for the missing certificate, not a service that is down or a CA that is wrong.
+    with_cert = ssl.create_default_context(cafile=str(world.ca))
+    with_cert.load_cert_chain(str(world.client_cert), str(world.client_key))
+    assert exchange(with_cert).startswith(b"HTTP/1.1 200")
+    with session(world) as s:
+        assert s.get(f"{url}/healthz", timeout=10).text == "ok"

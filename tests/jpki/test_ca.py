@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,8 +11,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kofu.jpki.ca import OID_JPKI_ADDRESS, OID_JPKI_BIRTH_DATE, OID_JPKI_NAME, OID_JPKI_SEX
+from kofu.jpki.store import CertStore, normalise_serial
 from tests.conftest import require_tool
-from tests.jpki.conftest import JpkiTestCa, kofu
+from tests.jpki.conftest import HOLDER, JpkiTestCa, kofu
 
 
 def _export(card: Path, which: str, tmp_path: Path) -> Path:
@@ -66,10 +69,25 @@ def test_sign_certificate_carries_the_four_basic_items(test_ca: JpkiTestCa, tmp_
     assert "兵庫県加東市社50番地".encode() in values[OID_JPKI_ADDRESS]
 
 
-def test_issue_card_output_and_generated_link(test_ca: JpkiTestCa) -> None:
+def test_issue_card_output_and_generated_link(test_ca: JpkiTestCa, tmp_path: Path) -> None:
     issued = test_ca.issued
     assert issued["municipality"] == "282286"
-    assert len(issued["resident_link"]) == 32 and int(issued["resident_link"], 16) >= 0
+    # No link in the holder file: a fresh random one (16 bytes, lower-case hex), which the
+    # CA's record of the authentication certificate holds for the directory to answer with.
+    assert re.fullmatch(r"[0-9a-f]{32}", issued["resident_link"]), issued["resident_link"]
+    store = CertStore(test_ca.dir / "jpki.sqlite")
+    try:
+        record = store.get(normalise_serial(issued["auth_serial"]))
+    finally:
+        store.close()
+    assert record.resident_link == issued["resident_link"] and record.municipality == "282286"
+    # A new card for the same holder (in a copy of the CA) gets a link of its own.
+    shutil.copytree(test_ca.dir, tmp_path / "ca")
+    (tmp_path / "holder.json").write_text(json.dumps(HOLDER, ensure_ascii=False), encoding="utf-8")
+    again = json.loads(kofu("jpki", "issue-card", str(tmp_path / "ca"), "--holder", str(tmp_path / "holder.json"),
+                            "--pin", "1234", "--password", "ABCD1234", "--out", str(tmp_path / "c.json")).stdout)
+    assert re.fullmatch(r"[0-9a-f]{32}", again["resident_link"])
+    assert again["resident_link"] != issued["resident_link"]
     assert test_ca.other_issued["resident_link"] == "link-of-hanako-0001"
     info = json.loads(kofu("card", "info", str(test_ca.card), "--json").stdout)
     assert info["auth"]["serial"] == issued["auth_serial"]

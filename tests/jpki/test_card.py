@@ -140,10 +140,33 @@ def test_concurrent_wrong_pins_from_many_processes_never_lose_a_decrement(fresh_
     assert _info(fresh_card)["pin_tries_left"] == 0
 
 
+def _serial_outcomes(pins: list[str], right: str = "1234", tries: int = 3) -> set[tuple[tuple[int, ...], int]]:
+    """Every (exit codes in ``pins`` order, tries left after) that some one-at-a-time order gives.
+
+    The card's rule: a wrong PIN takes a try (the last one answers "locked", exit 3),
+    the right one restores all tries (exit 0), and a locked card refuses any PIN (exit 3).
+    """
+    from itertools import permutations
+
+    outcomes = set()
+    for order in permutations(range(len(pins))):
+        left, codes = tries, [0] * len(pins)
+        for i in order:
+            if left == 0:
+                codes[i] = 3
+            elif pins[i] == right:
+                left, codes[i] = tries, 0
+            else:
+                left -= 1
+                codes[i] = 2 if left else 3
+        outcomes.add((tuple(codes), left))
+    return outcomes
+
+
 def test_concurrent_wrong_and_right_pins_count_exactly(fresh_card: Path) -> None:
-    # Two wrong PINs alongside right ones: the card never locks, and the counter
-    # ends full (the last right PIN restores it), whatever the interleaving.
-    pins = ["9999", "1234", "9998", "1234"]
+    # Three wrong PINs alongside right ones, all at once: whatever the interleaving,
+    # the answers and the counter left must be those of some one-at-a-time order.
+    pins = ["9999", "1234", "9998", "1234", "9997"]
 
     def attempt(pin: str) -> int:
         return subprocess.run(
@@ -151,9 +174,24 @@ def test_concurrent_wrong_and_right_pins_count_exactly(fresh_card: Path) -> None
             capture_output=True, timeout=120,
         ).returncode
 
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(len(pins)) as pool:
         codes = list(pool.map(attempt, pins))
-    assert codes[1] == 0 and codes[3] == 0 and codes[0] == 2 and codes[2] == 2
+    left = _info(fresh_card)["pin_tries_left"]
+    assert (tuple(codes), left) in _serial_outcomes(pins), (codes, left)
+    # Then wrong PINs until the card locks: each one takes exactly one try.
+    while left > 0:
+        r = kofu("card", "sign", str(fresh_card), "--pin", "9990", "--data", "00", check=False)
+        left -= 1
+        if left:
+            assert r.returncode == 2 and f"{left} tries left" in r.stderr, (r.returncode, r.stderr)
+        else:
+            assert r.returncode == 3 and "locked" in r.stderr, (r.returncode, r.stderr)
+    info = _info(fresh_card)
+    assert info["pin_tries_left"] == 0 and info["locked"] is True
+    # Locked means locked: the right PIN is refused and restores nothing.
+    r = kofu("card", "sign", str(fresh_card), "--pin", "1234", "--data", "00", check=False)
+    assert r.returncode == 3 and "locked" in r.stderr and r.stdout == ""
+    assert _info(fresh_card)["pin_tries_left"] == 0
 
 
 _CRASH_SCRIPT = textwrap.dedent(

@@ -19,9 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from kofu.jpki.cardfile import CardFile
-from kofu.procs import Service, free_port, kofu_argv, start_service
+from kofu.procs import Service, kofu_argv
 from tests.conftest import require_tool
 from tests.jpki.conftest import JpkiTestCa, kofu
+from tests.ports import start_on_a_free_port
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +35,9 @@ def revocable_ca(test_ca: JpkiTestCa, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def responder(revocable_ca: JpkiTestCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    port = free_port()
     log = tmp_path_factory.mktemp("ocsp-log") / "ocsp.log"
-    service = start_service(
-        "ocsp", kofu_argv("serve", "ocsp", "--jpki", str(revocable_ca.dir), "--port", str(port)), port, log
+    service = start_on_a_free_port(
+        "ocsp", lambda port: kofu_argv("serve", "ocsp", "--jpki", str(revocable_ca.dir), "--port", str(port)), log
     )
     yield service
     service.stop()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from kofu.domain.era import to_wareki
+from kofu.domain.ids import issue_number
 from kofu.lgpki.ca import LgpkiAuthority
 from kofu.lgpki.seal import Sealer, verify_seal
 from kofu.render.model import CertificateHeader
@@ -64,9 +65,11 @@ def compact(value: str) -> str:
 
 
 def assert_header(doc: CertificateHeader, text: str) -> None:
-    """The fields every certificate prints: serial, issue date, mayor, binding."""
+    """The fields every certificate prints: 証明書番号, issue date, mayor, binding."""
     flat = compact(text)
-    assert doc.certificate_serial in flat
+    number = issue_number(doc.certificate_serial, doc.issued_on)
+    assert "証明書番号" in flat and number in flat
+    assert doc.certificate_serial not in flat or doc.certificate_serial in doc.binding
     assert to_wareki(doc.issued_on) in flat
     assert compact(doc.mayor_title + doc.mayor_name) in flat
     assert doc.binding in flat

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from kofu.domain.ids import issue_number
 from kofu.render import InvalidDocument, render_juminhyo
 from kofu.render.errors import FontMissing, UnprintableCharacter
 from kofu.render.fonts import mj_font_file
@@ -40,7 +41,7 @@ def test_two_member_household(write_pdf: WritePdf) -> None:
         "兵庫県三木市上の丸町10番30号",
         "加東市長",
         "安田 正義",
-        "28228600000042",
+        issue_number("28228600000042", date(2026, 11, 21)),  # 証明書番号, not the serial
         BINDING,
     ]:
         assert expected in text, expected
@@ -222,3 +223,18 @@ def test_missing_font_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("KOFU_MJ_FONT", "/nonexistent/x.ttf")
     with pytest.raises(FontMissing, match="KOFU_MJ_FONT"):
         mj_font_file()
+
+
+def test_change_reason_with_its_date(write_pdf: WritePdf) -> None:
+    """異動事由 and its date; a child born here shows 出生 and no 従前の住所."""
+    moved = replace(member(0), change_reason="転入", change_on=date(2001, 4, 1))
+    born = replace(member(4), previous_address=None, became_resident_on=date(2019, 5, 1),
+                   address_since=date(2019, 5, 1), change_reason="出生", change_on=date(2019, 5, 1))
+    path = write_pdf(render_juminhyo(document((moved, born))).pdf)
+    text = "".join(pdftotext(path).split())
+    lines = ["".join(line.split()) for line in run("pdftotext", "-layout", str(path), "-").splitlines()]
+    # The labels' line, then the values' line: 異動事由 | 従前の住所.
+    assert any(line.startswith("平成13年4月1日転入兵庫県三木市上の丸町10番30号") for line in lines), lines
+    assert "令和元年5月1日出生" in lines
+    assert text.count("従前の住所") == 1  # only the one who moved in has one
+    assert text.count("異動事由") == 2

@@ -43,3 +43,31 @@ def test_without_address_the_address_is_not_printed(test_seal: SealKit, tmp_path
 def test_unknown_item_is_refused() -> None:
     with pytest.raises(InvalidDocument, match="unknown 記載事項"):
         render_kisai(s.kisai(1, items=("氏名", "血液型")))
+
+
+def test_domicile_and_householder_when_chosen(test_seal: SealKit, tmp_path: Path) -> None:
+    """本籍・筆頭者 and 世帯主, chosen (and charged for), are printed with their values."""
+    from dataclasses import replace
+
+    members = tuple(
+        replace(m, domicile=f"兵庫県加東市社{50 + i}番地", domicile_head=f"山田 {['一', '二'][i]}")
+        for i, m in enumerate(s.kisai(2).members)
+    )
+    doc = s.kisai(2, members=members, householder="山田 太郎",
+                  items=("氏名", "住所", "世帯主", "本籍", "筆頭者"))
+    text = seal_and_read(render_kisai(doc).pdf, test_seal, doc, tmp_path / "k.pdf")
+    flat = compact(text)
+    assert_header(doc, text)
+    assert "世帯主" in flat and compact(doc.householder) in flat
+    for m in members:
+        assert compact(m.domicile or "") in flat and compact(m.domicile_head or "") in flat
+    assert flat.count("本籍") == 2 and flat.count("筆頭者") == 2  # one label per member
+
+
+def test_domicile_not_chosen_is_not_printed(test_seal: SealKit, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    members = tuple(replace(m, domicile="兵庫県加東市社77番地", domicile_head="山田 一") for m in s.kisai(1).members)
+    doc = s.kisai(1, members=members, householder="山田 太郎")
+    flat = compact(seal_and_read(render_kisai(doc).pdf, test_seal, doc, tmp_path / "k.pdf"))
+    assert "本籍" not in flat and "77番地" not in flat and "世帯主" not in flat and "山田一" not in flat

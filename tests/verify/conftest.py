@@ -20,15 +20,21 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     """
     import uvicorn
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    for _attempt in range(4):  # a port taken between free_port() and the bind: another one
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and thread.is_alive():
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        if server.started:
+            break
+        # uvicorn exits (SystemExit in its thread) when it cannot bind.
+    else:
+        raise RuntimeError("uvicorn did not start: no port could be bound")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

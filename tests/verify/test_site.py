@@ -21,9 +21,15 @@ from typing import Any
 import httpx
 import pytest
 
-from kofu.procs import Service, free_port, kofu_argv, start_service
+from kofu.procs import Service, kofu_argv
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import household
+from tests.antiforgery.conftest import (
+    ALTERED_ADDRESS,
+    GENUINE_ADDRESS,
+    assert_flags_the_altered_spot,
+)
+from tests.ports import start_on_a_free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -87,9 +93,9 @@ def scans(
             signer=signer,
         )
 
-    genuine = job("兵庫県加東市社50番地")
+    genuine = job(GENUINE_ADDRESS)
     # The forger's paper: the same certificate with 50 changed to 58.
-    forged = job("兵庫県加東市社58番地")
+    forged = job(ALTERED_ADDRESS)
     s = Scans(d / "back.jpg", d / "front.jpg", d / "altered-front.jpg")
     s.back.write_bytes(scan(genuine, 1))
     s.front.write_bytes(scan(genuine, 0, degrees=-0.5))
@@ -105,15 +111,12 @@ def site(
     d = tmp_path_factory.mktemp("verify-site")
     config = d / "verify.toml"
     config.write_text(f'[keys]\nmaster_key = "{master}"\nqr_keys = "{qr}"\n', encoding="utf-8")
-    port = free_port()
-    svc = start_service(
-        "verify",
-        kofu_argv("serve", "verify", "--config", str(config), "--port", str(port)),
-        port,
+    svc = start_on_a_free_port(
+        "verify", lambda port: kofu_argv("serve", "verify", "--config", str(config), "--port", str(port)),
         d / "verify.log",
     )
     try:
-        yield f"http://127.0.0.1:{port}", svc
+        yield f"http://127.0.0.1:{svc.port}", svc
     finally:
         svc.stop()
 
@@ -159,7 +162,12 @@ def test_altered_digit_is_marked(
     assert page.locator("#qr-verdict").get_attribute("data-valid") == "true"
     assert page.locator("#tamper-verdict").get_attribute("data-tampered") == "true"
     assert "改ざんの疑いあり" in page.locator("#tamper-verdict").inner_text()
-    assert page.locator("#regions tbody tr").count() >= 1
+    cells = page.eval_on_selector_all(
+        "#regions tbody tr", "rows => rows.map(r => [...r.cells].slice(1).map(c => Number(c.textContent)))"
+    )
+    regions = [dict(zip(("x", "y", "width", "height"), row, strict=True)) for row in cells]
+    assert_flags_the_altered_spot(regions)  # the rows name where: over the altered digit
+    assert f"{len(regions)} か所" in page.locator("#tamper-verdict").inner_text()
     assert page.eval_on_selector("#marked", "i => i.complete && i.naturalWidth") > 500
     assert page.eval_on_selector("#restored", "i => i.complete && i.naturalWidth") > 500
 
@@ -253,7 +261,8 @@ def test_api_json(site: tuple[str, Service], scans: Scans) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["qr_valid"] is True and body["serial"] == SERIAL
-    assert body["tampered"] is True and len(body["regions"]) >= 1
-    assert {"x", "y", "width", "height"} <= set(body["regions"][0])
+    assert body["tampered"] is True
+    assert all({"x", "y", "width", "height"} <= set(r) for r in body["regions"]), body["regions"]
+    assert_flags_the_altered_spot(body["regions"])
     assert body["restored_png_base64"]
     assert r.headers["cache-control"] == "no-store"

@@ -11,7 +11,8 @@ Steps, per front page (numbered as in the code):
 2. Scramble it with the certificate's key (HKDF of the master key and the
    serial) and the page number.
 3. Extract the page's text (pdfium), canonicalise it and put its SHA-256 with
-   serial, municipality, kind, date and page M of N into a COSE_Sign1 QR.
+   serial, municipality (code, and the name the front's metadata gives), kind,
+   date and page M of N into a COSE_Sign1 QR.
 4. Front: the page as issued, with the void pantograph drawn underneath it.
 5. Back: scrambled image, four registration marks, QR, a pantograph band and
    the latent image.
@@ -242,6 +243,9 @@ def compose_print_job(
         except (pypdfium2.PdfiumError, pikepdf.PdfError) as e:
             raise AntiforgeryError(f"the certificate PDF cannot be read: {e}") from e
         key = keyring.key_for(serial)
+        # The municipality's name as the sealed front states it (its document author).
+        author = src.docinfo.get("/Author")
+        municipality_name = str(author) if author is not None and str(author).strip() else None
         out = pikepdf.new()
         try:
             pages = len(doc)
@@ -260,6 +264,7 @@ def compose_print_job(
                     page=i + 1,
                     pages=pages,
                     fields_digest=fields_digest(text),
+                    municipality_name=municipality_name,
                 )
                 qr = qr_text(sign_qr(payload, signer))
                 # 4. Front with underlay.

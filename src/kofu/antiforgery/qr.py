@@ -33,6 +33,7 @@ Payload keys::
     1 serial (tstr)   2 municipality code (tstr)   3 kind (tstr)
     4 issued on (tstr, ISO date)   5 page (uint)   6 pages (uint)
     7 fields digest (bstr, SHA-256 of the page's text in canonical form)
+    8 municipality name (tstr, optional: absent from QRs printed before it)
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class QrPayload:
     pages: int
     fields_digest: bytes
     """SHA-256 of the front page's text in canonical form (see canonical_text)."""
+    municipality_name: str | None = None
+    """The municipality's name as the certificate prints it (加東市)."""
 
 
 def canonical_text(text: str) -> str:
@@ -94,17 +97,18 @@ def fields_digest(text: str) -> bytes:
 
 
 def _payload_cbor(p: QrPayload) -> bytes:
-    return cbor2.dumps(
-        {
-            1: p.serial,
-            2: p.municipality,
-            3: p.kind,
-            4: p.issued_on.isoformat(),
-            5: p.page,
-            6: p.pages,
-            7: p.fields_digest,
-        }
-    )
+    fields: dict[int, Any] = {
+        1: p.serial,
+        2: p.municipality,
+        3: p.kind,
+        4: p.issued_on.isoformat(),
+        5: p.page,
+        6: p.pages,
+        7: p.fields_digest,
+    }
+    if p.municipality_name:
+        fields[8] = p.municipality_name
+    return cbor2.dumps(fields)
 
 
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
@@ -197,6 +201,7 @@ def verify_qr(data: bytes, jwks: Mapping[str, Any]) -> QrPayload:
             page=m[5],
             pages=m[6],
             fields_digest=m[7],
+            municipality_name=m.get(8),
         )
     except Exception as e:
         raise QrInvalid("the signed QR payload is malformed") from e
@@ -204,6 +209,7 @@ def verify_qr(data: bytes, jwks: Mapping[str, Any]) -> QrPayload:
         all(isinstance(v, str) for v in (p.serial, p.municipality, p.kind))
         and all(isinstance(v, int) and not isinstance(v, bool) for v in (p.page, p.pages))
         and isinstance(p.fields_digest, bytes)
+        and (p.municipality_name is None or isinstance(p.municipality_name, str))
         and len(p.fields_digest) == 32
         and 1 <= p.page <= p.pages
     )

@@ -21,6 +21,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], serve: ar
     r = csub.add_parser("records", help="print the issuance records (what settlement counts) as JSON lines")
     r.add_argument("--config", type=Path, required=True)
     r.set_defaults(func=_records)
+    rc = csub.add_parser(
+        "reconcile",
+        help="settle orders a crash left in between (asking the issuers) and retry unacknowledged reports",
+    )
+    rc.add_argument("--config", type=Path, required=True)
+    rc.add_argument("--settle-after", type=int, default=None, metavar="SECONDS",
+                    help="settle orders untouched this long (default: the settings' settle_after_seconds)")
+    rc.set_defaults(func=_reconcile)
+    cmp = csub.add_parser("compare", help="compare copies and fees with the issuers, order by order (JSON lines)")
+    cmp.add_argument("--config", type=Path, required=True)
+    cmp.add_argument("--all", action="store_true", help="print the agreeing orders too")
+    cmp.set_defaults(func=_compare)
 
 
 def build_service(config: Path):  # type: ignore[no-untyped-def]
@@ -84,13 +96,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings, service = build_service(args.config)
     service.create_tables()
-    _start_confirmer(service)
+    _start_confirmer(service, settle_after=_settle_after(settings))
     run_app(create_app(service, qr_keys=settings.antiforgery_qr_keys), settings.server)
     return 0
 
 
-def _start_confirmer(service, every_seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    """Retry what an issuer has not acknowledged yet (printed copies, cancellations)."""
+def _settle_after(settings: CenterSettings):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    if settings.settle_after_seconds is None:
+        return None
+    return timedelta(seconds=settings.settle_after_seconds)
+
+
+def _start_confirmer(service, every_seconds: float = 30.0, settle_after=None) -> None:  # type: ignore[no-untyped-def]
+    """Settle orders a crash left in between (at start, then periodically) and retry what
+    an issuer has not acknowledged yet (printed copies, cancellations)."""
     import logging
     import threading
     import time
@@ -98,8 +119,15 @@ def _start_confirmer(service, every_seconds: float = 30.0) -> None:  # type: ign
     log = logging.getLogger("kofu.center.confirmer")
 
     def loop() -> None:
+        first = True
         while True:
-            time.sleep(every_seconds)
+            if not first:
+                time.sleep(every_seconds)
+            first = False
+            try:
+                service.settle(settle_after)
+            except Exception:  # keep sweeping; the next round may succeed
+                log.exception("settling orders failed")
             try:
                 remaining = service.reconcile()
                 if remaining:
@@ -127,3 +155,31 @@ def _records(args: argparse.Namespace) -> int:
             d["printed_at"] = d["printed_at"].isoformat()
             print(json.dumps(d, ensure_ascii=False))
     return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import json
+    from datetime import timedelta
+
+    settings, service = build_service(args.config)
+    service.create_tables()
+    after = timedelta(seconds=args.settle_after) if args.settle_after is not None else _settle_after(settings)
+    settled = service.settle(after)
+    waiting = service.reconcile()
+    print(json.dumps({**settled, "awaiting_issuer": waiting}))
+    return 0 if not settled["deferred"] and not waiting else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    _settings, service = build_service(args.config)
+    rows = service.compare()
+    bad = [r for r in rows if r["agree"] is False]
+    for row in rows:
+        if args.all or row["agree"] is not True:
+            print(json.dumps(row, ensure_ascii=False))
+    summary = {"orders": len(rows), "agree": sum(1 for r in rows if r["agree"]), "disagree": len(bad),
+               "open": sum(1 for r in rows if r["agree"] is None)}
+    print(json.dumps({"summary": summary}))
+    return 1 if bad else 0

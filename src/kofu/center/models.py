@@ -32,6 +32,10 @@ class KioskSession(Base):
     resident_link: Mapped[str | None] = mapped_column(sa.String(128))
     municipality: Mapped[str | None] = mapped_column(sa.String(6))
     authenticated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    order_id: Mapped[str | None] = mapped_column(sa.String(32))
+    """The one order this session may make (one authentication = one transaction), claimed atomically."""
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    """Set when the order is printed or cancelled, or the kiosk closes the session: nothing more on it."""
 
 
 class Order(Base):
@@ -48,14 +52,23 @@ class Order(Base):
     """Total fee in yen for all copies."""
     paid: Mapped[int] = mapped_column(sa.Integer, default=0)
     state: Mapped[str] = mapped_column(sa.String(16))
-    """created → paid → issued → printed, or cancelled."""
+    """created → paid → issued → printed | partial (some copies printed, the rest refunded),
+    or cancelled (refunded, nothing printed)."""
     message_serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
     """電文通番 of the IssueCertificate call; fixed at order time so retries reuse it."""
     issuance_id: Mapped[str | None] = mapped_column(sa.String(64))
-    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     pages: Mapped[int | None] = mapped_column(sa.Integer)
+    handed_out_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    """When the print data left the center: the point of no return. From then on only the
+    printer's report of how many copies failed refunds anything; a cancel does not."""
+    copies_printed: Mapped[int | None] = mapped_column(sa.Integer)
+    refunded: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    """Yen given back: all of it for a cancel, the failed copies' fees for a (partial) misprint."""
     issuer_cancel_pending: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     """Cancelled here, not yet acknowledged by the issuer (retried by the center)."""
+    issuer_refusal: Mapped[str | None] = mapped_column(sa.String(200))
+    """The issuer permanently refused the cancellation (never retried; shown by ``kofu center compare``)."""
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
@@ -79,3 +92,5 @@ class IssuanceRecord(Base):
     printed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     issuer_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
     """The issuer acknowledged ConfirmPrinted (retried by the center until it does)."""
+    issuer_refusal: Mapped[str | None] = mapped_column(sa.String(200))
+    """The issuer permanently refused ConfirmPrinted (never retried; shown by ``kofu center compare``)."""

@@ -1,7 +1,14 @@
 """The center's service layer: one function per step of a kiosk transaction.
 
-    start_session → authenticate → offers → create_order → pay → print_job → printed
-                                                                          ↘ cancel
+    start_session → authenticate → offers → create_order → pay → print_job → printed (n of N copies)
+                                                  ↘ cancel (refund) ↙         ↘ close_session
+
+One authentication is one transaction: a session makes one order (with its
+copies); once that order is printed or cancelled, or the kiosk closes the
+session, every later request on it is refused. Handing out the print data is
+the point of no return: from then on a cancel refunds nothing; only the
+printer's report of how many copies failed does (those copies are refunded
+and voided at the issuer).
 
 Everything here works on ids and plain values; the HTTP layer (``app.py``)
 only parses requests and maps :mod:`kofu.center.errors` to status codes.
@@ -160,6 +167,8 @@ class OrderView:
     paid: int
     certificate_serial: str | None
     pages: int | None
+    copies_printed: int | None = None
+    refunded: int = 0
 
 
 def _aware(value: datetime) -> datetime:
@@ -168,7 +177,9 @@ def _aware(value: datetime) -> datetime:
 
 
 def _view(o: Order) -> OrderView:
-    return OrderView(o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages)
+    return OrderView(
+        o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages, o.copies_printed, o.refunded or 0
+    )
 
 
 def _offer(o: Any) -> Offer:
@@ -254,16 +265,21 @@ class CenterService:
         return uuid.uuid4().hex
 
     def _session(
-        self, db: Session, session_id: str, store_id: str, *, authenticated: bool = True, allow_expired: bool = False
+        self, db: Session, session_id: str, store_id: str, *, authenticated: bool = True, allow_expired: bool = False,
+        allow_closed: bool = False,
     ) -> KioskSession:
         """The store's session; ``allow_expired`` for the steps that close a transaction.
 
         Reporting printed copies and cancelling must work however long the
         printer took: the paper or the refund exists whatever the clock says.
+        ``allow_closed`` lets those two answer a repeated report about the
+        session's own, already settled order (they change nothing then).
         """
         ks = db.get(KioskSession, session_id)
         if ks is None or ks.store_id != store_id:
             raise NotFound(f"no session {session_id} for store {store_id}")
+        if ks.closed_at is not None and not allow_closed:
+            raise NotFound(f"session {session_id} is closed", code="session-closed")
         if not allow_expired and clock.now() > _aware(ks.expires_at):
             raise NotFound(f"session {session_id} expired")
         if authenticated and ks.resident_link is None:
@@ -271,9 +287,10 @@ class CenterService:
         return ks
 
     def _order(
-        self, db: Session, order_id: str, session_id: str, store_id: str, *, allow_expired: bool = False
+        self, db: Session, order_id: str, session_id: str, store_id: str, *, allow_expired: bool = False,
+        allow_closed: bool = False,
     ) -> tuple[Order, KioskSession]:
-        ks = self._session(db, session_id, store_id, allow_expired=allow_expired)
+        ks = self._session(db, session_id, store_id, allow_expired=allow_expired, allow_closed=allow_closed)
         order = db.get(Order, order_id)
         if order is None or order.session_id != ks.id:
             raise NotFound(f"no order {order_id} in session {session_id}")
@@ -403,8 +420,21 @@ class CenterService:
         now = clock.now()
         with self._db() as db, db.begin():
             ks = self._session(db, session_id, store_id)
+            order_id = self._new_id()
+            # One authentication, one order: claimed atomically, so two concurrent
+            # orders on one session cannot both be made.
+            claimed = db.execute(
+                sa.update(KioskSession)
+                .where(KioskSession.id == ks.id, KioskSession.order_id.is_(None), KioskSession.closed_at.is_(None))
+                .values(order_id=order_id)
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+            if claimed != 1:
+                raise OrderConflict(
+                    "this session already has an order: one card authentication allows one order",
+                    code="one-order-per-session",
+                )
             order = Order(
-                id=self._new_id(),
+                id=order_id,
                 session_id=ks.id,
                 municipality=ks.municipality,
                 kind=kind,
@@ -451,8 +481,12 @@ class CenterService:
                 raise OrderConflict(f"order is {order.state}; print data needs a paid order")
             opts = json.loads(order.options)
             snapshot = (order.municipality, order.message_serial, order.kind, order.copies, order.fee, ks.resident_link)
+            auth_serial = ks.auth_serial
         municipality, message_serial, kind, copies, fee, link = snapshot
-        assert link is not None
+        assert link is not None and auth_serial is not None
+        # The card may have been revoked since the session authenticated: ask again
+        # before anything of the holder's leaves the center (fail closed).
+        self.trust.recheck(auth_serial, clock.now())
         issuer = self._issuer(municipality)
         reply = issuer.call(
             "IssueCertificate",
@@ -477,17 +511,24 @@ class CenterService:
                 raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
             if seal.binding != order_binding(link, order_id, message_serial):
                 raise DocumentRejected("sealed document is bound to another holder or order")
-            if seal.municipality_code not in (None, municipality):
-                raise DocumentRejected(f"document sealed by {seal.municipality_code}, not {municipality}")
+            if seal.municipality_code != municipality:
+                # Fail closed: a seal that names no municipality is not this municipality's.
+                raise DocumentRejected(f"document sealed by {seal.municipality_code or 'no municipality'}, not {municipality}")
         except DocumentRejected as e:
-            # Never printed, never counted: void it at the issuer and here.
-            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
+            # Never printed, never counted: void it here and at the issuer. Unless an
+            # earlier fetch of this order already handed its print data out (this was
+            # a re-fetch): that issuance stands and is settled by the printer's report.
             with self._db() as db, db.begin():
-                db.execute(
+                voided = db.execute(
                     sa.update(Order)
-                    .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
-                    .values(state="cancelled", updated_at=clock.now())
-                )
+                    .where(Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None))
+                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if voided:
+                    self._close(db, session_id)
+                handed_out = db.scalar(sa.select(Order.handed_out_at).where(Order.id == order_id)) is not None
+            if not handed_out:
+                self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
             log.error("order %s: print data rejected (%s); order cancelled", order_id, e.detail)
             raise
         with self._db() as db, db.begin():
@@ -515,7 +556,23 @@ class CenterService:
                 kind=kind,
                 issued_on=_aware(issued_at).astimezone(clock.JST).date(),
             )
+        with self._db() as db, db.begin():
+            # The point of no return: from here on only a printer report refunds.
+            handed = db.execute(
+                sa.update(Order)
+                .where(Order.id == order_id, Order.state == "issued")
+                .values(handed_out_at=sa.func.coalesce(Order.handed_out_at, clock.now()), updated_at=clock.now())
+            ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+        if handed != 1:
+            raise OrderConflict("order was cancelled while its print data was being prepared")
         return PrintJob(order_id, str(reply.CertificateSerial), int(reply.Pages), copies, pdf)
+
+    def _close(self, db: Session, session_id: str) -> None:
+        db.execute(
+            sa.update(KioskSession)
+            .where(KioskSession.id == session_id, KioskSession.closed_at.is_(None))
+            .values(closed_at=clock.now())
+        )
 
     def _cancel_at_issuer(self, municipality: str, issuance_id: str, reason: str) -> None:
         try:
@@ -528,54 +585,80 @@ class CenterService:
     # -- 5. printed / cancelled ------------------------------------------------------------
 
     def printed(self, order_id: str, session_id: str, store_id: str, copies: int) -> OrderView:
-        """The kiosk printed ``copies`` copies: count them exactly once, then tell the issuer.
+        """The kiosk printed ``copies`` of the order's copies: settle the order exactly once.
 
         Printing is a fact the moment the kiosk reports it, so the count is
-        recorded first, in one transaction with the order's state; telling the
-        issuer (ConfirmPrinted) follows and, if the issuer is unreachable now,
-        is retried later by :meth:`reconcile` with the same 電文通番. A printed
-        order is never refunded or cancelled because an issuer was down. A
-        partial print (a paper jam after copy 1 of 2) counts and charges the
-        copies that exist; the rest is refunded.
+        recorded first, in one transaction with the order's state and the
+        session's close; telling the issuer follows and, if the issuer is
+        unreachable now, is retried later by :meth:`reconcile` with the same
+        電文通番. A printed order is never refunded or cancelled because an
+        issuer was down.
+
+        - all copies: ``printed``, counted and charged;
+        - some (a paper jam after copy 1 of 3): ``partial``: the copies that
+          exist are counted and charged, the rest refunded (``refunded``) and
+          voided at the issuer (ConfirmPrinted with the printed count);
+        - none: ``cancelled``, all refunded, the issuance voided at the issuer.
+
+        The same report again answers the same; a different one is refused.
         """
         with self._db() as db:
-            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True)
-            if order.state == "printed":
+            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True, allow_closed=True)
+            if order.state in ("printed", "partial", "cancelled") and order.copies_printed is not None:
+                if order.copies_printed != copies:
+                    raise OrderConflict(
+                        f"order was reported with {order.copies_printed} printed copies, not {copies}",
+                        code="copies-conflict",
+                    )
                 return _view(order)
-            if order.state != "issued":
-                raise OrderConflict(f"order is {order.state}; only issued orders can be printed")
-            if not 1 <= copies <= order.copies:
+            if order.state != "issued" or order.handed_out_at is None:
+                raise OrderConflict(f"order is {order.state}; only orders whose print data was handed out can be printed")
+            if not 0 <= copies <= order.copies:
                 raise OrderConflict(f"printed {copies} copies of an order for {order.copies}", code="bad-copies")
+        per_copy = order.fee // order.copies
+        state = "printed" if copies == order.copies else "partial" if copies else "cancelled"
+        refund = order.paid - per_copy * copies
         try:
             with self._db() as db, db.begin():
-                per_copy = order.fee // order.copies
                 moved = db.execute(
                     sa.update(Order)
                     .where(Order.id == order_id, Order.state == "issued")
-                    .values(state="printed", updated_at=clock.now())
+                    .values(
+                        state=state, copies_printed=copies, refunded=refund,
+                        issuer_cancel_pending=copies == 0, updated_at=clock.now(),
+                    )
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
                 if moved == 1:
-                    db.add(
-                        IssuanceRecord(
-                            order_id=order_id,
-                            region=self.region,
-                            store_id=store_id,
-                            municipality=order.municipality,
-                            kind=order.kind,
-                            copies=copies,
-                            fee=per_copy * copies,
-                            printed_at=clock.now(),
-                            issuer_confirmed=False,
+                    self._close(db, session_id)
+                    if copies:
+                        db.add(
+                            IssuanceRecord(
+                                order_id=order_id,
+                                region=self.region,
+                                store_id=store_id,
+                                municipality=order.municipality,
+                                kind=order.kind,
+                                copies=copies,
+                                fee=per_copy * copies,
+                                printed_at=clock.now(),
+                                issuer_confirmed=False,
+                            )
                         )
-                    )
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
         with self._db() as db:
             o = db.get(Order, order_id)
             assert o is not None
-            if o.state != "printed":
-                raise OrderConflict(f"order is {o.state}; only issued orders can be printed")
-        self._confirm(order_id)
+            if o.copies_printed != copies:
+                raise OrderConflict(f"order is {o.state} ({o.copies_printed} copies printed); not {copies}")
+        if copies == 0:
+            log.warning("order %s: misprint, none of %d copies printed; refunded and voided", order_id, order.copies)
+            self._cancel_deferred(order_id)
+        else:
+            if copies < order.copies:
+                log.warning("order %s: misprint, %d of %d copies printed; the rest refunded and voided",
+                            order_id, copies, order.copies)
+            self._confirm(order_id)
         return _view(o)
 
     def _confirm(self, order_id: str) -> bool:
@@ -590,6 +673,17 @@ class CenterService:
             self._issuer(municipality).call(
                 "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
             )
+        except Refused as e:
+            # A permanent refusal is an answer: retrying it forever would starve newer
+            # reports. Kept for `kofu center compare`, and loudly logged.
+            log.error("ConfirmPrinted for order %s permanently refused: %s", order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(
+                    sa.update(IssuanceRecord)
+                    .where(IssuanceRecord.order_id == order_id)
+                    .values(issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                )
+            return True
         except CenterError as e:
             log.warning("ConfirmPrinted for order %s deferred: %s", order_id, e.detail)
             return False
@@ -600,16 +694,43 @@ class CenterService:
         return True
 
     def _cancel_deferred(self, order_id: str) -> bool:
-        """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged."""
+        """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged.
+
+        A paid order cancelled before the center learnt of an issuance may still
+        have one at the issuer (committed while the center crashed): it is
+        looked up by the order's 電文通番 first.
+        """
         with self._db() as db:
             order = db.get(Order, order_id)
             if order is None or not order.issuer_cancel_pending:
                 return True
             municipality, issuance_id = order.municipality, order.issuance_id
+            reason = "misprint: no copy printed" if order.copies_printed == 0 else "cancelled at the kiosk"
         try:
+            if issuance_id is None:
+                found = self.query_issuer(order_id)
+                if not found.Found or str(found.Status) == "cancelled":
+                    with self._db() as db, db.begin():
+                        db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
+                    return True
+                issuance_id = str(found.IssuanceId)
+                with self._db() as db, db.begin():
+                    db.execute(
+                        sa.update(Order).where(Order.id == order_id)
+                        .values(issuance_id=issuance_id, certificate_serial=str(found.CertificateSerial))
+                    )
             self._issuer(municipality).call(
-                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason="cancelled at the kiosk"
+                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason
             )
+        except Refused as e:
+            log.error("CancelIssuance for order %s permanently refused: %s", order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(
+                    sa.update(Order)
+                    .where(Order.id == order_id)
+                    .values(issuer_cancel_pending=False, issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                )
+            return True
         except CenterError as e:
             log.warning("CancelIssuance for order %s deferred: %s", order_id, e.detail)
             return False
@@ -626,7 +747,7 @@ class CenterService:
             printed = list(
                 db.scalars(
                     sa.select(IssuanceRecord.order_id)
-                    .where(IssuanceRecord.issuer_confirmed.is_(False))
+                    .where(IssuanceRecord.issuer_confirmed.is_(False), IssuanceRecord.issuer_refusal.is_(None))
                     .order_by(IssuanceRecord.printed_at)
                     .limit(limit)
                 )
@@ -639,32 +760,240 @@ class CenterService:
         remaining = sum(1 for order_id in printed if not self._confirm(order_id))
         return remaining + sum(1 for order_id in cancelled if not self._cancel_deferred(order_id))
 
+    # -- 6. settling what a crash left in between ------------------------------------------
+
+    def query_issuer(self, order_id: str) -> Any:
+        """What the issuer committed for this order's IssueCertificate serial (QueryIssuance)."""
+        with self._db() as db:
+            order = db.get(Order, order_id)
+            if order is None:
+                raise NotFound(f"no order {order_id}")
+            municipality, serial = order.municipality, order.message_serial
+        return self._issuer(municipality).call("QueryIssuance", MessageSerial=f"q-{order_id}", IssueMessageSerial=serial)
+
+    def settle(self, older_than: timedelta | None = None, limit: int = 200) -> dict[str, int]:
+        """Bring every order a crash (of the center or a kiosk) left in between to an end.
+
+        Only orders untouched for ``older_than`` (default: the session lifetime
+        plus ten minutes, so no kiosk is still working on them):
+
+        - print data never handed out: ask the issuer what it committed for
+          the order's 電文通番; void that issuance; the order is cancelled
+          and its payment refunded;
+        - print data handed out and never reported: the paper may exist, so
+          it is never refunded: settled as printed, every copy counted (the
+          issuer's own record wins when it already knows a count);
+        - an issuer that cannot be asked now: left for the next round.
+
+        Returns counts by outcome. Runs at start, periodically and as
+        ``kofu center reconcile``.
+        """
+        cutoff = clock.now() - (older_than if older_than is not None else self.session_ttl + timedelta(minutes=10))
+        with self._db() as db:
+            stuck = list(
+                db.scalars(
+                    sa.select(Order.id)
+                    .where(Order.state.in_(("created", "paid", "issued")), Order.updated_at <= cutoff)
+                    .order_by(Order.updated_at)
+                    .limit(limit)
+                )
+            )
+        outcome = {"cancelled": 0, "printed": 0, "deferred": 0}
+        for order_id in stuck:
+            try:
+                outcome[self._settle_one(order_id, cutoff)] += 1
+            except CenterError as e:
+                log.warning("order %s left for the next settling round: %s", order_id, e.detail)
+                outcome["deferred"] += 1
+        if stuck:
+            log.warning("settled orders left in between: %s", outcome)
+        return outcome
+
+    def _settle_one(self, order_id: str, cutoff: datetime) -> str:
+        with self._db() as db:
+            order = db.get(Order, order_id)
+            assert order is not None
+            handed_out = order.handed_out_at is not None
+            state, session_id, store = order.state, order.session_id, None
+            ks = db.get(KioskSession, session_id)
+            store = ks.store_id if ks is not None else ""
+        if state == "created":
+            with self._db() as db, db.begin():
+                moved = db.execute(
+                    sa.update(Order)
+                    .where(Order.id == order_id, Order.state == "created", Order.updated_at <= cutoff)
+                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if moved:
+                    self._close(db, session_id)
+            return "cancelled"
+        found = self.query_issuer(order_id)
+        committed = bool(found.Found)
+        issuer_state = str(found.Status) if committed else None
+        if not handed_out:
+            # Claim first (nothing can hand it out after this), then void at the issuer.
+            with self._db() as db, db.begin():
+                moved = db.execute(
+                    sa.update(Order)
+                    .where(
+                        Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None),
+                        Order.updated_at <= cutoff,
+                    )
+                    .values(
+                        state="cancelled", refunded=Order.paid, updated_at=clock.now(),
+                        issuance_id=str(found.IssuanceId) if committed else Order.issuance_id,
+                        certificate_serial=str(found.CertificateSerial) if committed else Order.certificate_serial,
+                        issuer_cancel_pending=issuer_state == "issued",
+                    )
+                ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                if moved:
+                    self._close(db, session_id)
+            if moved and issuer_state == "issued":
+                self._cancel_deferred(order_id)
+            log.warning("order %s settled: cancelled and refunded (issuer: %s)", order_id, issuer_state or "nothing")
+            return "cancelled"
+        # Handed out: never refunded by the sweeper.
+        copies = None
+        if issuer_state == "printed":
+            copies = int(found.CopiesPrinted)
+        with self._db() as db:
+            total = db.get(Order, order_id)
+            assert total is not None
+            all_copies = total.copies
+        self.printed(order_id, session_id, store, copies if copies is not None else all_copies)
+        log.warning("order %s settled: print data was handed out and never reported; counted as printed", order_id)
+        return "printed"
+
+    def compare(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Center against issuer, order by order: copies and fees each side counts.
+
+        Every order the issuer could have seen is asked about (QueryIssuance).
+        A row agrees when printed copies and charged fees are the same on both
+        sides (a cancelled order: nothing at the issuer, or a cancelled
+        issuance). Orders still open are listed as such. Ids and numbers only.
+        """
+        with self._db() as db:
+            query = sa.select(Order, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == Order.id)
+            rows = list(db.execute(query.where(Order.state != "created").order_by(Order.created_at).limit(limit)))
+        out: list[dict[str, Any]] = []
+        for order, record in rows:
+            row: dict[str, Any] = {
+                "order_id": order.id, "municipality": order.municipality, "state": order.state,
+                "center_copies": record.copies if record is not None else 0,
+                "center_fee": record.fee if record is not None else 0,
+                "paid": order.paid, "refunded": order.refunded or 0,
+            }
+            try:
+                found = self.query_issuer(order.id)
+            except CenterError as e:
+                out.append({**row, "agree": None, "problem": f"issuer not asked: {e.detail}"})
+                continue
+            if found.Found:
+                row.update(issuer_state=str(found.Status), issuer_copies=int(found.CopiesPrinted),
+                           issuer_fee=int(found.ChargedFee))
+            else:
+                row.update(issuer_state=None, issuer_copies=0, issuer_fee=0)
+            if order.state in ("paid", "issued"):
+                row["agree"] = None
+                row["problem"] = "open: not settled yet"
+            else:
+                same = (row["center_copies"], row["center_fee"]) == (row["issuer_copies"], row["issuer_fee"])
+                money = row["paid"] - row["refunded"] == row["center_fee"]
+                open_at_issuer = row["issuer_state"] == "issued"
+                row["agree"] = same and money and not open_at_issuer
+                if not row["agree"]:
+                    row["problem"] = (
+                        "issuance still open at the issuer" if open_at_issuer
+                        else "paid less refunded is not the fee counted" if not money
+                        else "copies or fees differ"
+                    )
+            out.append(row)
+        return out
+
     def cancel(self, order_id: str, session_id: str, store_id: str, reason: str) -> tuple[OrderView, int]:
-        """Cancel before printing; returns the order and the refund due.
+        """Cancel before the print data was handed out; returns the order and the refund due.
 
         The order is claimed first, in one conditional update, so a concurrent
-        "printed" report or payment cannot slip between the check and the
-        change. The issuer is told afterwards (retried by :meth:`reconcile` when
-        it is down), because the refund cannot wait for it.
+        payment or hand-out of the print data cannot slip between the check and
+        the change. After the print data was handed out a cancel is refused:
+        only the printer's report (:meth:`printed`, 0 copies for none) refunds.
+        The issuer is told afterwards (retried by :meth:`reconcile` when it is
+        down), because the refund cannot wait for it. The refund answered is
+        the order's whole refund, the same on a repeated request.
         """
         with self._db() as db, db.begin():
-            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True)
+            order, _ = self._order(db, order_id, session_id, store_id, allow_expired=True, allow_closed=True)
             if order.state == "cancelled":
-                return _view(order), 0
-            paid, had_issuance = order.paid, order.issuance_id is not None
+                return _view(order), order.refunded or 0
+            paid = order.paid
+            # A paid order may have an issuance the center never heard of (the issuer
+            # committed while the center crashed): the issuer is asked, by 電文通番.
+            had_issuance = order.issuance_id is not None or order.state in ("paid", "issued")
             claimed = db.execute(
                 sa.update(Order)
-                .where(Order.id == order_id, Order.state.in_(("created", "paid", "issued")), Order.paid == paid)
-                .values(state="cancelled", issuer_cancel_pending=had_issuance, updated_at=clock.now())
+                .where(
+                    Order.id == order_id, Order.state.in_(("created", "paid", "issued")), Order.paid == paid,
+                    Order.handed_out_at.is_(None),
+                )
+                .values(state="cancelled", refunded=paid, issuer_cancel_pending=had_issuance, updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
             if claimed != 1:
                 db.refresh(order)
+                if order.handed_out_at is not None and order.state == "issued":
+                    raise OrderConflict(
+                        "the print data was handed out: report the printed copies (0 when none came out) instead",
+                        code="print-data-handed-out",
+                    )
                 raise OrderConflict(f"order is {order.state}; it can no longer be cancelled")
+            self._close(db, session_id)
             db.refresh(order)
             view = _view(order)
         if had_issuance:
             self._cancel_deferred(order_id)
         return view, paid
+
+    def close_session(self, session_id: str, store_id: str) -> int:
+        """The kiosk is done with this card holder: close the session; returns the refund due.
+
+        An order not yet handed out is cancelled (and refunded) first; one whose
+        print data was handed out must be reported (:meth:`printed`) before the
+        session can close. A closed session refuses every later request.
+        """
+        with self._db() as db:
+            ks = self._session(db, session_id, store_id, authenticated=False, allow_expired=True)
+            order = db.get(Order, ks.order_id) if ks.order_id is not None else None
+            settled = order is None or order.state in ("printed", "partial", "cancelled")
+        refund = 0
+        if not settled:
+            assert order is not None
+            _view_, refund = self.cancel(order.id, session_id, store_id, "session closed at the kiosk")
+        with self._db() as db, db.begin():
+            self._close(db, session_id)
+        return refund
+
+    def certificate_status(self, serial: str) -> dict[str, Any]:
+        """Is the certificate with this serial valid? For receivers (the verification site).
+
+        ``valid`` (printed; a partial print: the copies that came out),
+        ``void`` (cancelled, or reported as not printed: whatever paper exists
+        with this serial is worthless), ``pending`` (print data handed out, the
+        printer's report not in yet) or ``unknown``. Ids, counts and reasons
+        only: never personal data.
+        """
+        with self._db() as db:
+            order = db.scalar(sa.select(Order).where(Order.certificate_serial == serial))
+        if order is None:
+            return {"serial": serial, "status": "unknown", "reason": "no certificate with this serial", "copies": None}
+        if order.state in ("printed", "partial"):
+            reason = None if order.state == "printed" else (
+                f"partial print: {order.copies_printed} of {order.copies} copies printed; the rest were never valid"
+            )
+            return {"serial": serial, "status": "valid", "reason": reason, "copies": order.copies_printed}
+        if order.state == "cancelled":
+            reason = ("misprint: reported as not printed" if order.copies_printed == 0
+                      else "cancelled before printing")
+            return {"serial": serial, "status": "void", "reason": reason, "copies": 0}
+        return {"serial": serial, "status": "pending", "reason": "the printer has not reported yet", "copies": None}
 
     def order(self, order_id: str, session_id: str, store_id: str) -> OrderView:
         with self._db() as db:

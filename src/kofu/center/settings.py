@@ -25,6 +25,8 @@
     client_cert = "center-client.pem"    # what the center presents to issuers and the directory
     client_key = "center-client.key"
 
+    settle_after_seconds = 1200          # optional: orders untouched this long are settled (sweeper)
+
     [issuers]                            # routing: municipality code -> issuer URL
     "282286" = "https://127.0.0.1:8402"
 
@@ -68,6 +70,8 @@ class CenterSettings:
     """Attempts per wide-area call (same 電文通番 each time)."""
     issuer_timeout: float = 10.0
     session_ttl_seconds: int = 600
+    settle_after_seconds: int | None = None
+    """Orders untouched this long are settled by the sweeper (default: session lifetime + 10 min)."""
     antiforgery_master_key: Path | None = None
     antiforgery_qr_keys: Path | None = None
     antiforgery_qr_kid: str | None = None
@@ -131,6 +135,7 @@ def load(path: Path) -> CenterSettings:
         issuer_retries=int(raw.get("issuer_retries", 3)),
         issuer_timeout=float(raw.get("issuer_timeout", 10.0)),
         session_ttl_seconds=int(raw.get("session_ttl_seconds", 600)),
+        settle_after_seconds=int(raw["settle_after_seconds"]) if "settle_after_seconds" in raw else None,
         antiforgery_master_key=p(af["master_key"]) if "master_key" in af else None,
         antiforgery_qr_keys=p(af["qr_keys"]) if "qr_keys" in af else None,
         antiforgery_qr_kid=str(af["qr_kid"]) if "qr_kid" in af else None,

@@ -7,7 +7,9 @@ returns a bare ``False``):
 1. The challenge was issued by this center, is fresh and is used once
    (checked by the caller, :mod:`kofu.center.service`, atomically in the database).
 2. The certificate parses as DER X.509 and is a user-authentication
-   certificate directly issued by the JPKI root we trust, valid now.
+   certificate (key usage digitalSignature without nonRepudiation, extended
+   key usage clientAuth when present) directly issued by the JPKI root we
+   trust, valid now.
 3. The card's signature over the challenge verifies with the certificate's
    key (RSA PKCS#1 v1.5, SHA-256: what COMPUTE DIGITAL SIGNATURE produces).
 4. The OCSP responder says ``good`` for this certificate, in a response
@@ -75,6 +77,7 @@ class CardTrust:
             raise AuthenticationFailed("card certificate was not issued by the JPKI root") from e
         if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
             raise AuthenticationFailed("card certificate is expired or not yet valid", code="certificate-expired")
+        _check_user_authentication(cert)
         public_key = cert.public_key()
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise AuthenticationFailed("card certificate key is not RSA")
@@ -91,11 +94,28 @@ class CardTrust:
         # 5. Directory: municipality and resident link.
         return self._lookup(format(cert.serial_number, "x"))
 
+    def recheck(self, auth_serial: str, now: datetime) -> None:
+        """Step 4 again for a session authenticated earlier: a card revoked since then
+        ends the session's rights (checked before print data is handed out)."""
+        try:
+            serial = int(auth_serial, 16)
+        except ValueError as e:
+            raise AuthenticationFailed("session has no usable card serial") from e
+        self._check_ocsp_serial(serial, now)
+
     def _check_ocsp(self, cert: x509.Certificate, now: datetime) -> None:
+        self._check_ocsp_serial(cert.serial_number, now)
+
+    def _check_ocsp_serial(self, serial_number: int, now: datetime) -> None:
         nonce = os.urandom(16)
+        # The CertID from the serial and our CA (RFC 6960 4.1.1), so that a later re-check
+        # needs only the serial the session kept, not the card's certificate.
+        name_hash = hashes.Hash(hashes.SHA1())
+        name_hash.update(self.ca.subject.public_bytes())
+        key_hash = x509.SubjectKeyIdentifier.from_public_key(self.ca.public_key()).digest
         request = (
             ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, self.ca, hashes.SHA1())
+            .add_certificate_by_hash(name_hash.finalize(), key_hash, serial_number, hashes.SHA1())
             .add_extension(x509.OCSPNonce(nonce), critical=False)
             .build()
         )
@@ -116,7 +136,7 @@ class CardTrust:
             self._verify_ocsp_signature(response, now)
             # The single response must be about this very certificate of this very issuer.
             if (
-                response.serial_number != cert.serial_number
+                response.serial_number != serial_number
                 or response.issuer_key_hash != request.issuer_key_hash
                 or response.issuer_name_hash != request.issuer_name_hash
             ):
@@ -210,3 +230,26 @@ def _names_responder(response: ocsp.OCSPResponse, signer: x509.Certificate) -> b
     # byKey is the SHA-1 of the subjectPublicKey BIT STRING (RFC 6960 4.2.1), which is
     # exactly how RFC 5280's method 1 derives a subject key identifier.
     return response.responder_key_hash == x509.SubjectKeyIdentifier.from_public_key(signer.public_key()).digest
+
+
+def _check_user_authentication(cert: x509.Certificate) -> None:
+    """Step 2's "user-authentication certificate": digitalSignature without nonRepudiation
+    (the signing certificate has both), and clientAuth when an extended key usage is given."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound as e:
+        raise AuthenticationFailed("card certificate has no key usage", code="not-an-authentication-certificate") from e
+    if not usage.digital_signature or usage.content_commitment:
+        raise AuthenticationFailed(
+            "card certificate is not a user-authentication certificate (key usage)",
+            code="not-an-authentication-certificate",
+        )
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+        raise AuthenticationFailed(
+            "card certificate is not a user-authentication certificate (extended key usage)",
+            code="not-an-authentication-certificate",
+        )

@@ -20,16 +20,24 @@ class Municipality:
     mayor_name: str
     population_class: int
     kiosk_fee: int
+    """コンビニ手数料 of 住民票の写し and the kinds charged alike (seed 002, 資料3)."""
     town: str
+    counter_fee: int = 300
+    """窓口手数料 of the same kinds (資料3)."""
+    participating_since: date | None = None
+    """開始日 in 資料3; None for a municipality that does not take part."""
 
 
+# 資料3 (seed 002): 兵庫県内における導入自治体の手数料設定状況. 三木市 since
+# H23.3.10 and 加東市 (H29.4) both charge 300 円 at the counter and 250 円 at a kiosk.
 MUNICIPALITIES = (
-    Municipality("282286", "加東市", "兵庫県", "山本 正和", 5, 200, "社"),
-    Municipality("282154", "三木市", "兵庫県", "木村 一彦", 5, 200, "上の丸町"),
+    Municipality("282286", "加東市", "兵庫県", "山本 正和", 5, 250, "社", 300, date(2017, 4, 1)),
+    Municipality("282154", "三木市", "兵庫県", "木村 一彦", 5, 250, "上の丸町", 300, date(2011, 3, 10)),
 )
 
-NOT_PARTICIPATING = Municipality("281000", "神戸市", "兵庫県", "神田 喜一", 1, 300, "中央区加納町")
-"""A municipality with cards in circulation but no issuer in the routing table."""
+NOT_PARTICIPATING = Municipality("285854", "香美町", "兵庫県", "浜田 広志", 1, 300, "香住区香住", 300, None)
+"""A municipality with cards in circulation but no issuer in the routing table: 資料3
+lists no 但馬 municipality at all (神戸市 takes part since H28.1.20)."""
 
 SURNAMES = (
     ("山田", "ヤマダ"), ("髙橋", "タカハシ"), ("山﨑", "ヤマザキ"), ("𠮷田", "ヨシダ"),
@@ -73,19 +81,21 @@ class Household:
     domicile: str
     domicile_head: str
     members: list[Person] = field(default_factory=list)
+    married_on: date | None = None
+    """When the head married the spouse (the family register was made then)."""
+    daughter_married_out: tuple[str, date, date] | None = None
+    """(given name, born, married): a daughter of the couple who married and
+    left the household and the register (SEAL_HOUSEHOLD only)."""
 
 
-def _birth(rng: random.Random, relationship: str) -> date:
-    if relationship in ("父", "母"):
-        base = date(1948, 1, 1)
-    elif relationship == "子":
-        base = date(2003, 1, 1)
-    else:
-        base = date(1972, 1, 1)
-    return base + timedelta(days=rng.randrange(0, 365 * 12))
+def _days(rng: random.Random, low_years: float, high_years: float) -> timedelta:
+    return timedelta(days=rng.randrange(int(low_years * 365.25), int(high_years * 365.25)))
 
 
 def households_for(m: Municipality, seed: int = 1) -> list[Household]:
+    """The sample households of ``m``: couples who married in their late twenties,
+    children born after the marriage two to four years apart, the head's parents
+    25 to 34 years older than the head. Deterministic for (m, seed)."""
     rng = random.Random(f"{m.code}-{seed}")
     result: list[Household] = []
     n = 0
@@ -100,20 +110,38 @@ def households_for(m: Municipality, seed: int = 1) -> list[Household]:
             domicile_head="",
         )
         moved_in = date(2008, 4, 1) + timedelta(days=rng.randrange(0, 365 * 14))
+        # Where the household lived before (従前の住所), the same for all who moved in together.
+        before = f"大阪府大阪市北区梅田{rng.randint(1, 3)}丁目{rng.randint(1, 20)}番"
+        # The head: born 1962–1979; the SEAL household's couple earlier, so that
+        # their eldest daughter is grown up and married by now.
+        head_birth = (date(1962, 1, 1) + _days(rng, 0, 6)) if h_index == SEAL_HOUSEHOLD else (
+            date(1966, 1, 1) + _days(rng, 0, 14))
+        spouse_birth = head_birth + _days(rng, -3, 4) - timedelta(days=365)
+        married = max(head_birth, spouse_birth) + _days(rng, 25, 29)
+        household.married_on = married if "妻" in shape else None
+        # Children: after the marriage (or from the single parent's 25th year).
+        child = (married if "妻" in shape else head_birth + _days(rng, 24, 26)) + _days(rng, 0.8, 2.5)
+        if h_index == SEAL_HOUSEHOLD:
+            given = rng.choice(FEMALE)[0]
+            household.daughter_married_out = (given, child, min(child + _days(rng, 24, 27), date(2025, 10, 10)))
+            child += _days(rng, 2, 4)
+        used: set[str] = set()
         for relationship in shape:
             n += 1
             if relationship == "世帯主":
-                sex = "male" if head_male else "female"
+                sex, birth = ("male" if head_male else "female"), head_birth
             elif relationship == "妻":
-                sex = "female"
-            elif relationship in ("父",):
-                sex = "male"
-            elif relationship in ("母",):
-                sex = "female"
+                sex, birth = "female", spouse_birth
+            elif relationship == "父":
+                sex, birth = "male", head_birth - _days(rng, 27, 34)
+            elif relationship == "母":
+                sex, birth = "female", head_birth - _days(rng, 25, 31)
             else:
-                sex = rng.choice(("male", "female"))
-            given, given_kana = rng.choice(MALE if sex == "male" else FEMALE)
-            birth = _birth(rng, relationship)
+                sex, birth = rng.choice(("male", "female")), child
+                child += _days(rng, 2, 4)
+            names = [g for g in (MALE if sex == "male" else FEMALE) if g[0] not in used]
+            given, given_kana = rng.choice(names)
+            used.add(given)
             person = Person(
                 resident_id=f"{m.code}-{n:06d}",
                 name=f"{surname} {given}",
@@ -124,7 +152,7 @@ def households_for(m: Municipality, seed: int = 1) -> list[Household]:
                 became_resident_on=max(birth, moved_in),
                 address_since=max(birth, moved_in),
                 notified_on=max(birth, moved_in) + timedelta(days=rng.randrange(0, 14)),
-                previous_address=None if birth >= moved_in else f"大阪府大阪市北区梅田{rng.randint(1, 3)}丁目{rng.randint(1, 20)}番",
+                previous_address=None if birth >= moved_in else before,
                 resident_link=f"{rng.getrandbits(128):032x}",
             )
             household.members.append(person)
@@ -162,93 +190,139 @@ def individual_number(seed: str) -> str:
     return "".join(map(str, body)) + str(0 if r <= 1 else 11 - r)
 
 
-def tax_record(person: Person, year: int) -> dict[str, object]:
-    """A 所得・課税 and 納税 record for ``person`` in fiscal year ``year`` (import format)."""
+def tax_record(person: Person, year: int, household: Household | None = None) -> dict[str, object]:
+    """The raw 所得・課税 and 納税 figures of ``person`` for fiscal year ``year`` (import
+    format): salary, social insurance, the spouse and children of ``household`` as
+    dependants, payments. The issuer computes every tax amount from them."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
     rng = random.Random(f"tax-{person.resident_id}-{year}")
     salary = rng.randrange(3_000_000, 8_000_000, 1000)
-    salary_income = max(0, salary - max(550_000, salary // 5))
-    social = salary_income // 7
-    deductions = [("社会保険料控除", social), ("基礎控除", 430_000)]
-    taxable = max(0, salary_income - social - 430_000) // 1000 * 1000
-    municipal, prefectural = taxable * 6 // 100, taxable * 4 // 100
-    total = municipal + prefectural
-    paid = total if year < max(TAX_YEARS_RECORDED) else total * 3 // 4 // 100 * 100
-    return {
+    deductions = [("社会保険料控除", salary * 145 // 1000)]
+    if rng.random() < 0.5:
+        deductions.append(("生命保険料控除", 28_000))
+    others = [p for p in (household.members if household else []) if p is not person]
+    spouse = next((p for p in others if p.relationship in ("妻", "夫")), None)
+    children = [p for p in others if p.relationship == "子"]
+    credits = [("住宅借入金等特別税額控除", 24_600)] if rng.random() < 0.3 else []
+    record: dict[str, object] = {
         "resident": person.resident_id,
         "fiscal_year": year,
-        "incomes": [{"kind": "給与所得", "amount": salary_income}],
+        "salary_revenue": salary,
         "deductions": [{"kind": k, "amount": v} for k, v in deductions],
-        "municipal_tax": municipal,
-        "prefectural_tax": prefectural,
-        "exempt": False,
-        "taxes": [
-            {"name": "市民税・県民税(普通徴収)", "assessed": total, "paid": paid,
-             "due_on": date(year + 1, 1, 31).isoformat()},
-            {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
-             "due_on": date(year, 5, 31).isoformat()},
-        ],
+        "spouse": {"birth_date": spouse.birth_date.isoformat(), "income": 0} if spouse else None,
+        "dependants": [{"birth_date": c.birth_date.isoformat(), "income": 0} for c in children],
+        "tax_credits": [{"kind": k, "amount": v} for k, v in credits],
     }
+    total = assess(TaxReturn(
+        fiscal_year=year, salary_revenue=salary, deductions=tuple(deductions),
+        spouse=Dependant(spouse.birth_date) if spouse else None,
+        dependants=tuple(Dependant(c.birth_date) for c in children), tax_credits=tuple(credits),
+    )).total
+    # 普通徴収 in four 期; the latest year has its first two 期 paid.
+    dues = [date(year, 6, 30), date(year, 8, 31), date(year, 10, 31), date(year + 1, 1, 31)]
+    share = total // 4 // 1000 * 1000
+    paid = total if year < max(TAX_YEARS_RECORDED) else total - 2 * share
+    record["taxes"] = [
+        {"name": "市民税・県民税(普通徴収)", "paid": paid, "due_dates": [d.isoformat() for d in dues]},
+        {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
+         "due_on": date(year, 5, 31).isoformat()},
+    ]
+    return record
+
+
+_ORDINALS = ("長", "二", "三", "四", "五")
 
 
 def family_register(m: Municipality, h: Household) -> dict[str, object]:
-    """The family register (本籍 here) of household ``h``: the couple, their children,
-    and a daughter who married out (除籍), with each person's addresses for the 附票."""
-    from kofu.domain.era import to_wareki
+    """The family register (本籍 here) of household ``h`` in the import format.
 
+    The head (筆頭者, 夫) and his wife married on ``h.married_on``, which made
+    the register; each came from a parent's register (【従前戸籍】). Their
+    children follow in birth order with 続柄 counted by sex (長男, 二男, 長女 …);
+    the eldest daughter married out (除籍, 【新本籍】【称する氏】). Addresses
+    (附票) include the head's before the register was made and the daughter's
+    after she left, which the 附票 leaves out.
+    """
     head = h.members[0]
-    spouse = next((p for p in h.members if p.relationship in ("妻", "夫")), None)
-    children = [p for p in h.members if p.relationship == "子"]
+    spouse = next((p for p in h.members if p.relationship == "妻"), None)
+    married = h.married_on
+    if spouse is None or married is None:
+        raise ValueError(f"household {h.household_id} has no married couple for a family register")
     surname = head.name.split(" ")[0]
-    father = head.name if head.sex == "male" else ""
-    mother = spouse.name if spouse is not None and spouse.sex == "female" else ""
-    married = date(max(head.birth_date.year, spouse.birth_date.year if spouse else 0) + 24, 5, 3)
+    spouse_maiden = "佐藤"
+    rng = random.Random(f"register-{h.household_id}")
+    prefecture_town = f"{m.prefecture}{m.name}"
+    first_home = head.previous_address or h.address
+    parents_home = f"兵庫県西脇市郷瀬町{rng.randint(1, 30)}番地"
 
-    def addresses(p: Person) -> list[dict[str, str]]:
+    def birth_event(born: date, place: str, notifier: str) -> dict[str, str]:
+        return {"type": "出生", "date": born.isoformat(), "place": place,
+                "notified_on": (born + timedelta(days=rng.randrange(3, 14))).isoformat(), "notifier": notifier}
+
+    def homes(p: Person, since: date) -> list[dict[str, str]]:
+        """Where ``p`` lived from ``since`` (the marriage, or their birth): the
+        couple's first home, then this household's address."""
         out = []
-        if p.previous_address:
-            out.append({"address": p.previous_address, "since": p.birth_date.isoformat()})
+        if p.previous_address is not None:
+            out.append({"address": first_home, "since": since.isoformat()})
         out.append({"address": h.address, "since": p.address_since.isoformat()})
         return out
 
     persons: list[dict[str, object]] = [{
         "resident": head.resident_id, "name": head.name, "birth_date": head.birth_date.isoformat(),
-        "sex": head.sex, "father": f"{surname} 一", "mother": f"{surname} ハル", "relationship": "長男",
-        "events": [{"label": "出生", "text": f"【出生日】{to_wareki(head.birth_date)}\n【出生地】{m.prefecture}{m.name}"},
-                   {"label": "婚姻", "text": f"【婚姻日】{to_wareki(married)}\n【配偶者氏名】{spouse.name if spouse else ''}"}],
-        "addresses": addresses(head),
+        "sex": "male", "father": f"{surname} 一", "mother": f"{surname} ハル", "relationship": "長男",
+        "spouse_role": "夫",
+        "events": [birth_event(head.birth_date, "兵庫県西脇市", "父"),
+                   {"type": "婚姻", "date": married.isoformat(),
+                    "spouse": f"{spouse_maiden} {spouse.name.split(' ')[1]}",
+                    "previous_register": f"{parents_home}　{surname} 一"}],
+        # His parents' home before the marriage: not on this register's 附票.
+        "addresses": [{"address": parents_home, "since": head.birth_date.isoformat()}, *homes(head, married)],
+    }, {
+        "resident": spouse.resident_id, "name": spouse.name, "birth_date": spouse.birth_date.isoformat(),
+        "sex": "female", "father": f"{spouse_maiden} 一郎", "mother": f"{spouse_maiden} ハナ", "relationship": "長女",
+        "spouse_role": "妻",
+        "events": [birth_event(spouse.birth_date, "兵庫県三木市", "父"),
+                   {"type": "婚姻", "date": married.isoformat(), "spouse": head.name,
+                    "previous_register": f"兵庫県三木市上の丸町{rng.randint(1, 30)}番地　{spouse_maiden} 一郎"}],
+        "addresses": homes(spouse, married),
     }]
-    if spouse is not None:
-        persons.append({
-            "resident": spouse.resident_id, "name": spouse.name, "birth_date": spouse.birth_date.isoformat(),
-            "sex": spouse.sex, "father": "佐藤 一郎", "mother": "佐藤 ハナ", "relationship": "妻",
-            "events": [{"label": "出生", "text": f"【出生日】{to_wareki(spouse.birth_date)}"},
-                       {"label": "婚姻", "text": f"【婚姻日】{to_wareki(married)}\n【配偶者氏名】{head.name}"}],
-            "addresses": addresses(spouse),
-        })
-    for i, c in enumerate(children):
-        persons.append({
-            "resident": c.resident_id, "name": c.name, "birth_date": c.birth_date.isoformat(),
-            "sex": c.sex, "father": father, "mother": mother,
-            "relationship": ("長男", "二男", "三男")[i % 3] if c.sex == "male" else ("長女", "二女", "三女")[i % 3],
-            "events": [{"label": "出生", "text": f"【出生日】{to_wareki(c.birth_date)}\n【届出人】父"}],
-            "addresses": addresses(c),
-        })
-    out_born = date(married.year + 1, 8, 8)
-    out_married = min(date(out_born.year + 20, 10, 10), date(2025, 10, 10))
-    persons.append({
-        "resident": None, "name": f"{surname} 明美", "birth_date": out_born.isoformat(), "sex": "female",
-        "father": father, "mother": mother, "relationship": "長女",
-        "events": [{"label": "出生", "text": f"【出生日】{to_wareki(out_born)}"},
-                   {"label": "婚姻", "text": f"【婚姻日】{to_wareki(out_married)}\n【新本籍】大阪府大阪市北区中之島一丁目3番"},
-                   {"label": "除籍", "text": f"【除籍日】{to_wareki(out_married)}\n【除籍事由】婚姻"}],
-        "removed": True,
-        "addresses": [{"address": h.address, "since": out_born.isoformat()},
-                      {"address": "大阪府大阪市北区中之島一丁目3番", "since": out_married.isoformat()}],
-    })
+    children: list[tuple[date, dict[str, object]]] = []
+    for c in (p for p in h.members if p.relationship == "子"):
+        children.append((c.birth_date, {
+            "resident": c.resident_id, "name": c.name, "birth_date": c.birth_date.isoformat(), "sex": c.sex,
+            "events": [birth_event(c.birth_date, prefecture_town if c.previous_address is None else "大阪府大阪市北区",
+                                   "父")],
+            "addresses": homes(c, c.birth_date),
+        }))
+    if h.daughter_married_out is not None:
+        given, born, out_married = h.daughter_married_out
+        new_honseki = "大阪府大阪市北区中之島一丁目3番"
+        addresses = [{"address": first_home, "since": born.isoformat()}]
+        if head.address_since < out_married:
+            addresses.append({"address": h.address, "since": head.address_since.isoformat()})
+        # Her home after the marriage belongs to her new register's 附票.
+        addresses.append({"address": new_honseki, "since": out_married.isoformat()})
+        children.append((born, {
+            "resident": None, "name": f"{surname} {given}", "birth_date": born.isoformat(), "sex": "female",
+            "events": [birth_event(born, "大阪府大阪市北区", "父"),
+                       {"type": "婚姻", "date": out_married.isoformat(), "spouse": "鈴木 次郎",
+                        "new_honseki": new_honseki, "surname": "夫の氏"}],
+            "addresses": addresses,
+        }))
+    children.sort(key=lambda item: item[0])
+    count = {"male": 0, "female": 0}
+    for _born, child in children:
+        sex = str(child["sex"])
+        child["relationship"] = _ORDINALS[count[sex]] + ("男" if sex == "male" else "女")
+        count[sex] += 1
+        child["father"], child["mother"] = head.name, spouse.name
+        persons.append(child)
     return {
         "id": f"{h.household_id}-K",
         "honseki": h.domicile,
         "head": head.name,
-        "events": [{"label": "戸籍編製", "text": f"【編製日】{to_wareki(married)}\n【編製事由】婚姻の届出"}],
+        "events": [{"type": "編製", "date": married.isoformat()}],
         "persons": persons,
     }

@@ -55,10 +55,12 @@ class Ports:
     jpki: int
     verify: int = 0
     """The verification site; 0 when the world runs without it."""
+    kiosk: int = 0
+    """The touch kiosk (``kofu serve kiosk``); 0 when the world runs without it."""
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4)
+        return cls(center=base, issuer=base + 1, ocsp=base + 2, jpki=base + 3, verify=base + 4, kiosk=base + 5)
 
 
 def _secret_file(path: Path, size: int = 32) -> Path:
@@ -242,6 +244,10 @@ log_level = "info"
 [keys]
 master_key = {_toml_str(root / "antiforgery" / "master.key")}
 qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
+
+[center]                       # asks whether a certificate serial was voided
+url = "https://127.0.0.1:{ports.center}"
+ca = {_toml_str(root / "tls" / "ca-bundle.pem")}
 """,
             encoding="utf-8",
         )
@@ -255,6 +261,15 @@ qr_keys = {_toml_str(root / "antiforgery" / "qr-keys")}
     if ports.verify:
         services["verify"] = f"http://127.0.0.1:{ports.verify}"
         configs["verify"] = str(verify_toml)
+    if ports.kiosk:
+        from kofu.kiosk.web.settings import write_config
+
+        kiosk_toml = write_config(root / "kiosk" / "kiosk.toml", port=ports.kiosk, center_url=services["center"],
+                                  tls={"ca": str(ca_bundle), "client_cert": str(store_client.cert_path),
+                                       "client_key": str(store_client.key_path)},
+                                  card_dir=root / "cards", store=STORE_ID)
+        services["kiosk"] = f"http://127.0.0.1:{ports.kiosk}"
+        configs["kiosk"] = str(kiosk_toml)
     return {
         "services": services,
         "tls": {
@@ -354,9 +369,9 @@ def issuer_import_document(
                 "participating": True,
                 "fees": {"juminhyo": m.kiosk_fee, "kisai": m.kiosk_fee, "inkan": m.kiosk_fee,
                          "zeimu": m.kiosk_fee, "koseki": 350, "fuhyo": m.kiosk_fee},
-                # Seed 002: the kiosk is cheaper than the counter in several Hyogo towns.
-                "counter_fees": {"juminhyo": 300, "kisai": 300, "inkan": 300, "zeimu": 300,
-                                 "koseki": 450, "fuhyo": 300},
+                # Seed 002 (資料3): the kiosk is cheaper than the counter in several Hyogo towns.
+                "counter_fees": {"juminhyo": m.counter_fee, "kisai": m.counter_fee, "inkan": m.counter_fee,
+                                 "zeimu": m.counter_fee, "koseki": 450, "fuhyo": m.counter_fee},
                 "offered_kinds": ["fuhyo", "inkan", "juminhyo", "kisai", "koseki", "zeimu"],
                 "hours": [{"opens": "06:30", "closes": "23:00"}],
                 "kind_hours": {} if first else {
@@ -367,7 +382,8 @@ def issuer_import_document(
                 "individual_number_at_kiosk": first,
                 "max_copies": 10,
                 "seal_registrations": _seal_registrations(m, hs, seal_dir),
-                "tax_records": [sample.tax_record(tax_payer, y) for y in sample.TAX_YEARS_RECORDED],
+                "tax_records": [sample.tax_record(tax_payer, y, hs[sample.SEAL_HOUSEHOLD])
+                                for y in sample.TAX_YEARS_RECORDED],
                 "family_registers": [sample.family_register(m, hs[sample.SEAL_HOUSEHOLD])],
                 "seal": {
                     "cert": str(seal.cert_path),
@@ -447,7 +463,8 @@ def start_world(root: Path, world: dict[str, Any], ports: Ports, env: dict[str, 
             root / "jpki" / "directory.log",
         ),
     ]
-    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify)):
+    for name, port in (("issuer", ports.issuer), ("center", ports.center), ("verify", ports.verify),
+                       ("kiosk", ports.kiosk)):
         if name in world["configs"]:
             plan.append((name, [name, "--config", world["configs"][name]], port, root / name / f"{name}.log"))
     services: list[Service] = []
@@ -481,7 +498,7 @@ def check_ports_free(ports: Ports) -> None:
     """Raise :class:`DemoError` naming every port that is taken, and by whom when known."""
     taken = []
     for name, port in (("center", ports.center), ("issuer", ports.issuer), ("ocsp", ports.ocsp),
-                       ("jpki", ports.jpki), ("verify", ports.verify)):
+                       ("jpki", ports.jpki), ("verify", ports.verify), ("kiosk", ports.kiosk)):
         if port and not port_is_free(port):
             holder = port_holder(port)
             taken.append(f"  {port} ({name}): held by {holder or 'a process this user cannot see'}")
@@ -590,6 +607,7 @@ Kofu demo running (Ctrl-C stops everything):
   ocsp    {world['services']['ocsp']}
   jpki    {world['services']['jpki']}   (directory)
   verify  {world['services'].get('verify', '(not running)')}   (verification site for receivers)
+  kiosk   {world['services'].get('kiosk', '(not in this world: --fresh rebuilds it with one)')}   (the touch kiosk: open it in a browser)
   details {demo_json.resolve()}{clock_line}
 {chr(10) + closed + chr(10) if closed else ""}
 Try, in another shell (the kiosk takes TLS files from {demo_json}):

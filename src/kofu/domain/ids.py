@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import date
 from typing import NewType
 
 MunicipalityCode = NewType("MunicipalityCode", str)
@@ -50,3 +52,30 @@ def validate_municipality_code(code: str) -> MunicipalityCode:
             f"municipality code {code} has check digit {code[5]}, expected {expected}"
         )
     return MunicipalityCode(code)
+
+
+def luhn_check_digit(digits: str) -> int:
+    """The Luhn (modulus 10) check digit of ``digits``."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10
+
+
+def issue_number(serial: str, issued_on: date) -> str:
+    """The 証明書番号 printed on a certificate: ``YYYY-NNNNNNN-C``.
+
+    The year of issue, seven digits taken from the certificate serial (the
+    long identifier that keys the anti-forgery back and travels in its signed
+    QR only) and a Luhn check digit over both, e.g. ``2026-0482913-5``. The
+    same serial and date always give the same number, so a re-fetched
+    certificate and the verification site (which recomputes it from the
+    signed serial and date) print what the first copy printed.
+
+    >>> issue_number("28228600000042", date(2026, 11, 21))
+    '2026-6769898-1'
+    """
+    digest = hashlib.sha256(serial.encode("utf-8")).digest()
+    body = f"{issued_on.year:04d}{int.from_bytes(digest[:8], 'big') % 10_000_000:07d}"
+    return f"{body[:4]}-{body[4:]}-{luhn_check_digit(body)}"

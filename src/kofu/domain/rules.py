@@ -98,6 +98,16 @@ class Kind(StrEnum):
     """戸籍の附票の写し"""
 
 
+KIND_NAMES_JA: dict[str, str] = {
+    Kind.JUMINHYO: "住民票の写し",
+    Kind.KISAI: "住民票記載事項証明書",
+    Kind.INKAN: "印鑑登録証明書",
+    Kind.ZEIMU: "各種税証明書",
+    Kind.KOSEKI: "戸籍証明書",
+    Kind.FUHYO: "戸籍の附票の写し",
+}
+"""Each kind's Japanese name, as a receiver reads it."""
+
 SUPPORTED_KINDS: frozenset[str] = frozenset(k.value for k in Kind)
 """Kinds whose rules and layout exist (all six)."""
 
@@ -107,9 +117,10 @@ RESIDENT_RECORD_KINDS = frozenset({Kind.JUMINHYO.value, Kind.KISAI.value})
 
 class Scope(StrEnum):
     HOUSEHOLD = "household"
-    """住民票: the whole household, or the members listed in ``Order.members``."""
+    """住民票: the whole household, or the members listed in ``Order.members``;
+    附票: everyone in the register (全部), or the persons listed (一部)."""
     SELF = "self"
-    """The card holder alone (the only scope of 印鑑・税・戸籍・附票)."""
+    """The card holder alone (the only scope of 印鑑・税・戸籍)."""
 
 
 class TaxKind(StrEnum):
@@ -272,6 +283,9 @@ class PersonFacts:
     """Someone in that family register is under a support measure."""
     members: tuple[MemberChoice, ...] = ()
     """The active members of the holder's household, holder included, in print order."""
+    register_persons: tuple[MemberChoice, ...] = ()
+    """Everyone in the holder's family register here (除籍 included), in register
+    order: whom a 戸籍の附票の写し of chosen persons (一部) may list."""
 
 
 @dataclass(frozen=True)
@@ -284,7 +298,8 @@ class AllowedOptions:
     with_individual_number: bool = False
     """True when the resident may choose to include 個人番号."""
     members: tuple[MemberChoice, ...] = ()
-    """Household members who may be chosen one by one (住民票 kinds)."""
+    """Household members who may be chosen one by one (住民票 kinds), or the
+    persons of the family register (附票)."""
     tax_kinds: tuple[TaxKind, ...] = ()
     years: tuple[int, ...] = ()
     """Fiscal years offered (税証明)."""
@@ -627,9 +642,17 @@ def _options_for(kind: str, person: PersonFacts, municipality: MunicipalityFacts
         # would print their current address).
         if not person.register_here or person.register_restricted:
             return None
+        if kind == Kind.FUHYO:
+            # 全部 (Scope household), 一部 (household with chosen persons, or
+            # the holder alone: Scope self); 本籍・筆頭者 only when asked for
+            # (住民基本台帳法 20条, since 令和4年1月11日).
+            return AllowedOptions(
+                scopes=(Scope.HOUSEHOLD, Scope.SELF), with_householder=False, with_domicile=True,
+                members=person.register_persons,
+            )
         return AllowedOptions(
             scopes=_SELF_ONLY, with_householder=False, with_domicile=False,
-            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF) if kind == Kind.KOSEKI else (),
+            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF),
         )
     return None
 
@@ -741,8 +764,8 @@ def _check_kind_options(order: Order, allowed: AllowedOptions) -> None:
             raise refuse("a Member is listed twice")
         stray = [m for m in order.members if m not in offered]
         if stray:
-            # Only the holder's own household may be chosen.
-            raise refuse(f"{len(stray)} Member(s) are not in the holder's household")
+            # Only the holder's own household (or, for a 附票, register) may be chosen.
+            raise refuse(f"{len(stray)} Member(s) are not among those offered")
     if allowed.tax_kinds:
         if order.tax_kind not in allowed.tax_kinds:
             raise refuse(f"TaxKind must be one of {', '.join(allowed.tax_kinds)}")

@@ -171,12 +171,30 @@ def _cancel_issuance(svc: IssuerService, p: etree._Element) -> etree._Element:
     return build("CancelIssuanceResponse", build("IssuanceId", value=issuance_id), build("Status", value=status))
 
 
+def _query_issuance(svc: IssuerService, p: etree._Element) -> etree._Element:
+    found = svc.query_issuance(str(text(p, "IssueMessageSerial")))
+    if found is None:
+        return build("QueryIssuanceResponse", build("Found", value="false"))
+    return build(
+        "QueryIssuanceResponse",
+        build("Found", value="true"),
+        build("IssuanceId", value=found.issuance_id),
+        build("CertificateSerial", value=found.certificate_serial),
+        build("Status", value=found.state),
+        build("Copies", value=found.copies),
+        build("CopiesPrinted", value=found.copies_printed),
+        build("Fee", value=found.fee),
+        build("ChargedFee", value=found.charged_fee),
+    )
+
+
 HANDLERS: dict[str, Callable[[IssuerService, etree._Element], etree._Element]] = {
     "GetServiceStatus": _get_service_status,
     "QueryAvailability": _query_availability,
     "IssueCertificate": _issue_certificate,
     "ConfirmPrinted": _confirm_printed,
     "CancelIssuance": _cancel_issuance,
+    "QueryIssuance": _query_issuance,
 }
 
 
@@ -243,7 +261,9 @@ def build_app(service: IssuerService) -> Starlette:
     async def wide_area_get(request: Request) -> Response:
         params = request.query_params
         if "wsdl" in params:
-            location = str(request.url.replace(query=""))
+            # From the settings: a URL built from the request's Host header would let
+            # whoever sends the request choose where the next client posts to.
+            location = service.settings.wide_area_url()
             return Response(soap.served_wsdl(location), media_type=XML)
         if params.get("xsd") == "wide-area.xsd":
             return Response(soap.served_xsd(), media_type=XML)

@@ -44,7 +44,7 @@ def register(sub: Any, serve: Any) -> None:
     r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
     r.add_argument("--with-individual-number", action="store_true", help="juminhyo: include 個人番号")
-    r.add_argument("--member", action="append", default=[], metavar="ID", help="juminhyo/kisai: chosen members")
+    r.add_argument("--member", action="append", default=[], metavar="ID", help="juminhyo/kisai: chosen members; fuhyo: chosen persons (一部)")
     r.add_argument("--tax-kind", choices=["shotoku", "nozei"], default="shotoku", help="zeimu")
     r.add_argument("--year", type=int, help="zeimu: fiscal year (年度)")
     r.add_argument("--koseki-scope", choices=["all", "self"], default="all", help="koseki")
@@ -72,6 +72,20 @@ def _serve(args: argparse.Namespace) -> int:
     from kofu.web import run_app
 
     settings, engine = _settings_and_engine(args.config)
+    if settings.server.tls is None:
+        # Plain HTTP serves sealed certificates and personal data to anyone on the network.
+        if not settings.unsafe_plain_http:
+            raise SystemExit(
+                f"kofu serve issuer: {args.config} has no [tls]: the issuer serves personal data and seals "
+                "documents only over mutual TLS; set unsafe_plain_http = true to run without it (never in production)"
+            )
+        import logging
+
+        logging.getLogger("kofu.issuer").warning(
+            "UNSAFE: unsafe_plain_http is set: this issuer serves sealed certificates over plain HTTP "
+            "to anyone who reaches %s:%d", settings.server.host, settings.server.port,
+        )
+        print("kofu serve issuer: WARNING: unsafe_plain_http: no TLS, no client authentication", file=sys.stderr)
     run_app(build_app(IssuerService(engine, settings)), settings.server)
     return 0
 

@@ -65,6 +65,25 @@ class MemberRecord:
     domicile: str | None
     domicile_head: str | None
     individual_number: str | None = None
+    change_reason: str | None = None
+    """異動事由 as exported (転入, 出生, 転居, 世帯主変更 …); see :func:`change_of`."""
+    change_on: date | None = None
+
+
+def change_of(m: MemberRecord, municipality_name: str) -> tuple[str, date] | None:
+    """The 異動事由 and its date a 住民票の写し prints for ``m``.
+
+    As exported when the record gives it. Otherwise read from the record: no
+    従前の住所 and resident since birth is 出生 (on the birth date); a 従前の住所
+    in this municipality is 転居, one elsewhere 転入, both on the date the
+    current address was taken. None when the record says nothing.
+    """
+    if m.change_reason:
+        return m.change_reason, m.change_on or m.address_since
+    if not m.previous_address:
+        return ("出生", m.birth_date) if m.became_resident_on == m.birth_date else None
+    moved_within = bool(municipality_name) and municipality_name in m.previous_address
+    return ("転居" if moved_within else "転入"), m.address_since
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,11 @@ def to_render_model(req: JuminhyoRequest) -> JuminhyoDocument:
             # format uses an empty string for it.
             previous_address=m.previous_address or None,
             individual_number=m.individual_number if req.with_individual_number else None,
+            change_reason=change[0] if (change := change_of(m, req.municipality_name)) else None,
+            change_on=change[1] if change else None,
+            # 本籍・筆頭者 of each member, certified on a 記載事項証明書 when asked for.
+            domicile=m.domicile if req.with_domicile else None,
+            domicile_head=m.domicile_head if req.with_domicile else None,
         )
         for m in req.members
     )
@@ -156,17 +180,21 @@ def header(
 def kisai_document(req: JuminhyoRequest) -> KisaiDocument:
     """住民票記載事項証明書 of the same members a 住民票の写し would list.
 
-    Every item is certified; 続柄 only when the resident asked for 世帯主・続柄.
+    Every item is certified; 世帯主 and 続柄 only when the resident asked for
+    世帯主・続柄, 本籍 and 筆頭者 only when they asked for 本籍・筆頭者.
     """
     from kofu.render.model import KISAI_ITEMS, KisaiDocument
 
     juminhyo = to_render_model(req)
-    items = tuple(i for i in KISAI_ITEMS if i != "続柄" or req.with_householder)
+    asked = {"続柄": req.with_householder, "世帯主": req.with_householder,
+             "本籍": req.with_domicile, "筆頭者": req.with_domicile}
+    items = tuple(i for i in KISAI_ITEMS if asked.get(i, True))
     return KisaiDocument(
         **header(municipality_code=req.municipality_code, municipality_name=req.municipality_name,
                  mayor_title=req.mayor_title, mayor_name=req.mayor_name, issued_on=req.issued_on,
                  certificate_serial=req.certificate_serial, binding=req.binding),
         address=req.address,
+        householder=req.householder_name,
         members=juminhyo.members,
         items=items,
     )
@@ -206,23 +234,29 @@ def tax_document(
     head: dict[str, Any], tax_kind: str, fiscal_year: int, holder: MemberRecord, address: str,
     record: dict[str, Any],
 ) -> TaxCertificateDocument:
-    """所得・課税証明書 or 納税証明書 from one exported tax record (docs/issuer-import.md)."""
+    """所得・課税証明書 or 納税証明書 from one stored tax record (docs/issuer-import.md):
+    the amounts are computed from its raw figures (kofu.domain.tax)."""
+    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.issuer.taxrecord import tax_lines, tax_return
     from kofu.render.model import TaxCertificateDocument, TaxItem
 
-    incomes = tuple((str(k), int(v)) for k, v in record.get("incomes", []))
-    deductions = tuple((str(k), int(v)) for k, v in record.get("deductions", []))
-    total = sum(v for _, v in incomes)
     local, prefectural = _tax_labels(str(head["municipality_name"]), address)
+    try:
+        assessment = assess(tax_return(record, fiscal_year))
+        lines = tax_lines(record, fiscal_year, assessment) if tax_kind == "nozei" else []
+    except (TaxRuleError, ValueError, KeyError) as e:
+        raise DocumentUnprintable(f"the tax record cannot be assessed: {e}") from e
     items = tuple(
         TaxItem(
-            tax_name=t["name"],
-            fiscal_year=int(t["fiscal_year"]),
-            assessed=int(t["assessed"]),
-            paid=int(t["paid"]),
-            unpaid=int(t["assessed"]) - int(t["paid"]),
-            due_on=date.fromisoformat(t["due_on"]) if t.get("due_on") else None,
+            tax_name=line.name,
+            fiscal_year=line.fiscal_year,
+            assessed=line.instalment.amount,
+            paid=line.instalment.paid,
+            unpaid=line.instalment.unpaid,
+            due_on=line.instalment.due_on,
+            period=None if line.single else line.instalment.period,
         )
-        for t in record.get("taxes", [])
+        for line in lines
     )
     return TaxCertificateDocument(
         **head,
@@ -231,31 +265,47 @@ def tax_document(
         name=holder.name,
         address=address,
         birth_date=holder.birth_date,
-        incomes=incomes if tax_kind == "shotoku" else (),
-        total_income=total if tax_kind == "shotoku" else 0,
-        deductions=deductions if tax_kind == "shotoku" else (),
-        taxable_income=max(0, total - sum(v for _, v in deductions)) if tax_kind == "shotoku" else 0,
-        municipal_tax=int(record.get("municipal_tax", 0)) if tax_kind == "shotoku" else 0,
-        prefectural_tax=int(record.get("prefectural_tax", 0)) if tax_kind == "shotoku" else 0,
-        exempt=bool(record.get("exempt", False)) and tax_kind == "shotoku",
+        assessment=assessment if tax_kind == "shotoku" else None,
         municipal_tax_label=local,
         prefectural_tax_label=prefectural,
-        tax_items=items if tax_kind == "nozei" else (),
+        tax_items=items,
     )
 
 
+def _event_rows(events: Sequence[Any]) -> tuple[tuple[str, str], ...]:
+    """Stored events as the renderer's (label, lines) pairs.
+
+    Events are dicts checked by :mod:`kofu.domain.koseki` at import; a
+    ``[label, text]`` pair (stored by an import before structured events)
+    prints as it was given.
+    """
+    from kofu.domain.koseki import event_lines
+
+    rows = []
+    for e in events:
+        if isinstance(e, dict):
+            label, lines = event_lines(e)
+            rows.append((label, "\n".join(lines)))
+        else:
+            rows.append((str(e[0]), str(e[1])))
+    return tuple(rows)
+
+
 def _koseki_person(p: dict[str, Any]) -> Any:
+    from kofu.domain.koseki import given_name
     from kofu.render.model import KosekiPerson
 
     return KosekiPerson(
-        name=p["name"],
+        # 【名】: the given name only (戸籍法施行規則 付録第22号様式).
+        name=p.get("given_name") or given_name(p["name"]) or p["name"],
         birth_date=date.fromisoformat(p["birth_date"]),
         sex="female" if p["sex"] == "female" else "male",
         father=p.get("father", ""),
         mother=p.get("mother", ""),
         relationship=p["relationship"],
-        events=tuple((str(a), str(b)) for a, b in p.get("events", [])),
+        events=_event_rows(p.get("events", [])),
         removed=bool(p.get("removed", False)),
+        spouse_role=p.get("spouse_role") or "",
     )
 
 
@@ -276,27 +326,83 @@ def koseki_document(
         scope="self" if scope == "self" else "all",
         honseki=honseki,
         head_name=head_name,
-        koseki_events=tuple((str(a), str(b)) for a, b in data.get("events", [])),
+        koseki_events=_event_rows(data.get("events", [])),
         persons=tuple(_koseki_person(p) for p in persons),
         self_index=0,
     )
 
 
-def fuhyo_document(head: dict[str, Any], honseki: str, head_name: str, data: dict[str, Any]) -> FuhyoDocument:
-    """戸籍の附票の写し: each person's addresses, oldest first."""
+def register_persons(register_id: str, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(id, person) of every person in a stored register, in register order.
+
+    The id is the one the import gave (or derived: the resident id, else
+    ``<register>#<position>``); it is what a resident chooses persons by.
+    """
+    return [
+        (str(p.get("id") or p.get("resident") or f"{register_id}#{j + 1}"), p)
+        for j, p in enumerate(data["persons"])
+    ]
+
+
+def fuhyo_addresses(p: dict[str, Any], register_events: Sequence[Any]) -> list[tuple[str, date]]:
+    """The addresses a 附票 lists for ``p``: from the one they lived at when they
+    entered this register until they left it (a later address belongs to the
+    附票 of the register they went to)."""
+    from kofu.domain.koseki import entered_on, left_on
+
+    structured = [e for e in register_events if isinstance(e, dict)]
+    if any(not isinstance(e, dict) for e in p.get("events", [])):
+        entered, left = date.fromisoformat(p["birth_date"]), None  # an import before structured events
+    else:
+        entered, left = entered_on(p, structured), left_on(p)
+    addresses = [(str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])]
+    if left is not None and left < entered:
+        return []  # left before the register came here (転籍): on the former 附票 only
+    if left is not None:
+        addresses = [(a, d) for a, d in addresses if d < left]
+    at_entry = [i for i, (_a, d) in enumerate(addresses) if d <= entered]
+    first = at_entry[-1] if at_entry else 0
+    return addresses[first:]
+
+
+def fuhyo_document(
+    head: dict[str, Any], honseki: str, head_name: str, data: dict[str, Any], *,
+    register_id: str = "", with_domicile: bool = False, chosen: Sequence[str] = (),
+) -> FuhyoDocument:
+    """戸籍の附票の写し: each person's addresses while in the register, oldest first.
+
+    本籍・筆頭者 only when asked for (``with_domicile``, since 令和4年1月11日);
+    ``chosen`` person ids make a 一部 of those persons, in register order.
+    """
     from kofu.render.model import FuhyoDocument, FuhyoEntry
 
-    entries = tuple(
-        FuhyoEntry(
+    events = data.get("events", [])
+    persons = register_persons(register_id, data)
+    if chosen:
+        persons = [(pid, p) for pid, p in persons if pid in set(chosen)]
+        if len(persons) != len(set(chosen)):
+            raise DocumentUnprintable("a chosen person is not in the family register")
+    entries = []
+    for _pid, p in persons:
+        addresses = fuhyo_addresses(p, events)
+        if not addresses:
+            continue
+        entries.append(FuhyoEntry(
             name=p["name"],
-            addresses=tuple((str(a), date.fromisoformat(d)) for a, d in p.get("addresses", [])),
+            addresses=tuple(addresses),
             birth_date=date.fromisoformat(p["birth_date"]),
             sex="female" if p["sex"] == "female" else "male",
-        )
-        for p in data["persons"]
-        if p.get("addresses")
+            removed=bool(p.get("removed", False)),
+        ))
+    if not entries:
+        raise DocumentUnprintable("no chosen person has an address recorded in the 附票")
+    return FuhyoDocument(
+        **head,
+        honseki=honseki if with_domicile else None,
+        head_name=head_name if with_domicile else None,
+        entries=tuple(entries),
+        scope="some" if chosen else "all",
     )
-    return FuhyoDocument(**head, honseki=honseki, head_name=head_name, entries=entries)
 
 
 _RENDERERS = {

@@ -28,9 +28,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from kofu import clock
+from kofu.domain import koseki
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
+from kofu.issuer import plausibility
 from kofu.issuer.tables import (
     family_registers,
     households,
@@ -291,6 +293,7 @@ def _municipality(r: _Reader, base: Path, out: Parsed) -> None:
                 domicile=mr.text("domicile", None), domicile_head=mr.text("domicile_head", None),
                 individual_number=number, status=status, resident_link=link, updated_at=now,
                 removed_reason=removed_reason, removed_on=removed_on,
+                change_reason=mr.text("change_reason", None, max_len=40), change_on=mr.optional_date("change_on"),
                 support_measure=mr.get("support_measure", bool, False),
                 _where=mr.path,
             ))
@@ -345,33 +348,101 @@ def _seals(r: _Reader, base: Path, code: str, now: datetime, out: Parsed) -> Non
         ))
 
 
+def _tax_dependant(r: _Reader) -> dict[str, Any]:
+    return {"birth_date": r.date("birth_date").isoformat(), "income": r.yen("income", 0),
+            "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
+
+
 def _tax_records(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
+    """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
+    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
+
     for i, t in enumerate(r.list("tax_records", [])):
         tr = _Reader(t, f"{r.where('tax_records')}[{i}]")
         year = tr.get("fiscal_year", int)
         if not 1989 <= year <= 2200:
             raise ImportError_(f"{tr.where('fiscal_year')} must be a fiscal year such as 2025")
+        for computed in ("municipal_tax", "prefectural_tax", "exempt"):
+            if computed in t:
+                raise ImportError_(f"{tr.where(computed)}: the issuer computes it from the raw figures; remove it")
+        deductions = tr.labelled("deductions", "kind", "amount")
+        for j, (kind, _amount) in enumerate(deductions):
+            if kind in COMPUTED_DEDUCTIONS:
+                raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
+                                   "spouse and dependants; remove it")
+        spouse = t.get("spouse")
         taxes = []
         for j, x in enumerate(tr.list("taxes", [])):
             xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
-            assessed, paid = xr.yen("assessed"), xr.yen("paid", 0)
-            if paid > assessed:
-                raise ImportError_(f"{xr.where('paid')} is more than assessed ({paid} > {assessed})")
-            due = xr.optional_date("due_on")
+            dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
+            for k, d in enumerate(xr.list("due_dates", [])):
+                dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
+            if not dues:
+                raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
             taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
-                          "assessed": assessed, "paid": paid, "due_on": due.isoformat() if due else None})
+                          "assessed": xr.yen("assessed") if x.get("assessed") is not None else None, "paid": xr.yen("paid", 0), "due_dates": dues})
         data = {
+            "salary_revenue": tr.yen("salary_revenue", 0),
             "incomes": tr.labelled("incomes", "kind", "amount"),
-            "deductions": tr.labelled("deductions", "kind", "amount"),
-            "municipal_tax": tr.yen("municipal_tax", 0),
-            "prefectural_tax": tr.yen("prefectural_tax", 0),
-            "exempt": tr.get("exempt", bool, False),
+            "deductions": deductions,
+            "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
+            "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
+                           for k, d in enumerate(tr.list("dependants", []))],
+            "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
+            "grade": tr.get("grade", int, 1),
             "taxes": taxes,
         }
+        if data["grade"] not in (1, 2, 3):
+            raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
+        try:
+            assessment = assess(tax_return(data, year))
+        except TaxRuleError as e:
+            raise ImportError_(f"{tr.path}: {e}") from e
+        for j, x in enumerate(taxes):
+            assessed = x["assessed"] if x["assessed"] is not None else assessment.total
+            if x["paid"] > assessed:
+                raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
+        tax_lines(data, year, assessment)
         out.tax_records.append(dict(
             municipality_code=code, resident_id=tr.text("resident", max_len=64), fiscal_year=year,
             data=json.dumps(data, ensure_ascii=False, sort_keys=True), updated_at=now, _where=tr.path,
         ))
+
+
+def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
+    """``r``'s events, each checked by :mod:`kofu.domain.koseki` (errors name the field path)."""
+    try:
+        return [check(e, f"{r.where('events')}[{n}]") for n, e in enumerate(r.list("events", []))]
+    except koseki.KosekiFormatError as e:
+        raise ImportError_(str(e)) from e
+
+
+def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list[Any], default_id: str) -> dict[str, Any]:
+    """One person of a family register (戸籍に記録されている者), as stored in its data."""
+    name = pr.text("name")
+    given = pr.text("given_name", None, max_len=100) or koseki.given_name(name)
+    if not given:
+        raise ImportError_(f"{pr.where('given_name')} is required when name does not separate 氏 and 名 with a space")
+    spouse_role = pr.text("spouse_role", None, max_len=2)
+    if spouse_role not in (None, "夫", "妻"):
+        raise ImportError_(f"{pr.where('spouse_role')} (配偶者区分) must be 夫 or 妻, got {spouse_role!r}")
+    person_id = pr.text("id", None, max_len=64) or resident or default_id
+    if not person_id.isascii() or any(c.isspace() for c in person_id) or len(person_id) > 64:
+        raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces, at most 64 characters")
+    events = _koseki_events(pr, koseki.person_event)
+    person: dict[str, Any] = {
+        "id": person_id, "resident": resident, "name": name, "given_name": given,
+        "birth_date": pr.date("birth_date").isoformat(), "sex": sex,
+        "father": pr.text("father", ""), "mother": pr.text("mother", ""),
+        "relationship": pr.text("relationship", max_len=10), "spouse_role": spouse_role or "",
+        "events": events, "addresses": addresses,
+    }
+    # 除籍 follows from the event that removed the person (death, a marriage
+    # into another register …); "removed" may also say so for a record
+    # whose removing event is not exported.
+    person["removed"] = pr.get("removed", bool, False) or any(koseki.leaves_register(e) for e in events)
+    return person
 
 
 def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
@@ -391,13 +462,9 @@ def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
             if [a[1] for a in addresses] != sorted(a[1] for a in addresses):
                 raise ImportError_(f"{pr.where('addresses')} must be oldest first")
             resident = pr.text("resident", None, max_len=64)
-            removed = pr.get("removed", bool, False)
-            persons.append({
-                "resident": resident, "name": pr.text("name"), "birth_date": pr.date("birth_date").isoformat(),
-                "sex": sex, "father": pr.text("father", ""), "mother": pr.text("mother", ""),
-                "relationship": pr.text("relationship"), "events": pr.labelled("events", "label", "text"),
-                "removed": removed, "addresses": addresses,
-            })
+            person = register_person(pr, resident, sex, addresses, f"{register_id}#{j + 1}")
+            removed = person["removed"]
+            persons.append(person)
             if resident is not None:
                 out.register_members.append(dict(
                     municipality_code=code, resident_id=resident, register_id=register_id, position=j,
@@ -405,12 +472,37 @@ def _registers(r: _Reader, code: str, now: datetime, out: Parsed) -> None:
                 ))
         if not persons:
             raise ImportError_(f"{kr.where('persons')} must list at least one person")
-        data = {"events": kr.labelled("events", "label", "text"), "persons": persons}
+        data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
         out.registers.append(dict(
             municipality_code=code, register_id=register_id, honseki=kr.text("honseki"),
             head_name=kr.text("head"), data=json.dumps(data, ensure_ascii=False), updated_at=now,
             _where=kr.path,
         ))
+
+
+def _refuse_implausible(out: Parsed, code: str) -> None:
+    """Records no municipality could hold (a seal for a child, a marriage under age …)."""
+    mine = [[x for x in rows if x["municipality_code"] == code] for rows in (out.residents, out.seals, out.registers)]
+    found = plausibility.problems(residents=mine[0], seals=mine[1], registers=mine[2])
+    if found:
+        raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
+
+
+def _refuse_second_seals(c: sa.Connection, out: Parsed) -> None:
+    """A seal in the file against the seals already stored: one in force per person."""
+    for code in {s["municipality_code"] for s in out.seals}:
+        stored = [dict(r._mapping) for r in c.execute(
+            sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
+                      seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
+            .where(seal_registrations.c.municipality_code == code))]
+        for row in stored:  # SQLite hands back the wall time, which is Japan time
+            for k in ("registered_at", "abolished_at"):
+                if row[k] is not None and row[k].tzinfo is None:
+                    row[k] = row[k].replace(tzinfo=clock.JST)
+        mine = [s for s in out.seals if s["municipality_code"] == code]
+        found = plausibility.problems(residents=[], seals=mine, registers=[], stored_seals=stored)
+        if found:
+            raise ImportError_("; ".join(f"{where}: {message}" for where, message in found))
 
 
 def parse(data: Any, base: Path) -> Parsed:
@@ -427,6 +519,7 @@ def parse(data: Any, base: Path) -> Parsed:
         if row["code"] in seen_codes:
             raise ImportError_(f"municipalities[{i}].code: {row['code']} appears twice")
         seen_codes.add(row["code"])
+        _refuse_implausible(out, row["code"])
     hs, rs = out.households, out.residents
     # Keys unique within the file (a resident in two households is an export bug).
     seen: dict[Any, str] = {}
@@ -491,6 +584,7 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
     ms, hs, rs = parsed.municipalities, parsed.households, parsed.residents
     try:
         with engine.begin() as c:
+            _refuse_second_seals(c, parsed)
             for m in ms:
                 _upsert(c, municipalities, ("code",), m)
             for h in hs:

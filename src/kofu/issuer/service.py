@@ -67,6 +67,7 @@ from kofu.issuer.documents import (
     inkan_document,
     kisai_document,
     koseki_document,
+    register_persons,
     select_members,
     tax_document,
     to_render_model,
@@ -282,7 +283,17 @@ def person_facts(
     restricted = bool(row.support_measure) or any(bool(r.support_measure) for r in household)
     register = _register_of(conn, code, row.resident_id)
     register_restricted = False
+    persons: tuple[MemberChoice, ...] = ()
     if register is not None:
+        stored = conn.execute(
+            sa.select(family_registers.c.data).where(
+                family_registers.c.municipality_code == code,
+                family_registers.c.register_id == register.register_id,
+            )
+        ).scalar_one_or_none()
+        if stored is not None:
+            persons = tuple(MemberChoice(pid, p["name"])
+                            for pid, p in register_persons(register.register_id, json.loads(stored)))
         ids = [r.resident_id for r in conn.execute(
             sa.select(register_members.c.resident_id).where(
                 register_members.c.municipality_code == code,
@@ -311,6 +322,7 @@ def person_facts(
         tax_years=years,
         register_here=register is not None,
         register_restricted=register_restricted,
+        register_persons=persons,
         members=tuple(MemberChoice(r.resident_id, r.name) for r in household if r.status == "active"),
     )
 
@@ -330,6 +342,8 @@ def _member(row: Any) -> MemberRecord:
         domicile=row.domicile,
         domicile_head=row.domicile_head,
         individual_number=row.individual_number,
+        change_reason=row.change_reason,
+        change_on=row.change_on,
     )
 
 
@@ -590,7 +604,13 @@ class IssuerService:
             if kind == Kind.KOSEKI:
                 return koseki_document(head, options.get("koseki_scope") or "all", reg.honseki, reg.head_name,
                                        data, holder_row.resident_id)
-            return fuhyo_document(head, reg.honseki, reg.head_name, data)
+            if options.get("scope") == "self":
+                chosen = tuple(pid for pid, p in register_persons(reg.register_id, data)
+                               if p.get("resident") == holder_row.resident_id)
+            else:
+                chosen = tuple(options.get("members") or ())
+            return fuhyo_document(head, reg.honseki, reg.head_name, data, register_id=reg.register_id,
+                                  with_domicile=bool(options.get("with_domicile")), chosen=chosen)
         raise InvalidRequest("kind-not-offered", f"unknown kind {kind!r}")
 
     def _juminhyo_request(
@@ -732,6 +752,21 @@ class IssuerService:
             c.commit()
         return "printed"
 
+    def query_issuance(self, issue_message_serial: str) -> IssuanceStatus | None:
+        """What was committed for an IssueCertificate serial; None when nothing was.
+
+        How the center settles an order a crash left in between, and how the two
+        sides compare copies and fees. Ids, counts and yen only: no personal data.
+        """
+        row = self._issuance_by_serial(issue_message_serial)
+        if row is None:
+            return None
+        printed = row.copies_printed if row.state == "printed" else 0
+        return IssuanceStatus(
+            row.issuance_id, row.certificate_serial, row.state, row.copies, printed or 0, row.fee,
+            row.fee // row.copies * (printed or 0),
+        )
+
     def cancel_issuance(self, issuance_id: str, reason: str) -> str:
         """issued → cancelled; printed copies cannot be cancelled."""
         now = clock.now()
@@ -756,6 +791,19 @@ class IssuerService:
                         key=self.settings.audit_key)
             c.commit()
         return "cancelled"
+
+
+@dataclass(frozen=True)
+class IssuanceStatus:
+    issuance_id: str
+    certificate_serial: str
+    state: str
+    copies: int
+    copies_printed: int
+    fee: int
+    """The order's fee, all copies."""
+    charged_fee: int
+    """The printed copies' fee: the rest of a partial print is void."""
 
 
 def _order(req: IssueRequest) -> Order:

@@ -7,12 +7,15 @@ The file (relative paths are relative to the file's folder)::
     [database]
     url = "sqlite:///issuer.sqlite"      # or postgresql://user@host/db
 
+    unsafe_plain_http = false             # true: serve without [tls] (refused otherwise; logged loudly)
+
     [server]
     host = "127.0.0.1"
     port = 8402
     log_level = "warning"
+    public_url = "https://issuer.example.lg.jp:8402"   # the WSDL's soap:address (default: host and port)
 
-    [tls]                                 # omit for plain HTTP (tests, local checks)
+    [tls]                                 # required to serve, unless unsafe_plain_http
     cert = "tls/issuer.pem"
     key = "tls/issuer.key"
     client_ca = "tls/lgpki-ca.pem"        # the center must present a certificate from this CA
@@ -61,6 +64,17 @@ class IssuerSettings:
     """The config file's folder; relative paths in imported data resolve against it."""
     audit_key: bytes | None = None
     """Key of the audit log's HMAC chain (``[audit] key``: a file of at least 32 bytes)."""
+    unsafe_plain_http: bool = False
+    """Serve without TLS: anyone who reaches the port gets sealed certificates. Refused unless set."""
+    public_url: str | None = None
+    """Where the center reaches the wide-area endpoint (the WSDL's soap:address), without /wide-area."""
+
+    def wide_area_url(self) -> str:
+        """The soap:address: from the settings, never from a request's Host header."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/wide-area"
+        scheme = "https" if self.server.tls is not None else "http"
+        return f"{scheme}://{self.server.host}:{self.server.port}/wide-area"
 
     def seal_for(self, code: str, cert: str | None, key: str | None, chain: list[str]) -> SealPaths | None:
         if code in self.seals:
@@ -140,4 +154,8 @@ def load_settings(path: Path) -> IssuerSettings:
             raise SettingsError(f"{path}: audit.key: {key_path} holds {len(audit_key)} bytes; at least 32 are needed")
     else:
         log.warning("unsafe_unkeyed_audit: %s has no [audit] key, so the audit chain is not keyed", path)
-    return IssuerSettings(database_url=url, server=server, seals=seals, base_dir=base, audit_key=audit_key)
+    public_url = _get(srv, "public_url", str, "server", None)
+    return IssuerSettings(
+        database_url=url, server=server, seals=seals, base_dir=base, audit_key=audit_key,
+        unsafe_plain_http=_get(raw, "unsafe_plain_http", bool, str(path), False), public_url=public_url,
+    )

@@ -70,6 +70,9 @@ residents = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("removed_reason", sa.Text),
     sa.Column("removed_on", sa.Date),
+    # 異動事由 (転入, 出生, 転居, 世帯主変更 …) and its date, when the export gives them.
+    sa.Column("change_reason", sa.Text),
+    sa.Column("change_on", sa.Date),
     # 支援措置 (DV, stalking, abuse): this person's and their household's
     # records are never issued at a kiosk.
     sa.Column("support_measure", sa.Boolean, nullable=False, server_default=sa.false()),

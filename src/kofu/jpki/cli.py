@@ -272,7 +272,8 @@ def _serve_directory(args: argparse.Namespace) -> int:
     tls = None
     if args.tls_cert is not None:
         tls = TlsServerSettings(cert=args.tls_cert, key=args.tls_key, client_ca=args.client_ca)
-    run_app(directory_app(args.jpki), ServerSettings(host=args.host, port=args.port, tls=tls))
+    app = directory_app(args.jpki, require_center=args.client_ca is not None)
+    run_app(app, ServerSettings(host=args.host, port=args.port, tls=tls))
     return 0
 
 

@@ -55,7 +55,9 @@ kinds and their options:
   inkan     印鑑登録証明書        (the holder's registered seal; no options)
   zeimu     各種税証明書          --tax-kind shotoku|nozei --year YYYY (fiscal year 年度)
   koseki    戸籍証明書            --koseki-scope all|self (全部事項 / 個人事項)
-  fuhyo     戸籍の附票の写し      (no options)
+  fuhyo     戸籍の附票の写し      --scope household (全部, default) or self (the holder),
+                                  --member ID (repeatable: 一部, chosen persons of the
+                                  register), --with-domicile (本籍・筆頭者)
 
 `kofu kiosk offers` lists what the card holder may get now, with the member
 ids and years to choose from.""",
@@ -63,9 +65,11 @@ ids and years to choose from.""",
     common(i)
     i.add_argument("--kind", default="juminhyo", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"])
     i.add_argument("--scope", choices=["household", "self"],
-                   help="juminhyo/kisai: whole household (default) or the holder; other kinds: self")
+                   help="juminhyo/kisai: whole household (default) or the holder; fuhyo: whole register "
+                        "(default) or the holder; other kinds: self")
     i.add_argument("--member", action="append", default=[], metavar="ID",
-                   help="juminhyo/kisai: a household member to include (repeatable; ids from `kiosk offers`)")
+                   help="juminhyo/kisai: a household member to include; fuhyo: a person of the register "
+                        "(repeatable; ids from `kiosk offers`)")
     i.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     i.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
     i.add_argument("--with-individual-number", action="store_true",
@@ -113,7 +117,14 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
     try:
         card = flow.open_card(args.card)
         auth = flow.authenticate(center, card, args.pin, args.kiosk_id)
-        return int(action(center, auth))
+        try:
+            return int(action(center, auth))
+        finally:
+            try:
+                # One card holder, one transaction: nothing more on this session.
+                center.close_session(auth.session_id)
+            except KioskError:
+                pass  # already closed by the printed report or cancel (or not closable: reported later)
     except WrongPin as e:
         print(f"暗証番号が違います。残り{e.tries_left}回 (wrong PIN: {e.tries_left} tries left)", file=sys.stderr)
         return EXIT_WRONG_PIN
@@ -134,7 +145,7 @@ def _run(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-de
 def _issue(args: argparse.Namespace) -> int:
     from kofu.kiosk import flow
 
-    resident_record = args.kind in ("juminhyo", "kisai")
+    resident_record = args.kind in ("juminhyo", "kisai", "fuhyo")
     if args.scope is not None:
         scope = args.scope
     else:

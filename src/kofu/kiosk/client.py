@@ -96,3 +96,7 @@ class CenterClient:
 
     def cancel(self, sid: str, oid: str, reason: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/v1/sessions/{sid}/orders/{oid}/cancel", {"reason": reason}).json())
+
+    def close_session(self, sid: str) -> int:
+        """Close the session (one card holder, one transaction); returns the refund due."""
+        return int(self._call("POST", f"/v1/sessions/{sid}/close").json()["refund"])

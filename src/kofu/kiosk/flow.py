@@ -109,8 +109,15 @@ class PrintedNotReported(Exception):
         self.cause = cause
 
 
-Printer = Callable[[bytes, int], None]
-"""Prints ``copies`` copies of a print job (the reference kiosk writes a file)."""
+Printer = Callable[[bytes, int], int | None]
+"""Prints ``copies`` copies of a print job (the reference kiosk writes a file); returns how
+many came out when some failed (a paper jam), ``None`` when all did."""
+
+
+class NothingPrinted(Exception):
+    """Raised by a :data:`Printer` that failed before any paper came out: the
+    order is reported with no copy printed, so the center refunds the payment
+    and voids the certificate (print data handed out cannot be cancelled)."""
 
 
 def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer: Printer) -> IssueResult:
@@ -150,25 +157,42 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer:
         # Nothing was printed: a resident who paid gets the money back and nothing is counted.
         try:
             center.cancel(auth.session_id, oid, "kiosk flow failed")
-        except KioskError:
-            pass
+        except KioskError as e:
+            if e.code == "print-data-handed-out":
+                # The center handed the print data out but it never reached the printer
+                # (the answer was lost): the misprint report refunds and voids it.
+                try:
+                    report_printed(center, auth.session_id, oid, 0)
+                except KioskError:
+                    pass
         raise
     # Print, then report. From now on the paper exists, so the order is never
     # cancelled: the kiosk keeps reporting until the center has counted it.
-    printer(pdf, req.copies)
+    try:
+        came_out = printer(pdf, req.copies)
+    except NothingPrinted:
+        # The printer failed before any copy came out. The print data was handed
+        # out, so cancelling is refused: the misprint report (0 copies) refunds
+        # the fee and voids the certificate at the issuer.
+        try:
+            report_printed(center, auth.session_id, oid, 0)
+        except KioskError:
+            pass
+        raise
+    printed_copies = req.copies if came_out is None else came_out
     result = IssueResult(
         order_id=oid,
         certificate_serial=headers.get("x-kofu-certificate-serial", ""),
         municipality=auth.municipality,
         kind=req.kind,
-        copies=req.copies,
+        copies=printed_copies,
         pages=int(headers.get("x-kofu-pages", "0")),
         fee=order["fee"],
         change=int(paid["change"]),
         pdf=pdf,
     )
     try:
-        report_printed(center, auth.session_id, oid, req.copies)
+        report_printed(center, auth.session_id, oid, printed_copies)
     except KioskError as e:
         raise PrintedNotReported(result, e) from e
     return result

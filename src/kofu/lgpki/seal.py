@@ -176,7 +176,7 @@ class Sealer:
                 subfilter=fields.SigSeedSubFilter.PADES,
                 reason="電子契印",
             )
-            pdf_signer = signers.PdfSigner(meta, signer=self._signer)
+            pdf_signer = _ClockedPdfSigner(meta, signer=self._signer)
             prepared, _tbs, output = _run(
                 pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=self._bytes_reserved)
             )
@@ -186,6 +186,32 @@ class Sealer:
             raise SealError(f"cannot seal this PDF: {type(e).__name__}: {e}") from e
         sealed: bytes = output.getvalue()
         return sealed
+
+
+def _clocked_pdf_signer() -> type:
+    from pyhanko.sign import signers
+
+    class ClockedPdfSigner(signers.PdfSigner):
+        """pyHanko's signer, with the signing time (/M) taken from the service clock."""
+
+        def init_signing_session(self, pdf_out: Any, existing_fields_only: bool = False) -> Any:
+            from kofu import clock
+
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            session.system_time = clock.now()
+            return session
+
+    return ClockedPdfSigner
+
+
+def _ClockedPdfSigner(meta: Any, *, signer: Any) -> Any:  # noqa: N802  # used as a class
+    global _clocked_class
+    if _clocked_class is None:
+        _clocked_class = _clocked_pdf_signer()
+    return _clocked_class(meta, signer=signer)
+
+
+_clocked_class: type | None = None
 
 
 # -- verification -------------------------------------------------------------

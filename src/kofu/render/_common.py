@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from kofu.clock import JST
 from kofu.domain.era import EraError, split_wareki, to_wareki
+from kofu.domain.ids import issue_number
 from kofu.render.engine import engine
 from kofu.render.errors import InvalidDocument
 from kofu.render.fonts import mj_coverage
@@ -110,7 +111,8 @@ def header_data(doc: Header, title: str, certification: str) -> dict[str, Any]:
         "keywords": [BINDING_KEYWORD + doc.binding, SERIAL_KEYWORD + doc.certificate_serial],
         "municipality": doc.municipality_name,
         "municipality_code": doc.municipality_code,
-        "serial": doc.certificate_serial,
+        # The short 発行番号 a clerk reads; the serial itself goes to the keywords and the QR.
+        "serial": issue_number(doc.certificate_serial, doc.issued_on),
         "binding": doc.binding,
         "certification": certification,
         "issued": era(doc.issued_on, "issue date"),

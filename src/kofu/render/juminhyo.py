@@ -42,6 +42,14 @@ def member_data(no: int, m: JuminhyoMember, show_relationship: bool = True) -> d
         "address_since": era(m.address_since, f"member {no} 住所を定めた年月日"),
         "notified": era(m.notified_on, f"member {no} 届出日"),
         "previous_address": m.previous_address or "",
+        # 異動事由 with its date: 「令和2年4月1日 転入」, 「平成21年7月11日 出生」.
+        "change": (
+            f"{era(m.change_on, f'member {no} 異動日')}　{m.change_reason}"
+            if m.change_reason and m.change_on
+            else (m.change_reason or "")
+        ),
+        "domicile": m.domicile or "",
+        "domicile_head": m.domicile_head or "",
     }
 
 

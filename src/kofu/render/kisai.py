@@ -24,7 +24,11 @@ _KEYS = {
     "住所を定めた年月日": "address_since",
     "届出日": "notified",
     "従前の住所": "previous_address",
+    "本籍": "domicile",
+    "筆頭者": "domicile_head",
 }
+# Items of the household, printed once above the members.
+_HOUSEHOLD_ITEMS = ("住所", "世帯主")
 
 
 def kisai_data(doc: KisaiDocument) -> dict[str, Any]:
@@ -34,7 +38,7 @@ def kisai_data(doc: KisaiDocument) -> dict[str, Any]:
     if unknown:
         raise InvalidDocument(f"unknown 記載事項 {unknown}; known: {', '.join(KISAI_ITEMS)}")
     items = [i for i in KISAI_ITEMS if i in doc.items or i == "氏名"]  # 氏名 always, in print order
-    columns = [i for i in items if i != "住所"]
+    columns = [i for i in items if i not in _HOUSEHOLD_ITEMS]
     rows = []
     for no, m in enumerate(doc.members, start=1):
         values = member_data(no, m)
@@ -44,6 +48,7 @@ def kisai_data(doc: KisaiDocument) -> dict[str, Any]:
             doc, "住民票記載事項証明書", "上記の事項は、住民票の記載事項と相違ないことを証明する。"
         ),
         "address": doc.address if "住所" in items else None,
+        "householder": doc.householder if "世帯主" in items else None,
         "columns": columns,
         "rows": rows,
         "purpose": doc.purpose or "",

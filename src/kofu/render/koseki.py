@@ -1,9 +1,10 @@
 """戸籍証明書: 全部事項証明書 (everyone in the 戸籍) and 個人事項証明書 (one person).
 
-The computerised (横書き) layout: 本籍 and 氏名 of the 筆頭者, the 戸籍事項,
-then one block per person recorded (戸籍に記録されている者) with 名,
-生年月日, 父, 母, 続柄 and the 身分事項, and 「除　籍」 beside anyone
-who has left it.
+The computerised (横書き) layout of 戸籍法施行規則 付録第22号様式: 本籍 and
+氏名 of the 筆頭者, the 戸籍事項, then one block per person recorded
+(戸籍に記録されている者) with 【名】 (the given name only), 【生年月日】,
+【配偶者区分】 (夫/妻, for a married person), 【父】, 【母】, 【続柄】 and the
+身分事項, and 「除　籍」 beside anyone who has left it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,18 @@ def _events(events: tuple[tuple[str, str], ...]) -> list[list[Any]]:
     return [[label, [line for line in text.split("\n") if line.strip()]] for label, text in events]
 
 
+def _spouse_role(value: str, where: str) -> str:
+    if value not in ("", "夫", "妻"):
+        raise InvalidDocument(f"{where}: 配偶者区分 must be 夫 or 妻, got {value!r}")
+    return value
+
+
 def _person(p: KosekiPerson, where: str) -> dict[str, Any]:
     return {
         "name": nonempty(p.name, f"{where} 名"),
         "birth": era(p.birth_date, f"{where} 生年月日"),
         "sex": sex(p.sex, where),
+        "spouse_role": _spouse_role(p.spouse_role, where),
         "father": p.father,
         "mother": p.mother,
         "relationship": p.relationship,

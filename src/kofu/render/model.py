@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from kofu.domain.tax import ResidentTax
+
 
 @dataclass(frozen=True)
 class JuminhyoMember:
@@ -34,6 +36,15 @@ class JuminhyoMember:
     """従前の住所; None when the person has always lived here (birth)."""
     individual_number: str | None = None
     """個人番号, printed only when given; the issuer decides whether it may be."""
+    change_reason: str | None = None
+    """異動事由 of the latest entry (転入, 出生, 転居, 世帯主変更 …), printed with
+    ``change_on`` when given."""
+    change_on: date | None = None
+    """異動日: the date of ``change_reason``."""
+    domicile: str | None = None
+    """本籍 (certified on a 記載事項証明書 when asked for)."""
+    domicile_head: str | None = None
+    """筆頭者."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,9 @@ KISAI_ITEMS: tuple[str, ...] = (
     "性別",
     "続柄",
     "住所",
+    "世帯主",
+    "本籍",
+    "筆頭者",
     "住民となった年月日",
     "住所を定めた年月日",
     "届出日",
@@ -132,6 +146,8 @@ class KisaiDocument(CertificateHeader):
 
     address: str
     """住所 of the members (printed only when 住所 is among ``items``)."""
+    householder: str = ""
+    """世帯主 (printed only when 世帯主 is among ``items``)."""
     members: tuple[JuminhyoMember, ...]
     items: tuple[str, ...]
     """Which items are certified, each one of :data:`KISAI_ITEMS` (氏名 always is)."""
@@ -158,28 +174,31 @@ class InkanDocument(CertificateHeader):
 
 @dataclass(frozen=True)
 class TaxItem:
-    """One line of a 納税証明書."""
+    """One line of a 納税証明書: one 期 of one tax."""
 
     tax_name: str
     """e.g. 市民税・県民税(普通徴収), 固定資産税・都市計画税, 軽自動車税(種別割)."""
     fiscal_year: int
     """年度 as the Gregorian year it starts in (2025 → 令和7年度)."""
     assessed: int
-    """税額 (yen)."""
+    """税額 of this 期 (yen)."""
     paid: int
     """納付済額 (yen)."""
     unpaid: int
     """未納額 (yen)."""
     due_on: date | None
-    """納期限 of the last instalment; None when not applicable."""
+    """納期限 of this 期 (already moved off a closed day); None when not applicable."""
+    period: int | None = None
+    """期 (1 → 第1期); None for a tax paid in one sum (全期)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaxCertificateDocument(CertificateHeader):
     """各種税証明書: 所得・課税(非課税)証明書 (``shotoku``) or 納税証明書 (``nozei``).
 
-    Amounts are ints of yen. For ``shotoku`` the income figures are those of
-    the calendar year before ``fiscal_year`` (令和7年度 taxes 令和6年中の所得).
+    For ``shotoku`` the figures are the assessment :func:`kofu.domain.tax.assess`
+    made from the resident's raw figures: incomes of the calendar year before
+    ``fiscal_year`` (令和7年度 taxes 令和6年中の所得).
     """
 
     tax_kind: Literal["shotoku", "nozei"]
@@ -189,33 +208,22 @@ class TaxCertificateDocument(CertificateHeader):
     address: str
     birth_date: date
     # 所得・課税(非課税)証明書
-    incomes: tuple[tuple[str, int], ...] = ()
-    """(所得の種類, 所得金額): 給与所得, 事業所得, 公的年金等所得 …"""
-    total_income: int = 0
-    """総所得金額等."""
-    deductions: tuple[tuple[str, int], ...] = ()
-    """(控除の種類, 金額): 社会保険料控除, 基礎控除 …"""
-    taxable_income: int = 0
-    """課税標準額 (総所得金額等 − 所得控除合計, floored at 0)."""
-    municipal_tax: int = 0
-    """市町村民税 (yen)."""
-    prefectural_tax: int = 0
-    """道府県民税 (yen)."""
-    exempt: bool = False
-    """非課税: the title reads 所得・非課税証明書 and the taxes read 非課税."""
+    assessment: ResidentTax | None = None
+    """Required for ``shotoku``; its ``fiscal_year`` must be this document's."""
     municipal_tax_label: str = "市民税"
     prefectural_tax_label: str = "県民税"
     # 納税証明書
     tax_items: tuple[TaxItem, ...] = ()
-    """納税証明書 lines, one per tax and 年度."""
+    """納税証明書 lines, one per 期 of each tax and 年度."""
 
 
 @dataclass(frozen=True)
 class KosekiPerson:
-    """One person recorded in a 戸籍 (戸籍に記録されている者)."""
+    """One person recorded in a 戸籍 (戸籍に記録されている者), as 付録第22号様式 prints them."""
 
     name: str
-    """氏名, exactly as recorded (may hold IVS and non-BMP characters)."""
+    """【名】: the given name only, exactly as recorded (may hold IVS and non-BMP
+    characters); the 氏 is the register's, printed once as the 筆頭者's 氏名."""
     birth_date: date
     sex: Literal["male", "female"]
     father: str
@@ -223,12 +231,14 @@ class KosekiPerson:
     mother: str
     """母."""
     relationship: str
-    """続柄: 長男, 二女, 夫, 妻 …"""
+    """【続柄】 to the parents: 長男, 二女, 養子 …"""
     events: tuple[tuple[str, str], ...] = ()
-    """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日 …"),
-    ("婚姻", …), ("除籍", …). Texts are printed as given."""
+    """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日\n【出生地】…").
+    A text's lines print as lines; texts are printed as given."""
     removed: bool = False
     """除籍: the person left this 戸籍 (marriage, death …); prints 「除　籍」."""
+    spouse_role: str = ""
+    """【配偶者区分】 夫 or 妻 for a married person; empty otherwise (not printed)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,7 +259,7 @@ class KosekiDocument(CertificateHeader):
 
 @dataclass(frozen=True)
 class FuhyoEntry:
-    """One person on a 戸籍の附票 and the addresses they have had."""
+    """One person on a 戸籍の附票 and the addresses they had while in the register."""
 
     name: str
     addresses: tuple[tuple[str, date], ...]
@@ -257,12 +267,20 @@ class FuhyoEntry:
     birth_date: date | None = None
     """生年月日 (recorded on 附票 since 2024); printed when given."""
     sex: Literal["male", "female"] | None = None
+    removed: bool = False
+    """The person left the register: their 附票 entry is closed (消除)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class FuhyoDocument(CertificateHeader):
-    """戸籍の附票の写し: the address history of the people of one 戸籍."""
+    """戸籍の附票の写し: the address history of the people of one 戸籍.
 
-    honseki: str
-    head_name: str
+    Since 令和4年1月11日 本籍 and 筆頭者 are printed only when the applicant
+    asks for them: ``honseki`` and ``head_name`` None print 「省略」.
+    """
+
+    honseki: str | None
+    head_name: str | None
     entries: tuple[FuhyoEntry, ...]
+    scope: Literal["all", "some"] = "all"
+    """``all``: everyone in the register (全部); ``some``: chosen persons (一部)."""

@@ -19,9 +19,10 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal
 
+from kofu.domain.tax import Dependant, TaxReturn, assess, due_date, instalments
 from kofu.render.model import (
     FuhyoDocument,
     FuhyoEntry,
@@ -174,70 +175,103 @@ TAXPAYER: Final[dict[str, Any]] = {
 """Whom the sample tax certificates are for, and the year (令和8年度)."""
 
 
-def tax_shotoku(**changes: Any) -> TaxCertificateDocument:
-    """所得・課税証明書 of 山田 太郎 for 令和8年度 (令和7年中の所得)."""
+TAX_RETURN: Final = TaxReturn(
+    fiscal_year=2026,
+    salary_revenue=4_812_345,
+    other_incomes=(("事業所得", 120_500),),
+    deductions=(("社会保険料控除", 512_345), ("生命保険料控除", 28_000)),
+    spouse=Dependant(date(1960, 12, 1), income=0),
+    dependants=(Dependant(date(2004, 6, 1)), Dependant(date(2012, 9, 9)), Dependant(date(1950, 1, 1), cohabiting_parent=True)),
+    tax_credits=(("住宅借入金等特別税額控除", 12_345),),
+)
+"""山田 太郎's raw figures for 令和8年度: salary, a small business, a spouse, a
+student (特定), a child under 16 (年少), a parent living with him (同居老親等)
+and a housing-loan credit."""
+
+
+def tax_shotoku(*, exempt: bool = False, fiscal_year: int = 2026, **changes: Any) -> TaxCertificateDocument:
+    """所得・課税証明書 of 山田 太郎 for 令和8年度 (令和7年中の所得).
+
+    ``exempt``: a single income of 1,000,000 円 in salary, under every 非課税限度額.
+    """
+    raw = replace(TAX_RETURN, fiscal_year=fiscal_year)
+    if exempt:
+        raw = TaxReturn(fiscal_year=fiscal_year, salary_revenue=1_000_000)
     doc = TaxCertificateDocument(
         **HEADER,
-        **TAXPAYER,
+        **{**TAXPAYER, "fiscal_year": fiscal_year},
         tax_kind="shotoku",
-        incomes=(("給与所得", 3_456_000), ("公的年金等所得", 0), ("事業所得", 120_500)),
-        total_income=3_576_500,
-        deductions=(("社会保険料控除", 512_345), ("配偶者控除", 330_000), ("基礎控除", 430_000)),
-        taxable_income=2_304_000,
-        municipal_tax=141_200,
-        prefectural_tax=94_100,
+        assessment=assess(raw),
     )
     return replace(doc, **changes)
 
 
 def tax_nozei(**changes: Any) -> TaxCertificateDocument:
-    """納税証明書 of 山田 太郎 for 令和8年度, one tax with an unpaid instalment."""
+    """納税証明書 of 山田 太郎 for 令和8年度: four 期 of 市民税・県民税, the last
+    two unpaid, and 軽自動車税 in one sum (its 納期限 moved off a Sunday)."""
+    resident = instalments(
+        235_300, 118_300, (date(2026, 6, 30), date(2026, 8, 31), date(2026, 11, 2), date(2027, 2, 1))
+    )
+    items = [
+        TaxItem("市民税・県民税(普通徴収)", 2026, i.amount, i.paid, i.unpaid, i.due_on, i.period)
+        for i in resident
+    ]
+    items.append(TaxItem("軽自動車税(種別割)", 2026, 10_800, 10_800, 0, due_date(date(2026, 5, 31))))
     doc = TaxCertificateDocument(
         **HEADER,
         **TAXPAYER,
         tax_kind="nozei",
-        tax_items=(
-            TaxItem("市民税・県民税(普通徴収)", 2026, 235_300, 176_400, 58_900, date(2027, 1, 31)),
-            TaxItem("固定資産税・都市計画税", 2026, 98_700, 98_700, 0, date(2027, 2, 28)),
-            TaxItem("軽自動車税(種別割)", 2026, 10_800, 10_800, 0, date(2026, 6, 1)),
-        ),
+        tax_items=tuple(items),
     )
     return replace(doc, **changes)
 
 
 def koseki_person(i: int) -> KosekiPerson:
-    """The i-th sample person of the 山田 family register (cycling through seven)."""
+    """The i-th sample person of the 山田 family register (cycling through seven).
+
+    0 山田 太郎 (筆頭者, 夫) married 1 花子 (妻, from the 佐藤 register); the
+    others are their children; 3 (𠮷子) married out and is marked 除籍.
+    """
     name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
-    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][i % len(NAMES)]
+    k = i % len(NAMES)
+    relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][k]
     events: list[tuple[str, str]] = [
-        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n【届出人】父"),
+        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n"
+                 f"【届出日】{_wareki(born + timedelta(days=7))}\n【届出人】父"),
     ]
     removed = False
-    if i % len(NAMES) == 1:
+    spouse_role = ""
+    if k == 0:
+        spouse_role = "夫"
+        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】佐藤 花子"))
+    if k == 1:
+        spouse_role = "妻"
         events.append(
             (
                 "婚姻",
                 "【婚姻日】昭和60年5月3日\n【配偶者氏名】山田 太郎\n【従前戸籍】兵庫県三木市上の丸町10番地 佐藤 一郎",
             )
         )
-    if i % len(NAMES) == 3:
+    if k == 3:
         events.append(
             (
                 "婚姻",
-                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番",
+                "【婚姻日】令和5年10月10日\n【配偶者氏名】鈴木 次郎\n【新本籍】大阪府大阪市北区中之島一丁目3番\n"
+                "【称する氏】夫の氏",
             )
         )
-        events.append(("除籍", "【除籍日】令和5年10月10日\n【除籍事由】婚姻"))
         removed = True
+    parents = {0: ("山田 一", "山田 ハル"), 1: ("佐藤 一郎", "佐藤 ハナ")}.get(k, ("山田 太郎", "山田 花子"))
     return KosekiPerson(
-        name=name,
+        name=name.split(" ", 1)[1],
         birth_date=born,
         sex=sex,
-        father="山田 一" if i % len(NAMES) != 1 else "佐藤 一郎",
-        mother="山田 ハル" if i % len(NAMES) != 1 else "佐藤 ハナ",
-        relationship="妻" if i % len(NAMES) == 1 else relationship,
+        father=parents[0],
+        mother=parents[1],
+        relationship=relationship,
         events=tuple(events),
         removed=removed,
+        spouse_role=spouse_role,
     )
 
 

@@ -2,13 +2,17 @@
 
 Amounts are ints of yen, printed with thousands separators (1,234,567円).
 The income figures of a 年度 are those of the calendar year before it
-(令和7年度 taxes 令和6年中の所得), and the certificate says so.
+(令和7年度 taxes 令和6年中の所得), and the certificate says so. The
+所得・課税証明書 prints the assessment :func:`kofu.domain.tax.assess` made
+(収入 and 所得, 所得控除, 課税標準額, 所得割 with 調整控除 and 税額控除,
+均等割, 森林環境税, 年税額); the 納税証明書 prints one line per 期.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kofu.domain.tax import per_capita_rates
 from kofu.render._common import (
     calendar_year,
     compile_certificate,
@@ -24,6 +28,59 @@ from kofu.render.model import RenderedPdf, TaxCertificateDocument
 SENTENCE = "上記のとおり相違ないことを証明する。"
 
 
+def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> dict[str, Any]:
+    t = doc.assessment
+    if t is None:
+        raise InvalidDocument("a 所得・課税証明書 needs the assessment")
+    if t.fiscal_year != doc.fiscal_year:
+        raise InvalidDocument(f"the assessment is of {t.fiscal_year}, the certificate of {doc.fiscal_year}")
+    if t.deductions_total != sum(v for _, v in t.deductions):
+        raise InvalidDocument("所得控除合計 is not the sum of the deductions")
+    title = "所得・非課税証明書" if t.exempt else "所得・課税証明書"
+    incomes = []
+    for label, v in t.incomes:
+        revenue = yen(t.salary_revenue, "給与収入") if label == "給与所得" else ""
+        incomes.append([label, revenue, yen(v, label)])
+    m_label, p_label = doc.municipal_tax_label, doc.prefectural_tax_label
+
+    def row(label: str, pair: tuple[int, int], exempt: bool = False) -> list[str]:
+        if exempt:
+            return [label, "非課税", "非課税", "非課税"]
+        return [label, yen(pair[0], f"{m_label}{label}"), yen(pair[1], f"{p_label}{label}"),
+                yen(pair[0] + pair[1], label)]
+
+    deps = t.dependants
+    listed = [f"{k}{n}人" for k, n in deps.items() if n]
+    dependants = f"{sum(deps.values())}人" + (f"（{'・'.join(listed)}）" if listed else "")
+    taxes = [
+        row("算出所得割額", t.levy_computed, t.income_levy_exempt),
+        row("調整控除額", t.adjustment, t.income_levy_exempt),
+        row("税額控除額", t.credits, t.income_levy_exempt),
+        row("所得割額", t.income_levy, t.income_levy_exempt),
+        row("均等割額", t.per_capita, t.per_capita_exempt),
+        row("合計", (t.municipal, t.prefectural), t.exempt),
+    ]
+    return {
+        **header_data(doc, f"{year}　{title}", SENTENCE),
+        **person,
+        "kind": "shotoku",
+        "income_year": calendar_year(doc.fiscal_year - 1) + "中の所得",
+        "incomes": incomes,
+        "total_income": yen(t.total_income, "総所得金額等"),
+        "deductions": [[label, yen(v, label)] for label, v in t.deductions],
+        "deductions_total": yen(t.deductions_total, "所得控除合計"),
+        "taxable_income": yen(t.taxable_income, "課税標準額"),
+        "spouse": f"有（{t.spouse}）" if t.spouse else "無",
+        "dependants": dependants,
+        "tax_columns": [m_label, p_label],
+        "taxes": taxes,
+        # 森林環境税 from 令和6年度 only; 非課税 with the 均等割.
+        "forest_tax": "" if not per_capita_rates(t.fiscal_year)[2] else (
+            "非課税" if t.per_capita_exempt else yen(t.forest_tax, "森林環境税")),
+        "total": "非課税" if t.exempt else yen(t.total, "年税額"),
+    }
+
+
 def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
     year = fiscal_year(doc.fiscal_year)
     person = {
@@ -33,28 +90,7 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
         "year": year,
     }
     if doc.tax_kind == "shotoku":
-        title = "所得・非課税証明書" if doc.exempt else "所得・課税証明書"
-        return {
-            **header_data(doc, f"{year}　{title}", SENTENCE),
-            **person,
-            "kind": "shotoku",
-            "income_year": calendar_year(doc.fiscal_year - 1) + "中の所得",
-            "incomes": [[label, yen(v, label)] for label, v in doc.incomes],
-            "total_income": yen(doc.total_income, "総所得金額等"),
-            "deductions": [[label, yen(v, label)] for label, v in doc.deductions],
-            "deductions_total": yen(sum(v for _, v in doc.deductions), "所得控除合計"),
-            "taxable_income": yen(doc.taxable_income, "課税標準額"),
-            "taxes": [
-                [
-                    doc.municipal_tax_label,
-                    "非課税" if doc.exempt else yen(doc.municipal_tax, doc.municipal_tax_label),
-                ],
-                [
-                    doc.prefectural_tax_label,
-                    "非課税" if doc.exempt else yen(doc.prefectural_tax, doc.prefectural_tax_label),
-                ],
-            ],
-        }
+        return _shotoku(doc, person, year)
     if doc.tax_kind == "nozei":
         if not doc.tax_items:
             raise InvalidDocument("a 納税証明書 needs at least one tax item")
@@ -68,17 +104,24 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
                 [
                     t.tax_name,
                     fiscal_year(t.fiscal_year),
+                    f"第{t.period}期" if t.period else "全期",
+                    era(t.due_on, "納期限") if t.due_on else "",
                     yen(t.assessed, "税額"),
                     yen(t.paid, "納付済額"),
                     yen(t.unpaid, "未納額"),
-                    era(t.due_on, "納期限") if t.due_on else "",
                 ]
             )
+        totals = [
+            yen(sum(t.assessed for t in doc.tax_items), "税額合計"),
+            yen(sum(t.paid for t in doc.tax_items), "納付済額合計"),
+            yen(sum(t.unpaid for t in doc.tax_items), "未納額合計"),
+        ]
         return {
             **header_data(doc, "納税証明書", SENTENCE),
             **person,
             "kind": "nozei",
             "items": items,
+            "totals": totals,
         }
     raise InvalidDocument(f"tax_kind must be shotoku or nozei, got {doc.tax_kind!r}")
 

@@ -39,6 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kofu.verify.describe import describe
 from kofu.verify.settings import UploadLimits, VerifySettings
 from kofu.verify.uploads import UploadError, read_uploads
 
@@ -102,16 +103,38 @@ class Verifier:
     limits: UploadLimits = UploadLimits()
     max_concurrent: int = 2
     """Verifications at once; each holds two decoded scans (~100 MB), so this bounds memory."""
+    status: Callable[[str], dict[str, Any]] | None = None
+    """Asks the center whether a serial is valid or void (kofu.verify.status); None: offline."""
+    isolated: bool = False
+    """Run each verification in a killable worker process with time and memory limits
+    (kofu.verify.worker); what ``kofu serve verify`` does. Off for in-process tests."""
 
     @classmethod
     def from_settings(cls, settings: VerifySettings) -> Verifier:
         from kofu.antiforgery.keys import ScrambleKeyring, published_keys
+        from kofu.verify.status import CenterStatus
 
+        lookup = CenterStatus(settings.center_url, settings.center_ca).lookup if settings.center_url else None
         return cls(
             keyring=ScrambleKeyring.from_file(settings.master_key),
             jwks=published_keys(settings.qr_keys),
             limits=settings.limits,
+            status=lookup,
+            isolated=True,
         )
+
+    def in_child(self) -> Verifier:
+        """What a worker process gets: the keys and limits (no HTTP client to pickle)."""
+        return dataclasses.replace(self, status=None, isolated=False)
+
+    def certificate_status(self, result: Any) -> dict[str, Any]:
+        from kofu.verify.status import not_checked
+
+        if not result.qr_valid or result.serial is None:
+            return not_checked("QRコードが有効でないため確認していません。 / Not checked: the QR is not valid.")
+        if self.status is None:
+            return not_checked()
+        return self.status(str(result.serial))
 
     def verify(self, back: bytes, front: bytes | None) -> Any:
         """Run verify_scan; raises kofu.antiforgery.errors.AntiforgeryError subclasses."""
@@ -157,7 +180,25 @@ def _text(value: Any) -> str:
 
 
 def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
-    """(Japanese label, English label, value) rows for the QR payload."""
+    """(Japanese label, English label, value) rows for the QR payload.
+
+    A verified payload reads as the certificate prints it: 証明書番号, the
+    kind's Japanese name, the municipality's name with its code, the issue
+    date in 和暦 (kofu.verify.describe); the serial follows as the QR holds it.
+    """
+    if not isinstance(payload, Mapping) and isinstance(getattr(payload, "issued_on", None), date):
+        d = describe(payload)
+        described = [
+            ("証明書番号", "Certificate number", d["certificate_number"]),
+            ("証明書の種類", "Kind", d["kind_name"]),
+            ("市区町村", "Municipality", d["municipality"]),
+            ("発行日", "Issued on", d["issued_on_wareki"]),
+            ("シリアル番号（QR）", "Serial (QR)", str(serial if serial is not None else payload.serial)),
+        ]
+        described.append(
+            ("枚数", "Page", f"{payload.pages}枚中{payload.page}枚目 (page {payload.page} of {payload.pages})")
+        )
+        return described
     rows: list[tuple[str, str, str]] = []
     candidates = [
         ("証明書番号", "Serial", ("serial",)),
@@ -194,13 +235,16 @@ def _diagnostics(result_or_error: Any) -> list[str]:
     return [str(x) for x in d]
 
 
-def result_json(result: Any, front_given: bool) -> dict[str, Any]:
+def result_json(result: Any, front_given: bool, status: dict[str, Any] | None = None) -> dict[str, Any]:
     restored = getattr(result, "restored_png", None)
     marked = getattr(result, "marked_png", None)
     payload = getattr(result, "payload", None)
+    certificate = None
     if dataclasses.is_dataclass(payload) and not isinstance(payload, type):
+        certificate = describe(payload)
         payload = dataclasses.asdict(payload)
     return {
+        "certificate": certificate,
         "qr_valid": bool(result.qr_valid),
         "serial": None if result.serial is None else str(result.serial),
         "payload": _jsonable(payload),
@@ -212,6 +256,7 @@ def result_json(result: Any, front_given: bool) -> dict[str, Any]:
             base64.b64encode(marked).decode("ascii") if front_given and marked else None
         ),
         "diagnostics": _diagnostics(result),
+        "status": status,
     }
 
 
@@ -256,20 +301,42 @@ def build_app(verifier: Verifier) -> Starlette:
             )
         back = files["back"].data
         front = files["front"].data if "front" in files else None
-        async with busy:
+        if verifier.isolated:
+            from kofu.verify.worker import run_isolated
+
+            result = await run_isolated(
+                verifier.in_child().verify, back, front,
+                max_seconds=verifier.limits.max_seconds,
+                max_memory_bytes=verifier.limits.max_memory_bytes,
+                client_gone=request.is_disconnected,
+            )
+        else:
             result = await run_in_threadpool(verifier.verify, back, front)
-        return result, front is not None
+        # Voided means voided: the QR cannot tell, the center can.
+        status = await run_in_threadpool(verifier.certificate_status, result)
+        return (result, status), front is not None
 
     async def handle(
         request: Request,
         ok: Callable[[Any, bool], Response],
         fail: Callable[[int, str, list[str]], Response],
     ) -> Response:
+        # A slot is taken before the upload is read, so queued uploads cannot pile up in
+        # memory; a request that cannot get one in time is told to come back.
+        try:
+            await asyncio.wait_for(busy.acquire(), timeout=verifier.limits.max_queue_seconds)
+        except TimeoutError:
+            return fail(503, BUSY_MESSAGE, [])
         try:
             result, front_given = await run(request)
         except UploadError as e:
             return fail(e.status_code, str(e), [])
         except Exception as e:
+            from kofu.verify.worker import VerificationAborted
+
+            if isinstance(e, VerificationAborted):
+                log.warning("verification stopped: %s", e)
+                return fail(422 if e.limit else 499, _aborted_message(e), [])
             # Imported here so that a bad upload is refused without loading the core.
             from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
 
@@ -281,6 +348,8 @@ def build_app(verifier: Verifier) -> Starlette:
                 # scrambled image found): a result, told as such.
                 return fail(422, _not_verified_message(e), _diagnostics(e))
             raise
+        finally:
+            busy.release()
         return ok(result, front_given)
 
     async def index(request: Request) -> Response:
@@ -288,7 +357,8 @@ def build_app(verifier: Verifier) -> Starlette:
 
     async def verify_page(request: Request) -> Response:
         def ok(result: Any, front_given: bool) -> Response:
-            data = result_json(result, front_given)
+            result, status = result
+            data = result_json(result, front_given, status)
             return page(
                 "result.html",
                 r=data,
@@ -307,7 +377,8 @@ def build_app(verifier: Verifier) -> Starlette:
 
     async def verify_api(request: Request) -> Response:
         def ok(result: Any, front_given: bool) -> Response:
-            return JSONResponse(result_json(result, front_given))
+            result, status = result
+            return JSONResponse(result_json(result, front_given, status))
 
         def fail(status: int, message: str, diagnostics: list[str]) -> Response:
             return JSONResponse({"error": message, "diagnostics": diagnostics}, status_code=status)
@@ -337,6 +408,19 @@ def build_app(verifier: Verifier) -> Starlette:
     )
     app.add_middleware(SecurityHeaders)
     return app
+
+
+BUSY_MESSAGE = (
+    "ただいま混み合っています。しばらくしてから再度お試しください。"
+    " / The site is busy. Please try again in a moment."
+)
+
+
+def _aborted_message(e: Exception) -> str:
+    return (
+        "このファイルは確認できませんでした（処理の上限を超えました）。"
+        f" / This file could not be verified: it exceeds the site's processing limits. ({e})"
+    )
 
 
 def _scan_rejected_message(e: Exception) -> str:

@@ -9,9 +9,14 @@ center's QR keys (only the public ``*.pem`` are read), ``--master-key`` the
 scramble master key. With ``--demo-file`` both are read from the demo's
 ``antiforgery: {"keys": ..., "master_key": ...}``.
 
-Exit status: 0 the QR is valid and (if a front was given) nothing differs;
-1 the QR is invalid, no QR or scrambled image was found, or the front
-differs; 2 the input was refused (not an image, too large, missing keys).
+With ``--center`` (or the demo's center) the serial's status is asked of the
+center: a voided certificate is reported 「無効」 with the reason. With
+``--offline``, or no center, the output says the status was not checked.
+
+Exit status: 0 the QR is valid, (if a front was given) nothing differs and the
+certificate is not void; 1 the QR is invalid, no QR or scrambled image was
+found, the front differs or the center says void; 2 the input was refused
+(not an image, too large, missing keys).
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ def register(sub: Any, serve: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--keys", type=Path, help="folder of the center's QR public keys (*.pem)")
     p.add_argument("--master-key", type=Path, help="the center's scramble master key file")
-    p.add_argument("--demo-file", type=Path, help="read --keys and --master-key from demo.json")
+    p.add_argument("--demo-file", type=Path, help="read --keys, --master-key and --center from demo.json")
+    p.add_argument("--center", help="the center's URL: ask it whether the serial was voided (online check)")
+    p.add_argument("--center-ca", type=Path, help="CA bundle that trusts the center's TLS certificate")
+    p.add_argument("--offline", action="store_true", help="do not ask the center (the status is then not checked)")
     p.set_defaults(func=_verify)
 
 
@@ -54,10 +62,24 @@ def _key_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return keys, master
 
 
+def _center(args: argparse.Namespace) -> tuple[str | None, Path | None]:
+    """The center to ask for the serial's status: --center, or the demo's; None offline."""
+    if args.offline:
+        return None, None
+    center, ca = args.center, args.center_ca
+    if center is None and args.demo_file is not None:
+        demo = json.loads(args.demo_file.read_text(encoding="utf-8"))
+        center = (demo.get("services") or {}).get("center")
+        if ca is None and (demo.get("tls") or {}).get("ca"):
+            ca = Path(demo["tls"]["ca"])
+    return center, ca
+
+
 def _verify(args: argparse.Namespace) -> int:
     from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
     from kofu.antiforgery.keys import ScrambleKeyring, published_keys
     from kofu.antiforgery.verify import verify_scan
+    from kofu.verify.describe import describe
 
     def fail(status: int, message: str, diagnostics: tuple[str, ...] = ()) -> int:
         if args.json:
@@ -78,6 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
         front = args.front.read_bytes() if args.front is not None else None
     except (OSError, ValueError, AntiforgeryError) as e:
         return fail(2, str(e))
+    center, center_ca = _center(args)
     try:
         r = verify_scan(back, front, keyring=keyring, jwks=jwks)
     except ScanRejected as e:
@@ -88,13 +111,26 @@ def _verify(args: argparse.Namespace) -> int:
         args.out.write_bytes(r.restored_png)
     if args.marked is not None and r.marked_png is not None:
         args.marked.write_bytes(r.marked_png)
+    from kofu.verify.status import CenterStatus, not_checked
+
+    if not r.qr_valid or r.serial is None:
+        status = not_checked("Not checked: the QR is not valid.")
+    elif center is None:
+        status = not_checked()
+    else:
+        status = CenterStatus(center, center_ca).lookup(str(r.serial))
     p = r.payload
+    shown = describe(p) if p else None
     result = {
         "qr_valid": r.qr_valid,
         "serial": r.serial,
+        "certificate_number": shown["certificate_number"] if shown else None,
         "municipality": p.municipality if p else None,
+        "municipality_name": p.municipality_name if p else None,
         "kind": p.kind if p else None,
+        "kind_name": shown["kind_name"] if shown else None,
         "issued_on": p.issued_on.isoformat() if p else None,
+        "issued_on_wareki": shown["issued_on_wareki"] if shown else None,
         "page": p.page if p else None,
         "pages": p.pages if p else None,
         "restored": str(args.out) if args.out is not None and r.restored_png else None,
@@ -103,14 +139,16 @@ def _verify(args: argparse.Namespace) -> int:
         "score": r.score,
         "regions": [{"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions],
         "diagnostics": list(r.diagnostics),
+        "status": status,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(f"QR: {'valid (signed by the center)' if r.qr_valid else 'INVALID'}")
-        if p is not None:
-            print(f"serial: {p.serial}  municipality: {p.municipality}  kind: {p.kind}")
-            print(f"issued on: {p.issued_on}  page {p.page} of {p.pages}")
+        if p is not None and shown is not None:
+            print(f"{shown['kind_name']}  証明書番号 {shown['certificate_number']}")
+            print(f"{shown['municipality']}  発行日 {shown['issued_on_wareki']}  {p.pages}枚中{p.page}枚目")
+            print(f"serial (QR): {p.serial}")
         if result["restored"]:
             print(f"restored image: {result['restored']}")
         if r.tampered is not None:
@@ -121,4 +159,9 @@ def _verify(args: argparse.Namespace) -> int:
                 )
         for d in r.diagnostics:
             print(f"  {d}")
-    return 0 if r.qr_valid and not r.tampered else 1
+        if status["checked"] and status["status"] == "void":
+            print(f"status: 無効 VOID ({status['reason']})")
+        else:
+            print(f"status: {status['message']}")
+    void = status["checked"] and status["status"] == "void"
+    return 0 if r.qr_valid and not r.tampered and not void else 1

@@ -42,5 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         server = dataclasses.replace(server, port=args.port)
     keep_freed_memory()  # a long-lived process verifying many scans
-    run_app(build_app(verifier), server)
+    # SIGTERM stops the site within seconds: requests still running are cancelled after
+    # this, and a cancelled request kills its verification's worker process.
+    run_app(build_app(verifier), server, graceful_shutdown_seconds=3)
     return 0

@@ -18,9 +18,16 @@ The file (relative paths are relative to the file's folder)::
     qr_keys = "keys/qr"                       # folder of the center's QR signing keys; only
                                               # the published public keys are read from it
 
+    [center]                       # optional: ask the center whether a serial was voided
+    url = "https://127.0.0.1:8401"
+    ca = "tls/ca-bundle.pem"       # trusts the center's TLS certificate
+
     [limits]
     max_upload_bytes = 20971520    # per file (20 MiB)
     max_pixels = 60000000          # decoded size of one scan (image bombs are refused)
+    max_seconds = 60               # one verification, wall clock (its worker process is killed past it)
+    max_memory_bytes = 3221225472  # one verification's address space (3 GiB, resource.setrlimit)
+    max_queue_seconds = 30         # waiting for a free slot before the upload is read; then 503
 
 The site is public (any receiver may upload), so there is no client
 certificate; TLS is plain server TLS.
@@ -56,6 +63,12 @@ class UploadLimits:
     """Largest accepted file, per uploaded file; checked while the body streams in."""
     max_pixels: int = DEFAULT_MAX_PIXELS
     """Largest accepted decoded image (width x height), passed to ``load_scan``."""
+    max_seconds: float = 60.0
+    """One verification's wall-clock limit; its worker process is killed past it."""
+    max_memory_bytes: int = 3 * 1024 * MiB
+    """One verification's address space (RLIMIT_AS of its worker process)."""
+    max_queue_seconds: float = 30.0
+    """How long a request waits for a free slot (before its upload is read); then 503."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,20 @@ class VerifySettings:
     qr_keys: Path
     """Folder holding the center's QR signing keys; the site reads only the public set."""
     limits: UploadLimits = UploadLimits()
+    center_url: str | None = None
+    """The center whose ``/v1/certificates/{serial}/status`` says whether a serial was voided."""
+    center_ca: Path | None = None
 
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
     return tomlconf.get(table, key, kind, where, default, error=SettingsError)
+
+
+def _number(table: dict[str, Any], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"limits.{key} must be a number, got {value!r}")
+    return float(value)
 
 
 def load_settings(path: Path) -> VerifySettings:
@@ -93,10 +116,19 @@ def load_settings(path: Path) -> VerifySettings:
     limits = UploadLimits(
         max_upload_bytes=_get(lim, "max_upload_bytes", int, "limits", DEFAULT_MAX_UPLOAD_BYTES),
         max_pixels=_get(lim, "max_pixels", int, "limits", DEFAULT_MAX_PIXELS),
+        max_seconds=_number(lim, "max_seconds", 60.0),
+        max_memory_bytes=_get(lim, "max_memory_bytes", int, "limits", 3 * 1024 * MiB),
+        max_queue_seconds=_number(lim, "max_queue_seconds", 30.0),
     )
-    if limits.max_upload_bytes <= 0 or limits.max_pixels <= 0:
-        raise SettingsError("limits.max_upload_bytes and limits.max_pixels must be positive")
+    if min(limits.max_upload_bytes, limits.max_pixels, limits.max_seconds, limits.max_memory_bytes,
+           limits.max_queue_seconds) <= 0:
+        raise SettingsError("limits: every limit must be positive")
+    center = _get(raw, "center", dict, str(path), {})
+    center_url = _get(center, "url", str, "center", None)
+    center_ca = _get(center, "ca", str, "center", None)
     return VerifySettings(
+        center_url=center_url,
+        center_ca=resolve(center_ca) if center_ca is not None else None,
         server=server,
         master_key=resolve(_get(keys, "master_key", str, "keys")),
         qr_keys=resolve(_get(keys, "qr_keys", str, "keys")),

@@ -41,6 +41,7 @@ OPERATIONS = (
     "IssueCertificate",
     "ConfirmPrinted",
     "CancelIssuance",
+    "QueryIssuance",
 )
 
 

@@ -1,0 +1,381 @@
+"""個人住民税 as the tax office computes it, from a resident's raw figures.
+
+>>> t = assess(TaxReturn(fiscal_year=2025, salary_revenue=5_000_000,
+...                      deductions=(("社会保険料控除", 700_000),)))
+>>> t.taxable_income, t.income_levy, t.per_capita, t.forest_tax
+(2430000, (144300, 96200), (3000, 1000), 1000)
+
+Pure arithmetic, no I/O. The figures of a 年度 (``fiscal_year``, the Gregorian
+year it starts in) are those of the calendar year before it (the income
+year). The steps, in the order of 地方税法:
+
+1. 給与所得 from the 給与収入 (支払金額) by the 給与所得控除 table of the income
+   year (所得税法 別表第五 below 6,600,000 円: the revenue rounded down to
+   4,000 円 first); 総所得金額等 = 給与所得 + the other incomes given.
+2. 非課税: 均等割 (and 森林環境税) when 総所得金額等 is at most the 均等割
+   limit of the municipality's 級地; 所得割 when it is at most the 所得割
+   limit. Both limits count the taxpayer, the 同一生計配偶者 and every 扶養親族
+   (年少 included).
+3. 所得控除: the deductions given (社会保険料控除 …) plus 配偶者控除, 扶養控除
+   and 基礎控除 computed here; 課税標準額 (課税総所得金額) = 総所得金額等 −
+   所得控除合計, rounded down to 1,000 円, never below 0.
+4. 所得割: 課税標準額 × 6 % (市町村民税) and 4 % (道府県民税), less 調整控除
+   (3 % / 2 % of its base) and the 税額控除 given (split 3 : 2), each
+   rounded down to 100 円 and never below 0.
+5. 均等割: 3,500 + 1,500 円 in 平成26〜令和5年度 (復興特別加算), otherwise
+   3,000 + 1,000 円; 森林環境税 (国税, levied with 均等割) 1,000 円 from
+   令和6年度.
+
+Not modelled: 配偶者特別控除, 所得金額調整控除, 障害者・ひとり親 exemptions,
+分離課税, 指定都市 rates (8 % / 2 %). Those records must be computed by the
+municipality's own system and are refused by :func:`assess` only when the
+figures themselves are impossible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+from kofu.domain.holidays import is_business_day
+
+MUNICIPAL_RATE: Final = 6
+PREFECTURAL_RATE: Final = 4
+"""Standard 所得割 rates, percent."""
+FOREST_TAX: Final = 1_000
+FOREST_TAX_FROM: Final = 2024
+"""森林環境税 is levied from 令和6年度."""
+
+
+class TaxRuleError(ValueError):
+    """The figures cannot be assessed (no table for the year, a negative amount …)."""
+
+
+@dataclass(frozen=True)
+class Dependant:
+    """A 同一生計配偶者 or 扶養親族 of the taxpayer."""
+
+    birth_date: date
+    income: int = 0
+    """合計所得金額 of the income year (yen)."""
+    cohabiting_parent: bool = False
+    """同居老親等: a lineal ascendant aged 70 or more living with the taxpayer."""
+
+
+@dataclass(frozen=True)
+class TaxReturn:
+    """The raw figures of one resident for one 年度, as the import gives them."""
+
+    fiscal_year: int
+    salary_revenue: int = 0
+    """給与等の収入金額 (源泉徴収票の支払金額)."""
+    other_incomes: tuple[tuple[str, int], ...] = ()
+    """(所得の種類, 所得金額) other than 給与所得: 事業所得, 公的年金等に係る雑所得 …"""
+    deductions: tuple[tuple[str, int], ...] = ()
+    """(控除の種類, 金額) computed elsewhere: 社会保険料控除, 生命保険料控除 …"""
+    spouse: Dependant | None = None
+    dependants: tuple[Dependant, ...] = ()
+    tax_credits: tuple[tuple[str, int], ...] = ()
+    """(税額控除の種類, 個人住民税の控除額): 住宅借入金等特別税額控除 …"""
+    grade: int = 1
+    """級地 (1, 2 or 3) of the municipality, for the 均等割 非課税限度額."""
+
+
+@dataclass(frozen=True)
+class ResidentTax:
+    """The assessment; each pair is (市町村民税, 道府県民税)."""
+
+    fiscal_year: int
+    salary_revenue: int
+    salary_income: int
+    incomes: tuple[tuple[str, int], ...]
+    """(所得の種類, 所得金額), 給与所得 first when there is a salary."""
+    total_income: int
+    """総所得金額等 (= 合計所得金額 here)."""
+    deductions: tuple[tuple[str, int], ...]
+    deductions_total: int
+    taxable_income: int
+    """課税標準額 (課税総所得金額), rounded down to 1,000 円."""
+    spouse: str | None
+    """控除対象配偶者: None, 一般 or 老人."""
+    dependants: dict[str, int]
+    """扶養親族 by kind: 一般, 特定, 老人, 同居老親等, 年少 → count."""
+    levy_computed: tuple[int, int]
+    """算出所得割額 (課税標準額 × rate)."""
+    adjustment: tuple[int, int]
+    """調整控除額."""
+    credits: tuple[int, int]
+    """税額控除額."""
+    income_levy: tuple[int, int]
+    """所得割額, rounded down to 100 円."""
+    per_capita: tuple[int, int]
+    """均等割額."""
+    forest_tax: int
+    """森林環境税 (国税, collected with 均等割)."""
+    income_levy_exempt: bool
+    per_capita_exempt: bool
+
+    @property
+    def municipal(self) -> int:
+        return self.income_levy[0] + self.per_capita[0]
+
+    @property
+    def prefectural(self) -> int:
+        return self.income_levy[1] + self.per_capita[1]
+
+    @property
+    def total(self) -> int:
+        """年税額: 市町村民税 + 道府県民税 + 森林環境税."""
+        return self.municipal + self.prefectural + self.forest_tax
+
+    @property
+    def exempt(self) -> bool:
+        """非課税 altogether (所得割 and 均等割)."""
+        return self.income_levy_exempt and self.per_capita_exempt
+
+
+def _floor(amount: int, unit: int) -> int:
+    return amount // unit * unit
+
+
+def salary_income(revenue: int, income_year: int) -> int:
+    """給与所得 of ``revenue`` yen earned in ``income_year`` (給与所得控除 of that year)."""
+    if revenue < 0:
+        raise TaxRuleError(f"給与収入 {revenue} is negative")
+    if income_year < 2017:
+        raise TaxRuleError(f"no 給与所得控除 table for {income_year} (from 2017)")
+    a = _floor(revenue, 4_000)  # 別表第五 steps of 4,000 円 below 6,600,000 円
+    if income_year >= 2025:  # 令和7年分: minimum 650,000 円 up to 1,900,000 円
+        if revenue <= 1_900_000:
+            return max(0, revenue - 650_000)
+    elif income_year >= 2020:  # 令和2年分〜令和6年分
+        if revenue <= 1_625_000:
+            return max(0, revenue - 550_000)
+        if revenue < 1_800_000:
+            return a * 6 // 10 + 100_000
+    else:  # 平成29年分〜令和元年分
+        if revenue <= 1_625_000:
+            return max(0, revenue - 650_000)
+        if revenue < 1_800_000:
+            return a * 6 // 10
+    base = 0 if income_year >= 2020 else 100_000
+    if revenue < 3_600_000:
+        return a * 7 // 10 - 80_000 - base
+    if revenue < 6_600_000:
+        return a * 8 // 10 - 440_000 - base
+    if income_year >= 2020:
+        if revenue < 8_500_000:
+            return revenue * 9 // 10 - 1_100_000
+        return revenue - 1_950_000
+    if revenue < 10_000_000:
+        return revenue * 9 // 10 - 1_200_000
+    return revenue - 2_200_000
+
+
+def _basic_deduction(fiscal_year: int, total_income: int) -> int:
+    if fiscal_year < 2021:
+        return 330_000
+    if total_income <= 24_000_000:
+        return 430_000
+    if total_income <= 24_500_000:
+        return 290_000
+    if total_income <= 25_000_000:
+        return 150_000
+    return 0
+
+
+def dependant_income_limit(fiscal_year: int) -> int:
+    """The 合計所得金額 a 同一生計配偶者 or 扶養親族 may have."""
+    if fiscal_year >= 2026:
+        return 580_000
+    if fiscal_year >= 2021:
+        return 480_000
+    return 380_000
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def dependant_kind(d: Dependant, income_year: int) -> str:
+    """一般, 特定 (19〜22), 老人 (70〜), 同居老親等 or 年少 (under 16), by age on 31 December."""
+    age = _age(d.birth_date, date(income_year, 12, 31))
+    if age < 16:
+        return "年少"
+    if 19 <= age <= 22:
+        return "特定"
+    if age >= 70:
+        return "同居老親等" if d.cohabiting_parent else "老人"
+    return "一般"
+
+
+# 扶養控除 and the 人的控除額の差 of 調整控除, by kind.
+_DEPENDANT_DEDUCTION: Final = {"一般": 330_000, "特定": 450_000, "老人": 380_000, "同居老親等": 450_000, "年少": 0}
+_DEPENDANT_DIFF: Final = {"一般": 50_000, "特定": 180_000, "老人": 100_000, "同居老親等": 130_000, "年少": 0}
+
+
+def _spouse_deduction(total_income: int, elderly: bool) -> tuple[int, int]:
+    """(配偶者控除, its 人的控除額の差) by the taxpayer's 合計所得金額."""
+    if total_income <= 9_000_000:
+        return (380_000, 100_000) if elderly else (330_000, 50_000)
+    if total_income <= 9_500_000:
+        return (260_000, 60_000) if elderly else (220_000, 40_000)
+    if total_income <= 10_000_000:
+        return (130_000, 30_000) if elderly else (110_000, 20_000)
+    return 0, 0
+
+
+def nontaxable_limits(fiscal_year: int, persons: int, grade: int) -> tuple[int, int]:
+    """(所得割, 均等割) 非課税限度額 of 総所得金額等 for a household of ``persons``
+    (the taxpayer, the 同一生計配偶者 and the 扶養親族)."""
+    if grade not in (1, 2, 3):
+        raise TaxRuleError(f"級地 must be 1, 2 or 3, got {grade}")
+    extra = 100_000 if fiscal_year >= 2021 else 0
+    with_family = persons > 1
+    income = 350_000 * persons + extra + (320_000 if with_family else 0)
+    per = {1: 350_000, 2: 315_000, 3: 280_000}[grade]
+    add = {1: 210_000, 2: 189_000, 3: 168_000}[grade]
+    per_capita = per * persons + extra + (add if with_family else 0)
+    return income, per_capita
+
+
+def per_capita_rates(fiscal_year: int) -> tuple[int, int, int]:
+    """(市町村民税, 道府県民税) 均等割 and 森林環境税 of ``fiscal_year``."""
+    forest = FOREST_TAX if fiscal_year >= FOREST_TAX_FROM else 0
+    if 2014 <= fiscal_year <= 2023:  # 復興特別加算, 平成26〜令和5年度
+        return 3_500, 1_500, forest
+    return 3_000, 1_000, forest
+
+
+def assess(r: TaxReturn) -> ResidentTax:
+    """The 個人住民税 of ``r``; TaxRuleError when the figures cannot be assessed."""
+    income_year = r.fiscal_year - 1
+    for what, v in (("給与収入", r.salary_revenue), *r.other_incomes, *r.deductions, *r.tax_credits):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise TaxRuleError(f"{what}: {v!r} is not a non-negative int of yen")
+    # 1. Incomes.
+    sal = salary_income(r.salary_revenue, income_year) if r.salary_revenue else 0
+    incomes = ((("給与所得", sal),) if r.salary_revenue else ()) + tuple(r.other_incomes)
+    total = sum(v for _, v in incomes)
+    # 2. Household size for the 非課税限度額.
+    limit = dependant_income_limit(r.fiscal_year)
+    spouse = r.spouse if r.spouse is not None and r.spouse.income <= limit else None
+    deps = [d for d in r.dependants if d.income <= limit]
+    persons = 1 + (spouse is not None) + len(deps)
+    income_limit, per_capita_limit = nontaxable_limits(r.fiscal_year, persons, r.grade)
+    income_exempt = total <= income_limit
+    per_capita_exempt = total <= per_capita_limit
+    # 3. Deductions.
+    deductions = list(r.deductions)
+    diff = 50_000  # 基礎控除's difference
+    spouse_kind = None
+    if spouse is not None:
+        elderly = _age(spouse.birth_date, date(income_year, 12, 31)) >= 70
+        amount, d = _spouse_deduction(total, elderly)
+        if amount:
+            spouse_kind = "老人" if elderly else "一般"
+            deductions.append(("配偶者控除", amount))
+            diff += d
+    counts = {"一般": 0, "特定": 0, "老人": 0, "同居老親等": 0, "年少": 0}
+    for dep in deps:
+        counts[dependant_kind(dep, income_year)] += 1
+    dependant_deduction = sum(_DEPENDANT_DEDUCTION[k] * n for k, n in counts.items())
+    if dependant_deduction:
+        deductions.append(("扶養控除", dependant_deduction))
+    diff += sum(_DEPENDANT_DIFF[k] * n for k, n in counts.items())
+    basic = _basic_deduction(r.fiscal_year, total)
+    if basic:
+        deductions.append(("基礎控除", basic))
+    deductions_total = sum(v for _, v in deductions)
+    taxable = _floor(max(0, total - deductions_total), 1_000)
+    # 4. 所得割.
+    computed = (taxable * MUNICIPAL_RATE // 100, taxable * PREFECTURAL_RATE // 100)
+    if total > 25_000_000 and r.fiscal_year >= 2021:
+        base = 0
+    elif taxable <= 2_000_000:
+        base = min(diff, taxable)
+    else:
+        base = max(diff - (taxable - 2_000_000), 50_000)
+    adjustment = (min(base * 3 // 100, computed[0]), min(base * 2 // 100, computed[1]))
+    credit_total = sum(v for _, v in r.tax_credits)
+    credit_m = credit_total * MUNICIPAL_RATE // (MUNICIPAL_RATE + PREFECTURAL_RATE)
+    after = (computed[0] - adjustment[0], computed[1] - adjustment[1])
+    credits = (min(credit_m, after[0]), min(credit_total - credit_m, after[1]))
+    if income_exempt:
+        levy = (0, 0)
+    else:
+        levy = (_floor(after[0] - credits[0], 100), _floor(after[1] - credits[1], 100))
+    # 5. 均等割 and 森林環境税.
+    pm, pp, forest = per_capita_rates(r.fiscal_year)
+    per_capita = (0, 0) if per_capita_exempt else (pm, pp)
+    return ResidentTax(
+        fiscal_year=r.fiscal_year,
+        salary_revenue=r.salary_revenue,
+        salary_income=sal,
+        incomes=incomes,
+        total_income=total,
+        deductions=tuple(deductions),
+        deductions_total=deductions_total,
+        taxable_income=taxable,
+        spouse=spouse_kind,
+        dependants=counts,
+        levy_computed=(0, 0) if income_exempt else computed,
+        adjustment=(0, 0) if income_exempt else adjustment,
+        credits=(0, 0) if income_exempt else credits,
+        income_levy=levy,
+        per_capita=per_capita,
+        forest_tax=0 if per_capita_exempt else forest,
+        income_levy_exempt=income_exempt,
+        per_capita_exempt=per_capita_exempt,
+    )
+
+
+# ---------------------------------------------------------------- 納税 (payments)
+
+
+@dataclass(frozen=True)
+class Instalment:
+    """One 期 of a tax: its share, its 納期限 and what was paid towards it."""
+
+    period: int
+    """期 (1 = 第1期)."""
+    due_on: date
+    """納期限, already moved off a closed day."""
+    amount: int
+    paid: int
+
+    @property
+    def unpaid(self) -> int:
+        return self.amount - self.paid
+
+
+def due_date(nominal: date) -> date:
+    """The 納期限: ``nominal``, or the next business day when it falls on a Saturday,
+    Sunday, national holiday or 29 December – 3 January (地方税法 20条の5)."""
+    day = nominal
+    while not is_business_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def instalments(assessed: int, paid: int, nominal_due: tuple[date, ...]) -> tuple[Instalment, ...]:
+    """``assessed`` split over the 期 of ``nominal_due``, payments applied oldest first.
+
+    Every 期 after the first is the equal share rounded down to 1,000 円; the
+    first takes the rest (地方税法 320条: the odd amount goes to 第1期).
+    """
+    if not nominal_due:
+        raise TaxRuleError("a tax needs at least one 納期限")
+    if assessed < 0 or paid < 0 or paid > assessed:
+        raise TaxRuleError(f"paid {paid} must be between 0 and the assessed {assessed}")
+    n = len(nominal_due)
+    share = _floor(assessed // n, 1_000) if n > 1 else assessed
+    amounts = [assessed - share * (n - 1)] + [share] * (n - 1)
+    out = []
+    left = paid
+    for i, (amount, due) in enumerate(zip(amounts, nominal_due, strict=True), start=1):
+        p = min(amount, left)
+        left -= p
+        out.append(Instalment(period=i, due_on=due_date(due), amount=amount, paid=p))
+    return tuple(out)

@@ -1,0 +1,162 @@
+"""Records no municipality could hold: refused at import, before anything is written.
+
+The importer parses a municipality's section of the file into rows (see
+:mod:`kofu.issuer.importer`), then calls :func:`problems` on them; each
+problem is ``(field path, message)`` and any one refuses the whole file.
+
+>>> problems(residents=rows.residents, seals=rows.seals, registers=rows.registers)  # doctest: +SKIP
+[('municipalities[0].seal_registrations[0].registered_at', 'the resident was 12 …')]
+
+What is checked:
+
+- a seal registration (印鑑登録) for a resident under 15 at its registration;
+- a second seal in force at the same time for one resident;
+- a marriage below the marriageable age on its date (16 for women and 18
+  for men before 令和4年4月1日, 18 for both from then on);
+- a person born before (or on the day of) a parent recorded in the same register;
+- a 身分事項 or its 届出日 dated before the person's birth;
+- a 続柄 that is not a 戸籍's (長男, 二女 …; 夫 and 妻 are the 配偶者区分);
+- a person id used twice in one register.
+
+Rows are the importer's dicts: residents with ``resident_id``,
+``birth_date`` (date) and ``_where``; seals with ``resident_id``,
+``registered_at`` / ``abolished_at`` (aware datetimes) and ``_where``;
+registers with ``data`` (the JSON stored, persons and their events) and
+``_where``. Nothing here reads the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from kofu import clock
+from kofu.domain import koseki
+from kofu.domain.era import to_wareki
+
+Problem = tuple[str, str]
+
+MAX_PROBLEMS = 50
+"""Reported at most; the file is refused at the first one anyway."""
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[ \u3000]+", "", name)
+
+
+def _seals(
+    residents: Iterable[Mapping[str, Any]], seals: Iterable[Mapping[str, Any]],
+    stored_seals: Iterable[Mapping[str, Any]] = (),
+) -> list[Problem]:
+    out: list[Problem] = []
+    births = {r["resident_id"]: r["birth_date"] for r in residents}
+    by_resident: dict[str, list[Mapping[str, Any]]] = {}
+    seals = list(seals)
+    in_file = {s["registration_number"] for s in seals}
+    for s in stored_seals:
+        # A seal already stored and not in this file stays as it is: it counts too.
+        if s["registration_number"] not in in_file:
+            by_resident.setdefault(s["resident_id"], []).append(
+                {**s, "_where": f"the stored seal {s['registration_number']}", "_stored": True})
+    for s in seals:
+        birth = births.get(s["resident_id"])
+        registered: datetime = s["registered_at"]
+        if birth is not None:
+            day = registered.astimezone(clock.JST).date()
+            age = koseki.age_on(birth, day)
+            if age < koseki.SEAL_MIN_AGE:
+                out.append((f"{s['_where']}.registered_at",
+                            f"resident {s['resident_id']} was {max(age, 0)} on {to_wareki(day)}, "
+                            f"but a seal can be registered from age {koseki.SEAL_MIN_AGE} (印鑑登録)"))
+        by_resident.setdefault(s["resident_id"], []).append(s)
+    far = datetime.max.replace(tzinfo=clock.JST)
+    for rid, rows in by_resident.items():
+        rows = sorted(rows, key=lambda r: r["registered_at"])
+        for earlier, later in zip(rows, rows[1:], strict=False):
+            if later.get("_stored") and earlier.get("_stored"):
+                continue
+            if later["registered_at"] < (earlier["abolished_at"] or far):
+                if later.get("_stored"):
+                    out.append((f"{earlier['_where']}.abolished_at",
+                                f"resident {rid} would have two seals in force: {later['_where']} is registered "
+                                "while this one is not abolished, and one person registers one seal"))
+                    continue
+                out.append((f"{later['_where']}.registered_at",
+                            f"resident {rid} would have two seals in force: {earlier['registration_number']} "
+                            f"(at {earlier['_where']}) is not abolished before this one is registered, "
+                            "and one person registers one seal"))
+    return out
+
+
+def _register(row: Mapping[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
+    where = row["_where"]
+    data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+    persons = data["persons"]
+    by_name: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for j, p in enumerate(persons):
+        by_name.setdefault(_norm(p["name"]), []).append((j, p))
+    ids: dict[str, int] = {}
+    for j, p in enumerate(persons):
+        pw = f"{where}.persons[{j}]"
+        if p.get("id") in ids:
+            out.append((f"{pw}.id", f"{p['id']!r} is also the id of persons[{ids[p['id']]}]"))
+        ids.setdefault(p.get("id"), j)
+        relationship = p["relationship"]
+        if not koseki.is_parental_relationship(relationship):
+            hint = " (夫 and 妻 are the 配偶者区分: give spouse_role)" if relationship in ("夫", "妻") else ""
+            out.append((f"{pw}.relationship",
+                        f"unknown 続柄 {relationship!r}{hint}: a 戸籍 records 長男, 長女, 二男, 二女 …, 養子, 養女"))
+        birth = date.fromisoformat(p["birth_date"])
+        for role in ("father", "mother"):
+            name = p.get(role) or ""
+            for k, parent in by_name.get(_norm(name), []) if name else []:
+                if k == j:
+                    continue
+                parent_birth = date.fromisoformat(parent["birth_date"])
+                if birth <= parent_birth:
+                    out.append((f"{pw}.birth_date",
+                                f"born {to_wareki(birth)}, not after the {'父' if role == 'father' else '母'} "
+                                f"{name} (persons[{k}], born {to_wareki(parent_birth)})"))
+        for n, e in enumerate(p.get("events", [])):
+            ew = f"{pw}.events[{n}]"
+            for key in ("date", "notified_on"):
+                if e.get(key) and date.fromisoformat(e[key]) < birth:
+                    out.append((f"{ew}.{key}", f"{e['type']} dated {to_wareki(date.fromisoformat(e[key]))}, "
+                                               f"before the person's birth ({to_wareki(birth)})"))
+            if e.get("notified_on") and e.get("date") and e["notified_on"] < e["date"]:
+                out.append((f"{ew}.notified_on", f"the {e['type']} was notified before it happened"))
+            if e["type"] == "婚姻":
+                married = date.fromisoformat(e["date"])
+                minimum = koseki.marriage_age(p["sex"], married, birth)
+                age = koseki.age_on(birth, married)
+                if 0 <= age < minimum:
+                    out.append((f"{ew}.date",
+                                f"married on {to_wareki(married)} at {age}, below the marriageable age of "
+                                f"{minimum} for a {'woman' if p['sex'] == 'female' else 'man'} on that date "
+                                "(民法731条)"))
+    return out
+
+
+def problems(
+    *,
+    residents: Iterable[Mapping[str, Any]],
+    seals: Iterable[Mapping[str, Any]],
+    registers: Iterable[Mapping[str, Any]],
+    stored_seals: Iterable[Mapping[str, Any]] = (),
+) -> list[Problem]:
+    """Every impossible record among one municipality's parsed rows, as (field path, message).
+
+    ``stored_seals`` (``registration_number``, ``resident_id``,
+    ``registered_at``, ``abolished_at``) are the municipality's seals already
+    in the database: those the file does not replace count when checking that
+    a resident has one seal in force at a time.
+    """
+    residents = list(residents)
+    out = _seals(residents, seals, stored_seals)
+    for row in registers:
+        out += _register(row)
+    return out[:MAX_PROBLEMS]

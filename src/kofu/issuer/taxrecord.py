@@ -1,0 +1,73 @@
+"""A stored tax record (the import's raw figures, docs/issuer-import.md) as the
+domain's :class:`~kofu.domain.tax.TaxReturn`, and its 納税 lines per 期.
+
+The importer runs the same functions on every record before it writes
+anything, so a record that cannot be assessed is refused at import, naming
+the field, rather than when a resident asks for the certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, assess, instalments
+
+COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "扶養控除")
+"""Deductions the issuer computes from the household; an import may not give them."""
+
+
+def _dependant(d: dict[str, Any]) -> Dependant:
+    return Dependant(
+        birth_date=date.fromisoformat(d["birth_date"]),
+        income=int(d.get("income", 0)),
+        cohabiting_parent=bool(d.get("cohabiting_parent", False)),
+    )
+
+
+def tax_return(data: dict[str, Any], fiscal_year: int) -> TaxReturn:
+    """The raw figures of a stored record (``data`` as the importer stored it)."""
+    spouse = data.get("spouse")
+    return TaxReturn(
+        fiscal_year=fiscal_year,
+        salary_revenue=int(data.get("salary_revenue", 0)),
+        other_incomes=tuple((str(k), int(v)) for k, v in data.get("incomes", [])),
+        deductions=tuple((str(k), int(v)) for k, v in data.get("deductions", [])),
+        spouse=_dependant(spouse) if spouse else None,
+        dependants=tuple(_dependant(d) for d in data.get("dependants", [])),
+        tax_credits=tuple((str(k), int(v)) for k, v in data.get("tax_credits", [])),
+        grade=int(data.get("grade", 1)),
+    )
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    """One 期 of one tax on a 納税証明書."""
+
+    name: str
+    fiscal_year: int
+    instalment: Instalment
+    single: bool
+    """Paid in one sum (printed 全期)."""
+
+
+def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax | None = None) -> list[TaxLine]:
+    """Every tax of the record split into its 期, payments applied oldest first.
+
+    A tax without ``assessed`` is the 個人住民税 of the record itself: its
+    amount is the assessment's 年税額.
+    """
+    out = []
+    for t in data.get("taxes", []):
+        assessed = t.get("assessed")
+        if assessed is None:
+            assessment = assessment or assess(tax_return(data, fiscal_year))
+            assessed = assessment.total
+        dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
+        if not dues:
+            raise ValueError(f"{t['name']}: no 納期限")
+        parts = instalments(int(assessed), int(t.get("paid", 0)), tuple(date.fromisoformat(d) for d in dues))
+        for part in parts:
+            out.append(TaxLine(str(t["name"]), int(t.get("fiscal_year") or fiscal_year), part, len(parts) == 1))
+    return out

@@ -1,0 +1,559 @@
+"""The touch kiosk: the resident's screens (seed 001 §4.1), server-rendered.
+
+One resident at a time stands at a kiosk; their transaction (``Txn``) lives
+in this process's memory only, keyed by a cookie, and moves along the
+screens below. Every action is a form POST to ``/act`` (answered with a
+redirect to ``/``); the payment and printing screens poll ``/poll`` with
+htmx. The center is reached through :mod:`kofu.kiosk.client` and the
+issuance itself runs :func:`kofu.kiosk.flow.issue`, as the headless kiosk does.
+
+    start → services → terms → card → municipality → pin → remove → kinds
+    → scope (交付種別) → items (記載事項) → copies (部数) → confirm → pay
+    → printing → reminder → receipt → start
+
+``quit`` (終了する) on any screen, the idle timeout and the payment timeout
+wipe the transaction and return the money put in. Once the print data has
+arrived the fee is collected (change paid out) and the order is never
+refunded. After printing only the summary a receipt needs is kept (kind,
+copies, fee, change), and it too is wiped when the resident leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kofu import clock
+from kofu.kiosk.web import catalog
+from kofu.kiosk.web.devices import (
+    COINS,
+    NOTES,
+    CardSlot,
+    CoinVendor,
+    DeviceError,
+    LpPrinter,
+    Printer,
+    ReceiptPrinter,
+    SimulatedCoinVendor,
+    SimulatedReceiptPrinter,
+    SpoolPrinter,
+    VirtualCardSlot,
+)
+from kofu.kiosk.web.settings import KioskSettings
+
+log = logging.getLogger("kofu.kiosk.web")
+
+COOKIE = "kofu_kiosk"
+WEB = Path(__file__).parent
+KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
+# Screens on which the idle timeout does not apply (their own deadlines do).
+NO_IDLE = ("start", "pay", "printing")
+# Screens with 前画面へ.
+BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "scope", "items", "copies", "confirm",
+            "pay")
+
+
+@dataclass
+class Notice:
+    """A message for the resident: a catalog key, or the center's refusal."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    center_message: str = ""
+    center_message_en: str = ""
+
+
+@dataclass
+class Txn:
+    sid: str
+    lang: str
+    screen: str = "start"
+    contrast: bool = False
+    """High-contrast display, chosen by the resident."""
+    history: list[str] = field(default_factory=list)
+    last_touch: float = field(default_factory=time.monotonic)
+    card_name: str | None = None
+    pin: str = ""
+    tries_left: int | None = None
+    auth: Any = None
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    unavailable: list[dict[str, Any]] = field(default_factory=list)
+    kind: str | None = None
+    scope: str = "household"
+    with_householder: bool = False
+    with_domicile: bool = False
+    with_individual_number: bool = False
+    members: list[str] = field(default_factory=list)
+    tax_kind: str | None = None
+    year: int | None = None
+    koseki_scope: str | None = None
+    copies: int = 1
+    pay_deadline: float = 0.0
+    printed: int = 0
+    done: bool = False
+    receipt: dict[str, Any] | None = None
+    notice: Notice | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def offer(self) -> dict[str, Any]:
+        return next(o for o in self.offers if o["kind"] == self.kind)
+
+    def fee_total(self) -> int:
+        return int(self.offer()["fee"]) * self.copies
+
+
+def option_screens(kind: str | None) -> list[str]:
+    """The option screens a kind has, in order, before 部数."""
+    if kind in ("juminhyo", "kisai"):
+        return ["scope", "items"]
+    if kind in ("zeimu", "koseki"):
+        return ["scope"]
+    return []
+
+
+class Kiosk:
+    """The kiosk: its devices, the center client and the one live transaction per cookie."""
+
+    def __init__(self, settings: KioskSettings, *, slot: CardSlot | None = None,
+                 vendor: CoinVendor | None = None, printer: Printer | None = None,
+                 receipts: ReceiptPrinter | None = None, center: Any = None) -> None:
+        self.settings = settings
+        d = settings.devices
+        self.slot: CardSlot = slot or VirtualCardSlot(d.card_dir)
+        self.vendor: CoinVendor = vendor or SimulatedCoinVendor()
+        self.printer: Printer = printer or (
+            LpPrinter(d.lp_queue) if d.printer == "lp" else SpoolPrinter(d.spool, d.tray))
+        self.receipts: ReceiptPrinter = receipts or SimulatedReceiptPrinter(d.receipt_dir)
+        if center is None:
+            from kofu.kiosk.client import CenterClient, KioskTls
+
+            c = settings.center
+            center = CenterClient(c.url, KioskTls(c.ca, c.client_cert, c.client_key), timeout=30.0)
+        self.center = center
+        self.txns: dict[str, Txn] = {}
+        self.lock = threading.Lock()
+
+    # Transactions ---------------------------------------------------------
+
+    def txn(self, sid: str | None) -> Txn:
+        """The transaction of this cookie (a new one if none); expired ones are wiped first."""
+        now = time.monotonic()
+        with self.lock:
+            for other in list(self.txns.values()):
+                if other.screen not in NO_IDLE and now - other.last_touch > self.settings.idle_timeout:
+                    self.wipe(other, Notice("notice.idle"))
+            t = self.txns.get(sid or "")
+            if t is None:
+                t = Txn(secrets.token_urlsafe(24), self.settings.languages[0])
+                self.txns = {t.sid: t}  # one resident at a time stands at a kiosk
+            return t
+
+    def wipe(self, t: Txn, notice: Notice | None = None) -> None:
+        """End the transaction: money put in goes back, the card is released, nothing is kept."""
+        with t.lock:
+            refunded = self.vendor.refund()
+            had_card = self.slot.present()
+            self.slot.remove()
+            # The next resident starts in the default language and display; a notice
+            # for this one is still in theirs.
+            fresh = Txn(t.sid, self.settings.languages[0])
+            if notice is not None or refunded or had_card:
+                n = notice or Notice("notice.cancelled")
+                n.params = {**n.params, "refund": refunded, "card": had_card}
+                fresh.notice = n
+                fresh.screen = "message"
+                fresh.lang, fresh.contrast = t.lang, t.contrast
+            for name in Txn.__dataclass_fields__:
+                if name not in ("lock",):
+                    setattr(t, name, getattr(fresh, name))
+
+    def go(self, t: Txn, screen: str, *, remember: bool = True) -> None:
+        if remember and t.screen != screen:
+            t.history.append(t.screen)
+        t.screen = screen
+
+    def back(self, t: Txn) -> None:
+        if t.history:
+            t.screen = t.history.pop()
+
+    def refuse(self, t: Txn, e: Any) -> None:
+        """Show a refusal of the center (``KioskError``) and end the transaction."""
+        log.info("refusal %s (status %s)", e.code, e.status)
+        self.wipe(t, Notice(catalog.refusal_key(e.code), center_message=e.message, center_message_en=e.message_en))
+
+    # Actions ---------------------------------------------------------------
+
+    def act(self, t: Txn, action: str, form: dict[str, str]) -> None:
+        from kofu.jpki.errors import CardError, CardLocked, WrongPin
+        from kofu.kiosk import flow
+        from kofu.kiosk.client import KioskError
+
+        t.last_touch = time.monotonic()
+        verb, _, arg = action.partition(":")
+        if verb == "lang":
+            if arg in self.settings.languages:
+                t.lang = arg
+            return
+        if verb == "contrast":
+            t.contrast = not t.contrast
+            return
+        if verb == "stay":
+            return  # "more time, please": the touch itself was the point
+        if t.screen == "printing":
+            return  # nothing stops a print job once it has started
+        if t.screen != "message":
+            t.notice = None
+        if verb == "quit":
+            self.wipe(t)
+            return
+        if verb == "back" and t.screen in BACKABLE:
+            if t.screen == "pay":
+                refunded = self.vendor.refund()
+                t.notice = Notice("notice.refunded", {"refund": refunded}) if refunded else None
+            self.back(t)
+            return
+        s = t.screen
+        if s == "message":
+            if verb == "ok":
+                self.wipe(t)
+                t.screen, t.notice = "start", None
+        elif s == "start" and verb == "services":
+            self.go(t, "services")
+        elif s == "services" and verb == "certificates":
+            self.go(t, "terms")
+        elif s == "terms" and verb == "agree":
+            self.go(t, "card")
+        elif s == "card" and verb == "place":
+            try:
+                self.slot.place(arg)
+            except DeviceError:
+                return
+            t.card_name = arg
+            problem = self.check_card()
+            if problem:
+                self.wipe(t, Notice(problem))
+            else:
+                self.go(t, "municipality")
+        elif s == "municipality" and verb == "residence":
+            t.pin, t.tries_left = "", None
+            self.go(t, "pin")
+        elif s == "municipality" and verb == "domicile":
+            self.go(t, "domicile")
+        elif s == "pin":
+            if verb == "digit" and arg.isdigit() and len(arg) == 1 and len(t.pin) < 4:
+                t.pin += arg
+            elif verb == "clear":
+                t.pin = ""
+            elif verb == "ok" and len(t.pin) == 4:
+                pin, t.pin = t.pin, ""
+                try:
+                    t.auth = flow.authenticate(self.center, self.slot.card(), pin, self.settings.kiosk_id)
+                except WrongPin as e:
+                    t.tries_left = e.tries_left
+                    if e.tries_left == 0:
+                        self.wipe(t, Notice("notice.locked"))
+                    return
+                except CardLocked:
+                    self.wipe(t, Notice("notice.locked"))
+                    return
+                except (CardError, DeviceError):
+                    self.wipe(t, Notice("notice.card-unreadable"))
+                    return
+                except KioskError as e:
+                    self.refuse(t, e)
+                    return
+                finally:
+                    del pin
+                t.history = []
+                self.go(t, "remove", remember=False)
+        elif s == "remove" and verb == "removed":
+            self.slot.remove()
+            try:
+                available = self.center.availability(t.auth.session_id)
+            except KioskError as e:
+                self.refuse(t, e)
+                return
+            t.offers, t.unavailable = list(available["offers"]), list(available["unavailable"])
+            if not t.offers and not t.unavailable:
+                self.wipe(t, Notice("refusal.nothing-offered"))
+                return
+            self.go(t, "kinds", remember=False)
+        elif s == "kinds" and verb == "kind":
+            closed = next((u for u in t.unavailable if u["kind"] == arg), None)
+            if closed is not None:
+                t.notice = Notice(catalog.refusal_key(closed["error"]), center_message=closed.get("message", ""),
+                                  center_message_en=closed.get("message_en", ""))
+                return
+            if not any(o["kind"] == arg for o in t.offers):
+                return
+            self.choose_kind(t, arg)
+            self.go(t, (option_screens(arg) or ["copies"])[0])
+        elif s in ("scope", "items") and verb == "set":
+            self.set_option(t, arg, form)
+        elif s in ("scope", "items") and verb == "next":
+            screens = option_screens(t.kind) + ["copies"]
+            self.go(t, screens[screens.index(s) + 1])
+        elif s == "copies":
+            most = int(t.offer()["max_copies"])
+            if verb == "more":
+                t.copies = min(most, t.copies + 1)
+            elif verb == "fewer":
+                t.copies = max(1, t.copies - 1)
+            elif verb == "next":
+                self.go(t, "confirm")
+        elif s == "confirm" and verb == "next":
+            t.pay_deadline = time.monotonic() + self.settings.payment_timeout
+            t.notice = None
+            self.go(t, "pay")
+        elif s == "pay" and verb == "insert":
+            try:
+                inserted = self.vendor.insert(int(arg))
+            except (ValueError, DeviceError):
+                return
+            t.pay_deadline = time.monotonic() + self.settings.payment_timeout
+            if inserted >= t.fee_total():
+                self.start_issue(t, inserted)
+        elif s == "reminder" and verb == "stop":
+            self.go(t, "receipt", remember=False)
+
+    def check_card(self) -> str | None:
+        """What is wrong with the placed card before its PIN is asked, as a catalog key (``None``: fine).
+
+        The kiosk reads the user-authentication certificate (no PIN needed) and
+        checks its validity period at the service clock and the PIN counter.
+        Revocation can only be known by the center (OCSP), after the PIN.
+        """
+        from kofu.jpki.errors import CardError
+
+        try:
+            card = self.slot.card()
+            cert = card.auth_certificate()
+            tries = card.pin_tries_left()
+        except (CardError, DeviceError, OSError, ValueError):
+            return "notice.no-auth-cert"
+        now = clock.now()
+        if cert.not_valid_after_utc < now:
+            return "notice.card-expired"
+        if cert.not_valid_before_utc > now:
+            return "notice.card-not-yet-valid"
+        if tries == 0:
+            return "notice.locked"
+        return None
+
+    def choose_kind(self, t: Txn, kind: str) -> None:
+        t.kind = kind
+        o = t.offer()
+        t.copies = 1
+        t.with_householder = t.with_domicile = t.with_individual_number = False
+        t.members = []
+        scopes = list(o.get("scopes") or ["self"])
+        t.scope = "household" if "household" in scopes and kind in ("juminhyo", "kisai") else scopes[0]
+        t.tax_kind = (o.get("tax_kinds") or [None])[0] if kind == "zeimu" else None
+        years = o.get("years") or []
+        t.year = max(years) if kind == "zeimu" and years else None
+        t.koseki_scope = (o.get("koseki_scopes") or ["all"])[0] if kind == "koseki" else None
+
+    def set_option(self, t: Txn, arg: str, form: dict[str, str]) -> None:
+        o = t.offer()
+        name, _, value = arg.partition("=")
+        if name == "scope" and value in (o.get("scopes") or []):
+            t.scope = value
+            if value == "self":
+                t.members = []
+        elif name == "tax_kind" and value in (o.get("tax_kinds") or []):
+            t.tax_kind = value
+        elif name == "year" and value.isdigit() and int(value) in (o.get("years") or []):
+            t.year = int(value)
+        elif name == "koseki_scope" and value in (o.get("koseki_scopes") or []):
+            t.koseki_scope = value
+        elif name == "householder" and o.get("with_householder"):
+            t.with_householder = not t.with_householder
+        elif name == "domicile" and o.get("with_domicile"):
+            t.with_domicile = not t.with_domicile
+        elif name == "individual_number" and o.get("with_individual_number"):
+            t.with_individual_number = not t.with_individual_number
+        elif name == "member" and any(m["id"] == value for m in o.get("members") or []):
+            chosen = t.members or [m["id"] for m in o["members"]]
+            chosen = [m for m in chosen if m != value] if value in chosen else chosen + [value]
+            everyone = [m["id"] for m in o["members"]]
+            # Nobody chosen, or everyone: the whole household (the center's "members": []).
+            t.members = [] if not chosen or set(chosen) == set(everyone) else [m for m in everyone if m in chosen]
+
+    def request(self, t: Txn, paid: int) -> Any:
+        from kofu.kiosk import flow
+
+        return flow.IssueRequest(
+            kind=t.kind or "", scope=t.scope, with_householder=t.with_householder, with_domicile=t.with_domicile,
+            copies=t.copies, pay=paid, with_individual_number=t.with_individual_number, members=tuple(t.members),
+            tax_kind=t.tax_kind, year=t.year, koseki_scope=t.koseki_scope,
+        )
+
+    # Issuance (a thread; the printing screen polls) ---------------------------
+
+    def start_issue(self, t: Txn, paid: int) -> None:
+        t.printed, t.done = 0, False
+        self.go(t, "printing", remember=False)
+        req = self.request(t, paid)
+        threading.Thread(target=self._issue, args=(t, req), daemon=True, name="kiosk-issue").start()
+
+    def _issue(self, t: Txn, req: Any) -> None:
+        from kofu.kiosk import flow
+        from kofu.kiosk.client import KioskError
+
+        fee = t.fee_total()
+        collected = {"change": 0}
+
+        def printer(job: bytes, copies: int) -> None:
+            def on_copy(n: int) -> None:
+                if n == 1:
+                    # The first paper is out: the point of no return. The vendor keeps the fee.
+                    collected["change"] = self.vendor.collect(fee)
+                t.printed = n
+
+            try:
+                self.printer.print_job(job, copies, on_copy)
+            except Exception as e:
+                if t.printed == 0:
+                    # Nothing came out: the order is cancelled and the money put in goes back.
+                    log.error("printer failed before printing: %s", type(e).__name__)
+                    raise flow.NothingPrinted(str(e)) from e
+                raise
+
+        reported = True
+        try:
+            result = flow.issue(self.center, t.auth, req, printer)
+        except flow.PrintedNotReported as e:
+            log.error("printed but not reported to the center: order %s (%s)", e.result.order_id, e.cause.code)
+            result, reported = e.result, False
+        except KioskError as e:
+            with t.lock:
+                self.refuse(t, e)
+            return
+        except flow.NothingPrinted:
+            with t.lock:
+                self.wipe(t, Notice("notice.printer-failed"))
+            return
+        except Exception:  # a device failed after printing began: say so; the paper exists
+            log.exception("issuance failed at the kiosk")
+            with t.lock:
+                self.wipe(t, Notice("notice.device-failed"))
+            return
+        with t.lock:
+            t.receipt = {
+                "kind": result.kind, "copies": result.copies, "fee": result.fee, "paid": req.pay,
+                "change": collected["change"], "serial": result.certificate_serial, "reported": reported,
+                "at": clock.now().strftime("%Y-%m-%d %H:%M"),
+            }
+            del result  # the certificate itself is dropped here
+            t.auth = None
+            t.offers, t.unavailable = [], []
+            t.done = True
+            t.screen = "reminder"
+
+    def poll(self, t: Txn) -> None:
+        """What time alone changes: the payment deadline."""
+        if t.screen == "pay" and time.monotonic() > t.pay_deadline:
+            self.wipe(t, Notice("notice.payment-timeout"))
+
+    def print_receipt(self, t: Txn) -> None:
+        r = t.receipt
+        if r is None or r.get("printed"):
+            return
+        tr = catalog.translator(t.lang)
+        self.receipts.print_receipt([
+            tr("receipt.title"),
+            f"{tr('receipt.store')}: {self.settings.store} / {self.settings.kiosk_id}",
+            f"{tr('receipt.date')}: {r['at']}",
+            f"{tr('kind.' + r['kind'])} × {r['copies']}",
+            f"{tr('receipt.fee')}: {r['fee']}",
+            f"{tr('receipt.paid')}: {r['paid']}",
+            f"{tr('receipt.change')}: {r['change']}",
+        ])
+        r["printed"] = True
+
+
+def build_app(kiosk: Kiosk) -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, RedirectResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html"]))
+
+    def headers(resp: Response, t: Txn) -> Response:
+        resp.set_cookie(COOKIE, t.sid, httponly=True, samesite="strict")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    def render(t: Txn, template: str = "screen.html") -> str:
+        tr = catalog.translator(t.lang)
+        ctx: dict[str, Any] = {
+            "t": t, "_": tr, "kinds": KINDS, "coins": COINS, "notes": NOTES, "languages": kiosk.settings.languages,
+            "language_names": catalog.LANGUAGE_NAMES, "idle": int(kiosk.settings.idle_timeout),
+            "inserted": kiosk.vendor.inserted(), "cards": kiosk.slot.choices() if t.screen == "card" else [],
+            "notice_text": catalog.notice_text(t.lang, t.notice) if t.notice else "",
+        }
+        if t.kind and t.offers and t.screen in ("scope", "items", "copies", "confirm", "pay"):
+            ctx["offer"] = t.offer()
+            ctx["fee_total"] = t.fee_total()
+            ctx["remaining"] = max(0, t.fee_total() - kiosk.vendor.inserted())
+            ctx["seconds_left"] = max(0, int(t.pay_deadline - time.monotonic()))
+        if t.screen == "receipt":
+            kiosk.print_receipt(t)
+        return env.get_template(template).render(ctx)
+
+    def _index(sid: str | None) -> tuple[Txn, str]:
+        t = kiosk.txn(sid)
+        with t.lock:
+            kiosk.poll(t)
+            return t, render(t)
+
+    def _act(sid: str | None, form: dict[str, str]) -> Txn:
+        t = kiosk.txn(sid)
+        with t.lock:
+            kiosk.act(t, form.get("a", ""), form)
+        return t
+
+    def _poll(sid: str | None, screen: str | None) -> tuple[Txn, str | None]:
+        t = kiosk.txn(sid)
+        with t.lock:
+            kiosk.poll(t)
+            if t.screen != screen:
+                return t, None
+            return t, render(t, "poll.html")
+
+    # Each handler runs its work in the thread pool: the center calls and the
+    # transaction's lock must not block the event loop.
+    async def index(request: Request) -> Response:
+        t, html = await run_in_threadpool(_index, request.cookies.get(COOKIE))
+        return headers(HTMLResponse(html), t)
+
+    async def act(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        t = await run_in_threadpool(_act, request.cookies.get(COOKIE), form)
+        return headers(RedirectResponse("/", status_code=303), t)
+
+    async def poll(request: Request) -> Response:
+        t, html = await run_in_threadpool(_poll, request.cookies.get(COOKIE), request.query_params.get("screen"))
+        if html is None:
+            return headers(Response(status_code=200, headers={"HX-Redirect": "/"}), t)
+        return headers(HTMLResponse(html), t)
+
+    async def health(_request: Request) -> Response:
+        return Response("ok", media_type="text/plain")
+
+    return Starlette(routes=[
+        Route("/", index),
+        Route("/act", act, methods=["POST"]),
+        Route("/poll", poll),
+        Route("/healthz", health),
+        Mount("/static", StaticFiles(directory=WEB / "static"), name="static"),
+    ])

@@ -1,0 +1,685 @@
+"""The touch kiosk (``kofu serve kiosk``) in a real browser: Debian's chromium
+driven by Playwright, against a real world of services at a pinned clock.
+
+Each walk takes a screenshot of every screen into the test's tmp folder and
+asserts what a resident reads there (texts from the catalog of the chosen
+language, the fee, the change, the reminder); the paper that comes out of the
+spool printer's tray is this holder's certificate (pdftotext); afterwards the
+kiosk's spool, temporary folder and log hold nothing of the holder's name or
+address.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kofu.demo.setup import Ports, build_world, start_world
+from kofu.kiosk.web import catalog
+from kofu.kiosk.web.settings import write_config
+from kofu.procs import Service, free_port, kofu_argv, start_service
+from tests.clocks import business_morning, service_env
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+PAYMENT_TIMEOUT = 6
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_RUN = """async () => {
+  const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                                     "wcag22aa", "best-practice"]}});
+  return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                     .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "));
+}"""
+
+
+def start_kiosk(root: Path, world: dict[str, Any], env: dict[str, str], *, name: str = "kiosk-ui",
+                payment_timeout: float = PAYMENT_TIMEOUT, idle_timeout: float = 120) -> tuple[Service, Path]:
+    """``kofu serve kiosk`` for ``world``, with the world's environment (its KOFU_CLOCK and TMPDIR)."""
+    folder = root / name
+    port = free_port()
+    toml = write_config(folder / "kiosk.toml", port=port, center_url=world["services"]["center"], tls=world["tls"],
+                        card_dir=root / "cards", store="store-0001", payment_timeout=payment_timeout,
+                        idle_timeout=idle_timeout)
+    service = start_service(name, kofu_argv("serve", "kiosk", "--config", str(toml)), port, folder / "kiosk.log", env)
+    return service, folder
+
+
+@pytest.fixture(scope="module")
+def kiosk(world) -> Iterator[dict[str, Any]]:
+    service, folder = start_kiosk(world["_root"], world, world["_env"])
+    yield {"url": f"http://127.0.0.1:{service.port}", "folder": folder, "log": service.log, "service": service}
+    service.stop()
+
+
+def import_doc(root: Path) -> dict[str, Any]:
+    return dict(json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8")))
+
+
+def person(root: Path, card: dict[str, Any]) -> tuple[str, str]:
+    """The card holder's name and address, as the issuer holds them."""
+    for m in import_doc(root)["municipalities"]:
+        for h in m["households"]:
+            for p in h["members"]:
+                if p["id"] == card["resident"]:
+                    return p["name"], h["address"]
+    raise KeyError(card["resident"])
+
+
+def household(root: Path, card: dict[str, Any]) -> list[str]:
+    """The names a 世帯全員 住民票 of the card holder lists (members who moved out are not on it)."""
+    for m in import_doc(root)["municipalities"]:
+        for h in m["households"]:
+            if any(p["id"] == card["resident"] for p in h["members"]):
+                return [p["name"] for p in h["members"] if p.get("status") != "removed"]
+    raise KeyError(card["resident"])
+
+
+def fee_of(root: Path, card: dict[str, Any], kind: str) -> int:
+    m = next(m for m in import_doc(root)["municipalities"] if m["code"] == card["municipality"])
+    return int(m["fees"][kind])
+
+
+def card_with(world: dict[str, Any], tag: str, index: int = 0, without: str = "mj-name") -> dict[str, Any]:
+    return [c for c in world["cards"] if tag in c["tags"] and without not in c["tags"]][index]
+
+
+class Walk:
+    """One resident at the kiosk: a fresh browser context, a screenshot of every screen."""
+
+    def __init__(self, browser: Any, url: str, lang: str, shots: Path, *, contrast: bool = False) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.lang = lang
+        self.contrast = contrast
+        self._ = catalog.translator(lang)
+        self.shots = shots
+        self.n = 0
+        shots.mkdir(parents=True, exist_ok=True)
+        self.page.goto(url)
+
+    def close(self) -> None:
+        self.context.close()
+
+    def expect_fresh_start(self) -> None:
+        """Back at the first screen, ready for the next resident: default language and display."""
+        self.page.wait_for_selector("main[data-screen='start']")
+        assert self.page.locator("h2#prompt").inner_text() == catalog.translator("ja")("prompt.start")
+        assert self.page.locator("body.contrast").count() == 0
+
+    def screen(self) -> str:
+        return str(self.page.locator("main").get_attribute("data-screen"))
+
+    def expect(self, screen: str, timeout: float = 10_000) -> None:
+        self.page.wait_for_selector(f"main[data-screen='{screen}']", timeout=timeout)
+        heading = self.page.locator("h2#prompt").inner_text()
+        assert heading == self._("prompt." + screen), (screen, heading)
+        self.n += 1
+        mode = "-contrast" if self.contrast else ""
+        self.page.screenshot(path=str(self.shots / f"{self.lang}{mode}-{self.n:02d}-{screen}.png"), full_page=True)
+        self.axe(screen)
+
+    def axe(self, screen: str) -> None:
+        """axe-core (vendored) finds no serious or critical violation on this screen."""
+        self.page.add_script_tag(path=str(AXE))
+        violations = self.page.evaluate(AXE_RUN)
+        assert violations == [], (screen, self.lang, violations)
+
+    def press(self, key: str, **params: Any) -> None:
+        """Press the button labelled with catalog message ``key`` (in this walk's language)."""
+        self.page.get_by_role("button", name=self._(key, **params), exact=True).click()
+
+    def value(self, value: str) -> None:
+        self.page.locator(f"button[value='{value}']").click()
+
+    def text(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    # Stretches of the flow ---------------------------------------------------
+
+    def to_pin(self, card: dict[str, Any]) -> None:
+        self.page.wait_for_selector("main[data-screen='start']")
+        if self.lang != "ja":
+            self.page.get_by_role("button", name=catalog.LANGUAGE_NAMES[self.lang], exact=True).click()
+        if self.contrast:
+            self.press("nav.contrast")
+            assert self.page.locator("body.contrast").count() == 1
+        self.expect("start")
+        self.press("start.services")
+        self.expect("services")
+        self.press("services.certificates")
+        self.expect("terms")
+        assert self._("terms.2") in self.text()
+        self.press("terms.agree")
+        self.expect("card")
+        self.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+        self.expect("municipality")
+        self.press("municipality.residence")
+        self.expect("pin")
+
+    def to_pin_refused(self, card: dict[str, Any]) -> None:
+        """From the start to placing ``card``, which the kiosk turns away."""
+        self.expect("start")
+        self.press("start.services")
+        self.expect("services")
+        self.press("services.certificates")
+        self.expect("terms")
+        self.press("terms.agree")
+        self.expect("card")
+        self.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+        self.expect("message")
+
+    def type_pin(self, pin: str) -> None:
+        for digit in pin:
+            self.page.get_by_role("button", name=digit, exact=True).click()
+        assert self.page.get_by_test_id("pin").inner_text() == "●" * len(pin) + "○" * (4 - len(pin))
+        self.press("nav.ok")
+
+    def to_confirm_juminhyo(self, card: dict[str, Any], copies: int) -> None:
+        self.to_pin(card)
+        self.type_pin(card["pin"])
+        self.expect("remove")
+        self.press("remove.do")
+        self.expect("kinds")
+        assert self._("kind.koseki") in self.text()
+        self.value("kind:juminhyo")
+        self.expect("scope")
+        assert self.page.get_by_role("button", name=self._("scope.household")).get_attribute("aria-pressed") == "true"
+        self.press("nav.ok")
+        self.expect("items")
+        self.page.get_by_role("button", name=f"{self._('items.householder')}: {self._('no')}").click()
+        self.page.get_by_role("button", name=f"{self._('items.householder')}: {self._('yes')}").wait_for()
+        self.press("nav.ok")
+        self.expect("copies")
+        for _ in range(copies - 1):
+            self.page.get_by_role("button", name=self._("copies.more")).click()
+        assert self.page.get_by_test_id("copies").inner_text() == self._("copies.n", n=copies)
+        self.press("nav.ok")
+        self.expect("confirm")
+
+
+def no_trace(paths: list[Path], *secrets: str) -> None:
+    """No file under ``paths`` holds any of ``secrets`` (UTF-8, as text)."""
+    for root in paths:
+        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+        for f in files:
+            data = f.read_bytes()
+            for s in secrets:
+                assert s.encode() not in data, f"{s!r} found in {f}"
+
+
+def pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return out.replace(" ", "").replace("\u3000", "")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "ko"])
+def test_a_resident_gets_a_juminhyo_at_the_touch_kiosk(world, kiosk, browser, tmp_path: Path, lang: str) -> None:
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "household", index={"ja": 0, "en": 1, "ko": 2}[lang])
+    name, address = person(root, card)
+    copies = 2
+    fee = fee_of(root, card, "juminhyo") * copies
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf")) if tray.exists() else set()
+    w = Walk(browser, kiosk["url"], lang, tmp_path / "screens", contrast=lang == "en")  # axe in both displays
+    try:
+        w.to_confirm_juminhyo(card, copies)
+        assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+        assert w._("kind.juminhyo") in w.text()
+        w.press("nav.ok")
+        w.expect("pay")
+        assert w.page.get_by_test_id("remaining").inner_text() == w._("yen", n=fee)
+        w.press("yen", n=100)
+        assert w.page.get_by_test_id("inserted").inner_text() == w._("yen", n=100)
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("reminder").inner_text() == w._("reminder.take")
+        assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1100 - fee)
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.press("receipt.done")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+    # The paper: two copies of this holder's certificate.
+    printed = sorted(set(tray.glob("*.pdf")) - before)
+    assert len(printed) == copies
+    text = pdf_text(printed[0])
+    for member in household(root, card)[:4]:  # the first front page holds up to five members
+        assert member.replace(" ", "") in text, member
+    assert "住民票の原本と相違ないことを証明する" in text
+    # The receipt: the fee and the change, nothing personal.
+    receipts = sorted((kiosk["folder"] / "receipts").glob("*.txt"), key=lambda p: p.stat().st_mtime)
+    receipt = receipts[-1].read_text(encoding="utf-8")
+    assert f": {fee}" in receipt and f": {1100 - fee}" in receipt
+    # Nothing of the holder stays on the kiosk's side: spool, receipts, temporary files, log.
+    assert not list((kiosk["folder"] / "spool").iterdir())
+    no_trace([kiosk["folder"] / "spool", kiosk["folder"] / "receipts", root / "service-tmp", kiosk["log"]],
+             name, address, name.split(" ")[0] + name.split(" ")[-1])
+
+
+def test_a_wrong_pin_says_how_many_tries_are_left(world, kiosk, browser, tmp_path: Path) -> None:
+    card = card_with(world, "single")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin("9999")
+        w.expect("pin")
+        assert w._("pin.wrong", n=2) in w.text()
+        # 訂正 clears what was typed; 前画面へ goes back a screen.
+        w.page.get_by_role("button", name="5", exact=True).click()
+        w.press("pin.clear")
+        assert w.page.get_by_test_id("pin").inner_text() == "○○○○"
+        w.press("nav.back")
+        w.expect("municipality")
+        w.press("municipality.residence")
+        w.expect("pin")
+        # The right PIN resets the card's counter; then the resident quits and takes the card.
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("nav.quit")
+        w.expect("message")
+        assert w._("notice.take-card") in w.text()
+        w.press("message.ok")
+        w.expect("start")
+    finally:
+        w.close()
+
+
+def test_cancelling_at_the_payment_returns_the_money(world, kiosk, browser, tmp_path: Path) -> None:
+    root = world["_root"]
+    card = card_with(world, "household", index=3)
+    name, address = person(root, card)
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf")) if tray.exists() else set()
+    w = Walk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        # 前画面へ from the payment returns what was put in, and goes back to the confirmation.
+        w.press("yen", n=50)
+        w.press("nav.back")
+        w.expect("confirm")
+        assert w._("notice.refund", refund=50) in w.text()
+        w.press("nav.ok")
+        w.expect("pay")
+        assert w.page.get_by_test_id("inserted").inner_text() == w._("yen", n=0)
+        w.press("yen", n=100)
+        w.press("yen", n=50)
+        w.press("nav.quit")
+        w.expect("message")
+        assert w._("notice.refund", refund=150) in w.text()  # less than the fee (200 yen): nothing issued
+        w.press("message.ok")
+        w.expect_fresh_start()
+        # The payment's own timeout returns the money too.
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=10)
+        w.page.wait_for_selector("main[data-screen='message']", timeout=(PAYMENT_TIMEOUT + 10) * 1000)
+        w.expect("message")
+        assert w._("notice.payment-timeout") in w.text() and w._("notice.refund", refund=10) in w.text()
+    finally:
+        w.close()
+    assert (set(tray.glob("*.pdf")) if tray.exists() else set()) == before  # no paper came out
+    no_trace([kiosk["folder"], root / "service-tmp"], name, address)
+
+
+def pinned_world(root: Path, at: Any) -> Iterator[dict[str, Any]]:
+    """A world whose every service (the kiosk too) stands at ``at``."""
+    ports = Ports(center=free_port(), issuer=free_port(), ocsp=free_port(), jpki=free_port())
+    w = build_world(root, ports)
+    env = service_env(at)
+    services = start_world(root, w, ports, env)
+    try:
+        kiosk_service, _folder = start_kiosk(root, w, env)
+    except BaseException:
+        for s in reversed(services):
+            s.stop()
+        raise
+    w["_root"] = root
+    w["kiosk"] = f"http://127.0.0.1:{kiosk_service.port}"
+    yield w
+    for s in [kiosk_service, *reversed(services)]:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """23:30 JST on the next business day: the center is closed."""
+    yield from pinned_world(tmp_path_factory.mktemp("night"), business_morning().replace(hour=23, minute=30))
+
+
+@pytest.fixture(scope="module")
+def evening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """18:00 JST on the next business day: 三木市 issues no 戸籍 nor 附票 after 17:00."""
+    yield from pinned_world(tmp_path_factory.mktemp("evening"), business_morning().replace(hour=18))
+
+
+def test_a_kind_closed_at_this_hour_says_so_and_the_others_are_issued(evening, browser, tmp_path: Path) -> None:
+    card = next(c for c in evening["cards"] if c["municipality"] == "282154" and c["tags"] == ["household"])
+    w = Walk(browser, evening["kiosk"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        koseki = w.page.locator("button[value='kind:koseki']")
+        assert w._("kinds.closed") in koseki.inner_text()
+        assert w._("kinds.fee", fee=200) in w.page.locator("button[value='kind:juminhyo']").inner_text()
+        koseki.click()
+        w.expect("kinds")
+        notice = w.page.locator("main .notice").inner_text()
+        assert w._("refusal.kind-hours") in notice and "17:00" in notice  # the center's words: until when
+        w.value("kind:juminhyo")
+        w.expect("scope")
+        w.press("nav.quit")
+        w.expect("start")
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "ko"])
+def test_out_of_hours_the_kiosk_says_when_it_is_open(night, browser, tmp_path: Path, lang: str) -> None:
+    card = card_with(night, "household")
+    w = Walk(browser, night["kiosk"], lang, tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("message")
+        assert w._("refusal.center-hours") in w.text()
+    finally:
+        w.close()
+
+
+IDLE = 5
+
+
+@pytest.fixture(scope="module")
+def fragile(world) -> Iterator[dict[str, Any]]:
+    """A second kiosk: a short idle timeout, and a printer whose paper path is broken
+    (its tray is a file, not a folder, so nothing can come out)."""
+    service, folder = start_kiosk(world["_root"], world, world["_env"], name="kiosk-fragile", idle_timeout=IDLE)
+    (folder / "tray").rmdir()
+    (folder / "tray").write_bytes(b"")
+    yield {"url": f"http://127.0.0.1:{service.port}", "folder": folder, "log": service.log}
+    service.stop()
+
+
+def order_states(world) -> list[str]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(world["_center_db"])
+    try:
+        with engine.connect() as c:
+            return [r[0] for r in c.execute(sa.text("SELECT state FROM orders ORDER BY created_at"))]
+    finally:
+        engine.dispose()
+
+
+def test_a_printer_that_fails_before_printing_cancels_the_order_and_returns_the_money(
+    world, fragile, browser, tmp_path: Path
+) -> None:
+    card = card_with(world, "household", index=4)
+    name, address = person(world["_root"], card)
+    w = Walk(browser, fragile["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 1)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=500)
+        w.expect("message", timeout=90_000)
+        assert w._("notice.printer-failed") in w.text() and w._("notice.refund", refund=500) in w.text()
+    finally:
+        w.close()
+    assert order_states(world)[-1] == "cancelled"
+    # The job never reached the paper, and the spool is empty again.
+    assert not list((fragile["folder"] / "spool").iterdir())
+    no_trace([fragile["folder"], world["_root"] / "service-tmp"], name, address)
+
+
+def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile, browser, tmp_path: Path) -> None:
+    card = card_with(world, "single", index=1)
+    w = Walk(browser, fragile["url"], "ko", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.page.get_by_role("button", name="1", exact=True).click()
+        # Nobody touches the screen: it reloads itself after the idle timeout, and the session is gone.
+        w.page.wait_for_selector("main[data-screen='message']", timeout=(IDLE + 10) * 1000)
+        w.expect("message")
+        assert w._("notice.idle") in w.text() and w._("notice.take-card") in w.text()
+        w.press("message.ok")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+
+
+def test_a_tax_certificate_with_its_options_in_japanese(world, kiosk, browser, tmp_path: Path) -> None:
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "tax", without="-")
+    name, _address = person(root, card)
+    fee = fee_of(root, card, "zeimu")
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf"))
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        w.value("kind:zeimu")
+        w.expect("scope")
+        w.press("tax.nozei")
+        assert w.page.get_by_role("button", name=w._("tax.nozei")).get_attribute("aria-pressed") == "true"
+        years = [int(str(b.get_attribute("value")).rsplit("=", 1)[1])
+                 for b in w.page.locator("button[value^='set:year=']").all()]
+        assert len(years) >= 2
+        w.press("zeimu.year-of", year=min(years))
+        w.press("nav.ok")
+        w.expect("copies")
+        w.press("nav.ok")
+        w.expect("confirm")
+        text = w.text()
+        assert w._("tax.nozei") in text and w._("zeimu.year-of", year=min(years)) in text
+        assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+        w.press("nav.ok")
+        w.expect("pay")
+        paid = 0
+        while paid < fee:  # the exact fee in coins: no change
+            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
+            w.press("yen", n=coin)
+            paid += coin
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("change").count() == 0
+        w.press("reminder.stop")
+        w.expect("receipt")
+    finally:
+        w.close()
+    (printed,) = sorted(set(tray.glob("*.pdf")) - before)
+    text = pdf_text(printed)
+    assert name.replace(" ", "") in text and "納税証明書" in text
+
+
+def test_a_revoked_card_is_refused_after_its_pin(world, kiosk, browser, tmp_path: Path) -> None:
+    card = card_with(world, "revoked")
+    w = Walk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("message")
+        assert w._("refusal.card-revoked") in w.text() and w._("notice.take-card") in w.text()
+    finally:
+        w.close()
+
+
+def test_three_wrong_pins_lock_the_card_and_send_the_resident_to_the_office(world, kiosk, browser,
+                                                                            tmp_path: Path) -> None:
+    card = card_with(world, "removed")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        for left in (2, 1):
+            w.type_pin("0000")
+            w.expect("pin")
+            assert w._("pin.wrong", n=left) in w.text()
+        w.type_pin("0000")
+        w.expect("message")
+        assert w._("notice.locked") in w.text()
+        w.press("message.ok")
+        # Placed again, the locked card is turned away before its PIN is asked.
+        w.to_pin_refused(card)
+        assert w._("notice.locked") in w.text()
+    finally:
+        w.close()
+
+
+def test_the_center_unreachable_is_said_and_nothing_is_kept(world, browser, tmp_path: Path) -> None:
+    dead = {**world, "services": {**world["services"], "center": f"https://127.0.0.1:{free_port()}"}}
+    service, _folder = start_kiosk(world["_root"], dead, world["_env"], name="kiosk-offline")
+    card = card_with(world, "single", index=2)
+    w = Walk(browser, f"http://127.0.0.1:{service.port}", "ko", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("message")
+        assert w._("refusal.center-unreachable") in w.text()
+    finally:
+        w.close()
+        service.stop()
+
+
+class KeypadWalk(Walk):
+    """The same resident with the kiosk's keypad only: Tab to move, Enter to press, digit keys."""
+
+    def press(self, key: str, **params: Any) -> None:
+        self.key_to(self._(key, **params))
+
+    def value(self, value: str) -> None:
+        label = self.page.locator(f"button[value='{value}']").inner_text()
+        self.key_to(label)
+
+    def key_to(self, label: str) -> None:
+        for _ in range(80):
+            self.page.keyboard.press("Tab")
+            focused = self.page.evaluate("document.activeElement && document.activeElement.innerText")
+            if focused is not None and focused.strip() == label:
+                self.page.keyboard.press("Enter")
+                self.page.wait_for_load_state()
+                return
+        raise AssertionError(f"no button {label!r} reachable with Tab")
+
+
+def test_the_whole_flow_with_the_keypad_alone(world, kiosk, browser, tmp_path: Path) -> None:
+    root = world["_root"]
+    card = card_with(world, "household", index=1, without="-")
+    fee = fee_of(root, card, "juminhyo")
+    w = KeypadWalk(browser, kiosk["url"], "en", tmp_path / "screens")
+    try:
+        w.page.wait_for_selector("main[data-screen='start']")
+        w.key_to(catalog.LANGUAGE_NAMES["en"])
+        w.expect("start")
+        w.press("start.services")
+        w.expect("services")
+        w.press("services.certificates")
+        w.expect("terms")
+        w.press("terms.agree")
+        w.expect("card")
+        w.key_to(Path(card["path"]).name)
+        w.expect("municipality")
+        w.press("municipality.residence")
+        w.expect("pin")
+        def key(k: str, shown: str) -> None:
+            w.page.keyboard.press(k)
+            w.page.wait_for_function(f"document.querySelector('[data-testid=pin]')?.innerText === '{shown}'")
+
+        key("1", "●○○○")
+        key("2", "●●○○")
+        key("Backspace", "○○○○")  # 訂正
+        for n, digit in enumerate(card["pin"], start=1):
+            key(digit, "●" * n + "○" * (4 - n))
+        assert w.page.get_by_test_id("pin").inner_text() == "●●●●"
+        w.page.keyboard.press("Enter")
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        w.value("kind:juminhyo")
+        w.expect("scope")
+        w.press("nav.ok")
+        w.expect("items")
+        w.press("nav.ok")
+        w.expect("copies")
+        w.press("nav.ok")
+        w.expect("confirm")
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1000 - fee)
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.press("receipt.done")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+
+
+def test_quitting_at_every_step_ends_the_transaction_and_gives_back_card_and_money(
+    world, kiosk, browser, tmp_path: Path
+) -> None:
+    card = card_with(world, "household", index=2)
+    name, address = person(world["_root"], card)
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+
+    def card_button() -> None:
+        w.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+
+    def pay_100() -> None:
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=100)
+
+    steps = [("services", lambda: w.press("start.services")),
+             ("terms", lambda: w.press("services.certificates")),
+             ("card", lambda: w.press("terms.agree")),
+             ("municipality", card_button),
+             ("pin", lambda: w.press("municipality.residence")),
+             ("remove", lambda: w.type_pin(card["pin"])),
+             ("kinds", lambda: w.press("remove.do")),
+             ("scope", lambda: w.value("kind:juminhyo")),
+             ("items", lambda: w.press("nav.ok")),
+             ("copies", lambda: w.press("nav.ok")),
+             ("confirm", lambda: w.press("nav.ok")),
+             ("pay", pay_100)]
+    try:
+        for last in range(len(steps)):
+            w.expect_fresh_start()
+            for screen, step in steps[: last + 1]:
+                step()
+                w.expect(screen)
+            w.press("nav.quit")
+            quit_at = steps[last][0]
+            if quit_at in ("municipality", "pin", "remove"):  # the card is still on the tray
+                w.expect("message")
+                assert w._("notice.take-card") in w.text(), quit_at
+                w.press("message.ok")
+            elif quit_at == "pay":
+                w.expect("message")
+                assert w._("notice.refund", refund=100) in w.text()
+                w.press("message.ok")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+    no_trace([kiosk["folder"], world["_root"] / "service-tmp"], name, address)
