@@ -8,6 +8,7 @@ The benchmarks live in ``benchmarks/`` beside the tests (run from a checkout):
 - ``antiforgery``: restoring and checking scanned back sides over a grid of print-and-scan distortions.
 - ``import``: a synthetic city into the issuer (full, unchanged, a difference) and lookups after it,
   on SQLite and PostgreSQL (``KOFU_BENCH_IMPORT_SIZES=100000,1000000`` selects the sizes).
+- ``photos``: the same from simulated phone photos of the back and the front (issue 17).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BENCHES = {
     "flow": "benchmarks.bench_flow",
     "antiforgery": "benchmarks.bench_antiforgery",
     "import": "benchmarks.bench_import",
+    "photos": "benchmarks.bench_photos",
 }
 
 

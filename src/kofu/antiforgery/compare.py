@@ -63,6 +63,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
+from kofu.antiforgery.page import Page
 from kofu.antiforgery.scanio import shrink
 
 _WORK_DPI = 50.0
@@ -142,19 +143,31 @@ def page_corners(img: NDArray[np.uint8]) -> list[NDArray[np.float32]]:
     return out
 
 
-def at_raster_dpi(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """A front scan area-averaged to about the raster's 150 dpi, if it is much finer.
+def at_raster_dpi(img: NDArray[np.uint8], dpi: float | None = None) -> NDArray[np.uint8]:
+    """A front scan area-averaged to about the raster's 150 dpi, if it is much finer
+    (``dpi``: the page's, when known; else the scan's short side is taken as 220 mm).
 
     The alignment's warp samples bilinearly, which from 300 dpi or more
     aliases the underlay's fine screen into a moiré that reads as ink
     (measured: untouched 600 dpi fronts scored up to 12, flagged).
     """
-    dpi = min(img.shape) / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm across
+    if dpi is None:
+        dpi = min(img.shape) / (L.PAGE_W_MM + 10) * 25.4  # an A4 scan is about 220 mm across
     if dpi < 1.25 * L.RASTER_DPI:
         return img
     f = L.RASTER_DPI / dpi
     size = (round(img.shape[1] * f), round(img.shape[0] * f))
     return np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), np.uint8)
+
+
+def _warp(
+    img: NDArray[Any], h: NDArray[np.float64], size: tuple[int, int], flags: int, border: float = 0.0
+) -> NDArray[Any]:
+    """``img`` sampled where the 3x3 ``h`` (with WARP_INVERSE_MAP in ``flags``) says: an
+    affine warp when ``h`` is affine (a scan), a perspective one otherwise (a photo)."""
+    if abs(h[2, 0]) < 1e-12 and abs(h[2, 1]) < 1e-12 and abs(h[2, 2] - 1.0) < 1e-12:
+        return np.asarray(cv2.warpAffine(img, h[:2], size, flags=flags, borderValue=border))
+    return np.asarray(cv2.warpPerspective(img, h, size, flags=flags, borderValue=border))
 
 
 def _page_region(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
@@ -218,13 +231,36 @@ def _affine_correction(
     return None if a is None else np.vstack([a, [0.0, 0.0, 1.0]])
 
 
+def _homography_correction(
+    src: NDArray[np.float32], found: NDArray[np.float32], tolerance: float
+) -> NDArray[np.float64] | None:
+    """3x3: the homography that best takes tile centres to where they were found (RANSAC)."""
+    if len(src) < 12:
+        return None
+    m, _ = cv2.findHomography(src, found, cv2.RANSAC, tolerance)
+    return None if m is None else np.asarray(m, np.float64)
+
+
 class FrontScan:
     """A front scan (best at 150 dpi) and what aligning it needs of it alone: prepared
     before the restored image is there (see verify)."""
 
-    def __init__(self, image: NDArray[np.uint8]) -> None:
+    def __init__(
+        self, image: NDArray[np.uint8], page: Page | None = None, notes: tuple[str, ...] = ()
+    ) -> None:
         self.image = image
+        self.notes = notes
+        """What was found of the scan (for the diagnostics)."""
         self.corners = page_corners(image)
+        self.perspective = False
+        """The page was seen in perspective (a photo): aligned by a homography."""
+        if page is not None:
+            # A page found within its surround (kofu.antiforgery.page) comes first.
+            self.corners.insert(0, page.corners)
+            # Even a camera 1.5° off the normal bends the page by 5 px at 150 dpi (seen),
+            # more than an affine map leaves to step 5: any page seen in a surround is
+            # mapped by a homography.
+            self.perspective = True
         half, _ = shrink(image, 2.0, 1.0)
         self.texture = _lk_texture(half)
 
@@ -245,7 +281,7 @@ class FrontScan:
         a, b = max(0, y0 - 16), min(L.RASTER_H, y1 + 16)
         shifted = h @ np.array([[1.0, 0, 0], [0, 1, a], [0, 0, 1]])
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        part = cv2.warpAffine(self.image, shifted[:2], (L.RASTER_W, b - a), flags=flags, borderValue=255)
+        part = _warp(self.image, shifted, (L.RASTER_W, b - a), flags, 255)
         image[y0:y1] = part[y0 - a : y1 - a]
         front_ink[y0:y1] = ink(np.asarray(part, np.uint8))[y0 - a : y1 - a]
 
@@ -263,7 +299,13 @@ def align_front(
     pw = L.PAGE_W_MM / 25.4 * L.RASTER_DPI
     ph = L.PAGE_H_MM / 25.4 * L.RASTER_DPI
     dst = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [-0.5, ph - 0.5]], np.float32)
-    h = np.vstack([cv2.getAffineTransform(dst, corners[[0, 1, 3]]), [0.0, 0.0, 1.0]])
+    #    A page seen in perspective (a photo: opposite sides of different lengths)
+    #    maps by all four corners instead; the corrections below stay affine.
+    if front.perspective:
+        quad = np.array([[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]], np.float32)
+        h = np.asarray(cv2.getPerspectiveTransform(quad, corners.astype(np.float32)), np.float64)
+    else:
+        h = np.vstack([cv2.getAffineTransform(dst, corners[[0, 1, 3]]), [0.0, 0.0, 1.0]])
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     # 3. A wide search at half resolution (a page cut off by the scanner's
     #    edge has wrong corners): an affine correction fitted to the tiles'
@@ -271,12 +313,19 @@ def align_front(
     #    fine fit (_refine_affine).
     half = (L.RASTER_W // 2, L.RASTER_H // 2)
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])  # half-res pixel -> full-res pixel
-    moving = _texture(
-        np.asarray(cv2.warpAffine(front.image, (h @ s)[:2], half, flags=flags, borderValue=255), np.uint8)
-    )
-    a = _affine_correction(*_tile_shifts(_texture(reference), moving, _TILE // 2, 20.0), 1.0)
-    if a is not None:
-        h = h @ s @ a @ np.linalg.inv(s)
+    texture = _texture(reference)
+    # A photo's page corners are found to a few pixels, and each one's error bends the
+    # perspective: its correction is a homography (the tiles' shifts show the bend),
+    # searched twice (the second time from the first's: a page whose corners were
+    # far off aligned only in part after one, seen).
+    for search in (20.0, 6.0) if front.perspective else (20.0,):
+        moving = _texture(np.asarray(_warp(front.image, h @ s, half, flags, 255), np.uint8))
+        src, found = _tile_shifts(texture, moving, _TILE // 2, search)
+        a = _homography_correction(src, found, 1.0) if front.perspective else None
+        if a is None:
+            a = _affine_correction(src, found, 1.0)
+        if a is not None:
+            h = h @ s @ a @ np.linalg.inv(s)
     return _refine_affine(front, h, reference)
 
 
@@ -304,7 +353,9 @@ def _refine_affine(
     """
     # Half-resolution pixel -> full-resolution pixel (pixel centres).
     s = np.array([[2.0, 0, 0.5], [0, 2.0, 0.5], [0, 0, 1]])
-    hh, likeness = _lk_steps(front.texture, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05)
+    hh, likeness = _lk_steps(
+        front.texture, np.linalg.inv(s) @ h @ s, reference, _LK_STEPS, 0.05, front.perspective
+    )
     return np.asarray(s @ hh @ np.linalg.inv(s), np.float64), likeness
 
 
@@ -314,6 +365,7 @@ def _lk_steps(
     reference: NDArray[np.uint8],
     steps: int,
     stop: float,
+    homography: bool = False,
 ) -> tuple[NDArray[np.float64], float]:
     """Up to ``steps`` Gauss-Newton steps at one resolution (that of ``reference``; ``hh``
     maps its pixels to the front's, whose _lk_texture is ``front_texture``), until a step
@@ -322,6 +374,10 @@ def _lk_steps(
     The sums are taken over every other pixel of every other row (the
     textures are blurred over more than that): a quarter of the work, and
     still some 30,000 pixels with text for six unknowns.
+
+    With ``homography`` (a photo) each step is a homography instead (eight
+    unknowns: the affine six and the two of perspective, whose displacement is
+    -X (g1 X + g2 Y), -Y (g1 X + g2 Y) to first order); the sums are the same.
     """
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     t = _lk_texture(reference)
@@ -341,6 +397,9 @@ def _lk_steps(
     ys = (by * block + (block - 2) / 2) * c
     p = np.stack([xs, ys, np.ones_like(xs)], axis=-1)  # (GH, GW, 3)
     pp = p[..., :, None] * p[..., None, :]  # (GH, GW, 3, 3)
+    zero = np.zeros_like(xs)
+    bx = np.stack([xs, ys, zero + 1, zero, zero, zero, -xs * xs, -xs * ys], axis=-1)
+    by = np.stack([zero, zero, zero, xs, ys, zero + 1, -xs * ys, -ys * ys], axis=-1)
     inside = np.zeros((L.GRID_H, L.GRID_W), bool)
     m = _EDGE // L.BLOCK + 1
     inside[m : L.PAGE_H_PX // L.BLOCK - m, m : L.PAGE_W_PX // L.BLOCK - m] = True
@@ -348,7 +407,7 @@ def _lk_steps(
     # The front's texture was taken once (FrontScan) and is sampled at each
     # step: the warp is close to a shift, with which the texture's filters commute.
     for _ in range(steps):
-        mv = cv2.warpAffine(front_texture, (hh @ every_other)[:2], size, flags=flags)
+        mv = _warp(front_texture, hh @ every_other, size, flags)
         mt, mm = float(np.vdot(mv, t)), float(np.vdot(mv, mv))
         likeness = mt / max(float(np.sqrt(mm * tt)), 1e-9)
         # The front's texture put on the reference's energy (not regressed on it: a
@@ -358,20 +417,31 @@ def _lk_steps(
         # Blocks that disagree most (a forger's change, a stain) do not pull.
         energy = _block_sums(d * d)
         w = (inside & (energy <= np.percentile(energy[inside], 98))).astype(np.float64)
-        hm = np.zeros((6, 6))
-        hm[:3, :3] = np.einsum("ij,ijkl->kl", w * sxx, pp)
-        hm[:3, 3:] = hm[3:, :3] = np.einsum("ij,ijkl->kl", w * sxy, pp)
-        hm[3:, 3:] = np.einsum("ij,ijkl->kl", w * syy, pp)
-        b = -np.concatenate(
-            [np.einsum("ij,ijk->k", w * sxd, p), np.einsum("ij,ijk->k", w * syd, p)]
-        )
+        if homography:
+            hm = (
+                np.einsum("ij,ijk,ijl->kl", w * sxx, bx, bx)
+                + np.einsum("ij,ijk,ijl->kl", w * sxy, bx, by)
+                + np.einsum("ij,ijk,ijl->kl", w * sxy, by, bx)
+                + np.einsum("ij,ijk,ijl->kl", w * syy, by, by)
+            )
+            b = -(np.einsum("ij,ijk->k", w * sxd, bx) + np.einsum("ij,ijk->k", w * syd, by))
+        else:
+            hm = np.zeros((6, 6))
+            hm[:3, :3] = np.einsum("ij,ijkl->kl", w * sxx, pp)
+            hm[:3, 3:] = hm[3:, :3] = np.einsum("ij,ijkl->kl", w * sxy, pp)
+            hm[3:, 3:] = np.einsum("ij,ijkl->kl", w * syy, pp)
+            b = -np.concatenate(
+                [np.einsum("ij,ijk->k", w * sxd, p), np.einsum("ij,ijk->k", w * syd, p)]
+            )
         try:
             u = np.linalg.solve(hm, b)
         except np.linalg.LinAlgError:
             break
-        # The displacement u(x) = (u0 X + u1 Y + u2, u3 X + u4 Y + u5) with X = c x, Y = c y.
+        # The displacement u(x) = (u0 X + u1 Y + u2, u3 X + u4 Y + u5) with X = c x, Y = c y
+        # (and, for a homography, the perspective row).
+        g = (c * c * u[6], c * c * u[7]) if homography else (0.0, 0.0)
         step = np.array(
-            [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [0.0, 0.0, 1.0]]
+            [[1 + c * u[0], c * u[1], u[2]], [c * u[3], 1 + c * u[4], u[5]], [g[0], g[1], 1.0]]
         )
         hh = hh @ step
         if np.abs(u).max() < stop:
@@ -504,6 +574,40 @@ def reference(restored: NDArray[np.uint8], unsure: NDArray[np.bool_]) -> Referen
     )
 
 
+_BLURS = (0.4, 0.6, 0.8, 1.0, 1.3)
+"""Gaussian sigmas (150 dpi pixels) tried to match a photo's blur."""
+
+
+def blurred(restored: NDArray[np.uint8], sigma: float) -> NDArray[np.uint8]:
+    """The restored image blurred by ``sigma`` px (Gaussian)."""
+    return np.asarray(cv2.GaussianBlur(restored, (0, 0), sigma), np.uint8)
+
+
+def blur_difference(
+    front: NDArray[np.uint8], front_ink: NDArray[np.float32], restored: NDArray[np.uint8], ref: Reference
+) -> float:
+    """How much more blurred the front (a photo, aligned: ``front``, its ink ``front_ink``)
+    is than the restored image: the sigma (0 or one of _BLURS; negative when it is the
+    restoration that is more blurred, from a coarse photo of the back) whose blurring of
+    the sharper one makes the two inks correlate best, over the pixels that count
+    (every other row and column)."""
+    counts = ref.counts[::2, ::2].astype(bool)
+
+    def corr(f: NDArray[np.float32], g: NDArray[np.float32]) -> float:
+        x, y = f[::2, ::2][counts], g[::2, ::2][counts]
+        return float(np.dot(x, y) / max(float(np.sqrt(np.dot(x, x) * np.dot(y, y))), 1e-9))
+
+    best, best_c = 0.0, corr(front_ink, ref.ink)
+    for sigma in _BLURS:
+        c = corr(front_ink, ink(blurred(restored, sigma)))
+        if c > best_c:
+            best, best_c = sigma, c
+        c = corr(ink(blurred(front, sigma)), ref.ink)
+        if c > best_c:
+            best, best_c = -sigma, c
+    return best
+
+
 def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
     """5.-7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 
@@ -603,9 +707,21 @@ def _band_score(
             np.multiply(window[r0 - lo : r1 - lo], np.float32(1.0 / scale), out=score[a + r0 : a + r1])
 
 
-def regions(score: NDArray[np.float32]) -> tuple[Region, ...]:
-    """Windows scoring at least THRESHOLD, merged where they touch, as boxes on the restored image."""
-    flagged = (score >= THRESHOLD).astype(np.uint8)
+PHOTO_THRESHOLD = 1.5
+"""THRESHOLD for a phone photo of the front (found within a surround, in perspective).
+Chosen on simulated photos (kofu.antiforgery.simulate.random_photo, seed 17, not the
+bench's draw): untouched fronts scored up to 1.2 (a restoration from a coarse, oblique
+photo of the back is less sure, and the two photos' blur differs), a changed digit
+(50→58) or name character (花子→華子) at least 3.4. A change as small as a 5 turned
+into a 6 (0.6 on a scan) is not looked for in photos."""
+MAX_PHOTO_REGIONS = 6
+"""More regions than this over a photo's front are no forger's change but photos too
+blurred, oblique or unevenly lit to compare: the front is then not checked."""
+
+
+def regions(score: NDArray[np.float32], threshold: float = THRESHOLD) -> tuple[Region, ...]:
+    """Windows scoring at least ``threshold``, merged where they touch, as boxes on the restored image."""
+    flagged = (score >= threshold).astype(np.uint8)
     if not flagged.any():
         return ()
     n, _, stats, _ = cv2.connectedComponentsWithStats(flagged)

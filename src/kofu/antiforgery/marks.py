@@ -2,6 +2,13 @@
 
 Steps (numbered as in the code):
 
+0. Find the page first (kofu.antiforgery.page): on a dark, patterned or
+   busy surround (a scanner with its lid open, a desk, a phone photo) the
+   surround is ink-dark, and a dark frame around the page made every mark a
+   hole in one big blob of "ink". Within the page (its outer 1.5 mm
+   left out), at the scale the page gives, steps 1-5 run as on a scan; a
+   scan whose page shows no surround (on the lid, edge to edge) is searched
+   whole, at the scale its width gives.
 1. Work on every 4th pixel of a 300 dpi scan, ~75 dpi (fast; the marks are 5 mm = 15 px).
 2. Ink is what is clearly darker than the local paper white (a large max
    filter estimates the white, so uneven lighting does not matter).
@@ -25,8 +32,27 @@ from numpy.typing import NDArray
 
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.errors import ScrambleNotFound
+from kofu.antiforgery.page import Page, find_page
 
 _WORK_DPI = 75.0
+_FIT = 0.06
+"""How far (side ratios, angles) four marks may be from the layout's rectangle on a flat scan."""
+_FIT_PHOTO = 0.3
+"""The same on a page seen in perspective (a photo up to 20-25° off the page's normal:
+sides foreshortened by up to a quarter, the angles skewed); the QR read in its box
+then confirms the marks (kofu.antiforgery.verify.locate_back)."""
+_POOL = 6
+"""Candidates looked at towards each corner. (4 was enough on flat scans; in a photo, blurred
+and foreshortened, parts of the latent image and the QR code pass for marks too, further
+towards the bottom corners than the marks.)"""
+_SKEWED = 0.02
+"""A page whose opposite sides differ by more than this is seen in perspective (a photo)."""
+_NEAR_MM = 8.0
+"""How far from where the page's corners put it a mark may be found (the corners are
+found to a few millimetres; the nearest other mark-like shape is some 5 mm off)."""
+_PAGE_INSET_MM = 1.5
+"""The top marks' outer edges lie 4 mm in from the paper's edge; 1.5 mm in leaves the
+page's outline (found to a few pixels) out, and the opening of step 3 the rest of it."""
 
 
 def _ink(img: NDArray[np.uint8], k: int) -> NDArray[np.uint8]:
@@ -112,11 +138,31 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     return mom["m10"] / mom["m00"] + x0, mom["m01"] / mom["m00"] + y0
 
 
-def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left."""
-    h, w = img.shape
-    # 1. A scan of A4 is about 215 mm wide: that sets the working scale.
-    dpi = w / (L.PAGE_W_MM + 10) * 25.4
+def find_marks(img: NDArray[np.uint8], page: Page | None = None) -> NDArray[np.float64]:
+    """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left.
+
+    ``page`` is the page found in ``img`` (find_page), if it was looked for already."""
+    # 0.
+    page = find_page(img) if page is None else page
+    if page is not None:
+        try:
+            return _find_marks(img, page.px_per_mm * 25.4, page)
+        except ScrambleNotFound as e:
+            first: ScrambleNotFound | None = e
+    else:
+        first = None
+    try:
+        return _find_marks(img, img.shape[1] / (L.PAGE_W_MM + 10) * 25.4, None)
+    except ScrambleNotFound as e:
+        if first is not None:
+            raise ScrambleNotFound(
+                str(first), diagnostics=[*first.diagnostics, "(page found within a surround)"]
+            ) from e
+        raise
+
+
+def _find_marks(img: NDArray[np.uint8], dpi: float, page: Page | None) -> NDArray[np.float64]:
+    # 1. A scan of A4 is about 215 mm wide: that sets the working scale (or the page does).
     # Every n-th pixel (not an average: the marks are solid, and step 5 works at
     # full resolution; a quarter of the time of an area resize).
     n = max(1, round(dpi / _WORK_DPI))
@@ -124,23 +170,33 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     side = L.MARK_SIZE / 25.4 * dpi * f
     # 2.-3.
     ink = _ink(small, max(15, int(side * 3) | 1))
+    if page is not None:
+        # (The sub-sampled pixel i sits at n * i + n // 2 of the original.)
+        shifted = Page(page.corners - np.float32(n // 2), page.px_per_mm, page.share)
+        ink &= shifted.mask(ink.shape, _PAGE_INSET_MM, f)
     cands = _candidates(ink, side)
     if len(cands) < 4:
         raise ScrambleNotFound(
             "no scrambled image found: the four corner marks are not in the scan",
             diagnostics=[f"{len(cands)} mark-like shapes found"],
         )
-    # 4. The few most extreme candidates towards each corner, then the best rectangle.
     c = np.array(cands)
+    if page is not None and page.skew() >= _SKEWED:
+        best = _by_page(c, page, f, n)
+        if best is not None:
+            half = int(side / f * 1.2)
+            return np.array([_refine(img, x / f, y / f, half) for x, y in best])
+    # 4. The few most extreme candidates towards each corner, then the best rectangle.
     dirs = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
-    pools = [np.argsort(-(c @ np.array(d)))[:4] for d in dirs]
+    pools = [np.argsort(-(c @ np.array(d)))[:_POOL] for d in dirs]
     combos = np.array(list(itertools.product(*pools)))
     combos = combos[[len(set(k)) == 4 for k in combos]]  # four different candidates
     scores = _scores(c[combos]) if len(combos) else np.array([np.inf])
     i = int(np.argmin(scores))
     best_score = float(scores[i])
     best = c[combos[i]] if len(combos) else None
-    if best is None or best_score > 0.06:
+    fit = _FIT if page is None or page.skew() < 0.02 else _FIT_PHOTO
+    if best is None or best_score > fit:
         raise ScrambleNotFound(
             "no scrambled image found: the corner marks do not form the expected rectangle",
             diagnostics=[f"best fit off by {best_score:.1%}"],
@@ -148,6 +204,32 @@ def find_marks(img: NDArray[np.uint8]) -> NDArray[np.float64]:
     # 5.
     half = int(side / f * 1.2)
     return np.array([_refine(img, x / f, y / f, half) for x, y in best])
+
+
+def _by_page(
+    c: NDArray[np.float64], page: Page, f: float, n: int
+) -> NDArray[np.float64] | None:
+    """4. (a page seen in perspective) The candidate nearest where each mark should be,
+    by the page's corners; the page's way up (0 or 180°) is the one whose marks are
+    all found nearest. None when a mark has no candidate within _NEAR_MM.
+
+    The rectangle test does not tell a photo's marks: foreshortened, their quadrilateral
+    is no rectangle, and an inverted block of the scrambled image beside a mark made
+    one that looked more like it (seen)."""
+    a4 = np.array([[0, 0], [L.PAGE_W_MM, 0], [L.PAGE_W_MM, L.PAGE_H_MM], [0, L.PAGE_H_MM]], np.float32)
+    small = (page.corners + np.float32(0.5)) * np.float32(f) - np.float32(0.5)
+    best: tuple[float, NDArray[np.float64]] | None = None
+    for turn in (0, 2):
+        h = cv2.getPerspectiveTransform(a4, np.roll(small, -turn, axis=0).astype(np.float32))
+        want = cv2.perspectiveTransform(np.array([L.mark_centres()], np.float64), h)[0]
+        if turn:
+            want = np.roll(want, 2, axis=0)  # back to the picture's TL, TR, BR, BL
+        d = np.linalg.norm(c[None, :, :] - want[:, None, :], axis=2)  # (4 marks, candidates)
+        pick = d.argmin(axis=1)
+        worst = float(d[np.arange(4), pick].max()) / (page.px_per_mm * f)
+        if len(set(pick.tolist())) == 4 and worst <= _NEAR_MM and (best is None or worst < best[0]):
+            best = (worst, c[pick])
+    return None if best is None else best[1]
 
 
 def page_homography(marks: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,4 +1,8 @@
-"""Reading an uploaded scan safely: PNG, JPEG or PDF to a grayscale array.
+"""Reading an uploaded scan safely: PNG, JPEG, PDF (or a phone's HEIC) to a grayscale array.
+
+HEIC (iPhones' default) is read only when the optional pillow-heif package is
+installed (``pip install 'kofu[heic]'``: a maintained binding of libheif);
+without it a HEIC upload is refused with a message saying so.
 
 Steps (numbered as in the code):
 
@@ -34,11 +38,41 @@ PDF_DPI = 300
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"%PDF-": "PDF"}
 
 
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+
+
 def _format(data: bytes) -> str:
     for magic, name in _MAGIC.items():
         if data.startswith(magic):
             return name
-    raise ScanRejected("the file is not a PNG, JPEG or PDF")
+    # An ISO-BMFF file: a 'ftyp' box first, its major brand naming HEIF.
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIC"
+    raise ScanRejected("the file is not a PNG, JPEG or PDF (nor a HEIC photo)")
+
+
+def _heic(data: bytes, max_pixels: int) -> NDArray[np.uint8]:
+    """A HEIC photo (its primary image) as grayscale, through the optional pillow-heif."""
+    try:
+        import pillow_heif
+    except ImportError as e:
+        raise ScanRejected(
+            "HEIC photos are not read here (the optional pillow-heif package is not installed):"
+            " send the photo as JPEG (on an iPhone: Settings > Camera > Formats > Most Compatible)"
+        ) from e
+    try:
+        heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)  # the header only
+        w, h = heif.size
+        if w <= 0 or h <= 0 or w * h > max_pixels:
+            raise ScanRejected(
+                f"the image is {w} x {h} pixels; at most {max_pixels / 1e6:g} megapixels are accepted"
+            )
+        image = heif.to_pillow()
+    except ScanRejected:
+        raise
+    except (ValueError, RuntimeError, OSError) as e:
+        raise ScanRejected(f"the HEIC image cannot be read: {e}") from e
+    return np.asarray(image.convert("L"), np.uint8)
 
 
 def _pdf(data: bytes, max_pixels: int, dpi: int) -> NDArray[np.uint8]:
@@ -88,6 +122,12 @@ def load_scan(
     fmt = _format(data)
     if fmt == "PDF":
         return _pdf(data, max_pixels, PDF_DPI // 2 if halve else PDF_DPI)
+    if fmt == "HEIC":
+        photo = _heic(data, max_pixels)
+        if halve:
+            size = ((photo.shape[1] + 1) // 2, (photo.shape[0] + 1) // 2)
+            photo = np.asarray(cv2.resize(photo, size, interpolation=cv2.INTER_AREA), np.uint8)
+        return photo
     # 3.
     from PIL import Image, UnidentifiedImageError
 

@@ -142,3 +142,164 @@ def ssim(a: NDArray[np.generic], b: NDArray[np.generic]) -> float:
     sxx, syy, sxy = g(x * x) - mx * mx, g(y * y) - my * my, g(x * y) - mx * my
     s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
     return float(s.mean())
+
+
+# --- Phone photos (issue 17) ------------------------------------------------
+
+PHOTO_SIZE = (3000, 4000)
+"""A 12 MP phone camera held upright: width, height in pixels."""
+PHOTO_FOCAL_PX = 3100.0
+"""Its focal length in pixels (a 26 mm-equivalent main camera: about 65° across the long side)."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One phone photo of a printed page lying on a desk (documented ranges: issue 17).
+
+    Built by ``random_photo`` within the ranges; each field can be set by hand."""
+
+    tilt_deg: float = 0.0
+    """The camera's angle off the page's normal, 0..20."""
+    tilt_dir_deg: float = 0.0
+    """Which way it leans (0: the camera is to the page's right), any."""
+    roll_deg: float = 0.0
+    """The page turned in the frame, a few degrees either way (180 more: upside down)."""
+    fill: float = 0.8
+    """The share of the frame's height the page spans, 0.6..0.9."""
+    offset: tuple[float, float] = (0.0, 0.0)
+    """The page's centre off the frame's, as a share of the room left on each side (-1..1)."""
+    gradient: float = 0.0
+    """Brightness falls by this share across the frame, 0..0.5."""
+    gradient_dir_deg: float = 0.0
+    shadow: float = 0.0
+    """A soft shadow (the phone, a hand) over part of the frame darkens it by this share, 0..0.3."""
+    motion_px: float = 0.0
+    """Motion blur, length in pixels (0..4)."""
+    focus_sigma_px: float = 0.0
+    """Focus blur, Gaussian sigma in pixels (0..1.2)."""
+    desk: int = 70
+    """The desk's grey level (0..255; textured)."""
+    noise: float = 3.0
+    jpeg_quality: int = 88
+    seed: int = 0
+
+
+def random_photo(rng: np.random.Generator, seed: int) -> Photo:
+    """A photo drawn uniformly within the issue's ranges (the bench's and tests' generator)."""
+    return Photo(
+        tilt_deg=float(rng.uniform(0, 20)),
+        tilt_dir_deg=float(rng.uniform(0, 360)),
+        roll_deg=float(rng.uniform(-4, 4)) + (180.0 if rng.random() < 0.1 else 0.0),
+        fill=float(rng.uniform(0.6, 0.9)),
+        offset=(float(rng.uniform(-0.8, 0.8)), float(rng.uniform(-0.8, 0.8))),
+        gradient=float(rng.uniform(0, 0.5)),
+        gradient_dir_deg=float(rng.uniform(0, 360)),
+        shadow=float(rng.uniform(0, 0.3)),
+        motion_px=float(rng.uniform(0, 3)),
+        focus_sigma_px=float(rng.uniform(0, 1.0)),
+        desk=int(rng.integers(20, 200)),
+        noise=float(rng.uniform(1, 4)),
+        jpeg_quality=int(rng.integers(80, 95)),
+        seed=seed,
+    )
+
+
+def photo_homography(p: Photo) -> NDArray[np.float64]:
+    """3x3: page millimetres (x right, y down, the page's top left at 0) -> photo pixels.
+
+    A pinhole camera looking at the page's centre from ``tilt_deg`` off its normal: the
+    page is turned about an axis in its plane, then about the optical axis, set at the
+    distance where its height spans ``fill`` of the frame, and shifted in the frame."""
+    from kofu.antiforgery import layout as L
+
+    fw, fh = PHOTO_SIZE
+    t, d, r = np.radians(p.tilt_deg), np.radians(p.tilt_dir_deg), np.radians(p.roll_deg)
+    axis = np.array([-np.sin(d), np.cos(d), 0.0]) * t  # tilting towards direction d
+    tilt, _ = cv2.Rodrigues(axis)
+    roll = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1.0]])
+    rot = roll @ tilt
+    corners = np.array(
+        [[0, 0], [L.PAGE_W_MM, 0], [L.PAGE_W_MM, L.PAGE_H_MM], [0, L.PAGE_H_MM]], np.float64
+    )
+    centred = np.c_[corners - [L.PAGE_W_MM / 2, L.PAGE_H_MM / 2], np.zeros(4)]
+    dist = PHOTO_FOCAL_PX * L.PAGE_H_MM / (p.fill * fh)
+    cam = centred @ rot.T + [0, 0, dist]
+    uv = PHOTO_FOCAL_PX * cam[:, :2] / cam[:, 2:3]
+    lo, hi = uv.min(axis=0), uv.max(axis=0)
+    room = np.maximum(np.array([fw, fh]) - (hi - lo), 0) / 2 * 0.9
+    centre = np.array([fw / 2, fh / 2]) - (lo + hi) / 2 + np.array(p.offset) * room
+    uv = uv + centre
+    return np.asarray(
+        cv2.getPerspectiveTransform(corners.astype(np.float32), uv.astype(np.float32)), np.float64
+    )
+
+
+def printed_for_photos(raster: NDArray[np.uint8], raster_dpi: int = PRINT_DPI) -> NDArray[np.uint8]:
+    """A page rasterised at ``raster_dpi`` as printed (toner spread and dot gain as in
+    scan_printed), at 300 dpi: what ``photograph`` takes (print once, photograph many
+    times; the finest photo in the ranges is some 310 dpi)."""
+    img = raster.astype(np.float32)
+    img = np.asarray(cv2.GaussianBlur(img, (0, 0), 0.8 * raster_dpi / PRINT_DPI), np.float32)
+    img = np.asarray(255.0 * (img / 255.0) ** 1.15, np.float32)
+    f = SCAN_DPI / raster_dpi
+    out = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def photograph(printed: NDArray[np.uint8], p: Photo) -> bytes:
+    """A phone photo (grayscale JPEG, 12 MP) of a printed page (printed_for_photos).
+
+    1. The lens's blur (at the printed resolution).
+    2. The page laid on a textured desk, seen through the camera (photo_homography).
+    3. Lighting: a gradient across the frame, a soft-edged shadow; focus and motion
+       blur; sensor noise; JPEG. (Grayscale: the verifier reads a colour photo as
+       grayscale anyway.)
+    """
+    from kofu.antiforgery import layout as L
+
+    rng = np.random.default_rng(p.seed)
+    fw, fh = PHOTO_SIZE
+    h_mm = photo_homography(p)
+    # 1. The lens: no camera resolves the print's finest dots. Its blur (0.7 photo
+    #    pixels), taken at the printed resolution, also keeps the warp from aliasing
+    #    the underlay's screen (without it the 複写 showed, as on a photocopy).
+    photo_dpi = p.fill * fh / L.PAGE_H_MM * 25.4
+    lens = 0.7 * SCAN_DPI / photo_dpi
+    img = np.asarray(cv2.GaussianBlur(printed.astype(np.float32), (0, 0), lens), np.float32)
+    px_mm = img.shape[1] / L.PAGE_W_MM
+    # Raster pixel centre (i + 0.5) / px_mm mm.
+    to_mm = np.array([[1 / px_mm, 0, 0.5 / px_mm], [0, 1 / px_mm, 0.5 / px_mm], [0, 0, 1]])
+    # 2.
+    coarse = np.full((fh // 8, fw // 8), float(p.desk), np.float32)
+    coarse += rng.normal(0, 12, coarse.shape).astype(np.float32)
+    desk = cv2.resize(cv2.GaussianBlur(coarse, (0, 0), 2), (fw, fh), interpolation=cv2.INTER_CUBIC)
+    page_mask = cv2.warpPerspective(
+        np.ones(img.shape, np.float32), h_mm @ to_mm, (fw, fh), flags=cv2.INTER_LINEAR
+    )
+    page = cv2.warpPerspective(img, h_mm @ to_mm, (fw, fh), flags=cv2.INTER_LINEAR)
+    frame: NDArray[np.float32] = np.asarray(page * page_mask + desk * (1 - page_mask), np.float32)
+    # 3.
+    yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    g = np.radians(p.gradient_dir_deg)
+    ramp = ((xx - fw / 2) * np.cos(g) + (yy - fh / 2) * np.sin(g)) / np.hypot(fw, fh) + 0.5
+    light = np.asarray(1.0 - p.gradient * np.clip(ramp, 0, 1), np.float32)
+    if p.shadow > 0:
+        a = rng.uniform(0, 2 * np.pi)
+        px, py = rng.uniform(0.2, 0.8) * fw, rng.uniform(0.2, 0.8) * fh
+        side = (xx - px) * np.cos(a) + (yy - py) * np.sin(a)
+        light *= np.asarray(1.0 - p.shadow / (1.0 + np.exp(-side / 60.0)), np.float32)  # a soft edge ~200 px wide
+    frame *= light
+    if p.focus_sigma_px > 0:
+        frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), p.focus_sigma_px), np.float32)
+    if p.motion_px >= 1:
+        n = int(np.ceil(p.motion_px)) | 1
+        k = np.zeros((n, n), np.float32)
+        k[n // 2, :] = 1.0
+        rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
+        k = np.asarray(cv2.warpAffine(k, rot, (n, n)), np.float32)
+        frame = np.asarray(cv2.filter2D(frame, -1, k / max(float(k.sum()), 1e-6)), np.float32)
+    frame += rng.normal(0, p.noise, frame.shape).astype(np.float32)
+    out = np.clip(frame, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, p.jpeg_quality])
+    assert ok
+    return buf.tobytes()

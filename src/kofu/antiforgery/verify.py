@@ -52,6 +52,7 @@ from kofu.antiforgery.compare import Region
 from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
+from kofu.antiforgery.page import Page, find_page
 from kofu.antiforgery.qr import QrPayload, parse_qr_text, verify_qr
 from kofu.antiforgery.restore import (
     Placed,
@@ -81,7 +82,8 @@ class VerificationResult:
     """The signed payload; None when the QR did not verify."""
     serial: str | None
     tampered: bool | None
-    """None when no front scan was given (or the QR did not verify)."""
+    """None when no front scan was given (or the QR did not verify), or when photos of it
+    could not be judged (the diagnostics say why): never read as "no alteration"."""
     regions: tuple[Region, ...]
     """Where the front differs from the restored image, in restored-image pixels."""
     diagnostics: tuple[str, ...]
@@ -200,15 +202,33 @@ def _check_resolution(side: str, dpi: float) -> None:
 
 def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontScan:
     """Step 1 for the front: the scan at about 150 dpi, where its page may lie, and
-    what comparing it needs of it alone."""
+    what comparing it needs of it alone. A page found within a surround (a desk, an
+    open lid, a photo) comes with its corners (kofu.antiforgery.page)."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
-    # The scan's short side is an A4 page's width and a little margin (if any):
-    # taking it as 220 mm gives a lower bound of its dpi.
-    dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
+    page = find_page(img)
+    if page is not None:
+        dpi = 2 * page.px_per_mm * 25.4
+    else:
+        # The scan's short side is an A4 page's width and a little margin (if any):
+        # taking it as 220 mm gives a lower bound of its dpi.
+        dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
     _check_resolution("front", dpi)
-    if dpi < 1.6 * L.RASTER_DPI:  # halved, it would be coarser than the comparison
+    # Halved, it would be coarser than the comparison. (A photo is compared at no less
+    # than the raster's resolution: it is blurred enough already.)
+    if dpi < (2.0 if page is not None else 1.6) * L.RASTER_DPI:
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
-    return compare.FrontScan(compare.at_raster_dpi(img))
+        page = find_page(img) if page is not None else None
+    else:
+        dpi /= 2  # the halved image's
+    if page is None:
+        return compare.FrontScan(compare.at_raster_dpi(img))
+    small = compare.at_raster_dpi(img, dpi)
+    f = small.shape[1] / img.shape[1]
+    page = Page((page.corners + 0.5) * np.float32(f) - 0.5, page.px_per_mm * f, page.share)
+    note = "front: the page was found within its surround" + (
+        f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
+    )
+    return compare.FrontScan(small, page, notes=(note,))
 
 
 class _Front:
@@ -329,11 +349,25 @@ def verify_scan(
     # 6.
     if front_side.scan is None:
         raise ScrambleNotFound(
-            "the front scan shows no page to compare (is it the front side?)",
+            "the front scan shows no page to compare (is it the front side? In a photo, the"
+            " whole sheet must show, on a surface darker than the paper)",
             diagnostics=diagnostics,
         )
     likeness = front_side.likeness
     assert ref is not None
+    if front_side.scan.perspective:
+        # A photo: its blur (focus, motion, the lens) is not the restoration's. The
+        # restored image is blurred as much as the photo shows more than it.
+        sigma = compare.blur_difference(front_side.image, front_side.ink, linear, ref)
+        if sigma > 0:
+            ref = compare.reference(compare.blurred(linear, sigma), unsure)
+        elif sigma < 0:
+            front_side.ink = compare.ink(compare.blurred(front_side.image, -sigma))
+        if sigma:
+            diagnostics.append(
+                f"the {'front' if sigma > 0 else 'back'} photo is more blurred than the other"
+                f" (by about {abs(sigma):.1f} px at 150 dpi): the sharper one was blurred to match"
+            )
     score = compare.difference_score(front_side.ink, ref)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
@@ -343,6 +377,35 @@ def verify_scan(
         diagnostics.append(
             f"the front scan does not show this certificate (likeness {likeness:.2f},"
             f" a genuine front gives about 0.7): another document, a blank page, or not the front"
+        )
+    elif front_side.scan.perspective:
+        # A photo: flagged from PHOTO_THRESHOLD; changes scattered all over are the
+        # photos' fault, and the front is then not checked (never "no alteration").
+        found = compare.regions(score, compare.PHOTO_THRESHOLD)
+        if len(found) > compare.MAX_PHOTO_REGIONS:
+            diagnostics.append(
+                f"the front was not checked: the photos differ in {len(found)} places scattered over"
+                " the page, as photos too blurred, too oblique or too unevenly lit do; take both"
+                " again from straight above, in even light, holding still"
+            )
+            return VerificationResult(
+                qr_valid=True,
+                payload=payload,
+                serial=payload.serial,
+                tampered=None,
+                regions=(),
+                diagnostics=tuple(diagnostics),
+                score=top,
+                restored=restored,
+                aligned_front=front_side.image,
+            )
+        diagnostics.append(
+            (
+                f"{len(found)} region(s) of the front differ from the restored image"
+                if found
+                else "the front matches the restored image"
+            )
+            + f" (largest difference {top:.2f}; in a photo {compare.PHOTO_THRESHOLD:g} or more is flagged)"
         )
     else:
         found = compare.regions(score)

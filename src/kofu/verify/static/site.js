@@ -4,6 +4,13 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("verify-form");
   if (!form) return;
+  // On a phone the inputs open the camera (capture="environment", images only); with a
+  // mouse there is no camera to open, and a scanner's PDF is welcome too.
+  if (!window.matchMedia("(pointer: coarse)").matches) {
+    for (const input of form.querySelectorAll("input[data-accept-desktop]")) {
+      input.setAttribute("accept", input.dataset.acceptDesktop);
+    }
+  }
   form.addEventListener("submit", () => {
     const button = document.getElementById("submit");
     const busy = document.getElementById("busy");
