@@ -97,6 +97,7 @@ def full_import(seals: dict[str, Any]) -> dict[str, Any]:
     doc = sample_import(seals)
     doc["format"] = "kofu-issuer-import/2"
     kato = doc["municipalities"][0]
+    # tax_years: the deprecated fixed list, still importable (the calendar window: test_tax_years.py).
     kato.update(
         fees=FEES, offered_kinds=sorted(FEES), tax_years=[2024, 2025], individual_number_at_kiosk=True,
         counter_fees={"koseki": 450, "juminhyo": 300},

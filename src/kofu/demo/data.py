@@ -175,8 +175,10 @@ ABOLISHED_SEAL_HOUSEHOLD = 1
 REMOVED_MEMBER_HOUSEHOLD = 3
 PROTECTED_HOUSEHOLD = 5
 
-TAX_YEARS_OFFERED = (2024, 2025)
-"""Fiscal years (年度) offered at kiosks; records exist for 2023 too, which is not offered."""
+TAX_YEAR_WINDOW = {"available_from": "06-01", "kept": 3}
+"""The import's ``tax_years``: a new 年度 from 1 June, the latest three kept. From
+1 June 2026 to 31 May 2027 that offers 2024 and 2025 of the recorded years (2023
+is recorded but no longer offered); from 1 June 2027, 2025 alone."""
 TAX_YEARS_RECORDED = (2023, 2024, 2025)
 
 

@@ -378,7 +378,7 @@ def issuer_import_document(
                     k: [{"opens": "09:00", "closes": "17:00", "weekdays": [0, 1, 2, 3, 4], "business_days": True}]
                     for k in ("koseki", "fuhyo")
                 },
-                "tax_years": list(sample.TAX_YEARS_OFFERED),
+                "tax_years": dict(sample.TAX_YEAR_WINDOW),
                 "individual_number_at_kiosk": first,
                 "max_copies": 10,
                 "seal_registrations": _seal_registrations(m, hs, seal_dir),

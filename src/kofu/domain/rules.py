@@ -35,8 +35,9 @@ them to the municipality's counter for a closed hour would be wrong.
 All six kinds are offered where the municipality offers them and the
 person's records allow: 住民票の写し and 住民票記載事項証明書 (household, the
 holder, or chosen members of the household), 印鑑登録証明書 (the holder, while
-a seal is registered), 各種税証明書 (offered fiscal years the person has a
-record for), 戸籍証明書 and 戸籍の附票の写し (本籍 in this municipality, and
+a seal is registered), 各種税証明書 (the fiscal years the municipality offers at
+this instant, by its calendar window, that the person has a record for),
+戸籍証明書 and 戸籍の附票の写し (本籍 in this municipality, and
 nobody in the register under a support measure).
 """
 
@@ -48,6 +49,7 @@ from enum import StrEnum
 
 from kofu.domain.fees import FeeSchedule
 from kofu.domain.holidays import is_business_day
+from kofu.domain.taxyears import TaxYearWindow
 
 __all__ = [
     "CENTER_CLOSES",
@@ -248,7 +250,10 @@ class MunicipalityFacts:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     max_copies: int = 10
     tax_years: frozenset[int] = frozenset()
-    """Fiscal years (年度) whose tax certificates the municipality offers at kiosks."""
+    """Deprecated fixed list of the fiscal years (年度) whose tax certificates are
+    offered; used only when ``tax_year_window`` is None."""
+    tax_year_window: TaxYearWindow | None = None
+    """The fiscal years offered by the calendar (see :func:`offered_tax_years`)."""
     individual_number: bool = False
     """The municipality allows 個人番号 on a 住民票の写し issued at a kiosk."""
     counter_fees: FeeSchedule | None = None
@@ -609,7 +614,20 @@ def _kind_closed(municipality: MunicipalityFacts, kind: str, local: datetime) ->
 _SELF_ONLY = (Scope.SELF,)
 
 
-def _options_for(kind: str, person: PersonFacts, municipality: MunicipalityFacts) -> AllowedOptions | None:
+def offered_tax_years(municipality: MunicipalityFacts, now: datetime) -> frozenset[int]:
+    """The fiscal years (年度) whose tax certificates ``municipality`` offers at ``now``.
+
+    By its calendar window when it has one, else its (deprecated) fixed list.
+    A resident gets those of them they have a tax record for.
+    """
+    if municipality.tax_year_window is not None:
+        return municipality.tax_year_window.years_at(now)
+    return municipality.tax_years
+
+
+def _options_for(
+    kind: str, person: PersonFacts, municipality: MunicipalityFacts, now: datetime
+) -> AllowedOptions | None:
     """The options of ``kind`` for ``person``, or None when the kind is not for them now."""
     if kind in RESIDENT_RECORD_KINDS:
         # 住民票の写し / 記載事項証明書: the whole household, chosen members or
@@ -629,7 +647,7 @@ def _options_for(kind: str, person: PersonFacts, municipality: MunicipalityFacts
             return None
         return AllowedOptions(scopes=_SELF_ONLY, with_householder=False, with_domicile=False)
     if kind == Kind.ZEIMU:
-        years = tuple(sorted(municipality.tax_years & person.tax_years, reverse=True))
+        years = tuple(sorted(offered_tax_years(municipality, now) & person.tax_years, reverse=True))
         if not years:
             return None
         return AllowedOptions(
@@ -691,7 +709,7 @@ def offers(
         if kind_closed is not None:
             unavailable.append(Unavailable(kind, kind_closed))
             continue
-        options = _options_for(kind, person, municipality)
+        options = _options_for(kind, person, municipality, now)
         if options is None:
             continue
         counter = municipality.counter_fees

@@ -62,6 +62,7 @@ from kofu.domain import koseki
 from kofu.domain.fees import FeeError, FeeSchedule
 from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
+from kofu.domain.taxyears import TaxYearWindow, TaxYearWindowError
 from kofu.issuer import plausibility, staging
 from kofu.issuer.tables import residents, seal_registrations
 
@@ -207,6 +208,27 @@ def _windows(raw: list[Any], where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _tax_years(r: _Reader) -> Any:
+    """``tax_years``: the window ``{"available_from": "MM-DD", "kept": n}``, or the
+    deprecated fixed list of fiscal years (kept importable; offered as listed)."""
+    raw = r.get("tax_years", (dict, list), [])
+    where = r.where("tax_years")
+    if isinstance(raw, dict):
+        w = _Reader(raw, where)
+        unknown = sorted(set(raw) - {"available_from", "kept"})
+        if unknown:
+            raise ImportError_(f"{where}: unknown field {unknown[0]!r} (known: available_from, kept)")
+        try:
+            window = TaxYearWindow.parse(w.text("available_from"), w.get("kept", int))
+        except TaxYearWindowError as e:
+            raise ImportError_(f"{where}: {e}") from e
+        return {"available_from": window.available_from, "kept": window.kept}
+    for i, y in enumerate(raw):
+        if not isinstance(y, int) or isinstance(y, bool) or not 1989 <= y <= 2200:
+            raise ImportError_(f"{where}[{i}] must be a fiscal year such as 2025, got {y!r}")
+    return sorted(set(raw))
+
+
 def _code(r: _Reader) -> str:
     code = r.text("code")
     try:
@@ -254,10 +276,7 @@ def _settings(r: _Reader, base: Path) -> dict[str, Any]:
         counter_fees = FeeSchedule.from_mapping(counter_raw)
     except FeeError as e:
         raise ImportError_(f"{r.where('counter_fees')}: {e}") from e
-    tax_years = r.list("tax_years", [])
-    for i, y in enumerate(tax_years):
-        if not isinstance(y, int) or isinstance(y, bool) or not 1989 <= y <= 2200:
-            raise ImportError_(f"{r.where('tax_years')}[{i}] must be a fiscal year such as 2025, got {y!r}")
+    tax_years = _tax_years(r)
     maintenance = []
     for i, m in enumerate(r.list("maintenance", [])):
         mr = _Reader(m, f"{r.where('maintenance')}[{i}]")
@@ -295,7 +314,7 @@ def _settings(r: _Reader, base: Path) -> dict[str, Any]:
         kind_hours=json.dumps(kind_hours, sort_keys=True),
         maintenance=json.dumps(maintenance),
         max_copies=max_copies,
-        tax_years=json.dumps(sorted(set(tax_years))),
+        tax_years=json.dumps(tax_years, sort_keys=True),
         individual_number=r.get("individual_number_at_kiosk", bool, False),
         counter_fees=json.dumps(counter_fees.as_dict(), sort_keys=True),
         seal_cert=seal_cert,

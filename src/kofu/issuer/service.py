@@ -53,6 +53,7 @@ from kofu.domain.rules import (
     offers,
     service_state,
 )
+from kofu.domain.taxyears import TaxYearWindow
 from kofu.issuer import audit
 from kofu.issuer.documents import (
     DocumentError,
@@ -218,6 +219,13 @@ def _windows(raw: list[dict[str, Any]]) -> tuple[HoursWindow, ...]:
     )
 
 
+def _tax_years(stored: Any) -> dict[str, Any]:
+    """The stored ``tax_years``: a window ``{"available_from", "kept"}``, or the deprecated list."""
+    if isinstance(stored, dict):
+        return {"tax_year_window": TaxYearWindow.parse(stored["available_from"], stored["kept"])}
+    return {"tax_years": frozenset(int(y) for y in stored)}
+
+
 def municipality_facts(row: Any) -> MunicipalityFacts:
     return MunicipalityFacts(
         code=row.code,
@@ -236,7 +244,7 @@ def municipality_facts(row: Any) -> MunicipalityFacts:
             for m in json.loads(row.maintenance)
         ),
         max_copies=row.max_copies,
-        tax_years=frozenset(json.loads(row.tax_years or "[]")),
+        **_tax_years(json.loads(row.tax_years or "[]")),
         individual_number=bool(row.individual_number),
         counter_fees=FeeSchedule.from_mapping(json.loads(row.counter_fees or "{}")),
     )
