@@ -8,7 +8,10 @@ pyHanko, typst) happen inside the command handlers, so ``kofu --help`` and
 the kiosk start quickly.
 
 A handler is stored as ``func`` in the parsed namespace; it returns the exit
-status (0 when it returns ``None``).
+status (0 when it returns ``None``). A settings file that cannot be used
+(``kofu.tomlconf.SettingsError``, from any command taking ``--config``) is
+said in one line on stderr, naming the file, the field and what was
+expected, and exits 2.
 
 Every command module must import: one that does not stops ``kofu`` with its
 traceback. An optional extra (``kofu[pcsc]``'s pyscard) is imported only
@@ -60,10 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from kofu.tomlconf import SettingsError
+
     try:
         status = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except SettingsError as e:
+        what = " ".join(filter(None, (parser.prog, args.command, getattr(args, "service", None))))
+        print(f"{what}: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
     return int(status or 0)
 
 

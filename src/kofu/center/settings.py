@@ -35,22 +35,21 @@
     qr_keys = "antiforgery/qr-keys"         # QR signing keys; all public keys are published
     qr_kid = "2026-1"                       # the key that signs now
 
-Relative paths are taken relative to the TOML file's folder.
+Relative paths (and a relative SQLite file) are taken relative to the TOML
+file's folder. Errors: ``kofu.tomlconf.SettingsError``, naming the file,
+the field and what was expected.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kofu.domain.ids import MunicipalityCode, validate_municipality_code
+from kofu.tomlconf import SettingsError, TomlFile
 from kofu.web import ServerSettings, TlsServerSettings
 
-
-class SettingsError(ValueError):
-    """The configuration file is missing a value or has a wrong one; the message names it."""
+__all__ = ["CenterSettings", "SettingsError", "load"]
 
 
 @dataclass(frozen=True)
@@ -78,65 +77,52 @@ class CenterSettings:
 
 
 def load(path: Path) -> CenterSettings:
-    base = path.parent.resolve()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise SettingsError(f"cannot read center settings {path}: {e}") from e
-
-    def req(table: dict[str, Any], key: str, where: str) -> Any:
-        if key not in table:
-            raise SettingsError(f"{path}: missing {where}{key}")
-        return table[key]
-
-    def p(value: object) -> Path:
-        q = Path(str(value))
-        return q if q.is_absolute() else base / q
-
-    server = dict(raw.get("server", {}))
-    tls_raw = raw.get("tls")
+    f = TomlFile.read(path)
     tls = None
-    if tls_raw:
+    if f.get("", "tls", dict, None):
         tls = TlsServerSettings(
-            cert=p(req(tls_raw, "cert", "tls.")),
-            key=p(req(tls_raw, "key", "tls.")),
-            client_ca=p(tls_raw["client_ca"]) if "client_ca" in tls_raw else None,
+            cert=f.required_path("tls", "cert"),
+            key=f.required_path("tls", "key"),
+            client_ca=f.optional_path("tls", "client_ca"),
             # The kiosk API demands a store certificate per route; the published QR keys
             # and the OpenAPI document are public.
             client_cert_optional=True,
         )
-    jpki = req(raw, "jpki", "")
-    lgpki = req(raw, "lgpki", "")
-    af = dict(raw.get("antiforgery", {}))
+    f.table("jpki")
+    f.table("lgpki")
+    af = f.table("antiforgery", {})
     if af and not {"master_key", "qr_keys", "qr_kid"} <= set(af):
-        raise SettingsError(f"{path}: [antiforgery] needs master_key, qr_keys and qr_kid")
+        missing = sorted({"master_key", "qr_keys", "qr_kid"} - set(af))
+        raise f.error("antiforgery", f"needs master_key, qr_keys and qr_kid (missing: {', '.join(missing)})")
     issuers: dict[MunicipalityCode, str] = {}
-    for code, url in dict(raw.get("issuers", {})).items():
+    for code in f.table("issuers", {}):
+        url = f.get("issuers", code, str)
         try:
-            issuers[validate_municipality_code(code)] = str(url).rstrip("/")
+            issuers[validate_municipality_code(code)] = url.rstrip("/")
         except ValueError as e:
-            raise SettingsError(f"{path}: issuers: {e}") from e
+            raise f.error(f"issuers.{code}", f"must be keyed by a municipality code ({e})") from e
+    settle = f.get("", "settle_after_seconds", int, None)
     return CenterSettings(
-        region=str(raw.get("region", "east")),
-        database=str(raw.get("database", {}).get("url", f"sqlite:///{base / 'center.sqlite'}")),
+        region=f.get("", "region", str, "east"),
+        database=f.database_url("center.sqlite"),
         server=ServerSettings(
-            host=str(server.get("host", "127.0.0.1")),
-            port=int(server.get("port", 8401)),
+            host=f.get("server", "host", str, "127.0.0.1"),
+            port=f.get("server", "port", int, 8401),
             tls=tls,
-            log_level=str(server.get("log_level", "warning")),
+            log_level=f.get("server", "log_level", str, "warning"),
         ),
-        jpki_ca=p(req(jpki, "ca", "jpki.")),
-        ocsp_url=str(req(jpki, "ocsp_url", "jpki.")).rstrip("/"),
-        directory_url=str(req(jpki, "directory_url", "jpki.")).rstrip("/"),
-        lgpki_ca=p(req(lgpki, "ca", "lgpki.")),
-        client_cert=p(req(lgpki, "client_cert", "lgpki.")),
-        client_key=p(req(lgpki, "client_key", "lgpki.")),
+        jpki_ca=f.required_path("jpki", "ca"),
+        ocsp_url=f.get("jpki", "ocsp_url", str).rstrip("/"),
+        directory_url=f.get("jpki", "directory_url", str).rstrip("/"),
+        lgpki_ca=f.required_path("lgpki", "ca"),
+        client_cert=f.required_path("lgpki", "client_cert"),
+        client_key=f.required_path("lgpki", "client_key"),
         issuers=issuers,
-        issuer_retries=int(raw.get("issuer_retries", 3)),
-        issuer_timeout=float(raw.get("issuer_timeout", 10.0)),
-        session_ttl_seconds=int(raw.get("session_ttl_seconds", 600)),
-        settle_after_seconds=int(raw["settle_after_seconds"]) if "settle_after_seconds" in raw else None,
-        antiforgery_master_key=p(af["master_key"]) if "master_key" in af else None,
-        antiforgery_qr_keys=p(af["qr_keys"]) if "qr_keys" in af else None,
-        antiforgery_qr_kid=str(af["qr_kid"]) if "qr_kid" in af else None,
+        issuer_retries=f.get("", "issuer_retries", int, 3),
+        issuer_timeout=f.number("", "issuer_timeout", 10.0, positive=True, unit="seconds"),
+        session_ttl_seconds=f.get("", "session_ttl_seconds", int, 600),
+        settle_after_seconds=settle,
+        antiforgery_master_key=f.optional_path("antiforgery", "master_key"),
+        antiforgery_qr_keys=f.optional_path("antiforgery", "qr_keys"),
+        antiforgery_qr_kid=f.get("antiforgery", "qr_kid", str, None),
     )

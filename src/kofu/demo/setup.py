@@ -180,7 +180,7 @@ def build_world(
     issuer_toml.write_text(
         f"""# Issuer (証明発行サーバ) hosting {', '.join(m.name for m in sample.MUNICIPALITIES)}
 [database]
-url = {json.dumps(issuer_db or "sqlite:///" + str(root / "issuer" / "issuer.sqlite"))}
+url = {json.dumps(issuer_db or "sqlite:///issuer.sqlite")}   # a relative file is beside this one
 
 [server]
 host = "127.0.0.1"
@@ -204,7 +204,7 @@ key = {_toml_str(_secret_file(root / "issuer" / "audit.key"))}
 region = "east"
 
 [database]
-url = {json.dumps(center_db or "sqlite:///" + str(root / "center" / "center.sqlite"))}
+url = {json.dumps(center_db or "sqlite:///center.sqlite")}   # a relative file is beside this one
 
 [server]
 host = "127.0.0.1"
@@ -270,6 +270,7 @@ ca = {_toml_str(root / "tls" / "ca-bundle.pem")}
                                   card_dir=root / "cards", store=STORE_ID)
         services["kiosk"] = f"http://127.0.0.1:{ports.kiosk}"
         configs["kiosk"] = str(kiosk_toml)
+    _check_configs(configs)
     return {
         "services": services,
         "tls": {
@@ -323,6 +324,18 @@ def _seal_registrations(m: sample.Municipality, hs: list[sample.Household], seal
 
 
 QR_KID = "2026-1"
+
+
+def _check_configs(configs: dict[str, str]) -> None:
+    """Read every config just written with its service's own loader (a SettingsError here is a demo bug)."""
+    from kofu.center.settings import load as load_center
+    from kofu.issuer.settings import load_settings as load_issuer
+    from kofu.kiosk.web.settings import load_settings as load_kiosk
+    from kofu.verify.settings import load_settings as load_verify
+
+    loaders = {"center": load_center, "issuer": load_issuer, "verify": load_verify, "kiosk": load_kiosk}
+    for name, path in configs.items():
+        loaders[name](Path(path))
 
 
 def antiforgery_section(root: Path) -> str:

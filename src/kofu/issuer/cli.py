@@ -54,13 +54,10 @@ def register(sub: Any, serve: Any) -> None:
 
 def _settings_and_engine(path: Path) -> tuple[Any, Any]:
     from kofu.db import make_engine
-    from kofu.issuer.settings import SettingsError, load_settings
+    from kofu.issuer.settings import load_settings
     from kofu.issuer.tables import create_all
 
-    try:
-        settings = load_settings(path)
-    except SettingsError as e:
-        raise SystemExit(f"kofu issuer: {e}") from e
+    settings = load_settings(path)  # a SettingsError is said by kofu.cli (one line, exit 2)
     engine = make_engine(settings.database_url)
     create_all(engine)
     return settings, engine

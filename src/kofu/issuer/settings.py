@@ -32,7 +32,8 @@ The file (relative paths are relative to the file's folder)::
 
 Errors::
 
-    SettingsError   the file is missing, not TOML, or a field is wrong (named)
+    SettingsError   (kofu.tomlconf) the file is missing, not TOML, or a field is
+                    wrong: one line naming the file, the field and what was expected
 """
 
 from __future__ import annotations
@@ -41,16 +42,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from kofu import tomlconf
+from kofu.tomlconf import SettingsError, TomlFile
 from kofu.web import ServerSettings, TlsServerSettings
 
 log = logging.getLogger(__name__)
 
 
-class SettingsError(Exception):
-    """The configuration cannot be used; the message names the file and field."""
+__all__ = ["IssuerSettings", "SealPaths", "SettingsError", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -103,88 +102,74 @@ class IssuerSettings:
         return p if p.is_absolute() else self.base_dir / p
 
 
-def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
-    return tomlconf.get(table, key, kind, where, default, error=SettingsError)
-
-
 def load_settings(path: Path) -> IssuerSettings:
-    raw, resolve = tomlconf.read(path, SettingsError)
-    base = path.resolve().parent
-
-    db = _get(raw, "database", dict, str(path), {})
-    url = _get(db, "url", str, "database", f"sqlite:///{base / 'issuer.sqlite'}")
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///") :]
-        if rel and rel != ":memory:":
-            url = f"sqlite:///{resolve(rel)}"
-
-    srv = _get(raw, "server", dict, str(path), {})
-    tls_raw = _get(raw, "tls", dict, str(path), None)
+    f = TomlFile.read(path)
+    base = f.base
+    url = f.database_url("issuer.sqlite")
     tls = None
-    if tls_raw is not None:
-        client_ca = _get(tls_raw, "client_ca", str, "tls", None)
+    if f.get("", "tls", dict, None) is not None:
+        client_ca = f.get("tls", "client_ca", str, None)
         if client_ca is None:
             # Without a client CA anyone who reaches the port may ask for
             # certificates; the setting that allows it says so in its name.
-            if not _get(tls_raw, "unsafe_no_client_auth", bool, "tls", False):
-                raise SettingsError(
-                    "tls.client_ca is required (mutual TLS); set tls.unsafe_no_client_auth = true "
-                    "to run without it"
+            if not f.get("tls", "unsafe_no_client_auth", bool, False):
+                raise f.error(
+                    "tls.client_ca",
+                    "is required (mutual TLS); set tls.unsafe_no_client_auth = true to run without it",
                 )
             log.warning("issuer runs WITHOUT client certificate authentication (unsafe_no_client_auth)")
         tls = TlsServerSettings(
-            cert=resolve(_get(tls_raw, "cert", str, "tls")),
-            key=resolve(_get(tls_raw, "key", str, "tls")),
-            client_ca=resolve(client_ca) if client_ca else None,
+            cert=f.required_path("tls", "cert"),
+            key=f.required_path("tls", "key"),
+            client_ca=f.path(client_ca) if client_ca else None,
         )
     server = ServerSettings(
-        host=_get(srv, "host", str, "server", "127.0.0.1"),
-        port=_get(srv, "port", int, "server", 8402),
+        host=f.get("server", "host", str, "127.0.0.1"),
+        port=f.get("server", "port", int, 8402),
         tls=tls,
-        log_level=_get(srv, "log_level", str, "server", "warning"),
+        log_level=f.get("server", "log_level", str, "warning"),
     )
 
     seals: dict[str, SealPaths] = {}
-    for code, s in _get(raw, "seals", dict, str(path), {}).items():
+    for code in f.table("seals", {}):
         where = f"seals.{code}"
-        if not isinstance(s, dict):
-            raise SettingsError(f"{where} must be a table")
-        chain = _get(s, "chain", list, where, [])
+        f.get("seals", code, dict)
         seals[code] = SealPaths(
-            cert=resolve(_get(s, "cert", str, where)),
-            key=resolve(_get(s, "key", str, where)),
-            chain=tuple(resolve(str(c)) for c in chain),
+            cert=f.required_path(where, "cert"),
+            key=f.required_path(where, "key"),
+            chain=tuple(f.path(str(c)) for c in f.get(where, "chain", list, [])),
         )
     audit_key = None
-    audit = raw.get("audit", {})
-    if "key" in audit:
-        key_path = resolve(str(audit["key"]))
+    key_name = f.get("audit", "key", str, None)
+    if key_name is not None:
+        key_path = f.path(key_name)
         try:
             audit_key = key_path.read_bytes()
         except OSError as e:
-            raise SettingsError(f"{path}: audit.key: cannot read {key_path}: {e}") from e
+            raise f.error("audit.key", f"must name a readable key file; cannot read {key_path}: {e.strerror or e}") from e
         if len(audit_key) < 32:
-            raise SettingsError(f"{path}: audit.key: {key_path} holds {len(audit_key)} bytes; at least 32 are needed")
+            raise f.error("audit.key", f"must hold at least 32 bytes; {key_path} holds {len(audit_key)}")
     else:
         log.warning("unsafe_unkeyed_audit: %s has no [audit] key, so the audit chain is not keyed", path)
     max_data_age: dict[str, timedelta] = {}
     default_max_data_age = None
-    for key, value in _get(raw, "freshness", dict, str(path), {}).items():
+    for key, value in f.table("freshness", {}).items():
         if key == "max_age_hours":
-            default_max_data_age = _hours(value, "freshness.max_age_hours")
+            default_max_data_age = _hours(f, "freshness", key)
         elif isinstance(value, dict):
-            max_data_age[key] = _hours(value.get("max_age_hours"), f"freshness.{key}.max_age_hours")
+            max_data_age[key] = _hours(f, f"freshness.{key}", "max_age_hours")
         else:
-            raise SettingsError(f"freshness.{key} must be a table with max_age_hours, or max_age_hours")
-    public_url = _get(srv, "public_url", str, "server", None)
+            raise f.error(f"freshness.{key}", "must be a table with max_age_hours, or max_age_hours")
     return IssuerSettings(
         database_url=url, server=server, seals=seals, base_dir=base, audit_key=audit_key,
         max_data_age=max_data_age, default_max_data_age=default_max_data_age,
-        unsafe_plain_http=_get(raw, "unsafe_plain_http", bool, str(path), False), public_url=public_url,
+        unsafe_plain_http=f.get("", "unsafe_plain_http", bool, False),
+        public_url=f.get("server", "public_url", str, None),
     )
 
 
-def _hours(value: Any, where: str) -> timedelta:
+def _hours(f: TomlFile, where: str, key: str) -> timedelta:
+    value = f.table(where).get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 24 * 365:
-        raise SettingsError(f"{where} must be a number of hours, more than 0, got {value!r}")
+        raise f.error(f"{where}.{key}", f"must be a number of hours, more than 0 and at most a year, got {value!r}")
     return timedelta(hours=value)

@@ -34,16 +34,16 @@ certificate; TLS is plain server TLS.
 
 Errors::
 
-    SettingsError   the file is missing, not TOML, or a field is wrong (named)
+    SettingsError   (kofu.tomlconf) the file is missing, not TOML, or a field is
+                    wrong: one line naming the file, the field and what was expected
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kofu import tomlconf
+from kofu.tomlconf import SettingsError, TomlFile
 from kofu.web import ServerSettings, TlsServerSettings
 
 MiB = 1024 * 1024
@@ -53,8 +53,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 20 * MiB
 DEFAULT_MAX_PIXELS = 60_000_000
 
 
-class SettingsError(Exception):
-    """The configuration cannot be used; the message names the file and field."""
+__all__ = ["SettingsError", "UploadLimits", "VerifySettings", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -84,53 +83,33 @@ class VerifySettings:
     center_ca: Path | None = None
 
 
-def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
-    return tomlconf.get(table, key, kind, where, default, error=SettingsError)
-
-
-def _number(table: dict[str, Any], key: str, default: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(f"limits.{key} must be a number, got {value!r}")
-    return float(value)
-
-
 def load_settings(path: Path) -> VerifySettings:
-    raw, resolve = tomlconf.read(path, SettingsError)
-    srv = _get(raw, "server", dict, str(path), {})
-    tls_raw = _get(raw, "tls", dict, str(path), None)
+    f = TomlFile.read(path)
     tls = None
-    if tls_raw is not None:
-        tls = TlsServerSettings(
-            cert=resolve(_get(tls_raw, "cert", str, "tls")),
-            key=resolve(_get(tls_raw, "key", str, "tls")),
-        )
+    if f.get("", "tls", dict, None) is not None:
+        tls = TlsServerSettings(cert=f.required_path("tls", "cert"), key=f.required_path("tls", "key"))
     server = ServerSettings(
-        host=_get(srv, "host", str, "server", "127.0.0.1"),
-        port=_get(srv, "port", int, "server", 8406),
+        host=f.get("server", "host", str, "127.0.0.1"),
+        port=f.get("server", "port", int, 8406),
         tls=tls,
-        log_level=_get(srv, "log_level", str, "server", "warning"),
+        log_level=f.get("server", "log_level", str, "warning"),
     )
-    keys = _get(raw, "keys", dict, str(path))
-    lim = _get(raw, "limits", dict, str(path), {})
+    f.table("keys")
     limits = UploadLimits(
-        max_upload_bytes=_get(lim, "max_upload_bytes", int, "limits", DEFAULT_MAX_UPLOAD_BYTES),
-        max_pixels=_get(lim, "max_pixels", int, "limits", DEFAULT_MAX_PIXELS),
-        max_seconds=_number(lim, "max_seconds", 60.0),
-        max_memory_bytes=_get(lim, "max_memory_bytes", int, "limits", 3 * 1024 * MiB),
-        max_queue_seconds=_number(lim, "max_queue_seconds", 30.0),
+        max_upload_bytes=f.get("limits", "max_upload_bytes", int, DEFAULT_MAX_UPLOAD_BYTES),
+        max_pixels=f.get("limits", "max_pixels", int, DEFAULT_MAX_PIXELS),
+        max_seconds=f.number("limits", "max_seconds", 60.0),
+        max_memory_bytes=f.get("limits", "max_memory_bytes", int, 3 * 1024 * MiB),
+        max_queue_seconds=f.number("limits", "max_queue_seconds", 30.0),
     )
-    if min(limits.max_upload_bytes, limits.max_pixels, limits.max_seconds, limits.max_memory_bytes,
-           limits.max_queue_seconds) <= 0:
-        raise SettingsError("limits: every limit must be positive")
-    center = _get(raw, "center", dict, str(path), {})
-    center_url = _get(center, "url", str, "center", None)
-    center_ca = _get(center, "ca", str, "center", None)
+    for name in ("max_upload_bytes", "max_pixels", "max_seconds", "max_memory_bytes", "max_queue_seconds"):
+        if getattr(limits, name) <= 0:
+            raise f.error(f"limits.{name}", f"must be positive, got {getattr(limits, name)!r}")
     return VerifySettings(
-        center_url=center_url,
-        center_ca=resolve(center_ca) if center_ca is not None else None,
+        center_url=f.get("center", "url", str, None),
+        center_ca=f.optional_path("center", "ca"),
         server=server,
-        master_key=resolve(_get(keys, "master_key", str, "keys")),
-        qr_keys=resolve(_get(keys, "qr_keys", str, "keys")),
+        master_key=f.required_path("keys", "master_key"),
+        qr_keys=f.required_path("keys", "qr_keys"),
         limits=limits,
     )

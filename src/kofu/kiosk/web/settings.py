@@ -33,7 +33,8 @@ The file (relative paths are relative to the file's folder)::
 
 Errors::
 
-    SettingsError   the file is missing, not TOML, or a field is wrong (named)
+    SettingsError   (kofu.tomlconf) the file is missing, not TOML, or a field is
+                    wrong: one line naming the file, the field and what was expected
 """
 
 from __future__ import annotations
@@ -41,17 +42,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kofu import tomlconf
+from kofu.tomlconf import SettingsError, TomlFile
 from kofu.web import ServerSettings
 
 DEFAULT_PORT = 8407
 SUPPORTED_LANGUAGES = ("ja", "en", "ko")
 
 
-class SettingsError(Exception):
-    """The configuration cannot be used; the message names the file and field."""
+__all__ = ["KioskSettings", "SettingsError", "load_settings", "write_config"]
 
 
 @dataclass(frozen=True)
@@ -84,69 +83,58 @@ class KioskSettings:
     payment_timeout: float = 90.0
 
 
-def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = ...) -> Any:
-    return tomlconf.get(table, key, kind, where, default, error=SettingsError)
-
-
-def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise SettingsError(f"{where}.{key} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
 def load_settings(path: Path) -> KioskSettings:
-    raw, resolve = tomlconf.read(path, SettingsError)
-    srv = _get(raw, "server", dict, str(path), {})
-    host = _get(srv, "host", str, "server", "127.0.0.1")
+    f = TomlFile.read(path)
+    host = f.get("server", "host", str, "127.0.0.1")
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        raise SettingsError(f"server.host must be a loopback address (the kiosk's own browser), got {host!r}")
+        raise f.error("server.host", f"must be a loopback address (the kiosk's own browser), got {host!r}")
     server = ServerSettings(
         host=host,
-        port=_get(srv, "port", int, "server", DEFAULT_PORT),
-        log_level=_get(srv, "log_level", str, "server", "warning"),
+        port=f.get("server", "port", int, DEFAULT_PORT),
+        log_level=f.get("server", "log_level", str, "warning"),
     )
-    c = _get(raw, "center", dict, str(path))
+    f.table("center")
     center = CenterSettings(
-        url=_get(c, "url", str, "center"),
-        ca=resolve(_get(c, "ca", str, "center")),
-        client_cert=resolve(_get(c, "client_cert", str, "center")),
-        client_key=resolve(_get(c, "client_key", str, "center")),
+        url=f.get("center", "url", str),
+        ca=f.required_path("center", "ca"),
+        client_cert=f.required_path("center", "client_cert"),
+        client_key=f.required_path("center", "client_key"),
     )
-    k = _get(raw, "kiosk", dict, str(path), {})
-    languages = tuple(_get(k, "languages", list, "kiosk", list(SUPPORTED_LANGUAGES)))
+    languages = tuple(f.get("kiosk", "languages", list, list(SUPPORTED_LANGUAGES)))
     unknown = [lang for lang in languages if lang not in SUPPORTED_LANGUAGES]
     if unknown or not languages:
-        raise SettingsError(f"kiosk.languages: {unknown or 'empty'}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
-    d = _get(raw, "devices", dict, str(path), {})
-    printer = _get(d, "printer", str, "devices", "spool")
+        raise f.error("kiosk.languages", f"must be a non-empty list of {', '.join(SUPPORTED_LANGUAGES)}; "
+                                         f"got {list(languages)!r}")
+    printer = f.get("devices", "printer", str, "spool")
     if printer not in ("spool", "lp"):
-        raise SettingsError(f"devices.printer must be \"spool\" or \"lp\", got {printer!r}")
-    if _get(d, "card_reader", str, "devices", "virtual") != "virtual":
-        raise SettingsError("devices.card_reader: only \"virtual\" (a folder of card files) is built")
+        raise f.error("devices.printer", f"must be \"spool\" or \"lp\", got {printer!r}")
+    card_reader = f.get("devices", "card_reader", str, "virtual")
+    if card_reader != "virtual":
+        raise f.error("devices.card_reader", f"must be \"virtual\" (a folder of card files; the only one built), "
+                                             f"got {card_reader!r}")
     devices = DeviceSettings(
-        card_dir=resolve(_get(d, "card_dir", str, "devices", "cards")),
-        spool=resolve(_get(d, "spool", str, "devices", "spool")),
-        tray=resolve(_get(d, "tray", str, "devices", "tray")),
-        receipt_dir=resolve(_get(d, "receipt_dir", str, "devices", "receipts")),
+        card_dir=f.required_path("devices", "card_dir", "cards"),
+        spool=f.required_path("devices", "spool", "spool"),
+        tray=f.required_path("devices", "tray", "tray"),
+        receipt_dir=f.required_path("devices", "receipt_dir", "receipts"),
         printer=printer,
-        lp_queue=_get(d, "lp_queue", str, "devices", ""),
+        lp_queue=f.get("devices", "lp_queue", str, ""),
     )
     if printer == "lp" and not devices.lp_queue:
-        raise SettingsError("devices.lp_queue is required with printer = \"lp\"")
+        raise f.error("devices.lp_queue", "is required with printer = \"lp\" (a CUPS queue name)")
     return KioskSettings(
         server=server,
         center=center,
         devices=devices,
-        kiosk_id=_get(k, "id", str, "kiosk", "kiosk-1"),
-        store=_get(k, "store", str, "kiosk", ""),
+        kiosk_id=f.get("kiosk", "id", str, "kiosk-1"),
+        store=f.get("kiosk", "store", str, ""),
         languages=languages,
-        idle_timeout=_number(k, "idle_timeout", "kiosk", 120.0),
-        payment_timeout=_number(k, "payment_timeout", "kiosk", 90.0),
+        idle_timeout=f.number("kiosk", "idle_timeout", 120.0, positive=True, unit="seconds"),
+        payment_timeout=f.number("kiosk", "payment_timeout", 90.0, positive=True, unit="seconds"),
     )
 
 
