@@ -127,11 +127,12 @@ ERROR_KEYS = {"error", "message", "detail"}
         (b'{"kiosk_id": 1e400}', 422),
         (b'{"kiosk_id": "\\ud800"}', 422),
         (b'{"\\udfff": "k"}', 422),
+        (b'{"kiosk_id": "k\\u0000"}', 422),  # found by schemathesis: PostgreSQL refuses NUL in text (500)
         (b"kiosk_id=k1", 400),
         (b"\xff\xfe{}", 400),
         (b'{"kiosk_id": "' + b"A" * 5000 + b'"}', 422),
     ],
-    ids=["nan", "inf", "-inf", "1e400", "lone-surrogate", "surrogate-key", "form", "not-utf8", "long"],
+    ids=["nan", "inf", "-inf", "1e400", "lone-surrogate", "surrogate-key", "nul", "form", "not-utf8", "long"],
 )
 def test_bad_json_is_refused_in_the_error_shape_and_the_connection_lives(
     raw: tuple[httpx.Client, str], body: bytes, status: int

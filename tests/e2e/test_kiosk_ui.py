@@ -417,13 +417,14 @@ def fragile(world) -> Iterator[dict[str, Any]]:
     service.stop()
 
 
-def order_states(world) -> list[str]:
+def order_states(world) -> dict[str, str]:
+    """Every order at the center, id → state (the world is shared: tests compare before and after)."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(world["_center_db"])
     try:
         with engine.connect() as c:
-            return [r[0] for r in c.execute(sa.text("SELECT state FROM orders ORDER BY created_at"))]
+            return {r[0]: r[1] for r in c.execute(sa.text("SELECT id, state FROM orders"))}
     finally:
         engine.dispose()
 
@@ -433,6 +434,7 @@ def test_a_printer_that_fails_before_printing_cancels_the_order_and_returns_the_
 ) -> None:
     card = card_with(world, "household", index=4)
     name, address = person(world["_root"], card)
+    before = order_states(world)
     w = Walk(browser, fragile["url"], "ja", tmp_path / "screens")
     try:
         w.to_confirm_juminhyo(card, 1)
@@ -443,7 +445,8 @@ def test_a_printer_that_fails_before_printing_cancels_the_order_and_returns_the_
         assert w._("notice.printer-failed") in w.text() and w._("notice.refund", refund=500) in w.text()
     finally:
         w.close()
-    assert order_states(world)[-1] == "cancelled"
+    new = {oid: state for oid, state in order_states(world).items() if oid not in before}
+    assert list(new.values()) == ["cancelled"], new
     # The job never reached the paper, and the spool is empty again.
     assert not list((fragile["folder"] / "spool").iterdir())
     no_trace([fragile["folder"], world["_root"] / "service-tmp"], name, address)

@@ -199,6 +199,9 @@ def _check_strings(value: Any) -> None:
                 item.encode("utf-8")
             except UnicodeEncodeError as e:
                 raise _BadJson(422, "request body has a string that is not Unicode text (a lone surrogate)") from e
+            if "\x00" in item:
+                # Valid JSON, but no text column stores it (PostgreSQL refuses NUL) and no id or reason has one.
+                raise _BadJson(422, "request body has a string with a NUL character (U+0000)")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -207,7 +210,7 @@ def _check_strings(value: Any) -> None:
 
 
 def check_json_body(body: bytes) -> None:
-    """Parse ``body`` as strict JSON (RFC 8259): finite numbers, Unicode strings; raise _BadJson."""
+    """Parse ``body`` as strict JSON (RFC 8259): finite numbers, Unicode strings without NUL; raise _BadJson."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
