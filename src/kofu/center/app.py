@@ -40,6 +40,7 @@ MAX_BODY_BYTES = 64 * 1024
 """No kiosk request comes near this (a card certificate is the largest field, 8 KiB of base64)."""
 
 NEUTRAL_BAD_REQUEST = "ただいま処理できません。係員にお問い合わせください。"
+NEUTRAL_BAD_REQUEST_EN = "This cannot be processed now. Please ask a member of staff."
 """What a resident is shown when the kiosk software sent something malformed."""
 
 Id = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="an id the center handed out")]
@@ -169,7 +170,10 @@ class ErrorOut(BaseModel):
 
 
 def _error(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": NEUTRAL_BAD_REQUEST, "detail": detail[:300]}, status_code=status)
+    return JSONResponse(
+        {"error": code, "message": NEUTRAL_BAD_REQUEST, "message_en": NEUTRAL_BAD_REQUEST_EN, "detail": detail[:300]},
+        status_code=status,
+    )
 
 
 class _BadJson(Exception):
@@ -349,7 +353,7 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
             {"error": "not-found" if exc.status_code == 404 else "bad-request", "message": NEUTRAL_BAD_REQUEST,
-             "detail": str(exc.detail)[:300]},
+             "message_en": NEUTRAL_BAD_REQUEST_EN, "detail": str(exc.detail)[:300]},
             status_code=exc.status_code, headers=getattr(exc, "headers", None),
         )
 
