@@ -61,3 +61,10 @@ class PcscCardReader:
         except Exception as e:
             raise CardError(f"the card did not answer: {e}") from e
         return bytes(data) + bytes([sw1, sw2])
+
+    def close(self) -> None:
+        """Disconnect (the reader powers the card down: its security status is gone)."""
+        try:
+            self._connection.release()  # disconnects, then releases the PC/SC context
+        except Exception as e:  # pyscard raises its own types when the card or pcscd is gone
+            raise CardError(f"cannot disconnect from the card: {e}") from e

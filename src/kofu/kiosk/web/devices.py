@@ -1,6 +1,7 @@
 """The kiosk's devices, each behind a small interface.
 
-    CardSlot        where the resident places the card (simulated: a folder of card files)
+    CardSlot        where the resident places the card (a folder of card files, or a
+                    PC/SC reader through pcscd and pyscard)
     CoinVendor      takes coins and notes, gives change, returns money (simulated)
     Printer         prints the duplex print job (a spool folder, or CUPS ``lp``)
     ReceiptPrinter  prints the receipt (simulated: a text file a receipt)
@@ -8,14 +9,18 @@
 Nothing personal is written by these drivers but the certificate itself,
 and only on its way to the paper: the spool printer writes each job to the
 kiosk's spool and hands it to the printer (the tray, standing in for the
-paper) at once, leaving the spool empty; ``lp`` takes the job on stdin.
+paper) at once, leaving the spool empty; ``lp`` takes the job on stdin, and
+the CUPS scheduler deletes its copy when the job ends (``PreserveJobFiles
+No``, see docs/devices.md) or when the kiosk cancels a failed job.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +73,85 @@ class VirtualCardSlot:
 
     def remove(self) -> None:
         self._placed = None
+
+    def present(self) -> bool:
+        return self._placed is not None
+
+
+class PcscCardSlot:
+    """A PC/SC card reader (pcscd, read through pyscard).
+
+    The resident puts the card in the reader; the screen offers the readers
+    that hold a card (``choices``), and ``place`` opens the card in the chosen
+    one. ``reader`` limits the readers to those whose name contains it (empty:
+    every reader). The connection stays open while the card is placed, so the
+    PIN verified on it signs on it; ``remove`` disconnects, which powers the
+    card down and drops its security status.
+    """
+
+    def __init__(self, reader: str = "") -> None:
+        self.reader = reader
+        self._placed: Any = None  # kofu.jpki.reader.PcscCardReader
+
+    def _readers(self) -> list[str]:
+        try:
+            from smartcard.System import readers
+        except ImportError as e:
+            raise DeviceError("the PC/SC card reader needs pyscard: pip install 'kofu[pcsc]'") from e
+        try:
+            names = [str(r) for r in readers()]
+        except Exception as e:  # pyscard raises its own types when pcscd is not running
+            raise DeviceError(f"cannot list the PC/SC readers (is pcscd running?): {e}") from e
+        return [n for n in names if self.reader in n]
+
+    def choices(self) -> list[str]:
+        """The readers that hold a card now."""
+        from smartcard import scard
+
+        names = self._readers()
+        if not names:
+            return []
+        hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hresult != scard.SCARD_S_SUCCESS:
+            raise DeviceError(f"cannot reach pcscd: {scard.SCardGetErrorMessage(hresult)}")
+        try:
+            hresult, states = scard.SCardGetStatusChange(
+                context, 0, [(n, scard.SCARD_STATE_UNAWARE) for n in names])
+            if hresult != scard.SCARD_S_SUCCESS:
+                raise DeviceError(f"cannot read the readers' state: {scard.SCardGetErrorMessage(hresult)}")
+            return [name for name, state, _atr in states if state & scard.SCARD_STATE_PRESENT]
+        finally:
+            scard.SCardReleaseContext(context)
+
+    def place(self, name: str) -> None:
+        from kofu.jpki.errors import CardError
+        from kofu.jpki.reader import PcscCardReader
+
+        if name not in self.choices():
+            raise DeviceError(f"no card in a reader named {name!r}")
+        self.remove()
+        try:
+            self._placed = PcscCardReader(name)
+        except CardError as e:
+            raise DeviceError(str(e)) from e
+
+    def card(self) -> Any:
+        """The JPKI application of the card in the reader (``kofu.jpki.client.JpkiCard``)."""
+        from kofu.jpki.client import JpkiCard
+
+        if self._placed is None:
+            raise DeviceError("no card placed")
+        return JpkiCard(self._placed)
+
+    def remove(self) -> None:
+        from kofu.jpki.errors import CardError
+
+        placed, self._placed = self._placed, None
+        if placed is not None:
+            try:
+                placed.close()
+            except CardError:
+                pass  # the card was pulled out already: nothing left to power down
 
     def present(self) -> bool:
         return self._placed is not None
@@ -159,21 +243,101 @@ class SpoolPrinter:
 
 
 class LpPrinter:
-    """CUPS: ``lp -d QUEUE -n COPIES -o sides=two-sided-long-edge``, the job on stdin
-    (never a file of the kiosk's). Progress is reported when ``lp`` has queued it.
+    """CUPS: each copy is one job, ``lp -d QUEUE -o sides=two-sided-long-edge -t kofu -``
+    with the PDF on stdin (never a file of the kiosk's), and a copy counts as
+    printed only when the scheduler says its job is *completed*.
 
-    Not yet exercised by a test: no CUPS queue runs where the tests run.
+    Progress and failure are reported as the scheduler sees them: after each
+    completed job ``on_copy`` is called; a job the scheduler aborts or cancels,
+    a stopped queue, or no completion within ``timeout`` seconds raises
+    :class:`DeviceError` (a job that did not end is cancelled and purged first,
+    so no copy of the certificate stays in the scheduler's spool). ``server``
+    is the CUPS server (a host or a socket path; empty: the default of this
+    machine). The job states are read with pycups (``pip install 'kofu[cups]'``).
     """
 
-    def __init__(self, queue: str) -> None:
+    JOB_PENDING, JOB_HELD, JOB_PROCESSING, JOB_STOPPED = 3, 4, 5, 6
+    JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
+    PRINTER_STOPPED = 5
+
+    def __init__(self, queue: str, *, server: str = "", timeout: float = 120.0, poll: float = 0.2) -> None:
         self.queue = queue
+        self.server = server
+        self.timeout = timeout
+        self.poll = poll
 
     def print_job(self, job: bytes, copies: int, on_copy: OnCopy) -> None:
-        argv = ["lp", "-d", self.queue, "-n", str(copies), "-o", "sides=two-sided-long-edge", "-t", "kofu", "-"]
-        r = subprocess.run(argv, input=job, capture_output=True, timeout=120)
+        conn = self._connection()
+        for n in range(1, copies + 1):
+            job_id = self._submit(job)
+            self._wait(conn, job_id, n)
+            on_copy(n)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.server:
+            env["CUPS_SERVER"] = self.server
+        return env
+
+    def _connection(self) -> Any:
+        try:
+            import cups
+        except ImportError as e:
+            raise DeviceError("the CUPS printer needs pycups: pip install 'kofu[cups]'") from e
+        try:
+            return cups.Connection(host=self.server) if self.server else cups.Connection()
+        except RuntimeError as e:
+            raise DeviceError(f"cannot reach the CUPS server {self.server or '(default)'}: {e}") from e
+
+    def _submit(self, job: bytes) -> int:
+        argv = ["lp", "-d", self.queue, "-n", "1", "-o", "sides=two-sided-long-edge", "-t", "kofu", "-"]
+        try:
+            r = subprocess.run(argv, input=job, capture_output=True, timeout=60, env=self._env())
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise DeviceError(f"lp could not be run: {e}") from e
         if r.returncode != 0:
             raise DeviceError(f"lp failed ({r.returncode}): {r.stderr.decode(errors='replace')[:200]}")
-        on_copy(copies)
+        m = re.search(rf"request id is {re.escape(self.queue)}-(\d+)", r.stdout.decode(errors="replace"))
+        if m is None:
+            raise DeviceError(f"lp gave no job id: {r.stdout.decode(errors='replace')[:200]}")
+        return int(m.group(1))
+
+    def _wait(self, conn: Any, job_id: int, copy: int) -> None:
+        import cups
+
+        deadline = time.monotonic() + self.timeout
+        why = ""
+        try:
+            while True:
+                a = conn.getJobAttributes(job_id, requested_attributes=["job-state", "job-printer-state-message"])
+                state = int(a["job-state"])
+                if state == self.JOB_COMPLETED:
+                    return
+                if state in (self.JOB_CANCELED, self.JOB_ABORTED):
+                    what = "cancelled" if state == self.JOB_CANCELED else "aborted"
+                    raise DeviceError(f"copy {copy}: CUPS job {self.queue}-{job_id} was {what}: "
+                                      f"{a.get('job-printer-state-message', '')}")
+                p = conn.getPrinterAttributes(self.queue, requested_attributes=["printer-state",
+                                                                                "printer-state-message"])
+                if int(p["printer-state"]) == self.PRINTER_STOPPED:
+                    why = f"the queue {self.queue} is stopped: {p.get('printer-state-message', '')}"
+                elif time.monotonic() > deadline:
+                    why = f"not printed within {self.timeout:g} s"
+                if why:
+                    self._cancel(conn, job_id)
+                    raise DeviceError(f"copy {copy}: CUPS job {self.queue}-{job_id}: {why}")
+                time.sleep(self.poll)
+        except cups.IPPError as e:
+            raise DeviceError(f"copy {copy}: cannot follow CUPS job {self.queue}-{job_id}: {e}") from e
+
+    def _cancel(self, conn: Any, job_id: int) -> None:
+        """Cancel and purge: the scheduler drops the job's document (the certificate) at once."""
+        import cups
+
+        try:
+            conn.cancelJob(job_id, purge_job=True)
+        except cups.IPPError:
+            pass  # it ended meanwhile; PreserveJobFiles No removes its document
 
 
 # Receipt printer ---------------------------------------------------------------
