@@ -64,6 +64,10 @@ def require_cups() -> None:
     for tool in ("cupsd", "lp", "lpstat", "lpadmin", "cancel"):
         if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
             _missing(f"CUPS ({tool})", "KOFU_REQUIRE_CUPS", "Debian package cups")
+    try:
+        import cups  # noqa: F401
+    except ImportError:
+        _missing("pycups", "KOFU_REQUIRE_CUPS", "PyPI package pycups, built with libcups2-dev")
     if os.geteuid() != 0:
         _missing("a private cupsd needs root for its backends;", "KOFU_REQUIRE_CUPS", "run as root")
 
@@ -212,3 +216,22 @@ def system_pcscd(log: Path) -> Iterator[None]:
             proc.kill()
             proc.wait()
         out.close()
+
+
+# Searching for what was left behind -----------------------------------------------
+
+
+def files_mentioning(folder: Path, words: list[str]) -> list[str]:
+    """The files under ``folder`` that hold any of ``words``: in their bytes (UTF-8),
+    or, for a PDF (whose text is compressed), in what pdftotext reads from it."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        data = path.read_bytes()
+        text = data.decode("utf-8", errors="replace")
+        if data.startswith(b"%PDF"):
+            r = subprocess.run(["pdftotext", "-q", str(path), "-"], capture_output=True, text=True, timeout=60)
+            text += r.stdout
+        hits = [w for w in words if w in text]
+        if hits:
+            found.append(f"{path}: {', '.join(hits)}")
+    return found

@@ -37,6 +37,7 @@ from kofu.kiosk.web.devices import (
     CoinVendor,
     DeviceError,
     LpPrinter,
+    PcscCardSlot,
     Printer,
     ReceiptPrinter,
     SimulatedCoinVendor,
@@ -124,10 +125,12 @@ class Kiosk:
                  receipts: ReceiptPrinter | None = None, center: Any = None) -> None:
         self.settings = settings
         d = settings.devices
-        self.slot: CardSlot = slot or VirtualCardSlot(d.card_dir)
+        self.slot: CardSlot = slot or (
+            PcscCardSlot(d.pcsc_reader) if d.card_reader == "pcsc" else VirtualCardSlot(d.card_dir))
         self.vendor: CoinVendor = vendor or SimulatedCoinVendor()
         self.printer: Printer = printer or (
-            LpPrinter(d.lp_queue) if d.printer == "lp" else SpoolPrinter(d.spool, d.tray))
+            LpPrinter(d.lp_queue, server=d.lp_server, timeout=d.lp_timeout) if d.printer == "lp"
+            else SpoolPrinter(d.spool, d.tray))
         self.receipts: ReceiptPrinter = receipts or SimulatedReceiptPrinter(d.receipt_dir)
         if center is None:
             from kofu.kiosk.client import CenterClient, KioskTls

@@ -23,12 +23,16 @@ The file (relative paths are relative to the file's folder)::
     payment_timeout = 90              # seconds to put the money in; then it is returned
 
     [devices]
-    card_reader = "virtual"           # a folder of card files, picked on screen
+    card_reader = "virtual"           # "virtual" (a folder of card files, picked on screen)
+                                      # or "pcsc" (a PC/SC reader through pcscd; docs/devices.md)
     card_dir = "cards"
+    pcsc_reader = ""                  # pcsc: only readers whose name contains this ("": any)
     printer = "spool"                 # "spool" (a folder) or "lp" (CUPS)
     spool = "spool"                   # the kiosk's print spool (emptied after each job)
     tray = "tray"                     # spool printer: where the paper comes out (one PDF a copy)
     lp_queue = ""                     # lp printer: the CUPS queue (-d)
+    lp_server = ""                    # lp printer: the CUPS server, host or socket ("": this machine's)
+    lp_timeout = 120                  # lp printer: seconds a copy may take before it counts as failed
     receipt_dir = "receipts"          # the simulated receipt printer's paper
 
 Errors::
@@ -69,6 +73,10 @@ class DeviceSettings:
     receipt_dir: Path
     printer: str = "spool"
     lp_queue: str = ""
+    card_reader: str = "virtual"
+    pcsc_reader: str = ""
+    lp_server: str = ""
+    lp_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -113,9 +121,9 @@ def load_settings(path: Path) -> KioskSettings:
     if printer not in ("spool", "lp"):
         raise f.error("devices.printer", f"must be \"spool\" or \"lp\", got {printer!r}")
     card_reader = f.get("devices", "card_reader", str, "virtual")
-    if card_reader != "virtual":
-        raise f.error("devices.card_reader", f"must be \"virtual\" (a folder of card files; the only one built), "
-                                             f"got {card_reader!r}")
+    if card_reader not in ("virtual", "pcsc"):
+        raise f.error("devices.card_reader", f"must be \"virtual\" (a folder of card files) or \"pcsc\" "
+                                             f"(a PC/SC reader), got {card_reader!r}")
     devices = DeviceSettings(
         card_dir=f.required_path("devices", "card_dir", "cards"),
         spool=f.required_path("devices", "spool", "spool"),
@@ -123,6 +131,10 @@ def load_settings(path: Path) -> KioskSettings:
         receipt_dir=f.required_path("devices", "receipt_dir", "receipts"),
         printer=printer,
         lp_queue=f.get("devices", "lp_queue", str, ""),
+        card_reader=card_reader,
+        pcsc_reader=f.get("devices", "pcsc_reader", str, ""),
+        lp_server=f.get("devices", "lp_server", str, ""),
+        lp_timeout=f.number("devices", "lp_timeout", 120.0, positive=True, unit="seconds"),
     )
     if printer == "lp" and not devices.lp_queue:
         raise f.error("devices.lp_queue", "is required with printer = \"lp\" (a CUPS queue name)")
@@ -139,7 +151,9 @@ def load_settings(path: Path) -> KioskSettings:
 
 
 def write_config(path: Path, *, port: int, center_url: str, tls: dict[str, str], card_dir: Path,
-                 store: str, idle_timeout: float = 120, payment_timeout: float = 90) -> Path:
+                 store: str, idle_timeout: float = 120, payment_timeout: float = 90,
+                 card_reader: str = "virtual", pcsc_reader: str = "", printer: str = "spool",
+                 lp_queue: str = "", lp_server: str = "", lp_timeout: float = 120) -> Path:
     """Write a kiosk.toml beside its device folders (the demo and the tests use it)."""
     import json
 
@@ -169,11 +183,15 @@ idle_timeout = {idle_timeout}
 payment_timeout = {payment_timeout}
 
 [devices]
-card_reader = "virtual"
+card_reader = {s(card_reader)}
 card_dir = {s(card_dir)}
-printer = "spool"
+pcsc_reader = {s(pcsc_reader)}
+printer = {s(printer)}
 spool = {s(folder / "spool")}
 tray = {s(folder / "tray")}
+lp_queue = {s(lp_queue)}
+lp_server = {s(lp_server)}
+lp_timeout = {lp_timeout}
 receipt_dir = {s(folder / "receipts")}
 """,
         encoding="utf-8",
