@@ -222,8 +222,8 @@ def system_pcscd(log: Path) -> Iterator[None]:
 
 
 def files_mentioning(folder: Path, words: list[str]) -> list[str]:
-    """The files under ``folder`` that hold any of ``words``: in their bytes (UTF-8),
-    or, for a PDF (whose text is compressed), in what pdftotext reads from it."""
+    """The files under ``folder`` that hold any of ``words`` (spaces aside): in their
+    bytes (UTF-8), or, for a PDF (whose text is compressed), in what pdftotext reads."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         data = path.read_bytes()
@@ -231,7 +231,8 @@ def files_mentioning(folder: Path, words: list[str]) -> list[str]:
         if data.startswith(b"%PDF"):
             r = subprocess.run(["pdftotext", "-q", str(path), "-"], capture_output=True, text=True, timeout=60)
             text += r.stdout
-        hits = [w for w in words if w in text]
+        squeezed = text.replace(" ", "").replace("\u3000", "")  # pdftotext spaces CJK text its own way
+        hits = [w for w in words if w in text or w.replace(" ", "").replace("\u3000", "") in squeezed]
         if hits:
             found.append(f"{path}: {', '.join(hits)}")
     return found
