@@ -7,6 +7,12 @@
 #   fonts-nanum         a Korean font: the touch kiosk's 한국어 screens (and their screenshots)
 #   wrk                 the HTTP load generator of `make bench`
 #   ghostscript         gs -sDEVICE=tiffsep: the ink separations the latent-image test inspects
+#   pcscd               the PC/SC daemon: the kiosk's real card reader path (docs/devices.md)
+#   vsmartcard-vpcd     pcscd's virtual reader driver: a card file is put in it (kofu.jpki.vpcd)
+#   libpcsclite-dev     to build pyscard (PyPI has no Linux wheel; its swig comes from PyPI)
+#   cups                the print scheduler, lp and lpstat: the kiosk's real printer path
+#   libcups2-dev        to build pycups (the job states the kiosk's CUPS printer follows)
+#   gcc, python3-dev    to build those two (only when missing)
 set -euo pipefail
 need=()
 [ -e /usr/share/fonts/truetype/ipamj/ipamjm.ttf ] || need+=(fonts-ipamj-mincho)
@@ -16,6 +22,15 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v chromium >/dev/null || need+=(chromium)
 [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need+=(fonts-nanum)
 command -v gs >/dev/null || need+=(ghostscript)
+[ -x /usr/sbin/pcscd ] || need+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need+=(vsmartcard-vpcd)
+[ -e /usr/include/PCSC/winscard.h ] || need+=(libpcsclite-dev)
+[ -x /usr/sbin/cupsd ] && command -v lp >/dev/null || need+=(cups)
+[ -e /usr/include/cups/cups.h ] || need+=(libcups2-dev)
+command -v gcc >/dev/null || need+=(gcc)
+# pyscard and pycups build against Python's headers: Debian's python3-dev when python3 is Debian's.
+python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
+  || need+=(python3-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
 if [ "$(id -u)" -ne 0 ]; then
