@@ -16,6 +16,7 @@ No``, see docs/devices.md) or when the kiosk cancels a failed job.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger("kofu.kiosk.devices")
 
 COINS = (10, 50, 100, 500)
 NOTES = (1000, 5000, 10000)
@@ -105,7 +108,15 @@ class PcscCardSlot:
         return [n for n in names if self.reader in n]
 
     def choices(self) -> list[str]:
-        """The readers that hold a card now."""
+        """The readers that hold a card now; none when PC/SC cannot be reached (said in
+        the operator's log: the resident's screen just offers no card)."""
+        try:
+            return self._with_card()
+        except DeviceError as e:
+            log.error("card reader: %s", e)
+            return []
+
+    def _with_card(self) -> list[str]:
         from smartcard import scard
 
         names = self._readers()
@@ -127,7 +138,7 @@ class PcscCardSlot:
         from kofu.jpki.errors import CardError
         from kofu.jpki.reader import PcscCardReader
 
-        if name not in self.choices():
+        if name not in self._with_card():
             raise DeviceError(f"no card in a reader named {name!r}")
         self.remove()
         try:
