@@ -81,6 +81,11 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
         if not chunk:
             return None
         buf += chunk
+        # The driver writes a message's length and its bytes in two writes: with Nagle on
+        # its side, the second waits for our ACK, which Linux would delay by up to 40 ms.
+        # Acknowledge at once (the flag does not stick, so set it after every read).
+        if hasattr(socket, "TCP_QUICKACK"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
     return bytes(buf)
 
 
