@@ -117,11 +117,11 @@ class PcscCardSlot:
             return []
 
     def _with_card(self) -> list[str]:
-        from smartcard import scard
-
-        names = self._readers()
+        names = self._readers()  # first: says so when pyscard is missing
         if not names:
             return []
+        from smartcard import scard
+
         hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hresult != scard.SCARD_S_SUCCESS:
             raise DeviceError(f"cannot reach pcscd: {scard.SCardGetErrorMessage(hresult)}")
@@ -285,7 +285,7 @@ class LpPrinter:
             on_copy(n)
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ, LC_ALL="C")  # lp's "request id is QUEUE-N" untranslated
         if self.server:
             env["CUPS_SERVER"] = self.server
         return env
@@ -308,7 +308,7 @@ class LpPrinter:
             raise DeviceError(f"lp could not be run: {e}") from e
         if r.returncode != 0:
             raise DeviceError(f"lp failed ({r.returncode}): {r.stderr.decode(errors='replace')[:200]}")
-        m = re.search(rf"request id is {re.escape(self.queue)}-(\d+)", r.stdout.decode(errors="replace"))
+        m = re.search(rf"\b{re.escape(self.queue)}-(\d+)\b", r.stdout.decode(errors="replace"))
         if m is None:
             raise DeviceError(f"lp gave no job id: {r.stdout.decode(errors='replace')[:200]}")
         return int(m.group(1))
@@ -339,7 +339,10 @@ class LpPrinter:
                     raise DeviceError(f"copy {copy}: CUPS job {self.queue}-{job_id}: {why}")
                 time.sleep(self.poll)
         except cups.IPPError as e:
-            raise DeviceError(f"copy {copy}: cannot follow CUPS job {self.queue}-{job_id}: {e}") from e
+            # Not found: the scheduler forgot the job (PreserveJobHistory No), so whether it
+            # printed is unknown. docs/devices.md asks for the history to be kept.
+            raise DeviceError(f"copy {copy}: cannot follow CUPS job {self.queue}-{job_id} "
+                              f"(does the scheduler keep the job history?): {e}") from e
 
     def _cancel(self, conn: Any, job_id: int) -> None:
         """Cancel and purge: the scheduler drops the job's document (the certificate) at once."""
