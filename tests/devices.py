@@ -11,7 +11,8 @@ so a test could not tell which certificate came out; it also ignores copies.
 The tray is a six-line CUPS backend (backend(7)), below: the rest of the path
 (``lp``, the scheduler, its spool, the job states ``lpstat`` reports) is the
 real CUPS a store's kiosk runs. A file named ``JAMMED`` in the tray makes the
-backend fail, as a jammed printer does.
+backend fail, as a jammed printer does (``JAM-AFTER``: once the tray holds that
+many papers).
 
 PC/SC. pcsc-lite 1.9 (Debian 12) has one socket for the machine
 (``/run/pcscd/pcscd.comm``), so the tests use the system daemon: started here
@@ -44,11 +45,14 @@ PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_READER = "Virtual PCD 00 00"
 VPCD_PORT = 35963
 
-TRAY_BACKEND = """#!/bin/sh
+TRAY_BACKEND = r"""#!/bin/sh
 # The test printer's paper tray (CUPS backend(7)): DEVICE_URI is kofu-tray:/FOLDER.
 if [ $# -eq 0 ]; then echo 'direct kofu-tray "Unknown" "Kofu test paper tray"'; exit 0; fi
 dir=${DEVICE_URI#kofu-tray:}
 if [ -e "$dir/JAMMED" ]; then echo "ERROR: paper jam" >&2; exit 1; fi
+if [ -e "$dir/JAM-AFTER" ] && [ "$(ls "$dir" | grep -c '^job-.*\.pdf$')" -ge "$(cat "$dir/JAM-AFTER")" ]; then
+  echo "ERROR: paper jam" >&2; exit 1
+fi
 if [ $# -ge 6 ]; then cat "$6" > "$dir/.job-$1"; else cat > "$dir/.job-$1"; fi && mv "$dir/.job-$1" "$dir/job-$1.pdf"
 """
 
@@ -104,12 +108,15 @@ class CupsQueue:
         r = subprocess.run(["lpstat", *args], env=self.env(), capture_output=True, text=True, timeout=30)
         return r.stdout + r.stderr
 
-    def jam(self, jammed: bool = True) -> None:
-        mark = self.tray / "JAMMED"
-        if jammed:
+    def jam(self, jammed: bool = True, *, after: int | None = None) -> None:
+        """Jam the printer now, or once ``after`` more papers have come out; or clear it."""
+        mark, later = self.tray / "JAMMED", self.tray / "JAM-AFTER"
+        mark.unlink(missing_ok=True)
+        later.unlink(missing_ok=True)
+        if jammed and after is None:
             mark.touch()
-        else:
-            mark.unlink(missing_ok=True)
+        elif jammed:
+            later.write_text(str(len(self.papers()) + after), encoding="ascii")
 
     def papers(self) -> list[Path]:
         return sorted(self.tray.glob("job-*.pdf"), key=lambda p: int(p.stem.split("-")[1]))

@@ -241,3 +241,40 @@ def test_a_jammed_cups_printer_cancels_the_order_and_returns_the_money(world, ki
     secrets = [name, address]
     assert files_mentioning(kiosk["folder"], secrets) == []
     assert files_mentioning(q.spool, secrets) == []
+
+
+def test_a_cups_printer_that_jams_after_the_first_copy_is_reported_and_the_fee_kept(world, kiosk,
+                                                                                     tmp_path: Path) -> None:
+    root = world["_root"]
+    q: CupsQueue = kiosk["cups"]
+    card = card_with(world, "household", index=1)
+    name, address = person(root, card)
+    before = set(q.papers())
+    q.jam(after=1)
+    t = Touch(kiosk["url"])
+    try:
+        with VpcdCard(own_card(card, tmp_path), port=VPCD_PORT):
+            t.to_pin()
+            t.type_pin(card["pin"])
+            assert t.screen() == "remove", t.text()[-1500:]
+            t.press("removed")
+        t.press("kind:juminhyo", "scope")
+        t.press("next", "items")
+        t.press("next", "copies")
+        t.press("more")
+        t.press("next", "confirm")
+        t.press("next", "pay")
+        t.press("insert:1000")
+        t.wait_for("message")
+        assert ja("notice.device-failed") in t.text()
+        assert ja("notice.refund", refund=1000) not in t.text()  # a copy is out: the fee is kept
+        t.press("ok")
+    finally:
+        q.jam(False)
+        t.close()
+    printed = sorted(set(q.papers()) - before)
+    assert len(printed) == 1
+    assert name.replace(" ", "") in pdf_text(printed[0])
+    secrets = [name, address]
+    assert files_mentioning(kiosk["folder"], secrets) == []
+    assert files_mentioning(q.spool, secrets) == []
