@@ -67,13 +67,11 @@ class Recording:
     def __init__(self, client: WideAreaClient) -> None:
         self.client = client
         self.seen: set[str] = set()
-        self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def call(self, operation: str, **kw: Any) -> Any:
         with self.lock:
             self.seen.add(operation)
-            self.counts[operation] = self.counts.get(operation, 0) + 1
         return self.client.call(operation, **kw)
 
 
@@ -308,8 +306,10 @@ class Kiosks(RuleBasedStateMachine):
 
 
 _WORLD: dict[str, Any] = {}
-EXAMPLES, STEPS = 24, 20
-"""Bounded so that the test takes well under a minute with the real issuer rendering and sealing."""
+EXAMPLES, STEPS = 20, 20
+"""Bounded so that the test takes under a minute per database with the real issuer rendering and
+sealing (measured on a loaded 2-core machine: 14 s on SQLite, 46 s on PostgreSQL); with these
+the derandomized sequences still reach every ending and every issuer operation (asserted below)."""
 
 
 def test_money_counts_and_statuses_agree_after_any_sequence(world: World) -> None:
@@ -323,7 +323,6 @@ def test_money_counts_and_statuses_agree_after_any_sequence(world: World) -> Non
     # The sequences did reach every ending, misprint refunds after hand-out, and the sweeper's questions.
     assert {"printed", "partial", "cancelled", "refunded-after-hand-out"} <= _WORLD["ended"], _WORLD["ended"]
     assert {"IssueCertificate", "ConfirmPrinted", "CancelIssuance", "QueryIssuance"} <= world.issuer.seen
-    print("CALLS", world.issuer.counts, _WORLD["ended"])
     # The issuer's own books: nothing it issued for these orders is left open.
     with world.issuer_db.connect() as c:
         states = {r.state: r.n for r in c.execute(sa.text("SELECT state, count(*) AS n FROM issuances GROUP BY state"))}
