@@ -69,14 +69,20 @@ def _peer_cert_protocol() -> type:
     return PeerCertProtocol
 
 
-def run_app(app: Any, settings: ServerSettings, *, graceful_shutdown_seconds: float | None = None) -> None:
+GRACEFUL_SHUTDOWN_SECONDS = 3.0
+"""How long SIGTERM waits for requests in flight and open connections, for every service.
+
+Unbounded, uvicorn waits for every connection to close: an idle keep-alive TLS
+connection whose client never answers the server's close_notify held the issuer
+up for asyncio's SSL shutdown timeout (30 s) and more (tests/issuer/test_shutdown.py)."""
+
+
+def run_app(app: Any, settings: ServerSettings, *, graceful_shutdown_seconds: float = GRACEFUL_SHUTDOWN_SECONDS) -> None:
     """Serve ``app``; ``graceful_shutdown_seconds`` bounds how long SIGTERM waits for
-    requests in flight before cancelling them (None: as long as they take)."""
+    requests in flight and open connections before cancelling them."""
     import uvicorn
 
-    kwargs: dict[str, Any] = {"http": _peer_cert_protocol()}
-    if graceful_shutdown_seconds is not None:
-        kwargs["timeout_graceful_shutdown"] = graceful_shutdown_seconds
+    kwargs: dict[str, Any] = {"http": _peer_cert_protocol(), "timeout_graceful_shutdown": graceful_shutdown_seconds}
     if settings.tls is not None:
         kwargs.update(
             ssl_certfile=str(settings.tls.cert),

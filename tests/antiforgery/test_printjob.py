@@ -71,8 +71,9 @@ def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
         x, y, w, h = box.x, box.y, box.w, box.h
         word600 = word_mask(_px(w, 600), _px(h, 600))
     else:
-        # The front underlay covers the whole page from its top left corner.
-        page, x, y, w, h = 0, 15.0, 170.0, 180.0, 90.0
+        # The front underlay covers the whole page from its top left corner; the area
+        # between 「以下余白」 and the certification block is blank paper.
+        page, x, y, w, h = 0, 15.0, 136.0, 180.0, 88.0
         full = word_mask(_px(L.PAGE_W_MM, 600), _px(L.PAGE_H_MM, 600))
         word600 = full[
             _px(y, 600) : _px(y, 600) + _px(h, 600), _px(x, 600) : _px(x, 600) + _px(w, 600)
@@ -89,7 +90,8 @@ def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
     inside, outside = _areas(word600[::6, ::6][: v.shape[0], : v.shape[1]], 3)
     view_contrast = abs(v[inside].mean() - v[outside].mean())
     assert view_contrast <= 0.02, view_contrast
-    assert v[outside].mean() < 0.95  # it is a visible tint, not blank paper
+    # A light tint (it read grey at 0.78 before), yet a tint, not blank paper.
+    assert 0.82 <= v[outside].mean() < 0.95, v[outside].mean()
 
 
 def _latent_region(dpi: int) -> tuple[slice, slice, int]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,122 @@ def test_instalments_and_due_dates() -> None:
     assert due_date(date(2025, 12, 31)) == date(2026, 1, 5)  # 閉庁日
     with pytest.raises(TaxRuleError):
         instalments(1_000, 2_000, (date(2025, 6, 30),))
+
+
+def _deduction(t: Any, label: str) -> int | None:
+    return dict(t.deductions).get(label)
+
+
+@pytest.mark.parametrize(
+    ("fiscal_year", "salary", "spouse_income", "kojo", "tokubetsu"),
+    [
+        # 令和7年度 (limit 480,000); 給与収入 5,000,000 → 合計所得金額 3,560,000 (≤ 9,000,000).
+        (2025, 5_000_000, 480_000, 330_000, None),  # 配偶者控除
+        (2025, 5_000_000, 480_001, None, 330_000),  # 48万円超100万円以下
+        (2025, 5_000_000, 1_000_000, None, 330_000),
+        (2025, 5_000_000, 1_000_001, None, 310_000),  # 100万円超105万円以下
+        (2025, 5_000_000, 1_050_001, None, 260_000),
+        (2025, 5_000_000, 1_200_000, None, 160_000),
+        (2025, 5_000_000, 1_250_001, None, 60_000),
+        (2025, 5_000_000, 1_330_000, None, 30_000),  # 130万円超133万円以下
+        (2025, 5_000_000, 1_330_001, None, None),  # over 133万円: none
+        # 給与収入 11,150,000 → 9,200,000 (9,000,000 < … ≤ 9,500,000): the second column.
+        (2025, 11_150_000, 700_000, None, 220_000),
+        (2025, 11_150_000, 1_260_000, None, 40_000),  # 125万円超130万円以下
+        (2025, 11_150_000, 1_310_000, None, 20_000),
+        # 給与収入 11,900,000 → 9,950,000: the third column; 12,000,000 → 10,050,000: none.
+        (2025, 11_900_000, 1_020_000, None, 110_000),
+        (2025, 12_000_000, 700_000, None, None),
+        # 令和8年度: the limit is 580,000 円.
+        (2026, 5_000_000, 580_000, 330_000, None),
+        (2026, 5_000_000, 580_001, None, 330_000),
+        # 平成31年度・令和2年度: 38万円超90万円以下 33万円 … 120万円超123万円以下 3万円.
+        (2020, 5_000_000, 380_001, None, 330_000),
+        (2020, 5_000_000, 900_001, None, 310_000),
+        (2020, 5_000_000, 1_230_000, None, 30_000),
+        (2020, 5_000_000, 1_230_001, None, None),
+    ],
+)
+def test_spouse_special_deduction_table(fiscal_year: int, salary: int, spouse_income: int,
+                                        kojo: int | None, tokubetsu: int | None) -> None:
+    t = assess(TaxReturn(fiscal_year=fiscal_year, salary_revenue=salary,
+                         spouse=Dependant(date(1980, 1, 1), income=spouse_income)))
+    assert _deduction(t, "配偶者控除") == kojo
+    assert _deduction(t, "配偶者特別控除") == tokubetsu
+    assert t.spouse == ("一般" if kojo else None)  # 控除対象配偶者 only within the limit
+
+
+def test_spouse_special_deduction_assessed_as_published() -> None:
+    """令和7年度, 給与収入 5,000,000 円, 社会保険料 700,000 円, a spouse earning 490,000 円,
+    written out by hand: 配偶者特別控除 330,000 円 with its 人的控除額の差 50,000 円."""
+    t = assess(TaxReturn(fiscal_year=2025, salary_revenue=5_000_000, deductions=(("社会保険料控除", 700_000),),
+                         spouse=Dependant(date(1980, 1, 1), income=490_000)))
+    kyuyo = 5_000_000 - (5_000_000 * 20 // 100 + 440_000)  # 3,560,000
+    taxable = (kyuyo - (700_000 + 330_000 + 430_000)) // 1000 * 1000  # 2,100,000
+    diff = 50_000 + 50_000  # 基礎控除 and 配偶者特別控除 (48万円超50万円未満)
+    base = max(diff - (taxable - 2_000_000), 50_000)  # 課税標準額 over 2,000,000
+    levy = ((taxable * 6 // 100 - base * 3 // 100) // 100 * 100, (taxable * 4 // 100 - base * 2 // 100) // 100 * 100)
+    assert t.taxable_income == taxable == 2_100_000
+    assert t.adjustment == (base * 3 // 100, base * 2 // 100) == (1_500, 1_000)
+    assert t.income_levy == levy == (124_500, 83_000)
+    assert t.total == sum(levy) + 3_000 + 1_000 + 1_000
+    # The 人的控除額の差 falls to 30,000 円 from 50万円 and to nothing from 55万円.
+    diffs = []
+    for income in (499_999, 500_000, 549_999, 550_000):
+        u = assess(TaxReturn(fiscal_year=2025, salary_revenue=3_000_000, spouse=Dependant(date(1980, 1, 1), income=income)))
+        kyuyo = 3_000_000 * 7 // 10 - 80_000  # 2,020,000
+        taxable = (kyuyo - 330_000 - 430_000) // 1000 * 1000  # 1,260,000: base = the 差
+        diffs.append(u.adjustment[0] * 100 // 3 - 50_000)
+        assert u.taxable_income == taxable
+    assert diffs == [50_000, 30_000, 30_000, 0]
+
+
+def test_spouse_special_deduction_before_its_table_is_refused() -> None:
+    with pytest.raises(TaxRuleError, match="配偶者特別控除"):
+        assess(TaxReturn(fiscal_year=2018, salary_revenue=5_000_000, spouse=Dependant(date(1980, 1, 1), income=500_000)))
+
+
+@pytest.mark.parametrize(
+    ("revenue", "born", "fiscal_year", "kyuyo"),
+    [
+        # (a) 令和7年度 (令和6年分): 給与所得 = 収入 − 1,950,000 above 8,500,000; a child
+        # under 23 on 31 December 2024 takes (min(収入, 10,000,000) − 8,500,000) × 10 %.
+        (10_000_000, date(2008, 5, 1), 2025, 8_050_000 - 150_000),
+        (12_000_000, date(2008, 5, 1), 2025, 10_050_000 - 150_000),  # capped at 10,000,000
+        (9_000_005, date(2008, 5, 1), 2025, 7_050_005 - 50_001),  # 50,000.5 rounded up
+        (10_000_000, date(2014, 1, 1), 2025, 8_050_000 - 150_000),  # 年少 (under 16) counts
+        (10_000_000, date(2001, 6, 1), 2025, 8_050_000),  # 23 on 31 December: none
+        (8_500_000, date(2008, 5, 1), 2025, 6_550_000),  # not over 8,500,000: none
+        (10_000_000, date(2008, 5, 1), 2020, 10_000_000 * 9 // 10 - 1_200_000),  # before 令和3年度
+    ],
+)
+def test_income_adjustment_for_a_young_dependant(revenue: int, born: date, fiscal_year: int, kyuyo: int) -> None:
+    t = assess(TaxReturn(fiscal_year=fiscal_year, salary_revenue=revenue, dependants=(Dependant(born),)))
+    assert t.salary_income == kyuyo
+    assert t.total_income == kyuyo
+    assert t.income_adjustment == salary_income(revenue, fiscal_year - 1) - kyuyo
+
+
+@pytest.mark.parametrize(
+    ("revenue", "pension", "kyuyo"),
+    [
+        # (b) (min(給与, 100,000) + min(年金, 100,000)) − 100,000.
+        (1_050_000, 300_000, 500_000 - 100_000),
+        (620_000, 60_000, 70_000 - 30_000),
+        (600_000, 30_000, 50_000),  # 50,000 + 30,000 is not over 100,000: none
+        (1_050_000, 0, 500_000),
+    ],
+)
+def test_income_adjustment_for_salary_and_pension(revenue: int, pension: int, kyuyo: int) -> None:
+    other = (("公的年金等に係る雑所得", pension),) if pension else ()
+    t = assess(TaxReturn(fiscal_year=2025, salary_revenue=revenue, other_incomes=other))
+    assert t.salary_income == kyuyo
+    # 総所得金額等, and with it the 非課税限度額, counts the adjusted 給与所得.
+    assert t.total_income == kyuyo + pension
+
+
+def test_both_income_adjustments() -> None:
+    # (a) 150,000 first, then (b) on what is left: 100,000 + 100,000 − 100,000.
+    t = assess(TaxReturn(fiscal_year=2025, salary_revenue=10_000_000, dependants=(Dependant(date(2008, 5, 1)),),
+                         other_incomes=(("公的年金等に係る雑所得", 200_000),)))
+    assert (t.salary_income, t.income_adjustment) == (8_050_000 - 250_000, 250_000)

@@ -142,6 +142,40 @@ def test_per_capita_only(test_seal: SealKit, tmp_path: Path) -> None:
     assert has(lines, f"年税額{_y(5_000)}") and has(lines, "所得・課税証明書")
 
 
+def test_spouse_special_and_income_adjustment(test_seal: SealKit, tmp_path: Path) -> None:
+    """令和8年度 (令和7年中): 給与収入 9,500,000 円, a child of 15, a spouse earning
+    1,020,000 円 (over the 580,000 円 limit), 社会保険料 1,300,000 円, written out by
+    the published rules."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
+    raw = TaxReturn(fiscal_year=2026, salary_revenue=9_500_000, deductions=(("社会保険料控除", 1_300_000),),
+                    spouse=Dependant(date(1975, 3, 3), income=1_020_000), dependants=(Dependant(date(2010, 1, 1)),))
+    # 給与所得控除 above 8,500,000 円 is 1,950,000 円; the 所得金額調整控除 for a
+    # 扶養親族 under 23 (年少 included) is (9,500,000 − 8,500,000) × 10 %.
+    adjustment = (9_500_000 - 8_500_000) // 10
+    kyuyo = 9_500_000 - 1_950_000 - adjustment
+    # 配偶者特別控除: spouse 100万円超105万円以下, taxpayer ≤ 9,000,000 円: 310,000 円; 年少 0; 基礎 430,000.
+    deductions = 1_300_000 + 310_000 + 430_000
+    taxable = (kyuyo - deductions) // 1000 * 1000
+    # 人的控除額の差: 基礎控除's 50,000 only (the spouse is far above the limit); 課税標準額 over
+    # 2,000,000 leaves the 50,000 円 floor.
+    base = max(50_000 - (taxable - 2_000_000), 50_000)
+    city = (taxable * 6 // 100 - base * 3 // 100) // 100 * 100
+    pref = (taxable * 4 // 100 - base * 2 // 100) // 100 * 100
+    doc = s.tax_shotoku(assessment=assess(raw))
+    flat, lines = read(doc, test_seal, tmp_path)
+    assert has(lines, f"給与所得{_y(9_500_000)}{_y(kyuyo)}") and kyuyo == 7_450_000
+    assert has(lines, f"所得金額調整控除額（給与所得から控除済）{_y(adjustment)}")
+    assert has(lines, f"総所得金額等{_y(kyuyo)}")
+    assert has(lines, f"配偶者特別控除{_y(310_000)}") and "配偶者控除" not in flat.replace("配偶者特別控除", "")
+    assert has(lines, f"所得控除合計{_y(deductions)}")
+    assert has(lines, "控除対象配偶者無") and has(lines, "扶養親族1人（年少1人）")
+    assert has(lines, f"課税標準額{_y(taxable)}")
+    assert has(lines, f"調整控除額{_y(1_500)}{_y(1_000)}{_y(2_500)}")
+    assert has(lines, f"所得割額{_y(city)}{_y(pref)}{_y(city + pref)}")
+    assert has(lines, f"年税額{_y(city + pref + 3_000 + 1_000 + 1_000)}")
+
+
 def test_nozei_one_line_per_instalment(test_seal: SealKit, tmp_path: Path) -> None:
     doc = s.tax_nozei()
     flat, lines = read(doc, test_seal, tmp_path)

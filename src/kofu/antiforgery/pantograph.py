@@ -2,14 +2,22 @@
 
 >>> mask = pantograph_mask(4961, 7016)   # 600 dpi, True = ink
 
-Two dot screens of the same ink coverage (25 %), so the original reads as a
-flat tint at any normal viewing distance:
+Two dot screens of nearly the same ink coverage (20 %), so the original reads
+as a light, flat tint at any normal viewing distance:
 
-- the background: 2 x 2 dots every 4 px at 600 dpi (150 lines per inch). A
-  copier sampling at 300 dpi sees each dot as a quarter of a pixel, and its
-  blur and threshold wipe them out;
-- the word 「複写」: 6 x 6 dots every 12 px (50 lpi). Each dot is a full 3 x 3
-  block at 300 dpi and survives the copier's threshold, so the word appears.
+- the background: 2 x 2 dots every 4 px down and 5 px across at 600 dpi. A
+  copier sampling at 300 dpi sees each dot as at most a pixel, and its blur
+  and threshold wipe them out;
+- the word 「複写」: 6 x 6 dots every 12 px down and 14 px across (21 %). Each
+  dot is a full 3 x 3 block at 300 dpi and survives the copier's threshold,
+  so the word appears.
+
+Lighter than this the word no longer shows on a copy at the measured contrast
+with dots the verifier's blur still melts (kofu.antiforgery.compare: a 3 px
+period at 150 dpi): the copy contrast of a dot screen is its coverage times
+a gain below 1 for dots this small, so a page of lightness 0.85 (15 % ink)
+gives about 0.14; larger, sparser dots (0.47 mm every 1 mm) reach 0.16 at
+0.86 but show as strokes to the verifier (measured for issue 14).
 
 The glyphs come from the MJ font the certificates already use, thickened
 (Mincho strokes are thinner than the 12 px screen period).
@@ -27,13 +35,14 @@ PRINT_DPI = 600
 INK_K = 1.0
 """Tint of the pattern (K): dark enough for a copier to keep the big dots."""
 _GLYPH_PX = 560  # ~24 mm at 600 dpi
-_FINE, _FINE_DOT = 4, 2
-_COARSE, _COARSE_DOT = 12, 6
+_FINE, _FINE_DOT = (4, 5), 2
+_COARSE, _COARSE_DOT = (12, 14), 6
+"""(period down, period across) and dot size, in 600 dpi pixels."""
 
 
-def _screen(h: int, w: int, period: int, dot: int) -> NDArray[np.bool_]:
-    yy = (np.arange(h) % period < dot)[:, None]
-    xx = (np.arange(w) % period < dot)[None, :]
+def _screen(h: int, w: int, period: tuple[int, int], dot: int) -> NDArray[np.bool_]:
+    yy = (np.arange(h) % period[0] < dot)[:, None]
+    xx = (np.arange(w) % period[1] < dot)[None, :]
     return yy & xx
 
 

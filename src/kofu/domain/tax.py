@@ -11,14 +11,21 @@ year). The steps, in the order of 地方税法:
 
 1. 給与所得 from the 給与収入 (支払金額) by the 給与所得控除 table of the income
    year (所得税法 別表第五 below 6,600,000 円: the revenue rounded down to
-   4,000 円 first); 総所得金額等 = 給与所得 + the other incomes given.
+   4,000 円 first), less the 所得金額調整控除 (from 令和3年度, 租税特別措置法
+   41条の3の3 as 地方税法 附則 applies it): (a) 給与収入 over 8,500,000 円
+   with a 扶養親族 under 23: 10 % of (給与収入, at most 10,000,000, −
+   8,500,000), rounded up to the yen; (b) with both 給与所得 and
+   公的年金等に係る雑所得: (each, at most 100,000, summed) − 100,000.
+   総所得金額等 = 給与所得 + the other incomes given.
 2. 非課税: 均等割 (and 森林環境税) when 総所得金額等 is at most the 均等割
    limit of the municipality's 級地; 所得割 when it is at most the 所得割
    limit. Both limits count the taxpayer, the 同一生計配偶者 and every 扶養親族
    (年少 included).
-3. 所得控除: the deductions given (社会保険料控除 …) plus 配偶者控除, 扶養控除
-   and 基礎控除 computed here; 課税標準額 (課税総所得金額) = 総所得金額等 −
-   所得控除合計, rounded down to 1,000 円, never below 0.
+3. 所得控除: the deductions given (社会保険料控除 …) plus 配偶者控除 (a
+   spouse within the 扶養 income limit), 配偶者特別控除 (a spouse above it, up
+   to 1,330,000 円; from 平成31年度), 扶養控除 and 基礎控除 computed here;
+   課税標準額 (課税総所得金額) = 総所得金額等 − 所得控除合計, rounded down to
+   1,000 円, never below 0.
 4. 所得割: 課税標準額 × 6 % (市町村民税) and 4 % (道府県民税), less 調整控除
    (3 % / 2 % of its base) and the 税額控除 given (split 3 : 2), each
    rounded down to 100 円 and never below 0.
@@ -26,8 +33,9 @@ year). The steps, in the order of 地方税法:
    3,000 + 1,000 円; 森林環境税 (国税, levied with 均等割) 1,000 円 from
    令和6年度.
 
-Not modelled: 配偶者特別控除, 所得金額調整控除, 障害者・ひとり親 exemptions,
-分離課税, 指定都市 rates (8 % / 2 %). Those records must be computed by the
+Not modelled: 障害者・寡婦・ひとり親・勤労学生 (their deductions, the
+所得金額調整控除 for a 特別障害者, and the 非課税 for them), 分離課税,
+指定都市 rates (8 % / 2 %). Those records must be computed by the
 municipality's own system and are refused by :func:`assess` only when the
 figures themselves are impossible.
 """
@@ -46,6 +54,12 @@ PREFECTURAL_RATE: Final = 4
 FOREST_TAX: Final = 1_000
 FOREST_TAX_FROM: Final = 2024
 """森林環境税 is levied from 令和6年度."""
+PENSION_INCOME: Final = "公的年金等に係る雑所得"
+"""The kind of ``other_incomes`` that counts for the 所得金額調整控除 (b)."""
+INCOME_ADJUSTMENT_FROM: Final = 2021
+"""所得金額調整控除: 令和2年分の所得, so 令和3年度 of the 個人住民税."""
+SPOUSE_SPECIAL_FROM: Final = 2019
+"""配偶者特別控除 as tabled here (scaled by the taxpayer's income): 平成31年度 on."""
 
 
 class TaxRuleError(ValueError):
@@ -89,6 +103,9 @@ class ResidentTax:
     fiscal_year: int
     salary_revenue: int
     salary_income: int
+    """給与所得, after the 所得金額調整控除."""
+    income_adjustment: int
+    """所得金額調整控除額 (already taken off 給与所得)."""
     incomes: tuple[tuple[str, int], ...]
     """(所得の種類, 所得金額), 給与所得 first when there is a salary."""
     total_income: int
@@ -226,6 +243,67 @@ def _spouse_deduction(total_income: int, elderly: bool) -> tuple[int, int]:
     return 0, 0
 
 
+# 配偶者特別控除 of the 個人住民税 (地方税法 314条の2 ①十の二): the upper bounds of the
+# spouse's 合計所得金額, each with the deduction for a taxpayer's 合計所得金額 of at
+# most 9,000,000 / 9,500,000 / 10,000,000 円. The first band starts above the
+# 扶養 income limit (dependant_income_limit). 平成31年度・令和2年度 the bounds were
+# 100,000 円 lower (the 令和3年度 reform moved 給与所得控除 and 基礎控除 by as much).
+_SPOUSE_SPECIAL: Final = (
+    (1_000_000, (330_000, 220_000, 110_000)),
+    (1_050_000, (310_000, 210_000, 110_000)),
+    (1_100_000, (260_000, 180_000, 90_000)),
+    (1_150_000, (210_000, 140_000, 70_000)),
+    (1_200_000, (160_000, 110_000, 60_000)),
+    (1_250_000, (110_000, 80_000, 40_000)),
+    (1_300_000, (60_000, 40_000, 20_000)),
+    (1_330_000, (30_000, 20_000, 10_000)),
+)
+# Its 人的控除額の差 for the 調整控除 (地方税法 314条の6): only just above the limit.
+_SPOUSE_SPECIAL_DIFF: Final = ((20_000, (50_000, 40_000, 20_000)), (70_000, (30_000, 20_000, 10_000)))
+
+
+def spouse_special_deduction(fiscal_year: int, total_income: int, spouse_income: int) -> tuple[int, int]:
+    """(配偶者特別控除, its 人的控除額の差) for a spouse whose 合計所得金額 is over the
+    扶養 limit; (0, 0) when none applies (the taxpayer's 合計所得金額 over
+    10,000,000 円, the spouse's within the limit or over 1,330,000 円 (1,230,000
+    before 令和3年度)).
+
+    The 人的控除額の差 is 50,000 / 30,000 円 (less for a taxpayer over 9,000,000 円)
+    for a spouse less than 20,000 / 70,000 円 above the limit (48万円超50万円未満,
+    50万円以上55万円未満 in 令和3〜7年度); from 令和8年度 the bands are taken to
+    move with the limit (58万円超) as they did in 令和3年度.
+    """
+    limit = dependant_income_limit(fiscal_year)
+    shift = 0 if fiscal_year >= 2021 else -100_000
+    if spouse_income <= limit or spouse_income > _SPOUSE_SPECIAL[-1][0] + shift or total_income > 10_000_000:
+        return 0, 0
+    if fiscal_year < SPOUSE_SPECIAL_FROM:
+        raise TaxRuleError(f"no 配偶者特別控除 table for {fiscal_year}年度 (from {SPOUSE_SPECIAL_FROM})")
+    col = 0 if total_income <= 9_000_000 else 1 if total_income <= 9_500_000 else 2
+    amount = next(amounts[col] for upper, amounts in _SPOUSE_SPECIAL if spouse_income <= upper + shift)
+    over = spouse_income - limit
+    diff = next((d[col] for below, d in _SPOUSE_SPECIAL_DIFF if over < below), 0)
+    return amount, diff
+
+
+def income_adjustment(fiscal_year: int, salary_revenue: int, salary: int, pension: int, young_dependant: bool) -> int:
+    """所得金額調整控除 taken off ``salary`` (給与所得控除後の給与等の金額).
+
+    (a) 給与収入 over 8,500,000 円 and a 扶養親族 under 23: (給与収入, at most
+    10,000,000, − 8,500,000) × 10 %, rounded up to the yen; (b) then, with
+    公的年金等に係る雑所得 ``pension`` as well: min(給与, 100,000) + min(pension,
+    100,000) − 100,000, 給与 after (a). None before 令和3年度.
+    """
+    if fiscal_year < INCOME_ADJUSTMENT_FROM or salary <= 0:
+        return 0
+    a = 0
+    if salary_revenue > 8_500_000 and young_dependant:
+        a = min(salary, -(-(min(salary_revenue, 10_000_000) - 8_500_000) // 10))
+    left = salary - a
+    b = max(0, min(left, 100_000) + min(pension, 100_000) - 100_000) if pension > 0 else 0
+    return a + b
+
+
 def nontaxable_limits(fiscal_year: int, persons: int, grade: int) -> tuple[int, int]:
     """(所得割, 均等割) 非課税限度額 of 総所得金額等 for a household of ``persons``
     (the taxpayer, the 同一生計配偶者 and the 扶養親族)."""
@@ -254,14 +332,18 @@ def assess(r: TaxReturn) -> ResidentTax:
     for what, v in (("給与収入", r.salary_revenue), *r.other_incomes, *r.deductions, *r.tax_credits):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise TaxRuleError(f"{what}: {v!r} is not a non-negative int of yen")
-    # 1. Incomes.
+    # 1. Incomes (給与所得 after the 所得金額調整控除).
+    limit = dependant_income_limit(r.fiscal_year)
+    deps = [d for d in r.dependants if d.income <= limit]
     sal = salary_income(r.salary_revenue, income_year) if r.salary_revenue else 0
+    pension = sum(v for k, v in r.other_incomes if k == PENSION_INCOME)
+    young = any(_age(d.birth_date, date(income_year, 12, 31)) < 23 for d in deps)
+    adjustment_income = income_adjustment(r.fiscal_year, r.salary_revenue, sal, pension, young)
+    sal -= adjustment_income
     incomes = ((("給与所得", sal),) if r.salary_revenue else ()) + tuple(r.other_incomes)
     total = sum(v for _, v in incomes)
     # 2. Household size for the 非課税限度額.
-    limit = dependant_income_limit(r.fiscal_year)
     spouse = r.spouse if r.spouse is not None and r.spouse.income <= limit else None
-    deps = [d for d in r.dependants if d.income <= limit]
     persons = 1 + (spouse is not None) + len(deps)
     income_limit, per_capita_limit = nontaxable_limits(r.fiscal_year, persons, r.grade)
     income_exempt = total <= income_limit
@@ -276,6 +358,11 @@ def assess(r: TaxReturn) -> ResidentTax:
         if amount:
             spouse_kind = "老人" if elderly else "一般"
             deductions.append(("配偶者控除", amount))
+            diff += d
+    elif r.spouse is not None:
+        amount, d = spouse_special_deduction(r.fiscal_year, total, r.spouse.income)
+        if amount:
+            deductions.append(("配偶者特別控除", amount))
             diff += d
     counts = {"一般": 0, "特定": 0, "老人": 0, "同居老親等": 0, "年少": 0}
     for dep in deps:
@@ -313,6 +400,7 @@ def assess(r: TaxReturn) -> ResidentTax:
         fiscal_year=r.fiscal_year,
         salary_revenue=r.salary_revenue,
         salary_income=sal,
+        income_adjustment=adjustment_income,
         incomes=incomes,
         total_income=total,
         deductions=tuple(deductions),

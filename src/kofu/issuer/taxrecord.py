@@ -14,7 +14,7 @@ from typing import Any
 
 from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, assess, instalments
 
-COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "扶養控除")
+COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除")
 """Deductions the issuer computes from the household; an import may not give them."""
 
 

@@ -4,7 +4,7 @@ Amounts are ints of yen, printed with thousands separators (1,234,567円).
 The income figures of a 年度 are those of the calendar year before it
 (令和7年度 taxes 令和6年中の所得), and the certificate says so. The
 所得・課税証明書 prints the assessment :func:`kofu.domain.tax.assess` made
-(収入 and 所得, 所得控除, 課税標準額, 所得割 with 調整控除 and 税額控除,
+(収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 課税標準額, 所得割 with 調整控除 and 税額控除,
 均等割, 森林環境税, 年税額); the 納税証明書 prints one line per 期.
 """
 
@@ -41,6 +41,9 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
     for label, v in t.incomes:
         revenue = yen(t.salary_revenue, "給与収入") if label == "給与所得" else ""
         incomes.append([label, revenue, yen(v, label)])
+        if label == "給与所得" and t.income_adjustment:
+            # 給与所得 is printed after it; the adjustment is shown so the row reconciles.
+            incomes.append(["所得金額調整控除額（給与所得から控除済）", "", yen(t.income_adjustment, "所得金額調整控除額")])
     m_label, p_label = doc.municipal_tax_label, doc.prefectural_tax_label
 
     def row(label: str, pair: tuple[int, int], exempt: bool = False) -> list[str]:
