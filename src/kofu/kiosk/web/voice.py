@@ -5,8 +5,8 @@ message a screen announces (``SPOKEN``) in every language with Debian's
 ``espeak-ng`` into ``voice/<lang>/<key>.wav`` beside this file (a build
 artefact, not committed: some 100 MB of WAV). Nothing is fetched at run time;
 a kiosk without the folder shows every text but plays nothing, and says so in
-its log. The clips are remade when a catalog or this file changes (the
-folder's ``manifest.json`` holds a hash of both).
+its log. The clips are remade when a catalog, a voice or the list of clips changes (the
+folder's ``manifest.json`` holds a hash of them).
 
 espeak-ng reads kana but not kanji, and its Mandarin voice in Debian reads
 tone digits in English; so a Japanese text is turned into hiragana first
@@ -96,8 +96,8 @@ def synthesize(lang: str, text: str) -> bytes:
 
 
 def fingerprint() -> str:
-    """A hash of what the clips are made from: every catalog and this file."""
-    h = hashlib.sha256(Path(__file__).read_bytes())
+    """A hash of what the clips are made from: the voices, the clips and every catalog."""
+    h = hashlib.sha256(json.dumps([VOICES, SPEED, clip_ids()]).encode())
     for lang in catalog.LANGUAGES:
         h.update(catalog.mo_path(lang).read_bytes())
     return h.hexdigest()
