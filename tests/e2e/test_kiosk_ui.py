@@ -801,6 +801,10 @@ def test_personal_data_is_spoken_only_into_earphones_and_the_reminder_repeats(wo
         assert all(c["id"] != "reminder.take" for c in played(w.page))
     finally:
         w.close()
+    # What the earphones heard was made in memory: nothing of it on the kiosk's disk or in its log.
+    name, address = person(root, card)
+    no_trace([kiosk["folder"] / "spool", kiosk["folder"] / "receipts", root / "service-tmp", kiosk["log"]],
+             name, address, *names)
 
 
 REMINDER_GAP = 4.0
