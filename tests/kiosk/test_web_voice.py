@@ -73,3 +73,34 @@ def test_building_makes_every_clip_of_every_language_once(tmp_path: Path, monkey
     assert voice.clip_path("zh-Hans", "prompt.pin", tmp_path).read_bytes() == b"RIFF....WAVE"
     assert ("pt", catalog.translator("pt")("prompt.pin")) in made
     assert voice.build(tmp_path) == 0  # up to date: nothing is made again
+
+
+def test_the_kiosk_serves_only_its_own_clips_and_the_personal_readout_only_into_earphones(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from kofu.kiosk.web.app import COOKIE, Kiosk, build_app
+    from kofu.kiosk.web.settings import load_settings, write_config
+
+    assert voice.built(), f"voice guidance is not built in {voice.VOICE}: run make setup"
+    toml = write_config(tmp_path / "kiosk.toml", port=8407, center_url="https://127.0.0.1:1",
+                        tls={"ca": "ca.pem", "client_cert": "c.pem", "client_key": "c.key"},
+                        card_dir=tmp_path, store="s")
+    kiosk = Kiosk(load_settings(toml), center=object())
+    with TestClient(build_app(kiosk)) as client:
+        for lang in catalog.LANGUAGES:
+            r = client.get(f"/voice/{lang}/prompt.start.wav")
+            assert r.status_code == 200 and r.content[:4] == b"RIFF", lang
+        for path in ("/voice/fr/prompt.start.wav", "/voice/ja/manifest.wav", "/voice/ja/..%2Fmanifest.json",
+                     "/voice/ja/kind.juminhyo.wav"):
+            assert client.get(path).status_code == 404, path
+        assert client.get("/").status_code == 200
+        sid = client.cookies[COOKIE]
+        t = kiosk.txns[sid]
+        t.screen, t.offers, t.kind, t.scope = "confirm", [OFFER], "juminhyo", "household"
+        assert client.get("/voice/personal?screen=confirm").status_code == 403  # over the speaker: never
+        client.post("/act", data={"a": "earphone"})
+        assert t.earphone
+        r = client.get("/voice/personal?screen=confirm")
+        assert r.status_code == 200 and r.content[:4] == b"RIFF"
+        assert r.headers["cache-control"] == "no-store"
+        assert client.get("/voice/personal?screen=pay").status_code == 403  # only the screen shown
