@@ -458,7 +458,11 @@ def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile,
     try:
         w.to_pin(card)
         w.page.get_by_role("button", name="1", exact=True).click()
-        # Nobody touches the screen: it reloads itself after the idle timeout, and the session is gone.
+        # Nobody touches the screen: the warning is shown and spoken, with its caption ...
+        w.page.wait_for_function("() => window.kofuVoice.played.some(c => c.id === 'idle.warning')",
+                                 timeout=IDLE * 1000)
+        assert w.page.get_by_test_id("caption").inner_text().endswith(w._("idle.warning"))
+        # ... then it reloads itself after the idle timeout, and the session is gone.
         w.page.wait_for_selector("main[data-screen='message']", timeout=(IDLE + 10) * 1000)
         w.expect("message")
         assert w._("notice.idle") in w.text() and w._("notice.take-card") in w.text()

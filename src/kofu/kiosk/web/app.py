@@ -579,6 +579,8 @@ def build_app(kiosk: Kiosk) -> Any:
             "inserted": kiosk.vendor.inserted(), "cards": kiosk.slot.choices() if t.screen == "card" else [],
             "notice_text": catalog.notice_text(t.lang, t.notice) if t.notice else "",
             "voice": voice_clips(t),
+            "voice_idle": {"id": "idle.warning", "src": f"/voice/{t.lang}/idle.warning.wav",
+                           "text": voice.clip_text(t.lang, "idle.warning"), "personal": False, "repeat": 0},
         }
         if t.kind and t.offers and t.screen in ("scope", "items", "copies", "confirm", "pay"):
             ctx["offer"] = t.offer()

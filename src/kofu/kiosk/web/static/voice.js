@@ -16,6 +16,8 @@
     audio.play().then(() => state.played.push({ id: clip.id, text: clip.text, personal: clip.personal }),
                       () => { state.failed.push(clip.id); resolve(); });
   });
+  // A clip said out of turn (the idle warning): shown and played at once.
+  state.say = (clip) => { caption.textContent = clip.text; play(clip); };
   (async () => {
     for (let i = 0; i < clips.length; i++) {
       caption.textContent = clips[i].text;
