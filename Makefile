@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help demo test lint bench samples setup system-packages clean
+.PHONY: help demo test lint bench samples setup system-packages kiosk-voice clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
-setup: system-packages $(STAMP) $(VENV)/kofu-wallclock.so  ## create .venv and install Kofu with its dev tools
+setup: system-packages $(STAMP) $(VENV)/kofu-wallclock.so kiosk-voice  ## create .venv and install Kofu with its dev tools
 
 system-packages:
 	@scripts/ensure-system-packages.sh
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 # The wall-clock shift scripts/at-clock preloads (CI runs the end-to-end tests at night with it).
 $(VENV)/kofu-wallclock.so: scripts/wallclock/wallclock.c $(STAMP)
 	@scripts/wallclock/build $@
+
+# The touch kiosk's voice guidance (espeak-ng clips into src/kofu/kiosk/web/voice; skipped when up to date).
+kiosk-voice: $(STAMP)
+	@$(BIN)/python -m kofu.kiosk.web.voice
 
 demo: setup  ## start every service on loopback with sample data (Ctrl-C stops)
 	$(BIN)/kofu demo $(DEMO_ARGS)

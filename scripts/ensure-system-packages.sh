@@ -5,6 +5,8 @@
 #   libnss3-tools       certutil: a throw-away NSS database so pdfsig can trust the test CA
 #   chromium            the real browser for the web-page tests (Playwright drives it)
 #   fonts-nanum         a Korean font: the touch kiosk's 한국어 screens (and their screenshots)
+#   fonts-droid-fallback  a CJK font with simplified and traditional Chinese: its 中文 screens
+#   espeak-ng           the speech synthesizer that makes the touch kiosk's voice guidance at build time
 #   wrk                 the HTTP load generator of `make bench`
 #   ghostscript         gs -sDEVICE=tiffsep: the ink separations the latent-image test inspects
 #   pcscd               the PC/SC daemon: the kiosk's real card reader path (docs/devices.md)
@@ -21,6 +23,8 @@ command -v certutil >/dev/null || need+=(libnss3-tools)
 command -v wrk >/dev/null || need+=(wrk)
 command -v chromium >/dev/null || need+=(chromium)
 [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need+=(fonts-nanum)
+[ -e /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v gs >/dev/null || need+=(ghostscript)
 [ -x /usr/sbin/pcscd ] || need+=(pcscd)
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need+=(vsmartcard-vpcd)

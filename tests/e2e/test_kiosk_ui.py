@@ -218,11 +218,11 @@ def pdf_text(path: Path) -> str:
     return out.replace(" ", "").replace("\u3000", "")
 
 
-@pytest.mark.parametrize("lang", ["ja", "en", "ko"])
+@pytest.mark.parametrize("lang", ["ja", "en", "ko", "zh-Hans"])
 def test_a_resident_gets_a_juminhyo_at_the_touch_kiosk(world, kiosk, browser, tmp_path: Path, lang: str) -> None:
     require_tool("pdftotext")
     root = world["_root"]
-    card = card_with(world, "household", index={"ja": 0, "en": 1, "ko": 2}[lang])
+    card = card_with(world, "household", index={"ja": 0, "en": 1, "ko": 2, "zh-Hans": 3}[lang])
     name, address = person(root, card)
     copies = 2
     fee = fee_of(root, card, "juminhyo") * copies
@@ -458,7 +458,11 @@ def test_the_idle_timeout_wipes_the_session_and_returns_the_card(world, fragile,
     try:
         w.to_pin(card)
         w.page.get_by_role("button", name="1", exact=True).click()
-        # Nobody touches the screen: it reloads itself after the idle timeout, and the session is gone.
+        # Nobody touches the screen: the warning is shown and spoken, with its caption ...
+        w.page.wait_for_function("() => window.kofuVoice.played.some(c => c.id === 'idle.warning')",
+                                 timeout=IDLE * 1000)
+        assert w.page.get_by_test_id("caption").inner_text().endswith(w._("idle.warning"))
+        # ... then it reloads itself after the idle timeout, and the session is gone.
         w.page.wait_for_selector("main[data-screen='message']", timeout=(IDLE + 10) * 1000)
         w.expect("message")
         assert w._("notice.idle") in w.text() and w._("notice.take-card") in w.text()
@@ -686,3 +690,232 @@ def test_quitting_at_every_step_ends_the_transaction_and_gives_back_card_and_mon
     finally:
         w.close()
     no_trace([kiosk["folder"], world["_root"] / "service-tmp"], name, address)
+
+
+# Seven languages, the 本籍地 screens, voice guidance, a printer that jams ----------------
+
+
+CJK_FONTS = ("Noto Sans CJK", "Noto Serif CJK", "WenQuanYi", "Droid Sans Fallback", "IPAexGothic", "IPAmj")
+
+
+def fonts_of(page: Any, selector: str) -> dict[str, int]:
+    """The fonts chromium drew ``selector``'s text with, family → glyphs (DevTools' CSS domain)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        cdp.send("CSS.enable")
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        return {f["familyName"]: f["glyphCount"] for f in fonts}
+    finally:
+        cdp.detach()
+
+
+def test_the_domicile_screens_say_not_yet_available_in_every_language(world, kiosk, browser, tmp_path: Path) -> None:
+    """本籍地の市区町村 shows the application's first step (the region) and says it is not yet
+    available, in each of the seven languages, switched on that screen; Chinese is drawn in a
+    Chinese font (no missing glyphs)."""
+    card = card_with(world, "single")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.expect("start")
+        w.press("start.services")
+        w.expect("services")
+        w.press("services.certificates")
+        w.expect("terms")
+        w.press("terms.agree")
+        w.expect("card")
+        w.page.get_by_role("button", name=Path(card["path"]).name, exact=True).click()
+        w.expect("municipality")
+        w.press("municipality.domicile")
+        for lang in catalog.LANGUAGES:
+            w.page.get_by_role("button", name=catalog.LANGUAGE_NAMES[lang], exact=True).click()
+            w.lang, w._ = lang, catalog.translator(lang)
+            w.expect("domicile")
+            assert w.page.locator("html").get_attribute("lang") == lang
+            assert w.page.get_by_test_id("not-yet").inner_text() == w._("domicile.not-yet")
+            regions = w.page.locator("button[value^='region:']")
+            assert regions.count() == 6 and all(b.is_disabled() for b in regions.all())
+            assert w._("region.kanto") in w.text()
+            if lang.startswith("zh"):
+                fonts = fonts_of(w.page, "h2#prompt")
+                assert fonts and all(f.startswith(CJK_FONTS) for f in fonts), fonts
+                assert sum(fonts.values()) == len(w._("prompt.domicile")), fonts
+        w.press("nav.back")
+        w.expect("municipality")
+        w.press("nav.quit")
+        w.expect("message")
+        assert w._("notice.take-card") in w.text()
+    finally:
+        w.close()
+
+
+def played(page: Any) -> list[dict[str, Any]]:
+    return list(page.evaluate("() => window.kofuVoice.played"))
+
+
+def test_personal_data_is_spoken_only_into_earphones_and_the_reminder_repeats(world, kiosk, browser,
+                                                                              tmp_path: Path) -> None:
+    from kofu.kiosk.web import voice
+
+    assert voice.built(), f"voice guidance is not built in {voice.VOICE}: run make setup"
+    root = world["_root"]
+    card = card_with(world, "household")
+    names = household(root, card)
+    fee = fee_of(root, card, "juminhyo")
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 1)
+        # Over the speaker: the screen's prompt, as a caption too; no name, no fee.
+        w.page.wait_for_function("() => window.kofuVoice.played.some(c => c.id === 'prompt.confirm')")
+        assert w.page.evaluate("() => window.kofuVoice.failed") == []
+        assert w.page.get_by_test_id("caption").inner_text().endswith(w._("prompt.confirm"))
+        voice_data = w.page.locator("#voice-data").inner_text()
+        for said in [*played(w.page), {"text": voice_data}]:
+            for name in names:
+                assert name not in said["text"] and name.replace(" ", "") not in said["text"], said
+            assert str(fee) not in said["text"], said
+        assert w.page.request.get(f"{kiosk['url']}/voice/personal?screen=confirm").status == 403
+        # Earphones in: the names and the fee are read out, into the earphones only.
+        w.press("nav.earphone")
+        w.expect("confirm")
+        assert w.page.locator("body").get_attribute("data-audio") == "earphone"
+        w.page.wait_for_function("() => window.kofuVoice.played.some(c => c.id === 'personal')", timeout=30_000)
+        personal = next(c for c in played(w.page) if c["id"] == "personal")
+        assert personal["personal"] and str(fee) in personal["text"]
+        shown = [n for n in names if n in w.text()]  # the household members on the confirmation
+        assert shown and all(n in personal["text"] for n in shown), (personal, names)
+        wav = w.page.request.get(f"{kiosk['url']}/voice/personal?screen=confirm")
+        assert wav.status == 200 and wav.body()[:4] == b"RIFF"
+        w.press("nav.earphone")  # out again: over the speaker, nothing personal
+        w.expect("confirm")
+        w.page.wait_for_function("() => window.kofuVoice.played.some(c => c.id === 'prompt.confirm')")
+        assert all(not c["personal"] for c in played(w.page))
+        # 「証明書をお取りください」 repeats until the resident presses stop.
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        w.page.wait_for_function(
+            "() => window.kofuVoice.played.filter(c => c.id === 'reminder.take').length >= 3", timeout=40_000)
+        assert w.page.get_by_test_id("caption").inner_text().endswith(w._("reminder.take"))
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.page.wait_for_timeout(int(REMINDER_GAP * 1000))
+        assert all(c["id"] != "reminder.take" for c in played(w.page))
+    finally:
+        w.close()
+    # What the earphones heard was made in memory: nothing of it on the kiosk's disk or in its log.
+    name, address = person(root, card)
+    no_trace([kiosk["folder"] / "spool", kiosk["folder"] / "receipts", root / "service-tmp", kiosk["log"]],
+             name, address, *names)
+
+
+REMINDER_GAP = 4.0
+
+
+class JammingPrinter:
+    """The spool printer with a paper jam after ``good`` copies (a fault of real printers)."""
+
+    def __init__(self, spool: Path, tray: Path, good: int) -> None:
+        from kofu.kiosk.web.devices import SpoolPrinter
+
+        self.inner = SpoolPrinter(spool, tray)
+        self.good = good
+
+    def print_job(self, job: bytes, copies: int, on_copy: Any) -> None:
+        from kofu.kiosk.web.devices import DeviceError
+
+        self.inner.print_job(job, min(copies, self.good), on_copy)
+        if copies > self.good:
+            raise DeviceError("paper jam")
+
+
+@pytest.fixture(scope="module")
+def jamming(world) -> Iterator[dict[str, Any]]:
+    """A kiosk in this process (so its printer can jam after one copy), at the world's clock."""
+    import threading
+
+    import uvicorn
+
+    from kofu import clock
+    from kofu.kiosk.web.app import Kiosk, build_app
+    from kofu.kiosk.web.devices import SimulatedCoinVendor
+    from kofu.kiosk.web.settings import load_settings
+
+    folder = world["_root"] / "kiosk-jamming"
+    toml = write_config(folder / "kiosk.toml", port=free_port(), center_url=world["services"]["center"],
+                        tls=world["tls"], card_dir=world["_root"] / "cards", store="store-0001",
+                        payment_timeout=PAYMENT_TIMEOUT, idle_timeout=120)
+    settings = load_settings(toml)
+    vendor = SimulatedCoinVendor()
+    kiosk = Kiosk(settings, vendor=vendor, printer=JammingPrinter(settings.devices.spool, settings.devices.tray, 1))
+    clock.set_for_tests(world["_clock"])
+    server = uvicorn.Server(uvicorn.Config(build_app(kiosk), host="127.0.0.1", port=settings.server.port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True, name="kiosk-jamming")
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            thread.join(0.05)
+        assert server.started, "the in-process kiosk did not start"
+        yield {"url": f"http://127.0.0.1:{settings.server.port}", "folder": folder, "vendor": vendor,
+               "settings": settings}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        clock.set_for_tests(None)
+
+
+def order_rows(world) -> dict[str, tuple[str, int, int]]:
+    """Every order at the center, id → (state, copies printed, yen refunded)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(world["_center_db"])
+    try:
+        with engine.connect() as c:
+            rows = c.execute(sa.text("SELECT id, state, copies_printed, refunded FROM orders"))
+            return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def test_a_printer_that_jams_after_one_copy_reports_it_and_refunds_the_others(world, jamming, browser,
+                                                                             tmp_path: Path) -> None:
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "household", index=1)
+    name, address = person(root, card)
+    unit = fee_of(root, card, "juminhyo")
+    tray = jamming["settings"].devices.tray
+    before, tray_before = order_rows(world), set(tray.glob("*.pdf"))
+    w = Walk(browser, jamming["url"], "pt", tmp_path / "screens")
+    try:
+        w.to_confirm_juminhyo(card, 3)
+        w.press("nav.ok")
+        w.expect("pay")
+        w.press("yen", n=1000)
+        w.expect("reminder", timeout=90_000)
+        assert w._("notice.printer-partial") in w.text()
+        assert w.page.get_by_test_id("partial").inner_text() == w._("reminder.partial", n=1, total=3)
+        assert w.page.get_by_test_id("refund").inner_text() == w._("reminder.refund", failed=2, refund=2 * unit)
+        assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1000 - 3 * unit)
+        w.press("reminder.stop")
+        w.expect("receipt")
+        w.press("receipt.done")
+        w.expect_fresh_start()
+    finally:
+        w.close()
+    # One paper came out and is this holder's; the coin vendor kept the fee of one copy.
+    (printed,) = sorted(set(tray.glob("*.pdf")) - tray_before)
+    assert household(root, card)[0].replace(" ", "") in pdf_text(printed)
+    assert jamming["vendor"].kept == unit and jamming["vendor"].paid_out[-1] == 1000 - unit
+    # The center was told: one copy printed (charged), two refunded, never cancelled.
+    new = {oid: row for oid, row in order_rows(world).items() if oid not in before}
+    assert list(new.values()) == [("partial", 1, 2 * unit)], new
+    receipt = sorted((jamming["folder"] / "receipts").glob("*.txt"), key=lambda p: p.stat().st_mtime)[-1]
+    assert f"{w._('receipt.refund')}: {2 * unit}" in receipt.read_text(encoding="utf-8")
+    assert not list(jamming["settings"].devices.spool.iterdir())
+    no_trace([jamming["folder"] / "spool", jamming["folder"] / "receipts", root / "service-tmp"], name, address)

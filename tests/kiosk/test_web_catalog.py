@@ -19,13 +19,53 @@ def fields(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
+def test_the_kiosk_offers_every_language_it_has_a_catalog_for() -> None:
+    assert SUPPORTED_LANGUAGES == catalog.LANGUAGES
+    assert set(catalog.LANGUAGE_NAMES) == set(catalog.LANGUAGES)
+    folders = {p.name for p in catalog.LOCALE.iterdir() if p.is_dir()}
+    assert folders == {lang.replace("-", "_") for lang in catalog.LANGUAGES}
+
+
 @pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
 def test_every_catalog_has_every_message_with_the_same_placeholders(lang: str) -> None:
     source, table = catalog.messages("ja"), catalog.messages(lang)
-    assert set(table) == set(source)
+    assert len(source) > 150
+    assert set(table) == set(source), set(table) ^ set(source)
     for key, text in table.items():
         assert text.strip(), key
         assert fields(text) == fields(source[key]), key
+    if lang != "ja":
+        assert sum(table[k] != source[k] for k in table) > 0.8 * len(table)  # translated, not copied
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_every_committed_mo_is_what_babel_compiles_from_its_po(lang: str) -> None:
+    pytest.importorskip("babel", reason="babel is a dev dependency (pip install -e '.[dev]')")
+    assert catalog.mo_path(lang).read_bytes() == catalog.compiled(lang), (
+        f"{catalog.mo_path(lang)} is stale: run python -m kofu.kiosk.web.catalog")
+
+
+def test_a_catalog_that_lacks_a_message_falls_back_to_japanese_and_a_wrong_language_is_refused() -> None:
+    assert catalog.translator("es")("no.such.key") == "no.such.key"
+    assert catalog.translations("es").gettext("prompt.pin") != catalog.translations("ja").gettext("prompt.pin")
+    with pytest.raises(KeyError, match="no catalog for language 'fr'"):
+        catalog.translator("fr")
+
+
+def test_no_user_facing_text_is_written_in_the_kiosks_code() -> None:
+    """Texts come from the catalogs: no Japanese, Korean or Chinese letters in a string of
+    app.py (docstrings aside) nor in a template outside a script comment."""
+    import ast
+
+    letters = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+    tree = ast.parse(APP.read_text(encoding="utf-8"))
+    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            assert not letters.search(node.value), f"app.py:{node.lineno}: {node.value!r}"
+    for f in TEMPLATES.glob("*.html"):
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+            assert not letters.search(line.split("// ", 1)[0]), f"{f.name}:{n}: {line.strip()}"
 
 
 def test_every_key_the_screens_and_the_app_use_is_in_the_catalog() -> None:

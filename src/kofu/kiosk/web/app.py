@@ -12,10 +12,12 @@ issuance itself runs :func:`kofu.kiosk.flow.issue`, as the headless kiosk does.
     → printing → reminder → receipt → start
 
 ``quit`` (終了する) on any screen, the idle timeout and the payment timeout
-wipe the transaction and return the money put in. Once the print data has
-arrived the fee is collected (change paid out) and the order is never
-refunded. After printing only the summary a receipt needs is kept (kind,
-copies, fee, change), and it too is wiped when the resident leaves.
+wipe the transaction and return the money put in. Once paper has come out
+the fee of the copies printed is collected and never refunded; the change and
+the fee of any copy the printer failed to print are paid back (the center is
+told how many copies came out, and refunds the rest). After printing only the
+summary a receipt needs is kept (kind, copies, fee, change, refund), and it
+too is wiped when the resident leaves.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kofu import clock
-from kofu.kiosk.web import catalog
+from kofu.kiosk.web import catalog, voice
 from kofu.kiosk.web.devices import (
     COINS,
     NOTES,
@@ -76,6 +78,8 @@ class Txn:
     screen: str = "start"
     contrast: bool = False
     """High-contrast display, chosen by the resident."""
+    earphone: bool = False
+    """Earphones plugged in (simulated by a button): personal data may be spoken."""
     history: list[str] = field(default_factory=list)
     last_touch: float = field(default_factory=time.monotonic)
     card_name: str | None = None
@@ -140,6 +144,9 @@ class Kiosk:
         self.center = center
         self.txns: dict[str, Txn] = {}
         self.lock = threading.Lock()
+        if not voice.built():
+            log.warning("voice guidance is not built (%s): the screens show every text but play nothing; "
+                        "run make setup or python -m kofu.kiosk.web.voice", voice.VOICE)
 
     # Transactions ---------------------------------------------------------
 
@@ -170,7 +177,7 @@ class Kiosk:
                 n.params = {**n.params, "refund": refunded, "card": had_card}
                 fresh.notice = n
                 fresh.screen = "message"
-                fresh.lang, fresh.contrast = t.lang, t.contrast
+                fresh.lang, fresh.contrast, fresh.earphone = t.lang, t.contrast, t.earphone
             for name in Txn.__dataclass_fields__:
                 if name not in ("lock",):
                     setattr(t, name, getattr(fresh, name))
@@ -204,6 +211,9 @@ class Kiosk:
             return
         if verb == "contrast":
             t.contrast = not t.contrast
+            return
+        if verb == "earphone":
+            t.earphone = not t.earphone
             return
         if verb == "stay":
             return  # "more time, please": the touch itself was the point
@@ -408,14 +418,10 @@ class Kiosk:
         from kofu.kiosk import flow
         from kofu.kiosk.client import KioskError
 
-        fee = t.fee_total()
-        collected = {"change": 0}
+        unit = int(t.offer()["fee"])
 
-        def printer(job: bytes, copies: int) -> None:
+        def printer(job: bytes, copies: int) -> int | None:
             def on_copy(n: int) -> None:
-                if n == 1:
-                    # The first paper is out: the point of no return. The vendor keeps the fee.
-                    collected["change"] = self.vendor.collect(fee)
                 t.printed = n
 
             try:
@@ -425,7 +431,10 @@ class Kiosk:
                     # Nothing came out: the order is cancelled and the money put in goes back.
                     log.error("printer failed before printing: %s", type(e).__name__)
                     raise flow.NothingPrinted(str(e)) from e
-                raise
+                # Some copies came out: they are reported and charged, the rest refunded.
+                log.error("printer failed after %d of %d copies: %s", t.printed, copies, type(e).__name__)
+                return t.printed
+            return None
 
         reported = True
         try:
@@ -441,17 +450,26 @@ class Kiosk:
             with t.lock:
                 self.wipe(t, Notice("notice.printer-failed"))
             return
-        except Exception:  # a device failed after printing began: say so; the paper exists
+        except Exception:  # a device failed after printing began: say so; the paper that came out is paid for
             log.exception("issuance failed at the kiosk")
             with t.lock:
+                if t.printed:
+                    self.vendor.collect(unit * t.printed)
                 self.wipe(t, Notice("notice.device-failed"))
             return
         with t.lock:
+            # The paper is out: the vendor keeps the fee of the copies printed and pays
+            # back the rest (the change, and the fee of copies the printer failed).
+            fee = unit * result.copies
+            paid_out = self.vendor.collect(fee)
+            refund = unit * (req.copies - result.copies)
             t.receipt = {
-                "kind": result.kind, "copies": result.copies, "fee": result.fee, "paid": req.pay,
-                "change": collected["change"], "serial": result.certificate_serial, "reported": reported,
-                "at": clock.now().strftime("%Y-%m-%d %H:%M"),
+                "kind": result.kind, "copies": result.copies, "ordered": req.copies, "fee": fee, "paid": req.pay,
+                "change": paid_out - refund, "refund": refund, "serial": result.certificate_serial,
+                "reported": reported, "at": clock.now().strftime("%Y-%m-%d %H:%M"),
             }
+            if refund:
+                t.notice = Notice("notice.printer-partial")
             del result  # the certificate itself is dropped here
             t.auth = None
             t.offers, t.unavailable = [], []
@@ -476,8 +494,68 @@ class Kiosk:
             f"{tr('receipt.fee')}: {r['fee']}",
             f"{tr('receipt.paid')}: {r['paid']}",
             f"{tr('receipt.change')}: {r['change']}",
+            *([f"{tr('receipt.refund')}: {r['refund']}"] if r.get("refund") else []),
         ])
         r["printed"] = True
+
+
+REMINDER_REPEAT = 3.0
+"""Seconds between two 「証明書をお取りください」 until the resident presses stop."""
+
+
+def voice_clips(t: Txn) -> list[dict[str, Any]]:
+    """What the screen says aloud, in order: built clips, and in earphone mode the personal readout.
+
+    Each clip's text is shown as a caption while it plays. Over the speaker only
+    the built clips play; they hold no personal data (:mod:`kofu.kiosk.web.voice`).
+    """
+    spoken = set(voice.clip_ids())
+    clips: list[dict[str, Any]] = []
+
+    def say(clip: str, repeat: float = 0) -> None:
+        if clip in spoken:
+            clips.append({"id": clip, "src": f"/voice/{t.lang}/{clip}.wav", "text": voice.clip_text(t.lang, clip),
+                          "personal": False, "repeat": repeat})
+
+    if t.screen == "message" and t.notice is not None:
+        say(t.notice.key)
+        if t.notice.params.get("refund"):
+            say("notice.refunded")
+        if t.notice.params.get("card"):
+            say("notice.take-card")
+    else:
+        say(f"prompt.{t.screen}")
+        if t.notice is not None:
+            say(t.notice.key)
+    if t.screen == "pin" and t.tries_left:
+        say(f"pin.wrong@n={t.tries_left}")
+    extra = {"remove": "remove.keep", "domicile": "domicile.not-yet"}.get(t.screen)
+    if extra:
+        say(extra)
+    if t.screen == "reminder":
+        say("reminder.card")
+        say("reminder.take", repeat=REMINDER_REPEAT)
+    personal = personal_text(t) if t.earphone else None
+    if personal:
+        clips.append({"id": "personal", "src": f"/voice/personal?screen={t.screen}&n={secrets.token_hex(4)}",
+                      "text": personal, "personal": True, "repeat": 0})
+    return clips
+
+
+def personal_text(t: Txn) -> str | None:
+    """The personal readout of this screen (names, and the fee beside them), for earphones only."""
+    if t.screen not in ("items", "confirm") or not t.kind or not t.offers:
+        return None
+    tr = catalog.translator(t.lang)
+    o = t.offer()
+    sep = "、" if t.lang in ("ja", "zh-Hans", "zh-Hant") else ", "
+    names = [m["name"] for m in o.get("members") or [] if not t.members or m["id"] in t.members]
+    parts = []
+    if t.screen == "confirm":
+        parts.append(tr("voice.confirm", kind=tr(f"kind.{t.kind}"), copies=t.copies, fee=t.fee_total()))
+    if names and t.scope == "household" and t.kind in ("juminhyo", "kisai"):
+        parts.append(tr("voice.members", names=sep.join(names)))
+    return " ".join(parts) or None
 
 
 def build_app(kiosk: Kiosk) -> Any:
@@ -485,7 +563,7 @@ def build_app(kiosk: Kiosk) -> Any:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, RedirectResponse, Response
+    from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
@@ -503,6 +581,9 @@ def build_app(kiosk: Kiosk) -> Any:
             "language_names": catalog.LANGUAGE_NAMES, "idle": int(kiosk.settings.idle_timeout),
             "inserted": kiosk.vendor.inserted(), "cards": kiosk.slot.choices() if t.screen == "card" else [],
             "notice_text": catalog.notice_text(t.lang, t.notice) if t.notice else "",
+            "voice": voice_clips(t),
+            "voice_idle": {"id": "idle.warning", "src": f"/voice/{t.lang}/idle.warning.wav",
+                           "text": voice.clip_text(t.lang, "idle.warning"), "personal": False, "repeat": 0},
         }
         if t.kind and t.offers and t.screen in ("scope", "items", "copies", "confirm", "pay"):
             ctx["offer"] = t.offer()
@@ -550,6 +631,35 @@ def build_app(kiosk: Kiosk) -> Any:
             return headers(Response(status_code=200, headers={"HX-Redirect": "/"}), t)
         return headers(HTMLResponse(html), t)
 
+    clips = set(voice.clip_ids())
+
+    async def clip(request: Request) -> Response:
+        """A built clip: only the catalog's own clips, from the build folder."""
+        lang, name = request.path_params["lang"], request.path_params["clip"]
+        path = voice.clip_path(lang, name) if lang in catalog.LANGUAGES and name in clips else None
+        if path is None or not path.is_file():
+            return Response(status_code=404)
+        return FileResponse(path, media_type="audio/wav")
+
+    def _personal(sid: str | None, screen: str | None) -> bytes | None:
+        t = kiosk.txn(sid)
+        with t.lock:
+            if not t.earphone or t.screen != screen:
+                return None  # never over the speaker
+            text, lang = personal_text(t), t.lang
+        return voice.synthesize(lang, text) if text else None
+
+    async def personal(request: Request) -> Response:
+        """The personal readout, synthesised into memory, in earphone mode only (403 otherwise)."""
+        try:
+            wav = await run_in_threadpool(_personal, request.cookies.get(COOKIE), request.query_params.get("screen"))
+        except voice.VoiceError as e:
+            log.error("voice: %s", e)
+            return Response(status_code=503)
+        if wav is None:
+            return Response(status_code=403)
+        return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
     async def health(_request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
@@ -558,5 +668,7 @@ def build_app(kiosk: Kiosk) -> Any:
         Route("/act", act, methods=["POST"]),
         Route("/poll", poll),
         Route("/healthz", health),
+        Route("/voice/personal", personal),
+        Route("/voice/{lang}/{clip}.wav", clip),
         Mount("/static", StaticFiles(directory=WEB / "static"), name="static"),
     ])

@@ -18,7 +18,7 @@ The file (relative paths are relative to the file's folder)::
     [kiosk]
     id = "kiosk-1"
     store = "store-0001"
-    languages = ["ja", "en", "ko"]    # the first is the default
+    languages = ["ja", "en", "ko", "zh-Hans", "zh-Hant", "es", "pt"]  # the first is the default
     idle_timeout = 120                # seconds without a touch: the session is wiped
     payment_timeout = 90              # seconds to put the money in; then it is returned
 
@@ -51,7 +51,7 @@ from kofu.tomlconf import SettingsError, TomlFile
 from kofu.web import ServerSettings
 
 DEFAULT_PORT = 8407
-SUPPORTED_LANGUAGES = ("ja", "en", "ko")
+SUPPORTED_LANGUAGES = ("ja", "en", "ko", "zh-Hans", "zh-Hant", "es", "pt")  # kofu.kiosk.web.catalog.LANGUAGES
 
 
 __all__ = ["KioskSettings", "SettingsError", "load_settings", "write_config"]
@@ -178,7 +178,7 @@ client_key = {s(tls["client_key"])}
 [kiosk]
 id = "kiosk-1"
 store = {s(store)}
-languages = ["ja", "en", "ko"]
+languages = ["ja", "en", "ko", "zh-Hans", "zh-Hant", "es", "pt"]
 idle_timeout = {idle_timeout}
 payment_timeout = {payment_timeout}
 
