@@ -40,7 +40,7 @@ from tests.devices import (
     private_cups,
     system_pcscd,
 )
-from tests.e2e.test_kiosk_ui import card_with, fee_of, household, pdf_text, person
+from tests.e2e.kiosk_people import card_with, fee_of, household, pdf_text, person
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("world", ["sqlite"], indirect=True)]
 
@@ -243,7 +243,7 @@ def test_a_jammed_cups_printer_cancels_the_order_and_returns_the_money(world, ki
     assert files_mentioning(q.spool, secrets) == []
 
 
-def test_a_cups_printer_that_jams_after_the_first_copy_is_reported_and_the_fee_kept(world, kiosk,
+def test_a_cups_printer_that_jams_after_the_first_copy_reports_it_and_refunds_the_other(world, kiosk,
                                                                                      tmp_path: Path) -> None:
     root = world["_root"]
     q: CupsQueue = kiosk["cups"]
@@ -265,10 +265,16 @@ def test_a_cups_printer_that_jams_after_the_first_copy_is_reported_and_the_fee_k
         t.press("next", "confirm")
         t.press("next", "pay")
         t.press("insert:1000")
-        t.wait_for("message")
-        assert ja("notice.device-failed") in t.text()
-        assert ja("notice.refund", refund=1000) not in t.text()  # a copy is out: the fee is kept
-        t.press("ok")
+        t.wait_for("reminder")
+        unit = fee_of(root, card, "juminhyo")
+        # One copy is out and charged; the other's fee comes back with the change, never the whole 1000 yen.
+        assert ja("notice.printer-partial") in t.text()
+        assert ja("reminder.partial", n=1, total=2) in t.text()
+        assert ja("reminder.refund", failed=1, refund=unit) in t.text()
+        assert ja("reminder.change", n=1000 - 2 * unit) in t.text()
+        t.press("stop", "receipt")
+        t.press("quit")
+        t.wait_for("start")
     finally:
         q.jam(False)
         t.close()

@@ -11,8 +11,6 @@ address.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from kofu.kiosk.web.settings import write_config
 from kofu.procs import Service, free_port, kofu_argv, start_service
 from tests.clocks import business_morning, service_env
 from tests.conftest import require_tool
+from tests.e2e.kiosk_people import card_with, fee_of, household, pdf_text, person
 
 pytestmark = pytest.mark.slow
 
@@ -55,38 +54,6 @@ def kiosk(world) -> Iterator[dict[str, Any]]:
     service, folder = start_kiosk(world["_root"], world, world["_env"])
     yield {"url": f"http://127.0.0.1:{service.port}", "folder": folder, "log": service.log, "service": service}
     service.stop()
-
-
-def import_doc(root: Path) -> dict[str, Any]:
-    return dict(json.loads((root / "issuer" / "import.json").read_text(encoding="utf-8")))
-
-
-def person(root: Path, card: dict[str, Any]) -> tuple[str, str]:
-    """The card holder's name and address, as the issuer holds them."""
-    for m in import_doc(root)["municipalities"]:
-        for h in m["households"]:
-            for p in h["members"]:
-                if p["id"] == card["resident"]:
-                    return p["name"], h["address"]
-    raise KeyError(card["resident"])
-
-
-def household(root: Path, card: dict[str, Any]) -> list[str]:
-    """The names a 世帯全員 住民票 of the card holder lists (members who moved out are not on it)."""
-    for m in import_doc(root)["municipalities"]:
-        for h in m["households"]:
-            if any(p["id"] == card["resident"] for p in h["members"]):
-                return [p["name"] for p in h["members"] if p.get("status") != "removed"]
-    raise KeyError(card["resident"])
-
-
-def fee_of(root: Path, card: dict[str, Any], kind: str) -> int:
-    m = next(m for m in import_doc(root)["municipalities"] if m["code"] == card["municipality"])
-    return int(m["fees"][kind])
-
-
-def card_with(world: dict[str, Any], tag: str, index: int = 0, without: str = "mj-name") -> dict[str, Any]:
-    return [c for c in world["cards"] if tag in c["tags"] and without not in c["tags"]][index]
 
 
 class Walk:
@@ -211,11 +178,6 @@ def no_trace(paths: list[Path], *secrets: str) -> None:
             data = f.read_bytes()
             for s in secrets:
                 assert s.encode() not in data, f"{s!r} found in {f}"
-
-
-def pdf_text(path: Path) -> str:
-    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return out.replace(" ", "").replace("\u3000", "")
 
 
 @pytest.mark.parametrize("lang", ["ja", "en", "ko", "zh-Hans"])
