@@ -30,7 +30,9 @@ from hypothesis.stateful import (
 )
 
 from kofu.center.errors import CenterError
-from kofu.center.service import CenterService, OrderOptions, wide_area_options
+from kofu.center.service import CenterService
+from kofu.domain.rules import OrderOptions
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.center.test_service import STORE, center, pki  # noqa: F401  (fixtures)
 
 _links = itertools.count()
@@ -143,11 +145,11 @@ class Kiosks(RuleBasedStateMachine):
         with self.service.engine.connect() as c:
             row = c.execute(sa.text("SELECT * FROM orders WHERE id = :id"), {"id": o[1]}).first()
         if row is not None and row.state == "paid":
-            self.issuer.call(
-                "IssueCertificate", MessageSerial=row.message_serial, MunicipalityCode=row.municipality,
-                ResidentLink="link-crash", OrderId=row.id, Kind=row.kind,
-                Options=wide_area_options(json.loads(row.options)), Copies=row.copies, Fee=row.fee, StoreId=STORE,
-            )
+            self.issuer.issue_certificate(IssueCertificateRequest(
+                message_serial=row.message_serial, municipality_code=row.municipality, resident_link="link-crash",
+                order_id=row.id, kind=row.kind, options=OrderOptions.from_dict(json.loads(row.options)),
+                copies=row.copies, fee=row.fee, store_id=STORE,
+            ))
         self.crash()
 
     @rule()

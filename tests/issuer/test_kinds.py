@@ -26,12 +26,13 @@ from kofu.db import make_engine
 from kofu.domain.era import to_wareki
 from kofu.domain.rules import NEUTRAL_MESSAGE_JA, Offers, Refusal, RefusalCode
 from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import InvalidRequest, IssueRequest, IssuerService, Refused
+from kofu.issuer.service import InvalidRequest, IssuerService, Refused
 from kofu.issuer.settings import SealPaths, load_settings
 from kofu.issuer.tables import create_all, issuance_events, issuances, seal_registrations
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.conftest import require_tool
 
-from .conftest import KATO, MIKI, World, member, sample_import
+from .conftest import KATO, MIKI, World, issue_request, member, sample_import
 
 NOW = datetime.fromisoformat("2026-03-03T10:00:00+09:00")  # a Tuesday
 FEES = {"juminhyo": 200, "kisai": 200, "inkan": 200, "zeimu": 300, "koseki": 450, "fuhyo": 200}
@@ -148,12 +149,12 @@ def world(issuer_world: World) -> tuple[IssuerService, World, dict[str, Any]]:
     engine.dispose()
 
 
-def req(serial: str, kind: str, fee: int, link: str = "link-R001", **kw: Any) -> IssueRequest:
+def req(serial: str, kind: str, fee: int, link: str = "link-R001", **kw: Any) -> IssueCertificateRequest:
     base: dict[str, Any] = dict(message_serial=serial, municipality_code=KATO, resident_link=link, order_id=f"O-{serial}",
                                 kind=kind, scope="self", with_householder=False, with_domicile=False, copies=1,
                                 fee=fee, store_id="store-1")
     base.update(kw)
-    return IssueRequest(**base)
+    return issue_request(**base)
 
 
 def text_of(pdf: bytes, tmp_path: Path) -> str:

@@ -18,7 +18,6 @@ from kofu.issuer import audit
 from kofu.issuer.importer import ImportError_, import_file
 from kofu.issuer.service import (
     InvalidRequest,
-    IssueRequest,
     IssuerService,
     Refused,
     SerialConflict,
@@ -27,8 +26,9 @@ from kofu.issuer.service import (
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import audit_head, create_all, issuance_events, issuances, residents
 from kofu.widearea import order_binding
+from kofu.widearea.messages import IssueCertificateRequest
 
-from .conftest import KATO, MIKI, OUTSIDE, World
+from .conftest import KATO, MIKI, OUTSIDE, World, issue_request
 
 
 @pytest.fixture
@@ -43,12 +43,12 @@ def svc(issuer_world: World) -> Any:
     engine.dispose()
 
 
-def request(serial: str = "S-1", **kw: Any) -> IssueRequest:
+def request(serial: str = "S-1", **kw: Any) -> IssueCertificateRequest:
     base = dict(message_serial=serial, municipality_code=KATO, resident_link="link-R001",
                 order_id="O-1", kind="juminhyo", scope="household", with_householder=True,
                 with_domicile=True, copies=2, fee=400, store_id="store-1")
     base.update(kw)
-    return IssueRequest(**base)
+    return issue_request(**base)
 
 
 def test_offers_follow_the_records(svc: IssuerService) -> None:

@@ -29,7 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kofu.center.errors import AuthenticationFailed, CenterError
-from kofu.center.service import CenterService, OrderOptions, OrderView
+from kofu.center.service import CenterService, OrderView
+from kofu.domain.rules import Kind, OrderOptions
 from kofu.web import PEER_CERT_STATE_KEY
 
 STORE_ROLE = "store-operator"
@@ -100,7 +101,7 @@ class Offers(BaseModel):
 
 
 class CreateOrder(BaseModel):
-    kind: Literal["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"]
+    kind: Kind
     scope: Literal["household", "self"] = "household"
     with_householder: bool = False
     with_domicile: bool = False
@@ -426,11 +427,8 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
 
     @app.post("/v1/sessions/{session_id}/orders", response_model=OrderOut)
     def create_order(session_id: Id, body: CreateOrder, store_id: Store) -> OrderOut:
-        options = OrderOptions(
-            body.scope, body.with_householder, body.with_domicile, body.with_individual_number,
-            tuple(body.members), body.tax_kind, body.year, body.koseki_scope,
-        )
-        return _out(service.create_order(session_id, store_id, body.kind, options, body.copies))
+        options = OrderOptions.from_dict(body.model_dump(exclude={"kind", "copies"}))
+        return _out(service.create_order(session_id, store_id, body.kind.value, options, body.copies))
 
     @app.get("/v1/sessions/{session_id}/orders/{order_id}", response_model=OrderOut)
     def get_order(session_id: Id, order_id: Id, store_id: Store) -> OrderOut:

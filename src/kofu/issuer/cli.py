@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kofu.domain.rules import Kind
+
 
 def register(sub: Any, serve: Any) -> None:
     p = serve.add_parser("issuer", help="the certificate issuance server (wide-area SOAP)")
@@ -39,7 +41,7 @@ def register(sub: Any, serve: Any) -> None:
     r.add_argument("--config", type=Path, required=True)
     r.add_argument("--municipality", required=True, help="municipality code")
     r.add_argument("--resident", required=True, help="the resident id from the import file")
-    r.add_argument("--kind", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"], required=True)
+    r.add_argument("--kind", choices=[k.value for k in Kind], required=True)
     r.add_argument("--scope", choices=["household", "self"], default="household")
     r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")

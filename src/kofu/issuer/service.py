@@ -2,7 +2,7 @@
 
 >>> svc = IssuerService(engine, settings)
 >>> svc.query_availability("282286", "jpki-link-…")          # Offers | Refusal
->>> issued = svc.issue_certificate(IssueRequest(...))        # Issued, idempotent by serial
+>>> issued = svc.issue_certificate(IssueCertificateRequest(...))  # Issued, idempotent by serial
 >>> svc.confirm_printed(issued.issuance_id, copies_printed=2)
 >>> svc.cancel_issuance(issuance_id, "paper jam")
 
@@ -25,7 +25,7 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
@@ -47,7 +47,6 @@ from kofu.domain.rules import (
     PersonFacts,
     Refusal,
     RefusalCode,
-    Scope,
     ServiceState,
     check_order,
     offers,
@@ -85,6 +84,7 @@ from kofu.issuer.tables import (
     tax_records,
 )
 from kofu.widearea import order_binding
+from kofu.widearea.messages import IssuanceFound, IssueCertificateRequest
 
 log = logging.getLogger(__name__)
 
@@ -130,39 +130,19 @@ class Unprintable(IssuerError):
 # ---------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class IssueRequest:
-    message_serial: str
-    municipality_code: str
-    resident_link: str
-    order_id: str
-    kind: str
-    scope: str
-    with_householder: bool
-    with_domicile: bool
-    copies: int
-    fee: int
-    store_id: str
-    with_individual_number: bool = False
-    members: tuple[str, ...] = ()
-    """Resident ids of chosen household members (住民票 kinds); empty: all of them."""
-    tax_kind: str | None = None
-    year: int | None = None
-    koseki_scope: str | None = None
+def request_digest(req: IssueCertificateRequest) -> str:
+    """Fingerprint of an IssueCertificate's parameters, to tell a true retry from a reused serial.
 
-    def digest(self) -> str:
-        """Fingerprint of the parameters, to tell a true retry from a reused serial."""
-        data = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(data.encode()).hexdigest()
-
-    def options(self) -> dict[str, Any]:
-        """The kind's options as the issuances table records them."""
-        return {
-            "scope": self.scope, "with_householder": self.with_householder,
-            "with_domicile": self.with_domicile, "with_individual_number": self.with_individual_number,
-            "members": list(self.members), "tax_kind": self.tax_kind, "year": self.year,
-            "koseki_scope": self.koseki_scope,
-        }
+    The flat JSON of every field (the options' fields beside the others), as
+    the ``issuances`` rows have always kept it.
+    """
+    flat = {
+        "message_serial": req.message_serial, "municipality_code": req.municipality_code,
+        "resident_link": req.resident_link, "order_id": req.order_id, "kind": req.kind,
+        "copies": req.copies, "fee": req.fee, "store_id": req.store_id, **req.options.as_dict(),
+    }
+    data = json.dumps(flat, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -441,7 +421,7 @@ class IssuerService:
 
     # -- issuance
 
-    def issue_certificate(self, req: IssueRequest) -> Issued:
+    def issue_certificate(self, req: IssueCertificateRequest) -> Issued:
         """Issue once per message serial; a repeat returns the same issuance.
 
         1. A serial seen before: the same parameters get the same issuance
@@ -457,7 +437,7 @@ class IssuerService:
            concurrent twin fail here, and the loser answers with the
            winner's issuance (step 1).
         """
-        digest = req.digest()
+        digest = request_digest(req)
         # 1.
         existing = self._issuance_by_serial(req.message_serial)
         if existing is not None:
@@ -471,12 +451,12 @@ class IssuerService:
             self._refuse_if_stale(m, now)
             holder_row = self._resident_by_link(c, req.municipality_code, req.resident_link)
             facts = municipality_facts(m)
-            order = _order(req)
+            order = Order(req.kind, req.options, req.copies, req.fee)
             self._decide(c, holder_row, facts, order, now)
             assert holder_row is not None  # check_order refuses an unknown person
             certificate_serial = secrets.token_hex(16)
             document = self._document(
-                c, m, holder_row, req.kind, req.options(),
+                c, m, holder_row, req.kind, req.options.as_dict(),
                 issued_on=now.astimezone(clock.JST).date(),
                 certificate_serial=certificate_serial,
                 binding=order_binding(req.resident_link, req.order_id, req.message_serial),
@@ -485,7 +465,7 @@ class IssuerService:
         pdf, pages = self._make(m, document)
         # 4.
         issuance_id = "I" + secrets.token_hex(15)
-        options = json.dumps(req.options(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        options = json.dumps(req.options.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         record = {
             "message_serial": req.message_serial,
             "request_digest": digest,
@@ -553,7 +533,7 @@ class IssuerService:
         with self.engine.connect() as c:
             return c.execute(sa.select(issuances).where(issuances.c.message_serial == serial)).first()
 
-    def _replay(self, row: Any, req: IssueRequest, digest: str) -> Issued:
+    def _replay(self, row: Any, req: IssueCertificateRequest, digest: str) -> Issued:
         if row.request_digest != digest:
             raise SerialConflict(
                 f"message serial {req.message_serial} was already used for a different request"
@@ -575,7 +555,7 @@ class IssuerService:
             # The rules again, on the records as they are now: a support measure or an
             # abolished seal recorded since the first fetch refuses a re-fetch too.
             self._refuse_if_stale(m, clock.now())
-            self._decide(c, holder_row, municipality_facts(m), _order(req), clock.now())
+            self._decide(c, holder_row, municipality_facts(m), Order(req.kind, req.options, req.copies, req.fee), clock.now())
             issued_at = _aware(row.issued_at)
             document = self._document(
                 c, m, holder_row, row.kind, options,
@@ -790,7 +770,7 @@ class IssuerService:
             c.commit()
         return "printed"
 
-    def query_issuance(self, issue_message_serial: str) -> IssuanceStatus | None:
+    def query_issuance(self, issue_message_serial: str) -> IssuanceFound | None:
         """What was committed for an IssueCertificate serial; None when nothing was.
 
         How the center settles an order a crash left in between, and how the two
@@ -800,7 +780,7 @@ class IssuerService:
         if row is None:
             return None
         printed = row.copies_printed if row.state == "printed" else 0
-        return IssuanceStatus(
+        return IssuanceFound(
             row.issuance_id, row.certificate_serial, row.state, row.copies, printed or 0, row.fee,
             row.fee // row.copies * (printed or 0),
         )
@@ -829,31 +809,6 @@ class IssuerService:
                         key=self.settings.audit_key)
             c.commit()
         return "cancelled"
-
-
-@dataclass(frozen=True)
-class IssuanceStatus:
-    issuance_id: str
-    certificate_serial: str
-    state: str
-    copies: int
-    copies_printed: int
-    fee: int
-    """The order's fee, all copies."""
-    charged_fee: int
-    """The printed copies' fee: the rest of a partial print is void."""
-
-
-def _order(req: IssueRequest) -> Order:
-    try:
-        scope = Scope(req.scope)
-    except ValueError as e:
-        raise InvalidRequest("option-not-offered", f"unknown scope {req.scope!r}") from e
-    return Order(
-        req.kind, scope, req.with_householder, req.with_domicile, req.copies, req.fee,
-        with_individual_number=req.with_individual_number, members=tuple(req.members),
-        tax_kind=req.tax_kind, year=req.year, koseki_scope=req.koseki_scope,
-    )
 
 
 def _aware(dt: datetime) -> datetime:
