@@ -13,16 +13,18 @@ import sqlalchemy as sa
 
 from kofu import clock
 from kofu.db import make_engine
-from kofu.domain.rules import Offers, Refusal, RefusalCode
+from kofu.domain.rules import Offers, OrderOptions, Refusal, RefusalCode
 from kofu.issuer import audit
-from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import (
+from kofu.issuer.errors import (
     InvalidRequest,
-    IssuerService,
+    IssuerError,
     Refused,
     SerialConflict,
     StateConflict,
+    UnknownRecord,
 )
+from kofu.issuer.importer import ImportError_, import_file
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import audit_head, create_all, issuance_events, issuances, residents
 from kofu.widearea import order_binding
@@ -91,6 +93,19 @@ def test_issue_is_sealed_bound_and_idempotent(svc: IssuerService, lgpki: dict[st
     assert abs((info.signed_at - datetime.fromisoformat("2026-03-03T10:00:00+09:00")).total_seconds()) < 60
     with pytest.raises(SerialConflict):
         svc.issue_certificate(request(copies=1, fee=200))
+
+
+def test_render_for_check_names_an_unknown_municipality_or_resident(svc: IssuerService) -> None:
+    """The local format check says which record it lacks, as an UnknownRecord (an IssuerError,
+    which `kofu issuer render` prints with exit code 2), and renders nothing."""
+    options = OrderOptions()
+    with pytest.raises(UnknownRecord, match="municipality 999999 is not in this issuer"):
+        svc.render_for_check("999999", "R001", "juminhyo", options)
+    with pytest.raises(UnknownRecord, match=f"resident R999 is not in municipality {KATO}"):
+        svc.render_for_check(KATO, "R999", "juminhyo", options)
+    assert issubclass(UnknownRecord, IssuerError)
+    pdf, pages = svc.render_for_check(KATO, "R001", "juminhyo", options)
+    assert pdf.startswith(b"%PDF") and pages >= 1
 
 
 def test_fee_must_match_rule_times_copies(svc: IssuerService) -> None:

@@ -29,9 +29,8 @@ from starlette.routing import Route
 
 from kofu import clock
 from kofu.domain.rules import Offers, OrderOptions, Refusal, Scope
-from kofu.issuer.service import (
+from kofu.issuer.errors import (
     InvalidRequest,
-    IssuerService,
     IssuerUnavailable,
     Refused,
     SerialConflict,
@@ -39,6 +38,7 @@ from kofu.issuer.service import (
     UnknownIssuance,
     Unprintable,
 )
+from kofu.issuer.service import IssuerService
 from kofu.web import PEER_CERT_STATE_KEY
 from kofu.widearea import ACCEPTED_VERSIONS, CURRENT_VERSION, soap
 from kofu.widearea.messages import IssueCertificateRequest

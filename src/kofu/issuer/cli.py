@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kofu.domain.rules import Kind
+from kofu.domain.rules import Kind, OrderOptions, Scope
 
 
 def register(sub: Any, serve: Any) -> None:
@@ -125,17 +125,18 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from kofu.issuer.service import IssuerError, IssuerService
+    from kofu.issuer.errors import IssuerError
+    from kofu.issuer.service import IssuerService
 
     settings, engine = _settings_and_engine(args.config)
     svc = IssuerService(engine, settings)
     try:
-        pdf, pages = svc.render_for_check(
-            args.municipality, args.resident, args.scope, args.with_householder, args.with_domicile,
-            kind=args.kind,
-            options={"with_individual_number": args.with_individual_number, "members": args.member,
-                     "tax_kind": args.tax_kind, "year": args.year, "koseki_scope": args.koseki_scope},
+        options = OrderOptions(
+            scope=Scope(args.scope), with_householder=args.with_householder, with_domicile=args.with_domicile,
+            with_individual_number=args.with_individual_number, members=tuple(args.member),
+            tax_kind=args.tax_kind, year=args.year, koseki_scope=args.koseki_scope,
         )
+        pdf, pages = svc.render_for_check(args.municipality, args.resident, args.kind, options)
     except IssuerError as e:
         print(f"kofu issuer render: {e}", file=sys.stderr)
         return 2
