@@ -156,7 +156,7 @@ class Kiosks(RuleBasedStateMachine):
     def crash(self) -> None:
         old = self.service
         self.service = CenterService(
-            old.engine, old.region, old.trust, old.issuers, old._verify_seal, session_ttl=old.session_ttl,
+            old.engine, old.region, old.trust, old.issuers, old._check_seal, session_ttl=old.session_ttl,
         )
 
     @rule()

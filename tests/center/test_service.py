@@ -32,7 +32,7 @@ from kofu.center.trust import AuthenticatedHolder
 from kofu.db import make_engine
 from kofu.domain.rules import OrderOptions
 from kofu.lgpki.ca import LgpkiAuthority
-from kofu.lgpki.seal import Sealer, verify_seal
+from kofu.lgpki.seal import Sealer, check_seal
 from kofu.render import render_juminhyo
 from kofu.render.samples import household
 from kofu.widearea import order_binding
@@ -191,7 +191,7 @@ def center(db_url: str, pki: tuple[Sealer, Path]) -> tuple[CenterService, FakeIs
     issuer = FakeIssuer(sealer)
     service = CenterService(
         make_engine(db_url), "east", FakeTrust(), {"282286": issuer},  # type: ignore[dict-item, arg-type]
-        partial(verify_seal, trust_roots=[root]), session_ttl=timedelta(minutes=5),
+        partial(check_seal, trust_roots=[root]), session_ttl=timedelta(minutes=5),
     )
     service.create_tables()
     return service, issuer
@@ -303,7 +303,7 @@ def test_concurrent_orders_each_get_their_own_document(center, pki) -> None:
     run_all(threads, wait=180)
     assert len(results) == len(links)
     for link, (oid, job) in results.items():
-        info = verify_seal(job.pdf, trust_roots=[root])
+        info = check_seal(job.pdf, trust_roots=[root])
         serial = next(kw["MessageSerial"] for op, kw in center[1].calls if op == "IssueCertificate" and kw["OrderId"] == oid)
         assert info.binding == order_binding(link, oid, serial)
     assert _records(service) == len(links)

@@ -153,8 +153,8 @@ def test_seal_without_municipality_code_is_rejected(center) -> None:
     """Finding 7: `not in (None, municipality)` let a seal naming no municipality through."""
     service, issuer = center
     sid, oid = _paid_order(service, "link-set7-0001")
-    real_verify = service._verify_seal
-    service._verify_seal = lambda pdf: dataclasses.replace(real_verify(pdf), municipality_code=None)
+    real_check = service._check_seal
+    service._check_seal = lambda pdf: dataclasses.replace(real_check(pdf), municipality_code=None)
     with pytest.raises(DocumentRejected, match="no municipality"):
         service.print_job(oid, sid, STORE)
     assert _state(service, oid) == "cancelled"

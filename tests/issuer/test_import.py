@@ -15,8 +15,9 @@ from kofu import clock
 from kofu.db import make_engine
 from kofu.demo import city
 from kofu.domain.rules import Offers, Refusal, RefusalCode
+from kofu.issuer.errors import IssuanceRefused
 from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import IssuerService, Refused
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import (
     create_all,
@@ -146,7 +147,7 @@ def test_a_seal_abolished_by_a_difference_is_refused_at_the_very_next_request(wo
     assert isinstance(got, Offers) and "inkan" not in {o.kind for o in got.offers}
     with svc.engine.connect() as c:
         before = [c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (issuances, issuance_events)]
-    with pytest.raises(Refused) as e:
+    with pytest.raises(IssuanceRefused) as e:
         svc.issue_certificate(issue_request(message_serial="S-inkan", municipality_code=KATO,
                                             resident_link="link-R001", order_id="O-1", kind="inkan", scope="self",
                                             copies=1, fee=200, store_id="store-1"))
@@ -247,7 +248,7 @@ def test_stale_data_is_not_offered_and_staff_are_alerted(world: Any, caplog: pyt
         got = svc.query_availability(KATO, "link-R001")
     assert isinstance(got, Refusal) and got.code is RefusalCode.NOTHING_OFFERED  # neutral
     assert any("STAFF ALERT" in r.getMessage() and KATO in r.getMessage() for r in caplog.records)
-    with pytest.raises(Refused):
+    with pytest.raises(IssuanceRefused):
         svc.issue_certificate(issue_request(message_serial="S-stale", municipality_code=KATO,
                                             resident_link="link-R001", order_id="O-1", kind="juminhyo", scope="self",
                                             copies=1, fee=200, store_id="store-1"))

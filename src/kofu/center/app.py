@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,12 +61,13 @@ class Authenticate(BaseModel):
     signature: str = Field(max_length=2048, description="base64 of the card's signature over the challenge")
 
 
-class Authenticated(BaseModel):
+class AuthenticatedOut(BaseModel):
     municipality: str
 
 
 class MemberOut(BaseModel):
-    id: str = Field(description="send back in CreateOrder.members")
+    id: str = Field(description="send back in CreateOrder.members",
+                    validation_alias=AliasChoices("id", "resident_id"))  # read from a domain MemberChoice
     name: str = Field(description="to show on the screen; not stored by the center")
 
 
@@ -92,7 +93,7 @@ class UnavailableOut(BaseModel):
     message_en: str = Field(description="the same in English")
 
 
-class Offers(BaseModel):
+class OffersOut(BaseModel):
     offers: list[OfferOut]
     unavailable: list[UnavailableOut] = Field(
         default_factory=list,
@@ -392,33 +393,18 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
         sid, challenge = service.start_session(store_id, body.kiosk_id)
         return SessionStarted(session_id=sid, challenge=base64.b64encode(challenge).decode())
 
-    @app.post("/v1/sessions/{session_id}/authentication", response_model=Authenticated)
-    def authenticate(session_id: Id, body: Authenticate, store_id: Store) -> Authenticated:
+    @app.post("/v1/sessions/{session_id}/authentication", response_model=AuthenticatedOut)
+    def authenticate(session_id: Id, body: Authenticate, store_id: Store) -> AuthenticatedOut:
         cert = _b64(body.certificate, "certificate")
         sig = _b64(body.signature, "signature")
-        return Authenticated(municipality=service.authenticate(session_id, store_id, cert, sig))
+        return AuthenticatedOut(municipality=service.authenticate(session_id, store_id, cert, sig))
 
-    @app.get("/v1/sessions/{session_id}/offers", response_model=Offers)
-    def offers(session_id: Id, store_id: Store) -> Offers:
+    @app.get("/v1/sessions/{session_id}/offers", response_model=OffersOut)
+    def offers(session_id: Id, store_id: Store) -> OffersOut:
         offered, unavailable = service.availability(session_id, store_id)
-        return Offers(
-            offers=[
-                OfferOut(
-                    kind=o.kind,
-                    fee=o.fee,
-                    max_copies=o.max_copies,
-                    scopes=list(o.scopes),
-                    with_householder=o.with_householder,
-                    with_domicile=o.with_domicile,
-                    with_individual_number=o.with_individual_number,
-                    members=[MemberOut(id=m.id, name=m.name) for m in o.members],
-                    tax_kinds=list(o.tax_kinds),
-                    years=list(o.years),
-                    koseki_scopes=list(o.koseki_scopes),
-                    counter_fee=o.counter_fee,
-                )
-                for o in offered
-            ],
+        return OffersOut(
+            # KindOffer (kofu.widearea.messages) has OfferOut's fields by the same names.
+            offers=[OfferOut.model_validate(o, from_attributes=True) for o in offered],
             unavailable=[
                 UnavailableOut(kind=u.kind, error=u.code, message=u.message_ja, message_en=u.message_en)
                 for u in unavailable

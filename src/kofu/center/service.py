@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -49,10 +50,10 @@ from kofu.center.errors import (
     PaymentShort,
     Refused,
 )
-from kofu.center.models import IssuanceRecord, KioskSession, Order
+from kofu.center.models import IssuanceRecord, KioskSession, OrderRow
 from kofu.center.trust import CardTrust
 from kofu.center.widearea_client import WideAreaClient
-from kofu.domain.rules import SUPPORTED_KINDS, OrderOptions, copies_limit_refusal
+from kofu.domain.rules import SUPPORTED_KINDS, MemberChoice, OrderOptions, copies_limit_refusal
 from kofu.lgpki.seal import SealInvalid
 from kofu.widearea import order_binding
 from kofu.widearea.messages import (
@@ -60,7 +61,6 @@ from kofu.widearea.messages import (
     IssuanceFound,
     IssueCertificateRequest,
     KindOffer,
-    OfferedMember,
 )
 
 log = logging.getLogger("kofu.center")
@@ -111,7 +111,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=clock.JST)
 
 
-def _view(o: Order) -> OrderView:
+def _view(o: OrderRow) -> OrderView:
     return OrderView(
         o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages, o.copies_printed, o.refunded or 0
     )
@@ -122,7 +122,7 @@ def _check_kind_options(offer: KindOffer, options: OrderOptions) -> None:
     if options.with_individual_number and not offer.with_individual_number:
         raise OrderConflict("個人番号 is not offered", code="bad-options")
     if options.members:
-        offered = {m.id for m in offer.members}
+        offered = {m.resident_id for m in offer.members}
         if options.scope != "household" or not set(options.members) <= offered or len(set(options.members)) != len(options.members):
             raise OrderConflict("members must be chosen from the offered household members", code="bad-options")
     if offer.tax_kinds or options.tax_kind is not None or options.year is not None:
@@ -143,7 +143,7 @@ class CenterService:
         region: str,
         trust: CardTrust,
         issuers: dict[str, WideAreaClient],
-        verify_seal: Any,
+        check_seal: Any,
         session_ttl: timedelta = timedelta(minutes=10),
         compose: PrintJobComposer | None = None,
     ) -> None:
@@ -152,7 +152,7 @@ class CenterService:
         self.region = region
         self.trust = trust
         self.issuers = issuers
-        self._verify_seal = verify_seal
+        self._check_seal = check_seal
         self.session_ttl = session_ttl
         # The offer list a kiosk just showed, per session, so that the order right after
         # it is checked without a second wide-area round trip. The issuer re-applies its
@@ -200,9 +200,9 @@ class CenterService:
     def _order(
         self, db: Session, order_id: str, session_id: str, store_id: str, *, allow_expired: bool = False,
         allow_closed: bool = False,
-    ) -> tuple[Order, KioskSession]:
+    ) -> tuple[OrderRow, KioskSession]:
         ks = self._session(db, session_id, store_id, allow_expired=allow_expired, allow_closed=allow_closed)
-        order = db.get(Order, order_id)
+        order = db.get(OrderRow, order_id)
         if order is None or order.session_id != ks.id:
             raise NotFound(f"no order {order_id} in session {session_id}")
         return order, ks
@@ -278,7 +278,7 @@ class CenterService:
         result, unavailable = list(available.offers), list(available.closed)
         now = time.monotonic()
         # Keep what the order check needs, not the members' names.
-        kept = [replace(o, members=tuple(OfferedMember(m.id, "") for m in o.members)) for o in result]
+        kept = [replace(o, members=tuple(MemberChoice(m.resident_id, "") for m in o.members)) for o in result]
         with self._recent_lock:
             self._recent_offers[session_id] = (now, kept)
             self._recent_offers.move_to_end(session_id)
@@ -336,7 +336,7 @@ class CenterService:
                     "this session already has an order: one card authentication allows one order",
                     code="one-order-per-session",
                 )
-            order = Order(
+            order = OrderRow(
                 id=order_id,
                 session_id=ks.id,
                 municipality=ks.municipality,
@@ -365,9 +365,9 @@ class CenterService:
                 raise PaymentShort(f"paid {amount} yen of a {order.fee} yen fee")
             # Conditional, so that two concurrent payments cannot both be taken.
             claimed = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state == "created")
-                .values(paid=Order.fee, state="paid", updated_at=clock.now())
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state == "created")
+                .values(paid=OrderRow.fee, state="paid", updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
             if claimed != 1:
                 raise OrderConflict("order was paid or cancelled meanwhile")
@@ -401,7 +401,7 @@ class CenterService:
             if issued.message_serial != message_serial:
                 raise DocumentRejected(f"issuer answered for serial {issued.message_serial}, not {message_serial}")
             try:
-                seal = self._verify_seal(pdf)
+                seal = self._check_seal(pdf)
             except SealInvalid as e:
                 raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
             if seal.binding != order_binding(link, order_id, message_serial):
@@ -415,21 +415,21 @@ class CenterService:
             # a re-fetch): that issuance stands and is settled by the printer's report.
             with self._db() as db, db.begin():
                 voided = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None))
-                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")), OrderRow.handed_out_at.is_(None))
+                    .values(state="cancelled", refunded=OrderRow.paid, updated_at=clock.now())
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
                 if voided:
                     self._close(db, session_id)
-                handed_out = db.scalar(sa.select(Order.handed_out_at).where(Order.id == order_id)) is not None
+                handed_out = db.scalar(sa.select(OrderRow.handed_out_at).where(OrderRow.id == order_id)) is not None
             if not handed_out:
                 self._cancel_at_issuer(municipality, issued.issuance_id, "document rejected by center")
             log.error("order %s: print data rejected (%s); order cancelled", order_id, e.detail)
             raise
         with self._db() as db, db.begin():
             took = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")))
                 .values(
                     state="issued",
                     issuance_id=issued.issuance_id,
@@ -453,9 +453,9 @@ class CenterService:
         with self._db() as db, db.begin():
             # The point of no return: from here on only a printer report refunds.
             handed = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state == "issued")
-                .values(handed_out_at=sa.func.coalesce(Order.handed_out_at, clock.now()), updated_at=clock.now())
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state == "issued")
+                .values(handed_out_at=sa.func.coalesce(OrderRow.handed_out_at, clock.now()), updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
         if handed != 1:
             raise OrderConflict("order was cancelled while its print data was being prepared")
@@ -513,8 +513,8 @@ class CenterService:
         try:
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state == "issued")
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state == "issued")
                     .values(
                         state=state, copies_printed=copies, refunded=refund,
                         issuer_cancel_pending=copies == 0, updated_at=clock.now(),
@@ -539,7 +539,7 @@ class CenterService:
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
         with self._db() as db:
-            o = db.get(Order, order_id)
+            o = db.get(OrderRow, order_id)
             assert o is not None
             if o.copies_printed != copies:
                 raise OrderConflict(f"order is {o.state} ({o.copies_printed} copies printed); not {copies}")
@@ -553,36 +553,50 @@ class CenterService:
             self._confirm(order_id)
         return _view(o)
 
+    def _acknowledged(self, operation: str, order_id: str, call: Callable[[], object],
+                      keep_refusal: Callable[[str], sa.Update]) -> bool:
+        """Make one call an order's settling waits for; True once the issuer has answered.
+
+        A permanent refusal is an answer: retrying it forever would starve newer
+        reports. It is kept (``keep_refusal`` builds the update, for
+        `kofu center compare`) and loudly logged. Anything else is retried later.
+        """
+        try:
+            call()
+        except Refused as e:
+            log.error("%s for order %s permanently refused: %s", operation, order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(keep_refusal(f"{e.code}: {e.detail}"[:200]))
+            return True
+        except CenterError as e:
+            log.warning("%s for order %s deferred: %s", operation, order_id, e.detail)
+            return False
+        return True
+
     def _confirm(self, order_id: str) -> bool:
         """Tell the issuer an order was printed; True once it has acknowledged."""
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             record = db.get(IssuanceRecord, order_id)
             if order is None or record is None or record.issuer_confirmed:
                 return True
             municipality, issuance_id, copies = order.municipality, order.issuance_id, record.copies
-        try:
-            assert issuance_id is not None  # a printed order was issued
-            self._issuer(municipality).confirm_printed(f"p-{order_id}", issuance_id, copies)
-        except Refused as e:
-            # A permanent refusal is an answer: retrying it forever would starve newer
-            # reports. Kept for `kofu center compare`, and loudly logged.
-            log.error("ConfirmPrinted for order %s permanently refused: %s", order_id, e.detail)
+        if issuance_id is None:  # cannot be: the print data of a printed order came with it
+            log.warning("ConfirmPrinted for order %s deferred: no issuance id", order_id)
+            return False
+        answered = self._acknowledged(
+            "ConfirmPrinted", order_id,
+            lambda: self._issuer(municipality).confirm_printed(f"p-{order_id}", issuance_id, copies),
+            lambda refusal: sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id)
+            .values(issuer_refusal=refusal),
+        )
+        if answered:
             with self._db() as db, db.begin():
                 db.execute(
-                    sa.update(IssuanceRecord)
-                    .where(IssuanceRecord.order_id == order_id)
-                    .values(issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                    sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id, IssuanceRecord.issuer_refusal.is_(None))
+                    .values(issuer_confirmed=True)
                 )
-            return True
-        except CenterError as e:
-            log.warning("ConfirmPrinted for order %s deferred: %s", order_id, e.detail)
-            return False
-        with self._db() as db, db.begin():
-            db.execute(
-                sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id).values(issuer_confirmed=True)
-            )
-        return True
+        return answered
 
     def _cancel_deferred(self, order_id: str) -> bool:
         """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged.
@@ -592,40 +606,35 @@ class CenterService:
         looked up by the order's 電文通番 first.
         """
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             if order is None or not order.issuer_cancel_pending:
                 return True
             municipality, issuance_id = order.municipality, order.issuance_id
             reason = "misprint: no copy printed" if order.copies_printed == 0 else "cancelled at the kiosk"
-        try:
-            if issuance_id is None:
+
+        def cancel() -> None:
+            known = issuance_id
+            if known is None:
                 found = self.query_issuer(order_id)
                 if found is None or found.state == "cancelled":
-                    with self._db() as db, db.begin():
-                        db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
-                    return True
-                issuance_id = found.issuance_id
+                    return  # nothing to void
+                known = found.issuance_id
                 with self._db() as db, db.begin():
                     db.execute(
-                        sa.update(Order).where(Order.id == order_id)
-                        .values(issuance_id=issuance_id, certificate_serial=found.certificate_serial)
+                        sa.update(OrderRow).where(OrderRow.id == order_id)
+                        .values(issuance_id=known, certificate_serial=found.certificate_serial)
                     )
-            self._issuer(municipality).cancel_issuance(f"c-{order_id}", issuance_id, reason)
-        except Refused as e:
-            log.error("CancelIssuance for order %s permanently refused: %s", order_id, e.detail)
+            self._issuer(municipality).cancel_issuance(f"c-{order_id}", known, reason)
+
+        answered = self._acknowledged(
+            "CancelIssuance", order_id, cancel,
+            lambda refusal: sa.update(OrderRow).where(OrderRow.id == order_id)
+            .values(issuer_cancel_pending=False, issuer_refusal=refusal),
+        )
+        if answered:
             with self._db() as db, db.begin():
-                db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id)
-                    .values(issuer_cancel_pending=False, issuer_refusal=f"{e.code}: {e.detail}"[:200])
-                )
-            return True
-        except CenterError as e:
-            log.warning("CancelIssuance for order %s deferred: %s", order_id, e.detail)
-            return False
-        with self._db() as db, db.begin():
-            db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
-        return True
+                db.execute(sa.update(OrderRow).where(OrderRow.id == order_id).values(issuer_cancel_pending=False))
+        return answered
 
     def reconcile(self, limit: int = 100) -> int:
         """Retry what an issuer has not acknowledged yet (printed copies, cancellations).
@@ -643,7 +652,7 @@ class CenterService:
             )
             cancelled = list(
                 db.scalars(
-                    sa.select(Order.id).where(Order.issuer_cancel_pending.is_(True)).order_by(Order.updated_at).limit(limit)
+                    sa.select(OrderRow.id).where(OrderRow.issuer_cancel_pending.is_(True)).order_by(OrderRow.updated_at).limit(limit)
                 )
             )
         remaining = sum(1 for order_id in printed if not self._confirm(order_id))
@@ -654,7 +663,7 @@ class CenterService:
     def query_issuer(self, order_id: str) -> IssuanceFound | None:
         """What the issuer committed for this order's IssueCertificate serial (QueryIssuance)."""
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             if order is None:
                 raise NotFound(f"no order {order_id}")
             municipality, serial = order.municipality, order.message_serial
@@ -681,9 +690,9 @@ class CenterService:
         with self._db() as db:
             stuck = list(
                 db.scalars(
-                    sa.select(Order.id)
-                    .where(Order.state.in_(("created", "paid", "issued")), Order.updated_at <= cutoff)
-                    .order_by(Order.updated_at)
+                    sa.select(OrderRow.id)
+                    .where(OrderRow.state.in_(("created", "paid", "issued")), OrderRow.updated_at <= cutoff)
+                    .order_by(OrderRow.updated_at)
                     .limit(limit)
                 )
             )
@@ -700,7 +709,7 @@ class CenterService:
 
     def _settle_one(self, order_id: str, cutoff: datetime) -> str:
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             assert order is not None
             handed_out = order.handed_out_at is not None
             state, session_id, store = order.state, order.session_id, None
@@ -709,9 +718,9 @@ class CenterService:
         if state == "created":
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state == "created", Order.updated_at <= cutoff)
-                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state == "created", OrderRow.updated_at <= cutoff)
+                    .values(state="cancelled", refunded=OrderRow.paid, updated_at=clock.now())
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
                 if moved:
                     self._close(db, session_id)
@@ -722,15 +731,15 @@ class CenterService:
             # Claim first (nothing can hand it out after this), then void at the issuer.
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
+                    sa.update(OrderRow)
                     .where(
-                        Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None),
-                        Order.updated_at <= cutoff,
+                        OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")), OrderRow.handed_out_at.is_(None),
+                        OrderRow.updated_at <= cutoff,
                     )
                     .values(
-                        state="cancelled", refunded=Order.paid, updated_at=clock.now(),
-                        issuance_id=found.issuance_id if found is not None else Order.issuance_id,
-                        certificate_serial=found.certificate_serial if found is not None else Order.certificate_serial,
+                        state="cancelled", refunded=OrderRow.paid, updated_at=clock.now(),
+                        issuance_id=found.issuance_id if found is not None else OrderRow.issuance_id,
+                        certificate_serial=found.certificate_serial if found is not None else OrderRow.certificate_serial,
                         issuer_cancel_pending=issuer_state == "issued",
                     )
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
@@ -745,7 +754,7 @@ class CenterService:
         if found is not None and found.state == "printed":
             copies = found.copies_printed
         with self._db() as db:
-            total = db.get(Order, order_id)
+            total = db.get(OrderRow, order_id)
             assert total is not None
             all_copies = total.copies
         self.printed(order_id, session_id, store, copies if copies is not None else all_copies)
@@ -761,8 +770,8 @@ class CenterService:
         issuance). Orders still open are listed as such. Ids and numbers only.
         """
         with self._db() as db:
-            query = sa.select(Order, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == Order.id)
-            rows = list(db.execute(query.where(Order.state != "created").order_by(Order.created_at).limit(limit)))
+            query = sa.select(OrderRow, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == OrderRow.id)
+            rows = list(db.execute(query.where(OrderRow.state != "created").order_by(OrderRow.created_at).limit(limit)))
         out: list[dict[str, Any]] = []
         for order, record in rows:
             row: dict[str, Any] = {
@@ -818,10 +827,10 @@ class CenterService:
             # committed while the center crashed): the issuer is asked, by 電文通番.
             had_issuance = order.issuance_id is not None or order.state in ("paid", "issued")
             claimed = db.execute(
-                sa.update(Order)
+                sa.update(OrderRow)
                 .where(
-                    Order.id == order_id, Order.state.in_(("created", "paid", "issued")), Order.paid == paid,
-                    Order.handed_out_at.is_(None),
+                    OrderRow.id == order_id, OrderRow.state.in_(("created", "paid", "issued")), OrderRow.paid == paid,
+                    OrderRow.handed_out_at.is_(None),
                 )
                 .values(state="cancelled", refunded=paid, issuer_cancel_pending=had_issuance, updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
@@ -849,7 +858,7 @@ class CenterService:
         """
         with self._db() as db:
             ks = self._session(db, session_id, store_id, authenticated=False, allow_expired=True)
-            order = db.get(Order, ks.order_id) if ks.order_id is not None else None
+            order = db.get(OrderRow, ks.order_id) if ks.order_id is not None else None
             settled = order is None or order.state in ("printed", "partial", "cancelled")
         refund = 0
         if not settled:
@@ -869,7 +878,7 @@ class CenterService:
         only: never personal data.
         """
         with self._db() as db:
-            order = db.scalar(sa.select(Order).where(Order.certificate_serial == serial))
+            order = db.scalar(sa.select(OrderRow).where(OrderRow.certificate_serial == serial))
         if order is None:
             return {"serial": serial, "status": "unknown", "reason": "no certificate with this serial", "copies": None}
         if order.state in ("printed", "partial"):

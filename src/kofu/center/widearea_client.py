@@ -29,7 +29,7 @@ import zeep.exceptions
 from zeep.transports import Transport
 
 from kofu.center.errors import IssuerUnavailable, Refused
-from kofu.domain.rules import OrderOptions
+from kofu.domain.rules import MemberChoice, OrderOptions
 from kofu.widearea import CURRENT_VERSION, NAMESPACE
 from kofu.widearea.messages import (
     Availability,
@@ -38,7 +38,6 @@ from kofu.widearea.messages import (
     IssueCertificateRequest,
     IssuedCertificate,
     KindOffer,
-    OfferedMember,
 )
 
 log = logging.getLogger("kofu.center.widearea")
@@ -235,7 +234,7 @@ def _kind_offer(o: Any) -> KindOffer:
         with_householder=bool(opts.WithHouseholder),
         with_domicile=bool(opts.WithDomicile),
         with_individual_number=bool(getattr(opts, "WithIndividualNumber", False)),
-        members=tuple(OfferedMember(str(m.Id), str(m.Name)) for m in many("Member")),
+        members=tuple(MemberChoice(str(m.Id), str(m.Name)) for m in many("Member")),
         tax_kinds=tuple(str(k) for k in many("TaxKind")),
         years=tuple(int(y) for y in many("Year")),
         koseki_scopes=tuple(str(k) for k in many("KosekiScope")),

@@ -30,11 +30,11 @@ from starlette.routing import Route
 from kofu import clock
 from kofu.domain.rules import Offers, OrderOptions, Refusal, Scope
 from kofu.issuer.errors import (
-    InvalidRequest,
-    IssuerUnavailable,
-    Refused,
+    BadRequest,
+    IssuanceRefused,
     SerialConflict,
     StateConflict,
+    TemporarilyUnavailable,
     UnknownIssuance,
     Unprintable,
 )
@@ -131,7 +131,7 @@ def _order_options(opts: etree._Element) -> OrderOptions:
     try:
         valid_scope = Scope(scope)
     except ValueError as e:  # the schema allows only these; kept for a laxer schema
-        raise InvalidRequest("option-not-offered", f"unknown scope {scope!r}") from e
+        raise BadRequest("option-not-offered", f"unknown scope {scope!r}") from e
     year = text(opts, "Year")
     return OrderOptions(
         scope=valid_scope,
@@ -217,11 +217,11 @@ def to_fault(e: Exception) -> SoapFault:
     """Map a service error to the fault the center gets (see docs/wide-area.md)."""
     if isinstance(e, SoapFault):
         return e
-    if isinstance(e, Refused):
+    if isinstance(e, IssuanceRefused):
         r = e.refusal
         return SoapFault("Client", f"refused ({r.code.value}): {r.message_en}", r.code.value,
                          resident_message=(r.message_ja, r.message_en))
-    if isinstance(e, InvalidRequest | StateConflict):
+    if isinstance(e, BadRequest | StateConflict):
         return SoapFault("Client", str(e), e.code)
     if isinstance(e, SerialConflict):
         return SoapFault("Client", str(e), "serial-conflict")
@@ -229,7 +229,7 @@ def to_fault(e: Exception) -> SoapFault:
         return SoapFault("Client", str(e), "unknown-issuance")
     if isinstance(e, Unprintable):
         return SoapFault("Server", str(e), "document-unprintable", retryable=False)
-    if isinstance(e, IssuerUnavailable):
+    if isinstance(e, TemporarilyUnavailable):
         return SoapFault("Server", f"temporarily unavailable: {e}", "unavailable", retryable=True)
     return SoapFault("Server", "internal error; the request may be retried with the same MessageSerial",
                      "internal-error", retryable=True)

@@ -28,7 +28,7 @@ from kofu.issuer.documents import (
     tax_document,
     to_render_model,
 )
-from kofu.issuer.errors import InvalidRequest, Refused
+from kofu.issuer.errors import BadRequest, IssuanceRefused
 from kofu.issuer.facts import current_seal, member_record, register_of
 from kofu.issuer.tables import family_registers, households, residents, tax_records
 
@@ -59,7 +59,7 @@ def document_for(
     if kind == Kind.INKAN:
         seal = current_seal(c, m.code, holder_row.resident_id, clock.now())
         if seal is None:
-            raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="seal-not-registered"))
+            raise IssuanceRefused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="seal-not-registered"))
         return inkan_document(head, holder, address, SealRecord(seal.registration_number, bytes(seal.impression_png)))
     if kind == Kind.ZEIMU:
         record = c.execute(
@@ -70,12 +70,12 @@ def document_for(
             )
         ).scalar_one_or_none()
         if record is None or options.tax_kind not in ("shotoku", "nozei") or options.year is None:
-            raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-tax-record"))
+            raise IssuanceRefused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-tax-record"))
         return tax_document(head, options.tax_kind, options.year, holder, address, json.loads(record))
     if kind in (Kind.KOSEKI, Kind.FUHYO):
         link = register_of(c, m.code, holder_row.resident_id)
         if link is None:
-            raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-register-here"))
+            raise IssuanceRefused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-register-here"))
         reg = c.execute(
             sa.select(family_registers).where(
                 family_registers.c.municipality_code == m.code,
@@ -83,7 +83,7 @@ def document_for(
             )
         ).one_or_none()
         if reg is None:
-            raise Refused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="register-missing"))
+            raise IssuanceRefused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="register-missing"))
         data = json.loads(reg.data)
         if kind == Kind.KOSEKI:
             return koseki_document(head, options.koseki_scope or "all", reg.honseki, reg.head_name,
@@ -95,7 +95,7 @@ def document_for(
             chosen = options.members
         return fuhyo_document(head, reg.honseki, reg.head_name, data, register_id=reg.register_id,
                               with_domicile=options.with_domicile, chosen=chosen)
-    raise InvalidRequest("kind-not-offered", f"unknown kind {kind!r}")
+    raise BadRequest("kind-not-offered", f"unknown kind {kind!r}")
 
 def _juminhyo_request(
     c: sa.Connection, m: Any, holder_row: Any, scope: str, with_householder: bool,

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kofu.domain.rules import Kind, OrderOptions, Scope
+from kofu.domain.rules import Kind, OrderOptions
 
 
 def register(sub: Any, serve: Any) -> None:
@@ -109,11 +109,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from kofu.issuer.audit import AuditError, verify
+    from kofu.issuer.audit import AuditError, check_chain
 
     settings, engine = _settings_and_engine(args.config)
     try:
-        report = verify(engine, settings.audit_key)
+        report = check_chain(engine, settings.audit_key)
     except AuditError as e:
         print("audit log does NOT verify:", file=sys.stderr)
         for p in e.problems:
@@ -131,11 +131,8 @@ def _render(args: argparse.Namespace) -> int:
     settings, engine = _settings_and_engine(args.config)
     svc = IssuerService(engine, settings)
     try:
-        options = OrderOptions(
-            scope=Scope(args.scope), with_householder=args.with_householder, with_domicile=args.with_domicile,
-            with_individual_number=args.with_individual_number, members=tuple(args.member),
-            tax_kind=args.tax_kind, year=args.year, koseki_scope=args.koseki_scope,
-        )
+        # The option flags are named as OrderOptions' fields; --member gives the members.
+        options = OrderOptions.from_dict({**vars(args), "members": args.member})
         pdf, pages = svc.render_for_check(args.municipality, args.resident, args.kind, options)
     except IssuerError as e:
         print(f"kofu issuer render: {e}", file=sys.stderr)

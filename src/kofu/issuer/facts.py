@@ -8,6 +8,7 @@ abolition cannot commit between a decision and the issuance it allows.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import datetime
 from datetime import time as dtime
 from typing import Any
@@ -171,23 +172,11 @@ def person_facts(
 
 
 def member_record(row: Any) -> MemberRecord:
-    return MemberRecord(
-        resident_id=row.resident_id,
-        name=row.name,
-        name_kana=row.name_kana,
-        birth_date=row.birth_date,
-        sex=row.sex,
-        relationship=row.relationship,
-        became_resident_on=row.became_resident_on,
-        address_since=row.address_since,
-        notified_on=row.notified_on,
-        previous_address=row.previous_address,
-        domicile=row.domicile,
-        domicile_head=row.domicile_head,
-        individual_number=row.individual_number,
-        change_reason=row.change_reason,
-        change_on=row.change_on,
-    )
+    """A ``residents`` row → MemberRecord (its fields are named as the table's columns)."""
+    return MemberRecord(**{name: getattr(row, name) for name in _MEMBER_FIELDS})
+
+
+_MEMBER_FIELDS = tuple(f.name for f in fields(MemberRecord))
 
 
 

@@ -20,6 +20,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,12 +51,12 @@ from kofu.issuer.documents import (
     SealedDocumentMaker,
 )
 from kofu.issuer.errors import (
-    InvalidRequest,
+    BadRequest,
+    IssuanceRefused,
     IssuerError,
-    IssuerUnavailable,
-    Refused,
     SerialConflict,
     StateConflict,
+    TemporarilyUnavailable,
     UnknownIssuance,
     UnknownRecord,
     Unprintable,
@@ -234,7 +235,7 @@ class IssuerService:
         with self.engine.connect() as c:
             m = self._municipality(c, req.municipality_code)
             if m is None:
-                raise Refused(Refusal(RefusalCode.NOT_PARTICIPATING))
+                raise IssuanceRefused(Refusal(RefusalCode.NOT_PARTICIPATING))
             self._refuse_if_stale(m, now)
             holder_row = self._resident_by_link(c, req.municipality_code, req.resident_link)
             facts = municipality_facts(m)
@@ -293,7 +294,7 @@ class IssuerService:
             log.info("concurrent twin of serial %s: answering with the first issuance", req.message_serial)
             return self._replay(existing, req, digest)
         except sa.exc.OperationalError as e:
-            raise IssuerUnavailable(f"database unavailable: {e.orig}") from e
+            raise TemporarilyUnavailable(f"database unavailable: {e.orig}") from e
         log.info("issued %s serial=%s municipality=%s kind=%s copies=%d", issuance_id,
                  req.message_serial, req.municipality_code, req.kind, req.copies)
         return Issued(req.message_serial, issuance_id, certificate_serial, now, pages,
@@ -302,19 +303,19 @@ class IssuerService:
     def _refuse_if_stale(self, m: Any, now: datetime) -> None:
         stale = self._stale(m, now)
         if stale is not None:
-            raise Refused(stale)
+            raise IssuanceRefused(stale)
 
     def _decide(self, c: sa.Connection, holder_row: Any | None, facts: MunicipalityFacts, order: Order,
                 now: datetime, *, lock: bool = False) -> None:
-        """check_order on the person's data as ``c`` sees it now; raise Refused or InvalidRequest."""
+        """check_order on the person's data as ``c`` sees it now; raise IssuanceRefused or BadRequest."""
         try:
             check_order(person_facts(c, holder_row, now, lock=lock), facts, order, now)
         except OrderRefused as e:
             if e.refusal.detail:
                 log.info("refused in %s: %s", facts.code, e.refusal.detail)
-            raise Refused(e.refusal) from e
+            raise IssuanceRefused(e.refusal) from e
         except OrderInvalid as e:
-            raise InvalidRequest(e.code, str(e)) from e
+            raise BadRequest(e.code, str(e)) from e
 
     def _issuance_by_serial(self, serial: str) -> Any | None:
         with self.engine.connect() as c:
@@ -338,7 +339,7 @@ class IssuerService:
                 )
             ).first()
             if m is None or holder_row is None:
-                raise IssuerUnavailable("the records of this issuance are no longer available")
+                raise TemporarilyUnavailable("the records of this issuance are no longer available")
             # The rules again, on the records as they are now: a support measure or an
             # abolished seal recorded since the first fetch refuses a re-fetch too.
             self._refuse_if_stale(m, clock.now())
@@ -357,7 +358,7 @@ class IssuerService:
     def _seal_paths(self, m: Any) -> SealPaths:
         seal = self.settings.seal_for(m.code, m.seal_cert, m.seal_key, json.loads(m.seal_chain or "[]"))
         if seal is None:
-            raise IssuerUnavailable(f"no seal certificate is configured for municipality {m.code}")
+            raise TemporarilyUnavailable(f"no seal certificate is configured for municipality {m.code}")
         return seal
 
     def _make(self, m: Any, document: Any) -> tuple[bytes, int]:
@@ -373,7 +374,7 @@ class IssuerService:
                               "the municipality must correct them") from e
         except DocumentError as e:
             log.error("document for municipality %s failed: %s", m.code, e)
-            raise IssuerUnavailable(str(e)) from e
+            raise TemporarilyUnavailable(str(e)) from e
         log.debug("rendered and sealed in %.1f ms", (time.perf_counter() - started) * 1000)
         return pdf, pages
 
@@ -407,18 +408,43 @@ class IssuerService:
 
     # -- after issuance
 
-    def confirm_printed(self, issuance_id: str, copies_printed: int) -> str:
-        """issued → printed, once; a repeat with the same count answers the same."""
+    def _move(self, issuance_id: str, to: str, settled: Callable[[Any], str | None],
+              values: Callable[[datetime], dict[str, Any]], entry: dict[str, Any]) -> str:
+        """issued → ``to``, once, with its audit entry; returns the state ``to``.
+
+        Under the audit lock, taken first: it serialises this with every other
+        state change. ``settled(row)`` raises when the move is refused, or
+        returns the answer when the issuance is already where the move leads
+        (nothing changes then).
+        """
         now = clock.now()
         with self.engine.connect() as c:
-            # The audit lock first: it serialises this with every other state change.
             head = audit.lock(c)
             row = c.execute(sa.select(issuances).where(issuances.c.issuance_id == issuance_id)).first()
-            if row is None:
+            try:
+                if row is None:
+                    raise UnknownIssuance(f"no issuance {issuance_id}")
+                answer = settled(row)
+            except IssuerError:
                 c.rollback()
-                raise UnknownIssuance(f"no issuance {issuance_id}")
+                raise
+            if answer is not None:
+                c.rollback()
+                return answer
+            c.execute(
+                sa.update(issuances)
+                .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
+                .values(state=to, **values(now))
+            )
+            audit.write(c, head, issuance_id, to, now, {**entry, "at": japan_time_iso(now)}, key=self.settings.audit_key)
+            c.commit()
+        return to
+
+    def confirm_printed(self, issuance_id: str, copies_printed: int) -> str:
+        """issued → printed, once; a repeat with the same count answers the same."""
+
+        def settled(row: Any) -> str | None:
             if row.state == "printed":
-                c.rollback()
                 if row.copies_printed != copies_printed:
                     raise StateConflict(
                         "copies-conflict",
@@ -426,23 +452,17 @@ class IssuerService:
                     )
                 return "printed"
             if row.state == "cancelled":
-                c.rollback()
                 raise StateConflict("already-cancelled", f"issuance {issuance_id} was cancelled")
             if copies_printed > row.copies:
-                c.rollback()
-                raise InvalidRequest(
+                raise BadRequest(
                     "copies-out-of-range",
                     f"{copies_printed} copies printed but {row.copies} were issued",
                 )
-            c.execute(
-                sa.update(issuances)
-                .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
-                .values(state="printed", copies_printed=copies_printed, printed_at=now)
-            )
-            audit.write(c, head, issuance_id, "printed", now,
-                        {"copies_printed": copies_printed, "at": japan_time_iso(now)}, key=self.settings.audit_key)
-            c.commit()
-        return "printed"
+            return None
+
+        return self._move(issuance_id, "printed", settled,
+                          lambda now: {"copies_printed": copies_printed, "printed_at": now},
+                          {"copies_printed": copies_printed})
 
     def query_issuance(self, issue_message_serial: str) -> IssuanceFound | None:
         """What was committed for an IssueCertificate serial; None when nothing was.
@@ -461,25 +481,13 @@ class IssuerService:
 
     def cancel_issuance(self, issuance_id: str, reason: str) -> str:
         """issued → cancelled; printed copies cannot be cancelled."""
-        now = clock.now()
-        with self.engine.connect() as c:
-            head = audit.lock(c)
-            row = c.execute(sa.select(issuances).where(issuances.c.issuance_id == issuance_id)).first()
-            if row is None:
-                c.rollback()
-                raise UnknownIssuance(f"no issuance {issuance_id}")
+
+        def settled(row: Any) -> str | None:
             if row.state == "cancelled":
-                c.rollback()
                 return "cancelled"
             if row.state == "printed":
-                c.rollback()
                 raise StateConflict("already-printed", f"issuance {issuance_id} was printed; it cannot be cancelled")
-            c.execute(
-                sa.update(issuances)
-                .where(issuances.c.issuance_id == issuance_id, issuances.c.state == "issued")
-                .values(state="cancelled", cancel_reason=reason, cancelled_at=now)
-            )
-            audit.write(c, head, issuance_id, "cancelled", now, {"reason": reason, "at": japan_time_iso(now)},
-                        key=self.settings.audit_key)
-            c.commit()
-        return "cancelled"
+            return None
+
+        return self._move(issuance_id, "cancelled", settled,
+                          lambda now: {"cancel_reason": reason, "cancelled_at": now}, {"reason": reason})

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from kofu.domain.rules import Kind, OrderOptions, Scope
+from kofu.domain.rules import Kind, OrderOptions
 
 EXIT_WRONG_PIN = 2
 EXIT_LOCKED = 3
@@ -159,16 +159,8 @@ def _issue(args: argparse.Namespace) -> int:
     if args.kind == "zeimu" and (args.tax_kind is None or args.year is None):
         print("kofu kiosk issue: --kind zeimu needs --tax-kind and --year (see `kofu kiosk offers`)", file=sys.stderr)
         return 1
-    options = OrderOptions(
-        scope=Scope(scope),
-        with_householder=args.with_householder,
-        with_domicile=args.with_domicile,
-        with_individual_number=args.with_individual_number,
-        members=tuple(args.member),
-        tax_kind=args.tax_kind,
-        year=args.year,
-        koseki_scope=koseki_scope,
-    )
+    # The option flags are named as OrderOptions' fields; --member gives the members.
+    options = OrderOptions.from_dict({**vars(args), "scope": scope, "members": args.member, "koseki_scope": koseki_scope})
     req = flow.IssueRequest(kind=args.kind, options=options, copies=args.copies, pay=args.pay)
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]

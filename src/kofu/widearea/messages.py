@@ -19,16 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kofu.domain.rules import OrderOptions
-
-
-@dataclass(frozen=True)
-class OfferedMember:
-    """A household member (附票: a person of the register) that may be chosen."""
-
-    id: str
-    name: str
-    """Shown on the kiosk screen; passes through memory, never stored or logged."""
+from kofu.domain.rules import MemberChoice, OrderOptions
 
 
 @dataclass(frozen=True)
@@ -45,7 +36,9 @@ class KindOffer:
     with_householder: bool
     with_domicile: bool
     with_individual_number: bool = False
-    members: tuple[OfferedMember, ...] = ()
+    members: tuple[MemberChoice, ...] = ()
+    """Household members (附票: persons of the register) that may be chosen; their
+    names are shown on the kiosk screen and pass through memory, never stored or logged."""
     tax_kinds: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
     koseki_scopes: tuple[str, ...] = ()
