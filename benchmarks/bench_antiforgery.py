@@ -32,7 +32,7 @@ from kofu.antiforgery.compare import THRESHOLD
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
 from kofu.antiforgery.printjob import compose_print_job, front_rasters
 from kofu.antiforgery.simulate import Distortion, render_page, scan_printed, ssim
-from kofu.antiforgery.verify import keep_freed_memory, load_scan, verify_scan
+from kofu.antiforgery.verify import check_scan, keep_freed_memory, load_scan
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import document, household, member
 
@@ -108,7 +108,7 @@ def main() -> None:
                 load_scan(back)
                 load_scan(front)
                 t1 = time.perf_counter()
-                r = verify_scan(back, front, keyring=keyring, jwks=jwks)
+                r = check_scan(back, front, keyring=keyring, jwks=jwks)
                 t2 = time.perf_counter()
                 ratios.append((t2 - t1) / (t1 - t0))
                 verify_ms.append((t2 - t1) * 1000)
@@ -122,7 +122,7 @@ def main() -> None:
                     t3 = time.perf_counter()
                     load_scan(back)
                     t4 = time.perf_counter()
-                    verify_scan(back, None, keyring=keyring, jwks=jwks)
+                    check_scan(back, None, keyring=keyring, jwks=jwks)
                     t5 = time.perf_counter()
                     back_only_ratios.append((t5 - t4) / (t4 - t3))
                 else:

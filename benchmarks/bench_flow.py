@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from kofu.demo.setup import Ports, build_world, start_world
+from kofu.domain.rules import OrderOptions
 from kofu.kiosk import flow
 from kofu.kiosk.client import CenterClient, KioskTls
 from kofu.procs import free_port, log_tail
@@ -58,7 +59,7 @@ def _run(world: dict, services: list) -> None:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    req = flow.IssueRequest(kind="juminhyo", with_householder=True)
+    req = flow.IssueRequest(kind="juminhyo", options=OrderOptions(with_householder=True))
 
     def one(center: CenterClient, card_obj: object, card: dict) -> None:
         t0 = time.perf_counter()

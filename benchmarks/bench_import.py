@@ -122,7 +122,8 @@ def _lookups(url: str, config: Path, size: int, seed: int, count: int) -> tuple[
     from kofu.db import make_engine
     from kofu.demo import city
     from kofu.domain.rules import Offers
-    from kofu.issuer.service import IssuerService, Refused
+    from kofu.issuer.errors import IssuanceRefused
+    from kofu.issuer.service import IssuerService
     from kofu.issuer.settings import load_settings
 
     class NoTypst:
@@ -152,7 +153,7 @@ def _lookups(url: str, config: Path, size: int, seed: int, count: int) -> tuple[
             started = time.perf_counter()
             try:
                 svc.render_for_check(city.CODE, f"R{h:08d}-0", "household", True, True, kind=kind, options=options)
-            except Refused:
+            except IssuanceRefused:
                 continue
             renders.append(time.perf_counter() - started)
     finally:

@@ -43,7 +43,7 @@ from kofu.antiforgery.simulate import (
     render_page,
     ssim,
 )
-from kofu.antiforgery.verify import verify_scan
+from kofu.antiforgery.verify import check_scan
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import document, household, member
 
@@ -94,7 +94,7 @@ def main() -> None:
             try:
                 for name, printed in printed_fronts.items():
                     t0 = time.perf_counter()
-                    results[name] = verify_scan(back, photograph(printed, front_photo), keyring=keyring, jwks=jwks)
+                    results[name] = check_scan(back, photograph(printed, front_photo), keyring=keyring, jwks=jwks)
                     verify_ms.append((time.perf_counter() - t0) * 1000)
             except (ScanRejected, ScrambleNotFound, QrInvalid) as e:
                 refused[str(e).split(":")[0]] += 1

@@ -14,7 +14,7 @@ seal it with the same :class:`~kofu.lgpki.seal.Sealer` (key loaded once):
 Each side is warmed up once (font loading, template parsing), then timed
 ``ROUNDS`` times; the figures are medians of wall time in this process. Every
 round changes the serial, so neither side can serve a cached document. The
-median of :func:`~kofu.lgpki.seal.verify_seal` on the sealed typst document is
+median of :func:`~kofu.lgpki.seal.check_seal` on the sealed typst document is
 printed too (the center runs it on every print job).
 """
 
@@ -97,7 +97,7 @@ def main() -> None:
     import weasyprint
 
     from kofu.lgpki.ca import LgpkiAuthority
-    from kofu.lgpki.seal import Sealer, verify_seal
+    from kofu.lgpki.seal import Sealer, check_seal
     from kofu.render import render_juminhyo
     from kofu.render.fonts import mj_font_file
     from kofu.render.juminhyo import juminhyo_data
@@ -129,14 +129,14 @@ def main() -> None:
         roots = [ca.ca_path]
 
         def verify_round(i: int) -> object:
-            return verify_seal(sealed, roots)
+            return check_seal(sealed, roots)
 
         render_ms = _median_ms(typst_render_only, ROUNDS)
         typst_ms = _median_ms(typst_round, ROUNDS)
         verify_ms = _median_ms(verify_round, ROUNDS)
         print(f"typst render only        median {render_ms:8.2f} ms  ({ROUNDS} rounds)")
         print(f"typst render + seal      median {typst_ms:8.2f} ms  ({ROUNDS} rounds)")
-        print(f"verify_seal              median {verify_ms:8.2f} ms  ({ROUNDS} rounds)", flush=True)
+        print(f"check_seal              median {verify_ms:8.2f} ms  ({ROUNDS} rounds)", flush=True)
         weasy_ms = _median_ms(weasy_round, WEASY_ROUNDS)
         print(f"WeasyPrint render + seal median {weasy_ms:8.2f} ms  ({WEASY_ROUNDS} rounds)")
         print(f"ratio WeasyPrint / typst (render + seal): {weasy_ms / typst_ms:.1f}x")

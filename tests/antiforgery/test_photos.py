@@ -8,7 +8,7 @@ import pytest
 
 from kofu.antiforgery.errors import ScrambleNotFound
 from kofu.antiforgery.simulate import Photo, photograph, printed_for_photos, render_page
-from kofu.antiforgery.verify import verify_scan
+from kofu.antiforgery.verify import check_scan
 
 from .conftest import SERIAL, Center, Jobs
 
@@ -31,11 +31,11 @@ def test_photo_pair(jobs: Jobs, center: Center, back_photo: bytes) -> None:
     back verifies and restores, the untouched front passes, the changed digit is found;
     the diagnostics say what was done."""
     kw = {"keyring": center.keyring, "jwks": center.jwks}
-    genuine = verify_scan(back_photo, photograph(printed_for_photos(render_page(jobs.genuine, 0)), FRONT), **kw)
+    genuine = check_scan(back_photo, photograph(printed_for_photos(render_page(jobs.genuine, 0)), FRONT), **kw)
     assert genuine.qr_valid and genuine.serial == SERIAL
     assert genuine.tampered is False, (genuine.score, genuine.regions, genuine.diagnostics)
     assert "in a photo" in genuine.diagnostics[-1]
-    altered = verify_scan(back_photo, photograph(printed_for_photos(render_page(jobs.altered, 0)), FRONT), **kw)
+    altered = check_scan(back_photo, photograph(printed_for_photos(render_page(jobs.altered, 0)), FRONT), **kw)
     assert altered.tampered is True, (altered.score, altered.diagnostics)
     assert any(
         r.x <= ALTERED_AT[0] <= r.x + r.width and r.y <= ALTERED_AT[1] <= r.y + r.height
@@ -47,7 +47,7 @@ def test_too_small_a_photo_is_refused(jobs: Jobs, center: Center) -> None:
     """The page filling a fifth of the frame: about 70 dpi on the page, refused saying so."""
     far = Photo(fill=0.2, desk=40, seed=5)
     with pytest.raises(ScrambleNotFound, match=r"about \d+ dpi, too coarse"):
-        verify_scan(
+        check_scan(
             photograph(printed_for_photos(render_page(jobs.genuine, 1)), far),
             None,
             keyring=center.keyring,

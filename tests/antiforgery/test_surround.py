@@ -10,7 +10,7 @@ import pytest
 
 from kofu.antiforgery.printjob import front_rasters
 from kofu.antiforgery.simulate import Distortion, print_and_scan, render_page, ssim
-from kofu.antiforgery.verify import verify_scan
+from kofu.antiforgery.verify import check_scan
 
 from .conftest import SERIAL, Center, Jobs
 
@@ -35,7 +35,7 @@ def back200(jobs: Jobs) -> np.ndarray:
 def test_dark_grey_border_verifies(jobs: Jobs, center: Center, back200: np.ndarray) -> None:
     """The issue's case: the 200 dpi back framed by a dark grey border, nothing else changed."""
     framed = cv2.copyMakeBorder(back200, 80, 80, 80, 80, cv2.BORDER_CONSTANT, value=60)
-    r = verify_scan(_png(framed), None, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(_png(framed), None, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL and r.restored is not None
     assert ssim(r.restored, front_rasters(jobs.front)[0]) >= 0.9
 
@@ -73,7 +73,7 @@ def test_page_found_whatever_surrounds_it(jobs: Jobs, center: Center, surround: 
             # A finger (a dark rounded blob) over the left edge, mid-height.
             cv2.ellipse(img, (x, y + h // 2), (135, 60), 0, 0, 360, 70, -1)
         scans.append(_png(img))
-    r = verify_scan(scans[0], scans[1], keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(scans[0], scans[1], keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL and r.restored is not None
     assert ssim(r.restored, front_rasters(jobs.front)[0]) >= 0.9
     assert r.tampered is False, (r.score, r.regions, r.diagnostics)

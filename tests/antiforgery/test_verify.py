@@ -23,7 +23,7 @@ from kofu.antiforgery.simulate import (
     scan_printed,
     ssim,
 )
-from kofu.antiforgery.verify import load_scan, verify_scan
+from kofu.antiforgery.verify import check_scan, load_scan
 from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import household
 
@@ -58,7 +58,7 @@ def back_scan(jobs: Jobs) -> bytes:
 
 
 def test_restored_image_matches_the_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
-    r = verify_scan(back_scan, None, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(back_scan, None, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL and r.payload is not None
     assert r.tampered is None and r.regions == ()
     restored = np.asarray(Image.open(io.BytesIO(r.restored_png)).convert("L"))
@@ -74,7 +74,7 @@ def _inside(point: tuple[int, int], regions: tuple) -> bool:
 
 def test_one_altered_digit_is_found(jobs: Jobs, center: Center, back_scan: bytes) -> None:
     forged_front = print_and_scan(jobs.altered, 0, FRONT)
-    r = verify_scan(back_scan, forged_front, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(back_scan, forged_front, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.tampered is True
     assert _inside(ALTERED_AT, r.regions), r.regions
     assert len(r.regions) <= 2
@@ -87,7 +87,7 @@ def test_one_altered_digit_is_found(jobs: Jobs, center: Center, back_scan: bytes
 
 def test_untouched_front_is_not_flagged(jobs: Jobs, center: Center, back_scan: bytes) -> None:
     front = print_and_scan(jobs.genuine, 0, FRONT)
-    r = verify_scan(back_scan, front, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(back_scan, front, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.tampered is False and r.regions == (), r.regions
 
 
@@ -98,7 +98,7 @@ def test_unpublished_key_gives_an_invalid_verdict_and_nothing_restored(
 
     rogue = C(center.master_key, tmp_path, center.keyring, QrSigner.generate(tmp_path, "rogue"))
     job = compose(rogue, jobs.front)
-    r = verify_scan(
+    r = check_scan(
         print_and_scan(job, 1, Distortion(rotate_deg=1.0)),
         None,
         keyring=center.keyring,
@@ -116,13 +116,13 @@ def test_rotated_keys_keep_old_paper_verifiable(
     keys = tmp_path / "qr"
     shutil.copytree(center.qr_keys, keys)
     QrSigner.generate(keys, "k2026")
-    r = verify_scan(back_scan, None, keyring=center.keyring, jwks=published_keys(keys))
+    r = check_scan(back_scan, None, keyring=center.keyring, jwks=published_keys(keys))
     assert r.qr_valid and r.serial == SERIAL
 
 
 def test_front_side_given_as_back_is_not_a_scramble(jobs: Jobs, center: Center) -> None:
     with pytest.raises((ScrambleNotFound, QrInvalid)):
-        verify_scan(print_and_scan(jobs.genuine, 0), None, keyring=center.keyring, jwks=center.jwks)
+        check_scan(print_and_scan(jobs.genuine, 0), None, keyring=center.keyring, jwks=center.jwks)
 
 
 
@@ -149,14 +149,14 @@ def _back_with_qr_box(jobs: Jobs, text: str | None) -> bytes:
 def test_a_back_without_a_qr_code_is_refused(jobs: Jobs, center: Center) -> None:
     """No QR code read at all: an error (QrMissing, still a QrInvalid), not a verdict."""
     with pytest.raises(QrMissing, match="^no QR code could be read on the back side$") as e:
-        verify_scan(_back_with_qr_box(jobs, None), None, keyring=center.keyring, jwks=center.jwks)
+        check_scan(_back_with_qr_box(jobs, None), None, keyring=center.keyring, jwks=center.jwks)
     assert isinstance(e.value, QrInvalid)
 
 
 def test_a_qr_code_that_is_not_kofus_is_an_invalid_verdict(jobs: Jobs, center: Center) -> None:
     """A QR code that reads but is not a signed Kofu QR: a verdict, qr_valid=False."""
     back = _back_with_qr_box(jobs, "https://example.com/not-a-certificate")
-    r = verify_scan(back, None, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(back, None, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid is False and r.serial is None and r.restored_png is None
     assert any("no KF1: prefix" in d for d in r.diagnostics), r.diagnostics
 
@@ -205,7 +205,7 @@ def test_pdf_scan_is_read(jobs: Jobs, center: Center) -> None:
     scan = Image.open(io.BytesIO(print_and_scan(jobs.genuine, 1, Distortion(rotate_deg=0.7))))
     out = io.BytesIO()
     scan.save(out, "PDF", resolution=300)
-    r = verify_scan(out.getvalue(), None, keyring=center.keyring, jwks=center.jwks)
+    r = check_scan(out.getvalue(), None, keyring=center.keyring, jwks=center.jwks)
     assert r.qr_valid and r.serial == SERIAL
 
 
@@ -240,9 +240,9 @@ def test_sharp_edge_to_edge_scans(tmp_path: Path, master: int) -> None:
 
     genuine = job(GENUINE_ADDRESS)
     back = _pdfium_scan(genuine, 1, degrees=1.3)
-    untouched = verify_scan(back, _pdfium_scan(genuine, 0), **kw)
+    untouched = check_scan(back, _pdfium_scan(genuine, 0), **kw)
     assert untouched.tampered is False, (untouched.score, untouched.regions)
-    altered = verify_scan(back, _pdfium_scan(job(ALTERED_ADDRESS), 0), **kw)
+    altered = check_scan(back, _pdfium_scan(job(ALTERED_ADDRESS), 0), **kw)
     assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
 
 
@@ -274,11 +274,11 @@ def test_a_mark_found_off_does_not_blur_the_restoration(
 def test_a_600_dpi_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
     """A front scanned at 600 dpi: brought down to 150 dpi by averaging (a plain
     bilinear warp aliases the underlay's fine screen into false ink)."""
-    untouched = verify_scan(
+    untouched = check_scan(
         back_scan, _pdfium_scan(jobs.genuine, 0, dpi=600), keyring=center.keyring, jwks=center.jwks
     )
     assert untouched.tampered is False, (untouched.score, untouched.regions)
-    altered = verify_scan(
+    altered = check_scan(
         back_scan, _pdfium_scan(jobs.altered, 0, dpi=600), keyring=center.keyring, jwks=center.jwks
     )
     assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
@@ -287,7 +287,7 @@ def test_a_600_dpi_front(jobs: Jobs, center: Center, back_scan: bytes) -> None:
 def test_back_scanned_upside_down(jobs: Jobs, center: Center) -> None:
     """A back laid upside down on the scanner: the marks form the same rectangle,
     the QR's place tells the way up, and the page restores."""
-    r = verify_scan(
+    r = check_scan(
         _pdfium_scan(jobs.genuine, 1, degrees=180.6),
         _pdfium_scan(jobs.genuine, 0, degrees=0.4),
         keyring=center.keyring,
@@ -304,15 +304,15 @@ def test_turned_fronts_and_fronts_of_nothing(jobs: Jobs, center: Center, back_sc
     is not this certificate: flagged as a whole, and said so."""
     kw = {"keyring": center.keyring, "jwks": center.jwks}
     for degrees in (179.6, 90.0):
-        turned = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, degrees=degrees), **kw)
+        turned = check_scan(back_scan, _pdfium_scan(jobs.genuine, 0, degrees=degrees), **kw)
         assert turned.tampered is False, (degrees, turned.score, turned.regions)
     for degrees in (180.3, 270.0):
-        altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, degrees=degrees), **kw)
+        altered = check_scan(back_scan, _pdfium_scan(jobs.altered, 0, degrees=degrees), **kw)
         assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
     blank = io.BytesIO()
     Image.new("L", (2480, 3508), 235).save(blank, "JPEG")
     for front in (blank.getvalue(), back_scan):
-        r = verify_scan(back_scan, front, **kw)
+        r = check_scan(back_scan, front, **kw)
         assert r.tampered is True and len(r.regions) == 1, r.regions
         assert r.regions[0].width > 1200 and r.regions[0].height > 1700
         assert "does not show this certificate" in r.diagnostics[-1]
@@ -322,30 +322,30 @@ def test_coarse_scans(jobs: Jobs, center: Center, back_scan: bytes) -> None:
     """A front at 200 dpi is compared at its full resolution (halved, it would be
     too coarse); a back or front under 140 dpi is refused, saying why."""
     kw = {"keyring": center.keyring, "jwks": center.jwks}
-    untouched = verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=200), **kw)
+    untouched = check_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=200), **kw)
     assert untouched.tampered is False, (untouched.score, untouched.regions)
-    altered = verify_scan(back_scan, _pdfium_scan(jobs.altered, 0, dpi=200), **kw)
+    altered = check_scan(back_scan, _pdfium_scan(jobs.altered, 0, dpi=200), **kw)
     assert altered.tampered is True and _inside(ALTERED_AT, altered.regions), altered.regions
     with pytest.raises(ScrambleNotFound, match=r"back scan is about 1[01]\d dpi"):
-        verify_scan(_pdfium_scan(jobs.genuine, 1, dpi=110), None, **kw)
+        check_scan(_pdfium_scan(jobs.genuine, 1, dpi=110), None, **kw)
     with pytest.raises(ScrambleNotFound, match=r"front scan is about \d+ dpi"):
-        verify_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=110), **kw)
+        check_scan(back_scan, _pdfium_scan(jobs.genuine, 0, dpi=110), **kw)
 
 
 _FAULTS_SCRIPT = """
 import resource, sys
 from pathlib import Path
 from kofu.antiforgery.keys import ScrambleKeyring, published_keys
-from kofu.antiforgery.verify import keep_freed_memory, verify_scan
+from kofu.antiforgery.verify import keep_freed_memory, check_scan
 
 master, qr, back, front, mode = sys.argv[1:]
 kw = {"keyring": ScrambleKeyring.from_file(Path(master)), "jwks": published_keys(Path(qr))}
 back_scan, front_scan = Path(back).read_bytes(), Path(front).read_bytes()
 if mode == "keep":
     assert keep_freed_memory() is True  # this is glibc
-verify_scan(back_scan, front_scan, **kw)
+check_scan(back_scan, front_scan, **kw)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-verify_scan(back_scan, front_scan, **kw)
+check_scan(back_scan, front_scan, **kw)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 

@@ -44,12 +44,14 @@ from hypothesis.stateful import (
 
 from kofu import clock
 from kofu.center.errors import CenterError
-from kofu.center.service import CenterService, OrderOptions, wide_area_options
+from kofu.center.service import CenterService
 from kofu.center.widearea_client import WideAreaClient
 from kofu.db import make_engine
+from kofu.domain.rules import OrderOptions
 from kofu.lgpki.ca import LgpkiAuthority
-from kofu.lgpki.seal import verify_seal
+from kofu.lgpki.seal import check_seal
 from kofu.procs import Service, free_port, kofu_argv, start_service
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.center.test_service import STORE, FakeTrust
 from tests.clocks import business_morning
 from tests.issuer.conftest import KATO, MIKI, run_kofu, sample_import, write_config
@@ -61,18 +63,18 @@ _links = itertools.cycle(LINKS)
 TERMINAL = ("printed", "partial", "cancelled")
 
 
-class Recording:
+class Recording(WideAreaClient):
     """The center's wide-area client to the real issuer, noting which operations were called."""
 
-    def __init__(self, client: WideAreaClient) -> None:
-        self.client = client
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
         self.seen: set[str] = set()
         self.lock = threading.Lock()
 
     def call(self, operation: str, **kw: Any) -> Any:
         with self.lock:
             self.seen.add(operation)
-        return self.client.call(operation, **kw)
+        return super().call(operation, **kw)
 
 
 @dataclass
@@ -122,12 +124,11 @@ def world(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
 
     svc = retry_on_taken_port(start)
     clock.set_for_tests(instant)
-    wide_area = WideAreaClient(f"https://127.0.0.1:{svc.port}", str(ca.ca_path), str(client.cert_path),
-                               str(client.key_path), retries=2, timeout=30)
-    recording = Recording(wide_area)
+    recording = Recording(f"https://127.0.0.1:{svc.port}", str(ca.ca_path), str(client.cert_path),
+                          str(client.key_path), retries=2, timeout=30)
     center = CenterService(
         make_engine(db_url), "east", FakeTrust(), {KATO: recording},  # type: ignore[arg-type, dict-item]
-        partial(verify_seal, trust_roots=[ca.ca_path]), session_ttl=timedelta(minutes=5),
+        partial(check_seal, trust_roots=[ca.ca_path]), session_ttl=timedelta(minutes=5),
     )
     center.create_tables()
     issuer_db = make_engine(issuer_url)
@@ -246,18 +247,18 @@ class Kiosks(RuleBasedStateMachine):
                              {"id": o[0]}).scalar()
         if row is not None and row.state == "paid":
             # Exactly what print_job sends: the issuer answers its retry with this issuance.
-            self.issuer.call(
-                "IssueCertificate", MessageSerial=row.message_serial, MunicipalityCode=row.municipality,
-                ResidentLink=link, OrderId=row.id, Kind=row.kind,
-                Options=wide_area_options(json.loads(row.options)), Copies=row.copies, Fee=row.fee, StoreId=STORE,
-            )
+            self.issuer.issue_certificate(IssueCertificateRequest(
+                message_serial=row.message_serial, municipality_code=row.municipality, resident_link=link,
+                order_id=row.id, kind=row.kind, options=OrderOptions.from_dict(json.loads(row.options)),
+                copies=row.copies, fee=row.fee, store_id=STORE,
+            ))
         self.crash()
 
     @rule()
     def crash(self) -> None:
         old = self.service
         self.service = CenterService(
-            old.engine, old.region, old.trust, old.issuers, old._verify_seal, session_ttl=old.session_ttl,
+            old.engine, old.region, old.trust, old.issuers, old._check_seal, session_ttl=old.session_ttl,
         )
 
     @rule()

@@ -16,7 +16,8 @@ import threading
 import pytest
 
 from kofu.center.errors import CardRevoked, NotFound, OrderConflict
-from kofu.center.service import CenterService, OrderOptions
+from kofu.center.service import CenterService
+from kofu.domain.rules import OrderOptions
 from tests.center.test_service import (  # noqa: F401  (fixtures)
     STORE,
     _authenticated,

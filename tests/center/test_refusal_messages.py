@@ -16,6 +16,7 @@ from lxml import etree
 
 from kofu.center import errors
 from kofu.center.widearea_client import WideAreaClient, parse_fault
+from kofu.domain.rules import NEUTRAL_MESSAGE_EN, NEUTRAL_MESSAGE_JA
 from kofu.widearea import NAMESPACE
 
 HOURS_JA = "ただいまコンビニ交付のサービス時間外です。サービス時間は毎日6:30～23:00（12月29日～1月3日を除く）です。"
@@ -53,9 +54,9 @@ class _Refusing:
     # A refusal about the clock: the issuer's own words, both languages.
     (fault("center-hours", ja=HOURS_JA, en=HOURS_EN), HOURS_JA, HOURS_EN),
     # About the person: the issuer sends the neutral words; without any, the center's neutral ones.
-    (fault("resident-removed", ja=errors.NEUTRAL_REFUSAL, en=errors.NEUTRAL_REFUSAL_EN),
-     errors.NEUTRAL_REFUSAL, errors.NEUTRAL_REFUSAL_EN),
-    (fault("nothing-offered"), errors.NEUTRAL_REFUSAL, errors.NEUTRAL_REFUSAL_EN),
+    (fault("resident-removed", ja=NEUTRAL_MESSAGE_JA, en=NEUTRAL_MESSAGE_EN),
+     NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN),
+    (fault("nothing-offered"), NEUTRAL_MESSAGE_JA, NEUTRAL_MESSAGE_EN),
 ])
 def test_an_issuer_refusal_reaches_the_kiosk_in_both_languages(
     monkeypatch: pytest.MonkeyPatch, f: zeep.exceptions.Fault, message: str, message_en: str

@@ -6,18 +6,19 @@ made to misbehave (swap documents between orders, as the 2023 incident did).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from kofu import clock
 from kofu.center.errors import (
     AuthenticationFailed,
     CardRevoked,
@@ -26,14 +27,22 @@ from kofu.center.errors import (
     OrderConflict,
     PaymentShort,
 )
-from kofu.center.service import CenterService, OrderOptions
+from kofu.center.service import CenterService
 from kofu.center.trust import AuthenticatedHolder
 from kofu.db import make_engine
+from kofu.domain.rules import OrderOptions
 from kofu.lgpki.ca import LgpkiAuthority
-from kofu.lgpki.seal import Sealer, verify_seal
+from kofu.lgpki.seal import Sealer, check_seal
 from kofu.render import render_juminhyo
 from kofu.render.samples import household
 from kofu.widearea import order_binding
+from kofu.widearea.messages import (
+    Availability,
+    IssuanceFound,
+    IssueCertificateRequest,
+    IssuedCertificate,
+    KindOffer,
+)
 
 STORE = "store-0001"
 WAIT = 60.0
@@ -70,7 +79,9 @@ class FakeTrust:
 
 
 class FakeIssuer:
-    """Answers like zeep would; renders and seals a real document per request."""
+    """A fake of the typed wide-area client (same methods, same values); renders and seals a
+    real document per request. Every method goes through ``call(operation, **wire_names)``,
+    as the real client does, so that a test can make one operation misbehave."""
 
     def __init__(self, sealer: Sealer) -> None:
         self.sealer = sealer
@@ -81,15 +92,34 @@ class FakeIssuer:
         """What this issuer committed, by IssueCertificate 電文通番 (what QueryIssuance answers)."""
         self.lock = threading.Lock()
 
+    # The typed client's methods.
+
+    def query_availability(self, message_serial: str, municipality_code: str, resident_link: str) -> Availability:
+        return self.call("QueryAvailability", MessageSerial=message_serial, MunicipalityCode=municipality_code,
+                         ResidentLink=resident_link)
+
+    def issue_certificate(self, req: IssueCertificateRequest) -> IssuedCertificate:
+        return self.call("IssueCertificate", MessageSerial=req.message_serial, MunicipalityCode=req.municipality_code,
+                         ResidentLink=req.resident_link, OrderId=req.order_id, Kind=req.kind, Options=req.options,
+                         Copies=req.copies, Fee=req.fee, StoreId=req.store_id)
+
+    def confirm_printed(self, message_serial: str, issuance_id: str, copies_printed: int) -> str:
+        return self.call("ConfirmPrinted", MessageSerial=message_serial, IssuanceId=issuance_id,
+                         CopiesPrinted=copies_printed)
+
+    def cancel_issuance(self, message_serial: str, issuance_id: str, reason: str) -> str:
+        return self.call("CancelIssuance", MessageSerial=message_serial, IssuanceId=issuance_id, Reason=reason)
+
+    def query_issuance(self, message_serial: str, issue_message_serial: str) -> IssuanceFound | None:
+        return self.call("QueryIssuance", MessageSerial=message_serial, IssueMessageSerial=issue_message_serial)
+
     def call(self, operation: str, **kw: Any) -> Any:
         with self.lock:
             self.calls.append((operation, kw))
         if operation == "QueryAvailability":
-            offer = SimpleNamespace(
-                Kind="juminhyo", Fee=200, MaxCopies=10,
-                Options=SimpleNamespace(Scope=["household", "self"], WithHouseholder=True, WithDomicile=True),
-            )
-            return SimpleNamespace(Refusal=None, Offers=SimpleNamespace(Offer=[offer]))
+            offer = KindOffer(kind="juminhyo", fee=200, max_copies=10, scopes=("household", "self"),
+                              with_householder=True, with_domicile=True)
+            return Availability(offers=(offer,))
         if operation == "IssueCertificate":
             binding = order_binding(kw["ResidentLink"], kw["OrderId"], kw["MessageSerial"])
             doc = household(2, binding=binding, householder=kw["ResidentLink"][:8])
@@ -111,23 +141,27 @@ class FakeIssuer:
                         time.sleep(0.005)
                         self.lock.acquire()
                     pdf = self._docs[other][0]
-            return SimpleNamespace(
-                MessageSerial=kw["MessageSerial"], IssuanceId=f"i-{kw['OrderId']}",
-                CertificateSerial=f"s-{kw['OrderId'][:8]}", Pages=1, Document=pdf,
+            return IssuedCertificate(
+                message_serial=kw["MessageSerial"], issuance_id=f"i-{kw['OrderId']}",
+                certificate_serial=f"s-{kw['OrderId'][:8]}", issued_at=clock.now(), pages=1, document=pdf,
             )
         if operation == "ConfirmPrinted":
             self._set(kw["IssuanceId"], "printed", kw["CopiesPrinted"])
-            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="printed")
+            return "printed"
         if operation == "CancelIssuance":
             self._set(kw["IssuanceId"], "cancelled", 0)
-            return SimpleNamespace(IssuanceId=kw["IssuanceId"], Status="cancelled")
+            return "cancelled"
         if operation == "QueryIssuance":
             with self.lock:
                 found = self.committed.get(kw["IssueMessageSerial"])
             if found is None:
-                return SimpleNamespace(Found=False)
+                return None
             per_copy = found["Fee"] // found["Copies"]
-            return SimpleNamespace(Found=True, **found, ChargedFee=per_copy * found["CopiesPrinted"])
+            return IssuanceFound(
+                issuance_id=found["IssuanceId"], certificate_serial=found["CertificateSerial"],
+                state=found["Status"], copies=found["Copies"], copies_printed=found["CopiesPrinted"],
+                fee=found["Fee"], charged_fee=per_copy * found["CopiesPrinted"],
+            )
         raise AssertionError(operation)
 
     def _set(self, issuance_id: str, state: str, copies_printed: int) -> None:
@@ -157,7 +191,7 @@ def center(db_url: str, pki: tuple[Sealer, Path]) -> tuple[CenterService, FakeIs
     issuer = FakeIssuer(sealer)
     service = CenterService(
         make_engine(db_url), "east", FakeTrust(), {"282286": issuer},  # type: ignore[dict-item, arg-type]
-        partial(verify_seal, trust_roots=[root]), session_ttl=timedelta(minutes=5),
+        partial(check_seal, trust_roots=[root]), session_ttl=timedelta(minutes=5),
     )
     service.create_tables()
     return service, issuer
@@ -269,7 +303,7 @@ def test_concurrent_orders_each_get_their_own_document(center, pki) -> None:
     run_all(threads, wait=180)
     assert len(results) == len(links)
     for link, (oid, job) in results.items():
-        info = verify_seal(job.pdf, trust_roots=[root])
+        info = check_seal(job.pdf, trust_roots=[root])
         serial = next(kw["MessageSerial"] for op, kw in center[1].calls if op == "IssueCertificate" and kw["OrderId"] == oid)
         assert info.binding == order_binding(link, oid, serial)
     assert _records(service) == len(links)
@@ -427,7 +461,7 @@ def test_an_unsealed_document_is_rejected_and_voided(center) -> None:
         reply = real_call(operation, **kw)
         if operation == "IssueCertificate":
             binding = order_binding(kw["ResidentLink"], kw["OrderId"], kw["MessageSerial"])
-            reply.Document = render_juminhyo(household(2, binding=binding)).pdf  # right binding, no seal
+            reply = dataclasses.replace(reply, document=render_juminhyo(household(2, binding=binding)).pdf)  # no seal
         return reply
 
     issuer.call = unsealed  # type: ignore[method-assign]

@@ -16,7 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from kofu.center.errors import DocumentRejected, IssuerUnavailable, NotFound, OrderConflict, Refused
-from kofu.center.service import CenterService, wide_area_options
+from kofu.center.service import CenterService
+from kofu.domain.rules import OrderOptions
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.center.test_service import (  # noqa: F401  (fixtures)
     STORE,
     _paid_order,
@@ -39,11 +41,11 @@ def _issue_at_issuer_only(service: CenterService, issuer: Any, order_id: str) ->
     import json
 
     row = _order_row(service, order_id)
-    issuer.call(
-        "IssueCertificate", MessageSerial=row["message_serial"], MunicipalityCode=row["municipality"],
-        ResidentLink="link-orphan", OrderId=order_id, Kind=row["kind"],
-        Options=wide_area_options(json.loads(row["options"])), Copies=row["copies"], Fee=row["fee"], StoreId=STORE,
-    )
+    issuer.issue_certificate(IssueCertificateRequest(
+        message_serial=row["message_serial"], municipality_code=row["municipality"], resident_link="link-orphan",
+        order_id=order_id, kind=row["kind"], options=OrderOptions.from_dict(json.loads(row["options"])),
+        copies=row["copies"], fee=row["fee"], store_id=STORE,
+    ))
 
 
 def test_paid_and_abandoned_is_cancelled_and_refunded(center) -> None:
@@ -151,8 +153,8 @@ def test_seal_without_municipality_code_is_rejected(center) -> None:
     """Finding 7: `not in (None, municipality)` let a seal naming no municipality through."""
     service, issuer = center
     sid, oid = _paid_order(service, "link-set7-0001")
-    real_verify = service._verify_seal
-    service._verify_seal = lambda pdf: dataclasses.replace(real_verify(pdf), municipality_code=None)
+    real_check = service._check_seal
+    service._check_seal = lambda pdf: dataclasses.replace(real_check(pdf), municipality_code=None)
     with pytest.raises(DocumentRejected, match="no municipality"):
         service.print_job(oid, sid, STORE)
     assert _state(service, oid) == "cancelled"
@@ -186,7 +188,7 @@ def test_an_answer_for_another_message_serial_is_rejected_and_voided(center) -> 
     def other_serial(operation: str, **kw: Any) -> Any:
         reply = real_call(operation, **kw)
         if operation == "IssueCertificate":
-            reply.MessageSerial = "east-someone-else"
+            reply = dataclasses.replace(reply, message_serial="east-someone-else")
         return reply
 
     issuer.call = other_serial  # type: ignore[method-assign]

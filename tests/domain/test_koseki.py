@@ -15,6 +15,7 @@ from kofu.domain.rules import (
     Offers,
     Order,
     OrderInvalid,
+    OrderOptions,
     PersonFacts,
     Scope,
     check_order,
@@ -75,11 +76,11 @@ def test_fuhyo_offers_all_some_and_the_domicile() -> None:
     assert fuhyo.options.scopes == (Scope.HOUSEHOLD, Scope.SELF) and fuhyo.options.with_domicile
     assert fuhyo.options.members == REGISTER  # the register's persons, not the household
     assert not koseki_offer.options.with_domicile and not koseki_offer.options.members
-    ok = Order("fuhyo", Scope.HOUSEHOLD, False, True, 1, 250, members=("R2", "K1#3"))
+    ok = Order("fuhyo", OrderOptions(Scope.HOUSEHOLD, False, True, members=("R2", "K1#3")), 1, 250)
     assert check_order(HOLDER, TOWN, ok, NOW) == fuhyo
-    check_order(HOLDER, TOWN, Order("fuhyo", Scope.SELF, False, False, 1, 250), NOW)
-    for bad in (Order("fuhyo", Scope.HOUSEHOLD, False, False, 1, 250, members=("R9",)),  # household, not register
-                Order("fuhyo", Scope.HOUSEHOLD, True, False, 1, 250),
-                Order("koseki", Scope.SELF, False, True, 1, 350, koseki_scope="all")):
+    check_order(HOLDER, TOWN, Order("fuhyo", OrderOptions(Scope.SELF, False, False), 1, 250), NOW)
+    for bad in (Order("fuhyo", OrderOptions(Scope.HOUSEHOLD, False, False, members=("R9",)), 1, 250),  # household, not register
+                Order("fuhyo", OrderOptions(Scope.HOUSEHOLD, True, False), 1, 250),
+                Order("koseki", OrderOptions(Scope.SELF, False, True, koseki_scope="all"), 1, 350)):
         with pytest.raises(OrderInvalid):
             check_order(HOLDER, TOWN, bad, NOW)

@@ -20,6 +20,7 @@ from kofu.domain.rules import (
     Offers,
     Order,
     OrderInvalid,
+    OrderOptions,
     OrderRefused,
     PersonFacts,
     Refusal,
@@ -130,7 +131,7 @@ def test_rule_table(town: str, person: PersonFacts | None, when: str, expected: 
 def test_domicile_option_needs_a_domicile() -> None:
     result = offers(PersonFacts(active=True, has_domicile=False), TOWN, at("2026-03-03 10:00"))
     assert isinstance(result, Offers) and result.offers[0].options.with_domicile is False
-    order = Order("juminhyo", Scope.SELF, False, True, 1, 200)
+    order = Order("juminhyo", OrderOptions(Scope.SELF, False, True), 1, 200)
     with pytest.raises(OrderInvalid) as e:
         check_order(PersonFacts(active=True, has_domicile=False), TOWN, order, at("2026-03-03 10:00"))
     assert e.value.code == "option-not-offered"
@@ -152,9 +153,9 @@ people = st.one_of(st.none(), st.builds(PersonFacts, active=st.booleans(), has_d
 orders = st.builds(
     Order,
     kind=st.sampled_from(["juminhyo", "inkan", "koseki"]),
-    scope=st.sampled_from(list(Scope)),
-    with_householder=st.booleans(),
-    with_domicile=st.booleans(),
+    options=st.builds(
+        OrderOptions, scope=st.sampled_from(list(Scope)), with_householder=st.booleans(), with_domicile=st.booleans(),
+    ),
     copies=st.integers(1, 12),
     fee=st.integers(0, 4000),
 )
@@ -171,9 +172,9 @@ def test_offer_list_and_order_check_never_disagree(
     fits = (
         offer is not None
         and order.copies <= offer.max_copies
-        and order.scope in offer.options.scopes
-        and (not order.with_domicile or offer.options.with_domicile)
-        and (not order.with_householder or offer.options.with_householder)
+        and order.options.scope in offer.options.scopes
+        and (not order.options.with_domicile or offer.options.with_domicile)
+        and (not order.options.with_householder or offer.options.with_householder)
         and order.fee == offer.fee * order.copies
     )
     try:
@@ -205,7 +206,7 @@ def test_the_fee_is_per_copy_times_copies(person: PersonFacts | None, now: datet
     listed = offers(person, TOWN, now)
     if isinstance(listed, Offers):
         offer = listed.offers[0]
-        order = Order(offer.kind, Scope.HOUSEHOLD, False, False, copies, offer.fee * copies)
+        order = Order(offer.kind, OrderOptions(Scope.HOUSEHOLD, False, False), copies, offer.fee * copies)
         assert check_order(person, TOWN, order, now) == offer
 
 
@@ -307,22 +308,22 @@ def test_kind_options() -> None:
 
 ORDER_TABLE = [
     # order, accepted (None) or the OrderInvalid code
-    (Order("zeimu", Scope.SELF, False, False, 1, 250, tax_kind="shotoku", year=2025), None),
-    (Order("zeimu", Scope.SELF, False, False, 2, 500, tax_kind="nozei", year=2024), None),
-    (Order("zeimu", Scope.SELF, False, False, 1, 250, tax_kind="shotoku", year=2023), "option-not-offered"),
-    (Order("zeimu", Scope.SELF, False, False, 1, 250), "option-not-offered"),
-    (Order("koseki", Scope.SELF, False, False, 1, 350, koseki_scope="self"), None),
-    (Order("koseki", Scope.SELF, False, False, 1, 350), "option-not-offered"),
-    (Order("juminhyo", Scope.HOUSEHOLD, True, False, 1, 200, members=("R2",)), None),
-    (Order("juminhyo", Scope.HOUSEHOLD, False, False, 1, 200, members=("R9",)), "option-not-offered"),
-    (Order("juminhyo", Scope.SELF, False, False, 1, 200, members=("R1",)), "option-not-offered"),
-    (Order("juminhyo", Scope.HOUSEHOLD, False, False, 1, 200, with_individual_number=True), None),
-    (Order("kisai", Scope.HOUSEHOLD, False, False, 1, 200, with_individual_number=True), "option-not-offered"),
-    (Order("juminhyo", Scope.SELF, False, False, 1, 200, year=2025), "option-not-offered"),
-    (Order("inkan", Scope.HOUSEHOLD, False, False, 1, 200), "option-not-offered"),
-    (Order("inkan", Scope.SELF, False, False, 3, 600), None),
-    (Order("inkan", Scope.SELF, False, False, 3, 500), "fee-mismatch"),
-    (Order("inkan", Scope.SELF, False, False, 11, 2200), "copies-out-of-range"),
+    (Order("zeimu", OrderOptions(Scope.SELF, False, False, tax_kind="shotoku", year=2025), 1, 250), None),
+    (Order("zeimu", OrderOptions(Scope.SELF, False, False, tax_kind="nozei", year=2024), 2, 500), None),
+    (Order("zeimu", OrderOptions(Scope.SELF, False, False, tax_kind="shotoku", year=2023), 1, 250), "option-not-offered"),
+    (Order("zeimu", OrderOptions(Scope.SELF, False, False), 1, 250), "option-not-offered"),
+    (Order("koseki", OrderOptions(Scope.SELF, False, False, koseki_scope="self"), 1, 350), None),
+    (Order("koseki", OrderOptions(Scope.SELF, False, False), 1, 350), "option-not-offered"),
+    (Order("juminhyo", OrderOptions(Scope.HOUSEHOLD, True, False, members=("R2",)), 1, 200), None),
+    (Order("juminhyo", OrderOptions(Scope.HOUSEHOLD, False, False, members=("R9",)), 1, 200), "option-not-offered"),
+    (Order("juminhyo", OrderOptions(Scope.SELF, False, False, members=("R1",)), 1, 200), "option-not-offered"),
+    (Order("juminhyo", OrderOptions(Scope.HOUSEHOLD, False, False, with_individual_number=True), 1, 200), None),
+    (Order("kisai", OrderOptions(Scope.HOUSEHOLD, False, False, with_individual_number=True), 1, 200), "option-not-offered"),
+    (Order("juminhyo", OrderOptions(Scope.SELF, False, False, year=2025), 1, 200), "option-not-offered"),
+    (Order("inkan", OrderOptions(Scope.HOUSEHOLD, False, False), 1, 200), "option-not-offered"),
+    (Order("inkan", OrderOptions(Scope.SELF, False, False), 3, 600), None),
+    (Order("inkan", OrderOptions(Scope.SELF, False, False), 3, 500), "fee-mismatch"),
+    (Order("inkan", OrderOptions(Scope.SELF, False, False), 11, 2200), "copies-out-of-range"),
 ]
 
 
@@ -390,16 +391,19 @@ municipalities = st.builds(
 any_orders = st.builds(
     Order,
     kind=st.sampled_from(sorted(FEES)),
-    scope=st.sampled_from(list(Scope)),
-    with_householder=st.booleans(),
-    with_domicile=st.booleans(),
+    options=st.builds(
+        OrderOptions,
+        scope=st.sampled_from(list(Scope)),
+        with_householder=st.booleans(),
+        with_domicile=st.booleans(),
+        with_individual_number=st.booleans(),
+        members=st.lists(member_ids, unique=True, max_size=2).map(tuple),
+        tax_kind=st.sampled_from([None, "shotoku", "nozei"]),
+        year=st.one_of(st.none(), st.integers(2021, 2026)),
+        koseki_scope=st.sampled_from([None, "all", "self"]),
+    ),
     copies=st.integers(1, 12),
     fee=st.integers(0, 12_000),
-    with_individual_number=st.booleans(),
-    members=st.lists(member_ids, unique=True, max_size=2).map(tuple),
-    tax_kind=st.sampled_from([None, "shotoku", "nozei"]),
-    year=st.one_of(st.none(), st.integers(2021, 2026)),
-    koseki_scope=st.sampled_from([None, "all", "self"]),
 )
 
 
@@ -412,14 +416,14 @@ def _fits(order: Order, offer: object) -> bool:
     ids = {m.resident_id for m in o.members}
     return (
         order.copies <= offer.max_copies
-        and order.scope in o.scopes
-        and (not order.with_domicile or o.with_domicile)
-        and (not order.with_householder or o.with_householder)
-        and (not order.with_individual_number or o.with_individual_number)
-        and (not order.members or (order.scope is Scope.HOUSEHOLD and set(order.members) <= ids))
-        and ((order.tax_kind in o.tax_kinds and order.year in o.years) if o.tax_kinds
-             else (order.tax_kind is None and order.year is None))
-        and (order.koseki_scope in o.koseki_scopes if o.koseki_scopes else order.koseki_scope is None)
+        and order.options.scope in o.scopes
+        and (not order.options.with_domicile or o.with_domicile)
+        and (not order.options.with_householder or o.with_householder)
+        and (not order.options.with_individual_number or o.with_individual_number)
+        and (not order.options.members or (order.options.scope is Scope.HOUSEHOLD and set(order.options.members) <= ids))
+        and ((order.options.tax_kind in o.tax_kinds and order.options.year in o.years) if o.tax_kinds
+             else (order.options.tax_kind is None and order.options.year is None))
+        and (order.options.koseki_scope in o.koseki_scopes if o.koseki_scopes else order.options.koseki_scope is None)
         and order.fee == offer.fee * order.copies
     )
 
@@ -463,17 +467,17 @@ def _order_from(offer: object, data: st.DataObject) -> Order:
     members: tuple[str, ...] = ()
     if scope is Scope.HOUSEHOLD and o.members:
         members = tuple(data.draw(st.lists(st.sampled_from([m.resident_id for m in o.members]), unique=True)))
-    return Order(
-        offer.kind, scope,
+    options = OrderOptions(
+        scope,
         with_householder=o.with_householder and data.draw(st.booleans()),
         with_domicile=o.with_domicile and data.draw(st.booleans()),
-        copies=copies, fee=offer.fee * copies,
         with_individual_number=o.with_individual_number and data.draw(st.booleans()),
         members=members,
         tax_kind=data.draw(st.sampled_from(o.tax_kinds)).value if o.tax_kinds else None,
         year=data.draw(st.sampled_from(o.years)) if o.years else None,
         koseki_scope=data.draw(st.sampled_from(o.koseki_scopes)).value if o.koseki_scopes else None,
     )
+    return Order(offer.kind, options, copies, offer.fee * copies)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -520,14 +524,14 @@ def _assert_allowed(person: PersonFacts | None, town: MunicipalityFacts, order: 
         if kind == order.kind:
             assert any(w.contains(local) for w in ws)
     if order.kind == "inkan":
-        assert person.seal_registered and order.scope is Scope.SELF
+        assert person.seal_registered and order.options.scope is Scope.SELF
     if order.kind == "zeimu":
-        assert order.year in town.tax_years and order.year in person.tax_years
+        assert order.options.year in town.tax_years and order.options.year in person.tax_years
     if order.kind in ("koseki", "fuhyo"):
         assert person.register_here and not person.register_restricted
-    if order.with_individual_number:
+    if order.options.with_individual_number:
         assert order.kind == "juminhyo" and town.individual_number
-    assert set(order.members) <= {m.resident_id for m in person.members}
+    assert set(order.options.members) <= {m.resident_id for m in person.members}
     # Fees add up: the per-copy fee of this municipality times the copies.
     assert offer.fee == town.fees.per_copy(order.kind)
     assert order.fee == town.fees.total(order.kind, order.copies) == offer.fee * order.copies
@@ -605,8 +609,8 @@ def test_a_kind_closed_by_its_hours_is_listed_for_everyone_and_refused_with_its_
     fuhyo = listed.closed("fuhyo")
     assert fuhyo is not None and fuhyo.refusal.message_ja.startswith("戸籍の附票の写しは")
     with pytest.raises(OrderRefused) as e:
-        check_order(EVERYTHING, ALL_KINDS_TOWN, Order("koseki", Scope.SELF, False, False, 1, 350,
-                                                      koseki_scope="all"), at_six)
+        check_order(EVERYTHING, ALL_KINDS_TOWN,
+                    Order("koseki", OrderOptions(Scope.SELF, False, False, koseki_scope="all"), 1, 350), at_six)
     assert e.value.refusal == koseki.refusal
     # In its hours nothing is listed as unavailable.
     morning = offers(EVERYTHING, ALL_KINDS_TOWN, at("2026-03-03 10:00"))

@@ -123,7 +123,8 @@ def test_issuance_committed_while_the_center_died_is_voided(world: dict[str, Any
     """As found: an issuance committed at the issuer while the center died left the
     order `paid` and an orphan `issued` issuance. Settled by `kofu center reconcile`."""
     from kofu.center.cli import build_service
-    from kofu.center.service import wide_area_options
+    from kofu.domain.rules import OrderOptions
+    from kofu.widearea.messages import IssueCertificateRequest
 
     sid, order = _paid(world, center, card_with(world, "household", 1))
     row = _order(world, order["order_id"])
@@ -134,11 +135,11 @@ def test_issuance_committed_while_the_center_died_is_voided(world: dict[str, Any
     # The issuer commits the center's very request (same 電文通番), then the center dies
     # before it records the answer.
     _settings, service = build_service(Path(world["configs"]["center"]))
-    reply = service.issuers[row["municipality"]].call(
-        "IssueCertificate", MessageSerial=row["message_serial"], MunicipalityCode=row["municipality"],
-        ResidentLink=link, OrderId=row["id"], Kind=row["kind"], Options=wide_area_options(json.loads(row["options"])),
-        Copies=row["copies"], Fee=row["fee"], StoreId="store-crash",
-    )
+    reply = service.issuers[row["municipality"]].issue_certificate(IssueCertificateRequest(
+        message_serial=row["message_serial"], municipality_code=row["municipality"], resident_link=link,
+        order_id=row["id"], kind=row["kind"], options=OrderOptions.from_dict(json.loads(row["options"])),
+        copies=row["copies"], fee=row["fee"], store_id="store-crash",
+    ))
     _kill_center(world)
     code, rows = _compare(world)
     assert next(r for r in rows if r.get("order_id") == order["order_id"])["issuer_state"] == "issued"
@@ -149,7 +150,7 @@ def test_issuance_committed_while_the_center_died_is_voided(world: dict[str, Any
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["cancelled"] >= 1
     row = _order(world, order["order_id"])
-    assert (row["state"], row["refunded"], row["issuance_id"]) == ("cancelled", order["fee"], str(reply.IssuanceId))
+    assert (row["state"], row["refunded"], row["issuance_id"]) == ("cancelled", order["fee"], reply.issuance_id)
     code, rows = _compare(world)
     mine = next(r for r in rows if r.get("order_id") == order["order_id"])
     assert code == 0 and mine["agree"] is True and mine["issuer_state"] == "cancelled", rows

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kofu.domain.rules import OrderOptions, Scope
 from kofu.kiosk import flow
 from kofu.kiosk.client import CenterClient, KioskError, KioskTls
 from tests.e2e.test_walking_skeleton import card_with, records
@@ -39,7 +40,8 @@ def test_one_pin_entry_gives_one_order_and_nothing_after(world: dict[str, Any], 
     card = card_with(world, "seal")
     auth = _auth(world, center, card)
     before = len(records(world))
-    result = flow.issue(center, auth, flow.IssueRequest(kind="juminhyo", scope="self"), lambda job, n: None)
+    req = flow.IssueRequest(kind="juminhyo", options=OrderOptions(Scope.SELF))
+    result = flow.issue(center, auth, req, lambda job, n: None)
     assert result.copies == 1 and len(records(world)) == before + 1
     for attempt in (
         lambda: center.order(auth.session_id, kind="koseki", koseki_scope="all", copies=1),

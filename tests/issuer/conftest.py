@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from kofu.domain.rules import OrderOptions
 from kofu.procs import Service, free_port, kofu_argv, port_is_free, start_service
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.ports import retry_on_taken_port
 
 KATO = "282286"  # 加東市
@@ -24,6 +26,17 @@ OUTSIDE = "282219"  # 丹波篠山市: known to the issuer, not participating
 
 # A Tuesday morning, inside every window.
 OPEN_CLOCK = "2026-03-03T10:00:00+09:00"
+
+
+_OPTION_FIELDS = frozenset(OrderOptions.__dataclass_fields__)
+
+
+def issue_request(**fields: Any) -> IssueCertificateRequest:
+    """An IssueCertificateRequest from flat fields: the options' fields beside the others."""
+    options = OrderOptions.from_dict({k: v for k, v in fields.items() if k in _OPTION_FIELDS})
+    return IssueCertificateRequest(
+        options=options, **{k: v for k, v in fields.items() if k not in _OPTION_FIELDS},
+    )
 
 
 def member(rid: str, name: str, kana: str, born: str, sex: str, rel: str, **extra: Any) -> dict[str, Any]:

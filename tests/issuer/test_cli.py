@@ -63,9 +63,11 @@ def test_audit_verify_detects_tampering(issuer_world: World, db_url: str) -> Non
 
     from kofu import clock
     from kofu.db import make_engine
-    from kofu.issuer.service import IssueRequest, IssuerService
+    from kofu.issuer.service import IssuerService
     from kofu.issuer.settings import load_settings
     from kofu.issuer.tables import issuance_events
+
+    from .conftest import issue_request
 
     settings = load_settings(issuer_world.config)
     engine = make_engine(settings.database_url)
@@ -73,8 +75,9 @@ def test_audit_verify_detects_tampering(issuer_world: World, db_url: str) -> Non
     try:
         svc = IssuerService(engine, settings)
         for i in range(3):
-            svc.issue_certificate(IssueRequest(f"S{i}", KATO, "link-R001", f"O{i}", "juminhyo",
-                                               "self", False, False, 1, 200, "store"))
+            svc.issue_certificate(issue_request(message_serial=f"S{i}", municipality_code=KATO,
+                                                resident_link="link-R001", order_id=f"O{i}", kind="juminhyo",
+                                                scope="self", copies=1, fee=200, store_id="store"))
     finally:
         clock.set_for_tests(None)
     r = run_kofu("issuer", "audit-verify", "--config", str(issuer_world.config))

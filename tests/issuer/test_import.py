@@ -15,8 +15,9 @@ from kofu import clock
 from kofu.db import make_engine
 from kofu.demo import city
 from kofu.domain.rules import Offers, Refusal, RefusalCode
+from kofu.issuer.errors import IssuanceRefused
 from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import IssueRequest, IssuerService, Refused
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import (
     create_all,
@@ -31,7 +32,7 @@ from kofu.issuer.tables import (
     tax_records,
 )
 
-from .conftest import KATO, MIKI, World
+from .conftest import KATO, MIKI, World, issue_request
 from .test_kinds import NOW, full_import
 
 DATA = (municipalities, households, residents, seal_registrations, tax_records, family_registers,
@@ -146,9 +147,10 @@ def test_a_seal_abolished_by_a_difference_is_refused_at_the_very_next_request(wo
     assert isinstance(got, Offers) and "inkan" not in {o.kind for o in got.offers}
     with svc.engine.connect() as c:
         before = [c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (issuances, issuance_events)]
-    with pytest.raises(Refused) as e:
-        svc.issue_certificate(IssueRequest("S-inkan", KATO, "link-R001", "O-1", "inkan", "self", False, False,
-                                           1, 200, "store-1"))
+    with pytest.raises(IssuanceRefused) as e:
+        svc.issue_certificate(issue_request(message_serial="S-inkan", municipality_code=KATO,
+                                            resident_link="link-R001", order_id="O-1", kind="inkan", scope="self",
+                                            copies=1, fee=200, store_id="store-1"))
     assert e.value.refusal.code is RefusalCode.KIND_NOT_OFFERED
     with svc.engine.connect() as c:
         after = [c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (issuances, issuance_events)]
@@ -246,9 +248,10 @@ def test_stale_data_is_not_offered_and_staff_are_alerted(world: Any, caplog: pyt
         got = svc.query_availability(KATO, "link-R001")
     assert isinstance(got, Refusal) and got.code is RefusalCode.NOTHING_OFFERED  # neutral
     assert any("STAFF ALERT" in r.getMessage() and KATO in r.getMessage() for r in caplog.records)
-    with pytest.raises(Refused):
-        svc.issue_certificate(IssueRequest("S-stale", KATO, "link-R001", "O-1", "juminhyo", "self", False, False,
-                                           1, 200, "store-1"))
+    with pytest.raises(IssuanceRefused):
+        svc.issue_certificate(issue_request(message_serial="S-stale", municipality_code=KATO,
+                                            resident_link="link-R001", order_id="O-1", kind="juminhyo", scope="self",
+                                            copies=1, fee=200, store_id="store-1"))
     # Another municipality without a limit is unaffected.
     assert isinstance(svc.query_availability(MIKI, "link-M001"), Offers)
     # A difference (even one without records) refreshes the data.

@@ -25,13 +25,15 @@ from kofu import clock
 from kofu.db import make_engine
 from kofu.domain.era import to_wareki
 from kofu.domain.rules import NEUTRAL_MESSAGE_JA, Offers, Refusal, RefusalCode
+from kofu.issuer.errors import BadRequest, IssuanceRefused
 from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import InvalidRequest, IssueRequest, IssuerService, Refused
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import SealPaths, load_settings
 from kofu.issuer.tables import create_all, issuance_events, issuances, seal_registrations
+from kofu.widearea.messages import IssueCertificateRequest
 from tests.conftest import require_tool
 
-from .conftest import KATO, MIKI, World, member, sample_import
+from .conftest import KATO, MIKI, World, issue_request, member, sample_import
 
 NOW = datetime.fromisoformat("2026-03-03T10:00:00+09:00")  # a Tuesday
 FEES = {"juminhyo": 200, "kisai": 200, "inkan": 200, "zeimu": 300, "koseki": 450, "fuhyo": 200}
@@ -148,12 +150,12 @@ def world(issuer_world: World) -> tuple[IssuerService, World, dict[str, Any]]:
     engine.dispose()
 
 
-def req(serial: str, kind: str, fee: int, link: str = "link-R001", **kw: Any) -> IssueRequest:
+def req(serial: str, kind: str, fee: int, link: str = "link-R001", **kw: Any) -> IssueCertificateRequest:
     base: dict[str, Any] = dict(message_serial=serial, municipality_code=KATO, resident_link=link, order_id=f"O-{serial}",
                                 kind=kind, scope="self", with_householder=False, with_domicile=False, copies=1,
                                 fee=fee, store_id="store-1")
     base.update(kw)
-    return IssueRequest(**base)
+    return issue_request(**base)
 
 
 def text_of(pdf: bytes, tmp_path: Path) -> str:
@@ -208,7 +210,7 @@ def test_support_measure_on_a_household_member_refuses_the_whole_household_neutr
         # The same code and words as a municipality with nothing to offer.
         assert got.code is RefusalCode.NOTHING_OFFERED and got.message_ja == NEUTRAL_MESSAGE_JA
     before = counts(svc)
-    with pytest.raises(Refused) as e:
+    with pytest.raises(IssuanceRefused) as e:
         svc.issue_certificate(req("P-1", "juminhyo", 200, link="link-R020", scope="household"))
     assert e.value.refusal.code is RefusalCode.NOTHING_OFFERED
     assert counts(svc) == before
@@ -227,12 +229,12 @@ def test_juminhyo_with_chosen_members_and_individual_number(world: Any, tmp_path
     assert "山田太郎" not in text and "123456789018" not in text and "山田𠮷郎" not in text
     assert_sealed(issued.document, tmp_path)
     # Where the municipality does not allow it, 個人番号 is not an option.
-    with pytest.raises(InvalidRequest) as e:
+    with pytest.raises(BadRequest) as e:
         svc.issue_certificate(req("J-2", "juminhyo", 300, link="link-M001", municipality_code=MIKI,
                                   with_individual_number=True))
     assert e.value.code == "option-not-offered"
     # A member of another household cannot be chosen.
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadRequest):
         svc.issue_certificate(req("J-3", "juminhyo", 200, scope="household", members=("R010",)))
 
 
@@ -331,7 +333,7 @@ def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
         assert "軽自動車税(種別割)令和7年度全期令和7年6月2日10,800円10,800円0円" in text
     assert_sealed(issued.document, tmp_path)
     # Recorded but not offered: 2023.
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadRequest):
         svc.issue_certificate(req(f"T-{tax_kind}-old", "zeimu", 300, tax_kind=tax_kind, year=2023))
 
 
@@ -384,7 +386,7 @@ def test_seal_abolished_during_issuance_is_refused_and_nothing_is_recorded(world
     svc, _w, _doc = world
     racing = IssuerService(svc.engine, svc.settings, maker=AbolishWhileRendering(svc.engine))
     before = counts(svc)
-    with pytest.raises(Refused) as e:
+    with pytest.raises(IssuanceRefused) as e:
         racing.issue_certificate(req("RACE-1", "inkan", 200))
     assert e.value.refusal.code is RefusalCode.KIND_NOT_OFFERED
     assert racing.maker.calls == 1  # type: ignore[attr-defined]  # it did get as far as rendering
@@ -402,7 +404,7 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
     w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     import_file(svc.engine, w.import_file)
     before = counts(svc)
-    with pytest.raises(Refused):
+    with pytest.raises(IssuanceRefused):
         svc.issue_certificate(req("RACE-2", "inkan", 200))
     assert counts(svc) == before
 

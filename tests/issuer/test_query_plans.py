@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from kofu.demo import city
-from kofu.domain.rules import Offers
+from kofu.domain.rules import Offers, OrderOptions
 from kofu.issuer.importer import import_file
 
 from .conftest import KATO
@@ -88,8 +88,8 @@ def test_offers_and_render_use_indexes(world: Any, kind: str, options: dict[str,
         c.exec_driver_sql("ANALYZE")
     statements = captured(svc.engine, lambda: svc.query_availability(KATO, "link-R001"))
     assert isinstance(svc.query_availability(KATO, "link-R001"), Offers)
-    statements += captured(svc.engine, lambda: svc.render_for_check(KATO, "R001", "household", True, True,
-                                                                    kind=kind, options=options))
+    chosen = OrderOptions.from_dict({"scope": "household", "with_householder": True, "with_domicile": True, **options})
+    statements += captured(svc.engine, lambda: svc.render_for_check(KATO, "R001", kind, chosen))
     assert len(statements) >= 8
     problems = {s: scans for s, p in statements if (scans := full_scans(svc.engine, s, p))}
     assert problems == {}, "full scans:\n" + "\n".join(f"{v}: {k}" for k, v in problems.items())

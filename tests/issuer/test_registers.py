@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from kofu.domain.rules import Offers
+from kofu.issuer.errors import BadRequest
 from kofu.issuer.importer import import_file
-from kofu.issuer.service import InvalidRequest
 
 from .conftest import KATO
 from .test_kinds import KAZUKO, KOBE, NISHIWAKI, OSAKA, SHA, req, text_of, world  # noqa: F401
@@ -169,5 +169,5 @@ def test_fuhyo_with_domicile_and_chosen_persons(world: Any, tmp_path: Path) -> N
     alone = text_of(svc.issue_certificate(req("F-SELF", "fuhyo", 200)).document, tmp_path)
     assert re.findall(r"氏名(\S+?)生年月日", alone) == ["山田太郎"] and "本籍省略" in alone
     # Persons of another register cannot be chosen.
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadRequest):
         svc.issue_certificate(req("F-BAD", "fuhyo", 200, scope="household", members=("R010",)))

@@ -13,22 +13,24 @@ import sqlalchemy as sa
 
 from kofu import clock
 from kofu.db import make_engine
-from kofu.domain.rules import Offers, Refusal, RefusalCode
+from kofu.domain.rules import Offers, OrderOptions, Refusal, RefusalCode
 from kofu.issuer import audit
-from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import (
-    InvalidRequest,
-    IssueRequest,
-    IssuerService,
-    Refused,
+from kofu.issuer.errors import (
+    BadRequest,
+    IssuanceRefused,
+    IssuerError,
     SerialConflict,
     StateConflict,
+    UnknownRecord,
 )
+from kofu.issuer.importer import ImportError_, import_file
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import audit_head, create_all, issuance_events, issuances, residents
 from kofu.widearea import order_binding
+from kofu.widearea.messages import IssueCertificateRequest
 
-from .conftest import KATO, MIKI, OUTSIDE, World
+from .conftest import KATO, MIKI, OUTSIDE, World, issue_request
 
 
 @pytest.fixture
@@ -43,12 +45,12 @@ def svc(issuer_world: World) -> Any:
     engine.dispose()
 
 
-def request(serial: str = "S-1", **kw: Any) -> IssueRequest:
+def request(serial: str = "S-1", **kw: Any) -> IssueCertificateRequest:
     base = dict(message_serial=serial, municipality_code=KATO, resident_link="link-R001",
                 order_id="O-1", kind="juminhyo", scope="household", with_householder=True,
                 with_domicile=True, copies=2, fee=400, store_id="store-1")
     base.update(kw)
-    return IssueRequest(**base)
+    return issue_request(**base)
 
 
 def test_offers_follow_the_records(svc: IssuerService) -> None:
@@ -72,7 +74,7 @@ def test_offers_follow_the_records(svc: IssuerService) -> None:
 
 
 def test_issue_is_sealed_bound_and_idempotent(svc: IssuerService, lgpki: dict[str, Any]) -> None:
-    from kofu.lgpki.seal import verify_seal
+    from kofu.lgpki.seal import check_seal
 
     first = svc.issue_certificate(request())
     assert first.document.startswith(b"%PDF") and first.pages == 1 and first.fee == 400
@@ -82,10 +84,10 @@ def test_issue_is_sealed_bound_and_idempotent(svc: IssuerService, lgpki: dict[st
     with svc.engine.connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(issuances)).scalar() == 1
     # Sealed by the municipality's certificate, bound to holder, order and serial.
-    info = verify_seal(first.document, [lgpki["ca"]])
+    info = check_seal(first.document, [lgpki["ca"]])
     assert info.municipality_code == KATO
     assert info.binding == order_binding("link-R001", "O-1", "S-1")
-    assert verify_seal(again.document, [lgpki["ca"]]).binding == info.binding
+    assert check_seal(again.document, [lgpki["ca"]]).binding == info.binding
     # The e-seal is dated by the service clock (pinned to 2026-03-03 10:00 JST), not the machine's.
     assert info.signed_at is not None
     assert abs((info.signed_at - datetime.fromisoformat("2026-03-03T10:00:00+09:00")).total_seconds()) < 60
@@ -93,11 +95,24 @@ def test_issue_is_sealed_bound_and_idempotent(svc: IssuerService, lgpki: dict[st
         svc.issue_certificate(request(copies=1, fee=200))
 
 
+def test_render_for_check_names_an_unknown_municipality_or_resident(svc: IssuerService) -> None:
+    """The local format check says which record it lacks, as an UnknownRecord (an IssuerError,
+    which `kofu issuer render` prints with exit code 2), and renders nothing."""
+    options = OrderOptions()
+    with pytest.raises(UnknownRecord, match="municipality 999999 is not in this issuer"):
+        svc.render_for_check("999999", "R001", "juminhyo", options)
+    with pytest.raises(UnknownRecord, match=f"resident R999 is not in municipality {KATO}"):
+        svc.render_for_check(KATO, "R999", "juminhyo", options)
+    assert issubclass(UnknownRecord, IssuerError)
+    pdf, pages = svc.render_for_check(KATO, "R001", "juminhyo", options)
+    assert pdf.startswith(b"%PDF") and pages >= 1
+
+
 def test_fee_must_match_rule_times_copies(svc: IssuerService) -> None:
-    with pytest.raises(InvalidRequest) as e:
+    with pytest.raises(BadRequest) as e:
         svc.issue_certificate(request(fee=200))
     assert e.value.code == "fee-mismatch"
-    with pytest.raises(Refused) as r:
+    with pytest.raises(IssuanceRefused) as r:
         svc.issue_certificate(request(resident_link="link-R011", serial="S-removed"))
     assert r.value.refusal.code is RefusalCode.RESIDENT_REMOVED
     with svc.engine.connect() as c:
@@ -139,7 +154,7 @@ def test_state_machine_and_audit_chain(svc: IssuerService) -> None:
     assert svc.cancel_issuance(b.issuance_id, "paper jam") == "cancelled"
     with pytest.raises(StateConflict):
         svc.confirm_printed(b.issuance_id, 1)
-    report = audit.verify(svc.engine)
+    report = audit.check_chain(svc.engine)
     assert (report.events, report.issuances) == (4, 2)
     # No certificate content in the database: not a name, not the PDF.
     with svc.engine.connect() as c:
@@ -150,12 +165,12 @@ def test_state_machine_and_audit_chain(svc: IssuerService) -> None:
     with svc.engine.begin() as c:
         c.execute(sa.update(issuances).where(issuances.c.issuance_id == a.issuance_id).values(fee=0))
     with pytest.raises(audit.AuditError, match="fee differs"):
-        audit.verify(svc.engine)
+        audit.check_chain(svc.engine)
     with svc.engine.begin() as c:
         c.execute(sa.update(issuances).where(issuances.c.issuance_id == a.issuance_id).values(fee=400))
         c.execute(sa.delete(issuance_events).where(issuance_events.c.seq == 4))
     with pytest.raises(audit.AuditError, match="audit_head"):
-        audit.verify(svc.engine)
+        audit.check_chain(svc.engine)
 
 
 def test_bad_import_names_the_field_and_changes_nothing(svc: IssuerService, issuer_world: World, tmp_path: Path) -> None:
@@ -189,7 +204,7 @@ def test_keyed_audit_chain_resists_a_rewritten_log(svc: IssuerService) -> None:
     keyed = IssuerService(svc.engine, replace(svc.settings, audit_key=key))
     a = keyed.issue_certificate(request("S-keyed"))
     keyed.confirm_printed(a.issuance_id, 2)
-    assert audit.verify(svc.engine, key).events == 2
+    assert audit.check_chain(svc.engine, key).events == 2
     with svc.engine.begin() as c:
         events = c.execute(sa.select(issuance_events).order_by(issuance_events.c.seq)).all()
         prev = "0" * 64
@@ -205,4 +220,4 @@ def test_keyed_audit_chain_resists_a_rewritten_log(svc: IssuerService) -> None:
         c.execute(sa.update(audit_head).values(last_hash=prev))
         c.execute(sa.update(issuances).where(issuances.c.issuance_id == a.issuance_id).values(fee=0))
     with pytest.raises(audit.AuditError, match="content does not match its hash"):
-        audit.verify(svc.engine, key)
+        audit.check_chain(svc.engine, key)

@@ -13,8 +13,9 @@ from kofu import clock
 from kofu.db import make_engine
 from kofu.domain.rules import Offers
 from kofu.domain.taxyears import TaxYearWindow
+from kofu.issuer.errors import BadRequest
 from kofu.issuer.importer import ImportError_, import_file
-from kofu.issuer.service import InvalidRequest, IssuerService
+from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import create_all, municipalities
 
@@ -64,7 +65,7 @@ def test_a_year_that_left_the_window_is_refused(svc: IssuerService) -> None:
     clock.set_for_tests(datetime.fromisoformat("2026-05-29T10:00:00+09:00"))
     assert tax_years_offered(svc) == (2025, 2024)
     clock.set_for_tests(datetime.fromisoformat("2026-06-01T10:00:00+09:00"))
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(BadRequest):
         svc.issue_certificate(req("TY-2024", "zeimu", 300, tax_kind="shotoku", year=2024))
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from kofu.issuer.app import to_fault
 from kofu.issuer.documents import DocumentUnprintable
-from kofu.issuer.service import IssuerService, StateConflict, Unprintable
+from kofu.issuer.errors import StateConflict, Unprintable
+from kofu.issuer.service import IssuerService
 from tests.issuer.test_service import request, svc  # noqa: F401  (fixture)
 
 NAME = "髙橋 𠮷子"

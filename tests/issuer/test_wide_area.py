@@ -18,7 +18,7 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 
-from kofu.lgpki.seal import verify_seal
+from kofu.lgpki.seal import check_seal
 from kofu.widearea import ACCEPTED_VERSIONS, NAMESPACE, order_binding
 
 from .conftest import KATO, MIKI, OUTSIDE, run_kofu
@@ -95,7 +95,7 @@ def test_every_operation(client: Any, issuer_service: Any) -> None:
 
     issued = issue(client, "serial-0001")
     assert (issued.Copies, issued.Fee, issued.Pages) == (2, 400, 1)
-    seal = verify_seal(issued.Document, [world.ca])
+    seal = check_seal(issued.Document, [world.ca])
     assert seal.municipality_code == KATO
     assert seal.binding == order_binding("link-R001", "order-1", "serial-0001")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kofu.lgpki.ca import IssuedCert, LgpkiAuthority
-from kofu.lgpki.seal import Sealer, SealerUnavailable, SealInvalid, verify_seal
+from kofu.lgpki.seal import Sealer, SealerUnavailable, SealInvalid, check_seal
 from kofu.render import render_juminhyo
 from kofu.render.samples import BINDING, household
 from tests.render.pdftools import pdftotext, run
@@ -51,14 +51,14 @@ def test_pdfsig_sees_an_appended_byte(sealed: bytes, nssdb: str, tmp_path: Path)
 
 
 def test_verify_reports_the_seal(sealed: bytes, lgpki: LgpkiAuthority) -> None:
-    info = verify_seal(sealed, [lgpki.ca_path])
+    info = check_seal(sealed, [lgpki.ca_path])
     assert info.municipality_code == "282286"
     assert info.binding == BINDING
     assert "CN=加東市長" in info.signer_subject and "O=加東市" in info.signer_subject
     assert info.signed_at is not None
     # Roots may also be given as certificates or PEM bytes.
-    assert verify_seal(sealed, [lgpki.certificate]).binding == BINDING
-    assert verify_seal(sealed, [lgpki.ca_path.read_bytes()]).binding == BINDING
+    assert check_seal(sealed, [lgpki.certificate]).binding == BINDING
+    assert check_seal(sealed, [lgpki.ca_path.read_bytes()]).binding == BINDING
 
 
 def test_a_byte_changed_in_the_signed_range_is_refused(
@@ -71,7 +71,7 @@ def test_a_byte_changed_in_the_signed_range_is_refused(
         tampered = bytearray(sealed)
         tampered[offset] ^= 0x01
         with pytest.raises(SealInvalid):
-            verify_seal(bytes(tampered), [lgpki.ca_path])
+            check_seal(bytes(tampered), [lgpki.ca_path])
 
 
 def test_metadata_changed_after_sealing_is_refused(sealed: bytes, lgpki: LgpkiAuthority) -> None:
@@ -79,7 +79,7 @@ def test_metadata_changed_after_sealing_is_refused(sealed: bytes, lgpki: LgpkiAu
     tampered = sealed.replace(BINDING.encode(), other.encode())
     assert tampered != sealed
     with pytest.raises(SealInvalid, match="changed after sealing"):
-        verify_seal(tampered, [lgpki.ca_path])
+        check_seal(tampered, [lgpki.ca_path])
 
 
 def test_random_tampering_never_passes(sealed: bytes, lgpki: LgpkiAuthority) -> None:
@@ -92,7 +92,7 @@ def test_random_tampering_never_passes(sealed: bytes, lgpki: LgpkiAuthority) -> 
         tampered = bytearray(sealed)
         tampered[pos] ^= 1 << rng.randrange(8)
         try:
-            verify_seal(bytes(tampered), [lgpki.ca_path])
+            check_seal(bytes(tampered), [lgpki.ca_path])
         except SealInvalid:
             refused += 1
             continue
@@ -106,7 +106,7 @@ def test_random_tampering_never_passes(sealed: bytes, lgpki: LgpkiAuthority) -> 
 def test_appended_bytes_are_refused(sealed: bytes, lgpki: LgpkiAuthority, suffix: bytes) -> None:
     # A bare %%EOF makes the file unreadable to the parser: refused as damaged.
     with pytest.raises(SealInvalid, match="entire file|damaged"):
-        verify_seal(sealed + suffix, [lgpki.ca_path])
+        check_seal(sealed + suffix, [lgpki.ca_path])
 
 
 def test_an_incremental_update_after_sealing_is_refused(
@@ -126,7 +126,7 @@ def test_an_incremental_update_after_sealing_is_refused(
     out = BytesIO()
     w.write(out)
     with pytest.raises(SealInvalid, match="entire file"):
-        verify_seal(out.getvalue(), [lgpki.ca_path])
+        check_seal(out.getvalue(), [lgpki.ca_path])
 
 
 def test_a_seal_from_another_ca_is_refused(
@@ -138,21 +138,21 @@ def test_a_seal_from_another_ca_is_refused(
         render_juminhyo(household(2)).pdf
     )
     with pytest.raises(SealInvalid, match="trusted"):
-        verify_seal(forged, [lgpki.ca_path])
+        check_seal(forged, [lgpki.ca_path])
     # ...while the rogue CA's own root accepts it: the refusal is about trust.
-    assert verify_seal(forged, [rogue.ca_path]).municipality_code == "282286"
+    assert check_seal(forged, [rogue.ca_path]).municipality_code == "282286"
 
 
 def test_unsealed_document_is_refused(lgpki: LgpkiAuthority) -> None:
     with pytest.raises(SealInvalid, match="not sealed"):
-        verify_seal(render_juminhyo(household(1)).pdf, [lgpki.ca_path])
+        check_seal(render_juminhyo(household(1)).pdf, [lgpki.ca_path])
 
 
 def test_a_seal_without_binding_is_refused(sealer: Sealer, lgpki: LgpkiAuthority) -> None:
     # Same length, so the PDF's cross-reference offsets stay right.
     pdf = render_juminhyo(household(1)).pdf.replace(b"kofu-binding:", b"kofu-bindinX:")
     with pytest.raises(SealInvalid, match="kofu-binding"):
-        verify_seal(sealer.seal(pdf), [lgpki.ca_path])
+        check_seal(sealer.seal(pdf), [lgpki.ca_path])
 
 
 @pytest.mark.parametrize(
@@ -167,13 +167,13 @@ def test_a_seal_without_binding_is_refused(sealer: Sealer, lgpki: LgpkiAuthority
 )
 def test_garbage_is_refused(garbage: bytes, lgpki: LgpkiAuthority) -> None:
     with pytest.raises(SealInvalid):
-        verify_seal(garbage, [lgpki.ca_path])
+        check_seal(garbage, [lgpki.ca_path])
 
 
 def test_truncated_pdfs_are_refused(sealed: bytes, lgpki: LgpkiAuthority) -> None:
     for cut in (100, len(sealed) // 2, len(sealed) - 10):
         with pytest.raises(SealInvalid):
-            verify_seal(sealed[:cut], [lgpki.ca_path])
+            check_seal(sealed[:cut], [lgpki.ca_path])
 
 
 def test_sealer_needs_its_files(seal_cert: IssuedCert, tmp_path: Path) -> None:
@@ -199,5 +199,5 @@ def test_each_seal_is_its_own_signature(sealer: Sealer, lgpki: LgpkiAuthority) -
 
     first = sealer.seal(render_juminhyo(household(1)).pdf)
     second = sealer.seal(render_juminhyo(replace(household(1), binding="a" * 64)).pdf)
-    assert verify_seal(first, [lgpki.ca_path]).binding == BINDING
-    assert verify_seal(second, [lgpki.ca_path]).binding == "a" * 64
+    assert check_seal(first, [lgpki.ca_path]).binding == BINDING
+    assert check_seal(second, [lgpki.ca_path]).binding == "a" * 64

@@ -1,7 +1,7 @@
 """Seal a rendered certificate and read it back as a receiver would.
 
 Each kind's test seals its PDF with a test LGPKI seal, checks the seal with
-both pyHanko's validator (:func:`kofu.lgpki.seal.verify_seal`) and poppler's
+both pyHanko's validator (:func:`kofu.lgpki.seal.check_seal`) and poppler's
 ``pdfsig`` against an NSS database trusting the test CA, and returns the text
 layer for field-by-field comparison.
 """
@@ -18,7 +18,7 @@ import pytest
 from kofu.domain.era import to_wareki
 from kofu.domain.ids import issue_number
 from kofu.lgpki.ca import LgpkiAuthority
-from kofu.lgpki.seal import Sealer, verify_seal
+from kofu.lgpki.seal import Sealer, check_seal
 from kofu.render.model import CertificateHeader
 from tests.render.pdftools import pdftotext, run
 
@@ -49,7 +49,7 @@ def make_test_seal(folder: Path) -> SealKit:
 def seal_and_read(pdf: bytes, seal: SealKit, doc: CertificateHeader, path: Path) -> str:
     """Seal ``pdf``, verify it two ways, and return its text (see :func:`compact`)."""
     signed = seal.sealer.seal(pdf)
-    info = verify_seal(signed, trust_roots=[seal.ca_path])
+    info = check_seal(signed, trust_roots=[seal.ca_path])
     assert info.binding == doc.binding and info.municipality_code == doc.municipality_code
     path.write_bytes(signed)
     report = run("pdfsig", "-nssdir", seal.nssdb, str(path))

@@ -1,6 +1,6 @@
 """Verifying a printed certificate from scans of its back (and front).
 
->>> result = verify_scan(back_jpeg, front_jpeg, keyring=keyring, jwks=jwks)  # doctest: +SKIP
+>>> result = check_scan(back_jpeg, front_jpeg, keyring=keyring, jwks=jwks)  # doctest: +SKIP
 >>> result.qr_valid, result.serial, result.tampered, result.regions       # doctest: +SKIP
 (True, 'T-2025-000123', True, (Region(x=212, y=160, width=32, height=32),))
 
@@ -71,7 +71,7 @@ __all__ = [
     "keep_freed_memory",
     "load_scan",
     "restore_back",
-    "verify_scan",
+    "check_scan",
 ]
 
 
@@ -288,7 +288,7 @@ def _align(front_job: Future[compare.FrontScan], placed: Placed, front: _Front) 
     front.put_on_raster()
 
 
-def verify_scan(
+def check_scan(
     back: bytes,
     front: bytes | None,
     *,

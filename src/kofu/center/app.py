@@ -24,12 +24,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kofu.center.errors import AuthenticationFailed, CenterError
-from kofu.center.service import CenterService, OrderOptions, OrderView
+from kofu.center.service import CenterService, OrderView
+from kofu.domain.rules import Kind, OrderOptions
 from kofu.web import PEER_CERT_STATE_KEY
 
 STORE_ROLE = "store-operator"
@@ -60,12 +61,13 @@ class Authenticate(BaseModel):
     signature: str = Field(max_length=2048, description="base64 of the card's signature over the challenge")
 
 
-class Authenticated(BaseModel):
+class AuthenticatedOut(BaseModel):
     municipality: str
 
 
 class MemberOut(BaseModel):
-    id: str = Field(description="send back in CreateOrder.members")
+    id: str = Field(description="send back in CreateOrder.members",
+                    validation_alias=AliasChoices("id", "resident_id"))  # read from a domain MemberChoice
     name: str = Field(description="to show on the screen; not stored by the center")
 
 
@@ -91,7 +93,7 @@ class UnavailableOut(BaseModel):
     message_en: str = Field(description="the same in English")
 
 
-class Offers(BaseModel):
+class OffersOut(BaseModel):
     offers: list[OfferOut]
     unavailable: list[UnavailableOut] = Field(
         default_factory=list,
@@ -100,7 +102,7 @@ class Offers(BaseModel):
 
 
 class CreateOrder(BaseModel):
-    kind: Literal["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"]
+    kind: Kind
     scope: Literal["household", "self"] = "household"
     with_householder: bool = False
     with_domicile: bool = False
@@ -391,33 +393,18 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
         sid, challenge = service.start_session(store_id, body.kiosk_id)
         return SessionStarted(session_id=sid, challenge=base64.b64encode(challenge).decode())
 
-    @app.post("/v1/sessions/{session_id}/authentication", response_model=Authenticated)
-    def authenticate(session_id: Id, body: Authenticate, store_id: Store) -> Authenticated:
+    @app.post("/v1/sessions/{session_id}/authentication", response_model=AuthenticatedOut)
+    def authenticate(session_id: Id, body: Authenticate, store_id: Store) -> AuthenticatedOut:
         cert = _b64(body.certificate, "certificate")
         sig = _b64(body.signature, "signature")
-        return Authenticated(municipality=service.authenticate(session_id, store_id, cert, sig))
+        return AuthenticatedOut(municipality=service.authenticate(session_id, store_id, cert, sig))
 
-    @app.get("/v1/sessions/{session_id}/offers", response_model=Offers)
-    def offers(session_id: Id, store_id: Store) -> Offers:
+    @app.get("/v1/sessions/{session_id}/offers", response_model=OffersOut)
+    def offers(session_id: Id, store_id: Store) -> OffersOut:
         offered, unavailable = service.availability(session_id, store_id)
-        return Offers(
-            offers=[
-                OfferOut(
-                    kind=o.kind,
-                    fee=o.fee,
-                    max_copies=o.max_copies,
-                    scopes=list(o.scopes),
-                    with_householder=o.with_householder,
-                    with_domicile=o.with_domicile,
-                    with_individual_number=o.with_individual_number,
-                    members=[MemberOut(id=m.id, name=m.name) for m in o.members],
-                    tax_kinds=list(o.tax_kinds),
-                    years=list(o.years),
-                    koseki_scopes=list(o.koseki_scopes),
-                    counter_fee=o.counter_fee,
-                )
-                for o in offered
-            ],
+        return OffersOut(
+            # KindOffer (kofu.widearea.messages) has OfferOut's fields by the same names.
+            offers=[OfferOut.model_validate(o, from_attributes=True) for o in offered],
             unavailable=[
                 UnavailableOut(kind=u.kind, error=u.code, message=u.message_ja, message_en=u.message_en)
                 for u in unavailable
@@ -426,11 +413,8 @@ def create_app(service: CenterService, qr_keys: Path | None = None) -> FastAPI:
 
     @app.post("/v1/sessions/{session_id}/orders", response_model=OrderOut)
     def create_order(session_id: Id, body: CreateOrder, store_id: Store) -> OrderOut:
-        options = OrderOptions(
-            body.scope, body.with_householder, body.with_domicile, body.with_individual_number,
-            tuple(body.members), body.tax_kind, body.year, body.koseki_scope,
-        )
-        return _out(service.create_order(session_id, store_id, body.kind, options, body.copies))
+        options = OrderOptions.from_dict(body.model_dump(exclude={"kind", "copies"}))
+        return _out(service.create_order(session_id, store_id, body.kind.value, options, body.copies))
 
     @app.get("/v1/sessions/{session_id}/orders/{order_id}", response_model=OrderOut)
     def get_order(session_id: Id, order_id: Id, store_id: Store) -> OrderOut:

@@ -46,7 +46,7 @@ def build_service(config: Path):  # type: ignore[no-untyped-def]
     from kofu.center.trust import CardTrust
     from kofu.center.widearea_client import WideAreaClient
     from kofu.db import make_engine
-    from kofu.lgpki.seal import verify_seal
+    from kofu.lgpki.seal import check_seal
     from kofu.web import client_ssl_context
 
     s = settings_mod.load(config)
@@ -68,7 +68,7 @@ def build_service(config: Path):  # type: ignore[no-untyped-def]
         s.region,
         trust,
         clients,
-        partial(verify_seal, trust_roots=[s.lgpki_ca]),
+        partial(check_seal, trust_roots=[s.lgpki_ca]),
         session_ttl=timedelta(seconds=s.session_ttl_seconds),
         compose=_composer(s),
     )

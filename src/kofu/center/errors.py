@@ -24,13 +24,7 @@ words, which say why and until when.
 
 from __future__ import annotations
 
-NEUTRAL_REFUSAL = (
-    "このカードでは現在証明書を交付できません。お住まいの市区町村窓口にお問い合わせください。"
-)
-NEUTRAL_REFUSAL_EN = (
-    "Certificates cannot be issued with this card at the moment. "
-    "Please contact the counter of your municipality."
-)
+from kofu.domain.rules import NEUTRAL_MESSAGE_EN, NEUTRAL_MESSAGE_JA
 
 
 class CenterError(Exception):
@@ -86,8 +80,8 @@ class NotParticipating(CenterError):
 class Refused(CenterError):
     status = 403
     code = "refused"
-    resident_message = NEUTRAL_REFUSAL
-    resident_message_en = NEUTRAL_REFUSAL_EN
+    resident_message = NEUTRAL_MESSAGE_JA
+    resident_message_en = NEUTRAL_MESSAGE_EN
 
 
 class PaymentShort(CenterError):

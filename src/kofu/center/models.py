@@ -38,7 +38,9 @@ class KioskSession(Base):
     """Set when the order is printed or cancelled, or the kiosk closes the session: nothing more on it."""
 
 
-class Order(Base):
+class OrderRow(Base):
+    """A row of ``orders``: one order of a kiosk session, its money and its state."""
+
     __tablename__ = "orders"
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -46,7 +48,7 @@ class Order(Base):
     municipality: Mapped[str] = mapped_column(sa.String(6))
     kind: Mapped[str] = mapped_column(sa.String(32))
     options: Mapped[str] = mapped_column(sa.Text)
-    """Canonical JSON of the options (scope, with_householder, …)."""
+    """Canonical JSON of the options (``OrderOptions.as_dict``: scope, with_householder, …)."""
     copies: Mapped[int] = mapped_column(sa.Integer)
     fee: Mapped[int] = mapped_column(sa.Integer)
     """Total fee in yen for all copies."""

@@ -11,7 +11,10 @@ printer's report of how many copies failed does (those copies are refunded
 and voided at the issuer).
 
 Everything here works on ids and plain values; the HTTP layer (``app.py``)
-only parses requests and maps :mod:`kofu.center.errors` to status codes.
+only parses requests and maps :mod:`kofu.center.errors` to status codes, and
+the issuers are reached through typed calls
+(:class:`~kofu.center.widearea_client.WideAreaClient`, values of
+:mod:`kofu.widearea.messages`): no SOAP here.
 
 What the center keeps is listed in :mod:`kofu.center.models`: never a name,
 an address or a document. The sealed PDF passes through memory on its way to
@@ -20,7 +23,6 @@ the kiosk and is dropped.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -28,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -47,97 +50,29 @@ from kofu.center.errors import (
     PaymentShort,
     Refused,
 )
-from kofu.center.models import IssuanceRecord, KioskSession, Order
+from kofu.center.models import IssuanceRecord, KioskSession, OrderRow
 from kofu.center.trust import CardTrust
 from kofu.center.widearea_client import WideAreaClient
-from kofu.domain.rules import copies_limit_refusal
+from kofu.domain.rules import SUPPORTED_KINDS, MemberChoice, OrderOptions, copies_limit_refusal
 from kofu.lgpki.seal import SealInvalid
 from kofu.widearea import order_binding
+from kofu.widearea.messages import (
+    ClosedKind,
+    IssuanceFound,
+    IssueCertificateRequest,
+    KindOffer,
+)
 
 log = logging.getLogger("kofu.center")
 
 RECENT_OFFERS_SECONDS = 60.0
 RECENT_OFFERS_MAX = 10_000
 
-KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
 
-
-@dataclass(frozen=True)
-class OrderOptions:
-    scope: str = "household"
-    with_householder: bool = False
-    with_domicile: bool = False
-    with_individual_number: bool = False
-    members: tuple[str, ...] = ()
-    """Chosen household members (ids from the offer); empty: the whole household."""
-    tax_kind: str | None = None
-    year: int | None = None
-    koseki_scope: str | None = None
-
-    def canonical(self) -> str:
-        # Ids and option names only: never a name or an address.
-        return json.dumps(
-            {"scope": self.scope, "with_householder": self.with_householder, "with_domicile": self.with_domicile,
-             "with_individual_number": self.with_individual_number, "members": list(self.members),
-             "tax_kind": self.tax_kind, "year": self.year, "koseki_scope": self.koseki_scope},
-            sort_keys=True,
-        )
-
-
-def wide_area_options(opts: dict[str, Any]) -> dict[str, Any]:
-    """OrderOptions as stored (``canonical``, parsed) → the IssueCertificate Options element.
-
-    The 2.1 elements are sent only when set, so a 2.0 issuer sees a 2.0 order
-    for the 住民票の写し.
-    """
-    out: dict[str, Any] = {
-        "Scope": opts["scope"], "WithHouseholder": opts["with_householder"], "WithDomicile": opts["with_domicile"],
-    }
-    if opts.get("with_individual_number"):
-        out["WithIndividualNumber"] = True
-    if opts.get("members"):
-        out["Member"] = list(opts["members"])
-    for key, element in (("tax_kind", "TaxKind"), ("year", "Year"), ("koseki_scope", "KosekiScope")):
-        if opts.get(key) is not None:
-            out[element] = opts[key]
-    return out
-
-
-@dataclass(frozen=True)
-class MemberChoice:
-    id: str
-    name: str
-    """Shown on the kiosk screen; passes through memory, never stored or logged."""
-
-
-@dataclass(frozen=True)
-class Offer:
-    kind: str
-    fee: int
-    max_copies: int
-    scopes: tuple[str, ...]
-    with_householder: bool
-    with_domicile: bool
-    with_individual_number: bool = False
-    members: tuple[MemberChoice, ...] = ()
-    tax_kinds: tuple[str, ...] = ()
-    years: tuple[int, ...] = ()
-    koseki_scopes: tuple[str, ...] = ()
-    counter_fee: int | None = None
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """A kind the issuer offers, but not at this hour, and what the resident is told."""
-
-    kind: str
-    code: str
-    message_ja: str
-    message_en: str
-
-
-def _unavailable(u: Any) -> Unavailable:
-    return Unavailable(str(u.Kind), str(u.Code), str(u.Message.Ja), str(u.Message.En))
+def _options_json(options: OrderOptions) -> str:
+    """The order's options as the ``orders`` row keeps them: ids and option names only,
+    never a name or an address."""
+    return json.dumps(options.as_dict(), sort_keys=True)
 
 
 class PrintJobComposer(Protocol):
@@ -176,42 +111,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=clock.JST)
 
 
-def _view(o: Order) -> OrderView:
+def _view(o: OrderRow) -> OrderView:
     return OrderView(
         o.id, o.state, o.kind, o.copies, o.fee, o.paid, o.certificate_serial, o.pages, o.copies_printed, o.refunded or 0
     )
 
 
-def _offer(o: Any) -> Offer:
-    """One zeep Offer → Offer; the 2.1 elements are absent (None or []) from a 2.0 issuer."""
-    opts = o.Options
-
-    def many(name: str) -> list[Any]:
-        return list(getattr(opts, name, None) or [])
-
-    counter = getattr(o, "CounterFee", None)
-    return Offer(
-        kind=str(o.Kind),
-        fee=int(o.Fee),
-        max_copies=int(o.MaxCopies),
-        scopes=tuple(str(s) for s in opts.Scope),
-        with_householder=bool(opts.WithHouseholder),
-        with_domicile=bool(opts.WithDomicile),
-        with_individual_number=bool(getattr(opts, "WithIndividualNumber", False)),
-        members=tuple(MemberChoice(str(m.Id), str(m.Name)) for m in many("Member")),
-        tax_kinds=tuple(str(k) for k in many("TaxKind")),
-        years=tuple(int(y) for y in many("Year")),
-        koseki_scopes=tuple(str(k) for k in many("KosekiScope")),
-        counter_fee=int(counter) if counter is not None else None,
-    )
-
-
-def _check_kind_options(offer: Offer, options: OrderOptions) -> None:
+def _check_kind_options(offer: KindOffer, options: OrderOptions) -> None:
     """The kind-specific options against the offer (the issuer checks them again)."""
     if options.with_individual_number and not offer.with_individual_number:
         raise OrderConflict("個人番号 is not offered", code="bad-options")
     if options.members:
-        offered = {m.id for m in offer.members}
+        offered = {m.resident_id for m in offer.members}
         if options.scope != "household" or not set(options.members) <= offered or len(set(options.members)) != len(options.members):
             raise OrderConflict("members must be chosen from the offered household members", code="bad-options")
     if offer.tax_kinds or options.tax_kind is not None or options.year is not None:
@@ -232,7 +143,7 @@ class CenterService:
         region: str,
         trust: CardTrust,
         issuers: dict[str, WideAreaClient],
-        verify_seal: Any,
+        check_seal: Any,
         session_ttl: timedelta = timedelta(minutes=10),
         compose: PrintJobComposer | None = None,
     ) -> None:
@@ -241,12 +152,12 @@ class CenterService:
         self.region = region
         self.trust = trust
         self.issuers = issuers
-        self._verify_seal = verify_seal
+        self._check_seal = check_seal
         self.session_ttl = session_ttl
         # The offer list a kiosk just showed, per session, so that the order right after
         # it is checked without a second wide-area round trip. The issuer re-applies its
         # rules at IssueCertificate, so a stale entry can never issue what is not allowed.
-        self._recent_offers: OrderedDict[str, tuple[float, list[Offer]]] = OrderedDict()
+        self._recent_offers: OrderedDict[str, tuple[float, list[KindOffer]]] = OrderedDict()
         self._recent_lock = threading.Lock()
 
     def create_tables(self) -> None:
@@ -289,9 +200,9 @@ class CenterService:
     def _order(
         self, db: Session, order_id: str, session_id: str, store_id: str, *, allow_expired: bool = False,
         allow_closed: bool = False,
-    ) -> tuple[Order, KioskSession]:
+    ) -> tuple[OrderRow, KioskSession]:
         ks = self._session(db, session_id, store_id, allow_expired=allow_expired, allow_closed=allow_closed)
-        order = db.get(Order, order_id)
+        order = db.get(OrderRow, order_id)
         if order is None or order.session_id != ks.id:
             raise NotFound(f"no order {order_id} in session {session_id}")
         return order, ks
@@ -352,30 +263,22 @@ class CenterService:
 
     # -- 2. offers and orders --------------------------------------------------------
 
-    def offers(self, session_id: str, store_id: str) -> list[Offer]:
+    def offers(self, session_id: str, store_id: str) -> list[KindOffer]:
         return self.availability(session_id, store_id)[0]
 
-    def availability(self, session_id: str, store_id: str) -> tuple[list[Offer], list[Unavailable]]:
+    def availability(self, session_id: str, store_id: str) -> tuple[list[KindOffer], list[ClosedKind]]:
         """The offers, and the kinds closed at this hour with why (their own hours)."""
         with self._db() as db:
             ks = self._session(db, session_id, store_id)
             municipality, link = ks.municipality, ks.resident_link
         assert municipality is not None and link is not None
-        reply = self._issuer(municipality).call(
-            "QueryAvailability",
-            MessageSerial=f"q-{self.region}-{self._new_id()}",
-            MunicipalityCode=municipality,
-            ResidentLink=link,
+        available = self._issuer(municipality).query_availability(
+            f"q-{self.region}-{self._new_id()}", municipality, link
         )
-        if getattr(reply, "Refusal", None) is not None:
-            refusal = reply.Refusal
-            raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code),
-                          resident_message=str(refusal.Message.Ja), resident_message_en=str(refusal.Message.En))
-        result = [_offer(o) for o in reply.Offers.Offer]
-        unavailable = [_unavailable(u) for u in getattr(reply.Offers, "Unavailable", None) or []]
+        result, unavailable = list(available.offers), list(available.closed)
         now = time.monotonic()
         # Keep what the order check needs, not the members' names.
-        kept = [replace(o, members=tuple(MemberChoice(m.id, "") for m in o.members)) for o in result]
+        kept = [replace(o, members=tuple(MemberChoice(m.resident_id, "") for m in o.members)) for o in result]
         with self._recent_lock:
             self._recent_offers[session_id] = (now, kept)
             self._recent_offers.move_to_end(session_id)
@@ -386,7 +289,7 @@ class CenterService:
                 del self._recent_offers[oldest_key]
         return result, unavailable
 
-    def _offers_for_order(self, session_id: str, store_id: str) -> list[Offer]:
+    def _offers_for_order(self, session_id: str, store_id: str) -> list[KindOffer]:
         with self._recent_lock:
             entry = self._recent_offers.pop(session_id, None)
         if entry is not None and time.monotonic() - entry[0] < RECENT_OFFERS_SECONDS:
@@ -395,7 +298,7 @@ class CenterService:
 
     def create_order(self, session_id: str, store_id: str, kind: str, options: OrderOptions, copies: int) -> OrderView:
         """Check the order against the issuer's current offer and fix its fee and 電文通番."""
-        if kind not in KINDS:
+        if kind not in SUPPORTED_KINDS:
             raise OrderConflict(f"unknown certificate kind {kind!r}", code="bad-request")
         offer = next((o for o in self._offers_for_order(session_id, store_id) if o.kind == kind), None)
         if offer is None:
@@ -433,12 +336,12 @@ class CenterService:
                     "this session already has an order: one card authentication allows one order",
                     code="one-order-per-session",
                 )
-            order = Order(
+            order = OrderRow(
                 id=order_id,
                 session_id=ks.id,
                 municipality=ks.municipality,
                 kind=kind,
-                options=options.canonical(),
+                options=_options_json(options),
                 copies=copies,
                 fee=offer.fee * copies,
                 paid=0,
@@ -462,9 +365,9 @@ class CenterService:
                 raise PaymentShort(f"paid {amount} yen of a {order.fee} yen fee")
             # Conditional, so that two concurrent payments cannot both be taken.
             claimed = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state == "created")
-                .values(paid=Order.fee, state="paid", updated_at=clock.now())
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state == "created")
+                .values(paid=OrderRow.fee, state="paid", updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
             if claimed != 1:
                 raise OrderConflict("order was paid or cancelled meanwhile")
@@ -479,7 +382,7 @@ class CenterService:
             order, ks = self._order(db, order_id, session_id, store_id)
             if order.state not in ("paid", "issued"):
                 raise OrderConflict(f"order is {order.state}; print data needs a paid order")
-            opts = json.loads(order.options)
+            options = OrderOptions.from_dict(json.loads(order.options))
             snapshot = (order.municipality, order.message_serial, order.kind, order.copies, order.fee, ks.resident_link)
             auth_serial = ks.auth_serial
         municipality, message_serial, kind, copies, fee, link = snapshot
@@ -488,25 +391,17 @@ class CenterService:
         # before anything of the holder's leaves the center (fail closed).
         self.trust.recheck(auth_serial, clock.now())
         issuer = self._issuer(municipality)
-        reply = issuer.call(
-            "IssueCertificate",
-            MessageSerial=message_serial,
-            MunicipalityCode=municipality,
-            ResidentLink=link,
-            OrderId=order_id,
-            Kind=kind,
-            Options=wide_area_options(opts),
-            Copies=copies,
-            Fee=fee,
-            StoreId=store_id,
-        )
-        pdf = reply.Document if isinstance(reply.Document, bytes) else base64.b64decode(reply.Document)
+        issued = issuer.issue_certificate(IssueCertificateRequest(
+            message_serial=message_serial, municipality_code=municipality, resident_link=link, order_id=order_id,
+            kind=kind, options=options, copies=copies, fee=fee, store_id=store_id,
+        ))
+        pdf = issued.document
         try:
             # The binding check (see kofu.widearea.order_binding): recomputed from OUR state.
-            if str(reply.MessageSerial) != message_serial:
-                raise DocumentRejected(f"issuer answered for serial {reply.MessageSerial}, not {message_serial}")
+            if issued.message_serial != message_serial:
+                raise DocumentRejected(f"issuer answered for serial {issued.message_serial}, not {message_serial}")
             try:
-                seal = self._verify_seal(pdf)
+                seal = self._check_seal(pdf)
             except SealInvalid as e:
                 raise DocumentRejected(f"issuer's document failed the seal check: {e}") from e
             if seal.binding != order_binding(link, order_id, message_serial):
@@ -520,52 +415,51 @@ class CenterService:
             # a re-fetch): that issuance stands and is settled by the printer's report.
             with self._db() as db, db.begin():
                 voided = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None))
-                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")), OrderRow.handed_out_at.is_(None))
+                    .values(state="cancelled", refunded=OrderRow.paid, updated_at=clock.now())
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
                 if voided:
                     self._close(db, session_id)
-                handed_out = db.scalar(sa.select(Order.handed_out_at).where(Order.id == order_id)) is not None
+                handed_out = db.scalar(sa.select(OrderRow.handed_out_at).where(OrderRow.id == order_id)) is not None
             if not handed_out:
-                self._cancel_at_issuer(municipality, str(reply.IssuanceId), "document rejected by center")
+                self._cancel_at_issuer(municipality, issued.issuance_id, "document rejected by center")
             log.error("order %s: print data rejected (%s); order cancelled", order_id, e.detail)
             raise
         with self._db() as db, db.begin():
             took = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state.in_(("paid", "issued")))
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")))
                 .values(
                     state="issued",
-                    issuance_id=str(reply.IssuanceId),
-                    certificate_serial=str(reply.CertificateSerial),
-                    pages=int(reply.Pages),
+                    issuance_id=issued.issuance_id,
+                    certificate_serial=issued.certificate_serial,
+                    pages=issued.pages,
                     updated_at=clock.now(),
                 )
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
         if took != 1:
             # Cancelled (and refunded) while the issuer was rendering: the document must not print.
-            self._cancel_at_issuer(municipality, str(reply.IssuanceId), "order cancelled during issuance")
+            self._cancel_at_issuer(municipality, issued.issuance_id, "order cancelled during issuance")
             raise OrderConflict("order was cancelled while its certificate was being issued")
         if self._compose is not None:
-            issued_at = reply.IssuedAt if isinstance(reply.IssuedAt, datetime) else datetime.fromisoformat(str(reply.IssuedAt))
             pdf = self._compose(
                 pdf,
-                serial=str(reply.CertificateSerial),
+                serial=issued.certificate_serial,
                 municipality=municipality,
                 kind=kind,
-                issued_on=_aware(issued_at).astimezone(clock.JST).date(),
+                issued_on=_aware(issued.issued_at).astimezone(clock.JST).date(),
             )
         with self._db() as db, db.begin():
             # The point of no return: from here on only a printer report refunds.
             handed = db.execute(
-                sa.update(Order)
-                .where(Order.id == order_id, Order.state == "issued")
-                .values(handed_out_at=sa.func.coalesce(Order.handed_out_at, clock.now()), updated_at=clock.now())
+                sa.update(OrderRow)
+                .where(OrderRow.id == order_id, OrderRow.state == "issued")
+                .values(handed_out_at=sa.func.coalesce(OrderRow.handed_out_at, clock.now()), updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
         if handed != 1:
             raise OrderConflict("order was cancelled while its print data was being prepared")
-        return PrintJob(order_id, str(reply.CertificateSerial), int(reply.Pages), copies, pdf)
+        return PrintJob(order_id, issued.certificate_serial, issued.pages, copies, pdf)
 
     def _close(self, db: Session, session_id: str) -> None:
         db.execute(
@@ -576,9 +470,7 @@ class CenterService:
 
     def _cancel_at_issuer(self, municipality: str, issuance_id: str, reason: str) -> None:
         try:
-            self._issuer(municipality).call(
-                "CancelIssuance", MessageSerial=f"c-{self._new_id()}", IssuanceId=issuance_id, Reason=reason
-            )
+            self._issuer(municipality).cancel_issuance(f"c-{self._new_id()}", issuance_id, reason)
         except Exception:  # best effort: the issuance stays "issued", never "printed", so it is not counted
             log.exception("could not cancel issuance %s at %s", issuance_id, municipality)
 
@@ -621,8 +513,8 @@ class CenterService:
         try:
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state == "issued")
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state == "issued")
                     .values(
                         state=state, copies_printed=copies, refunded=refund,
                         issuer_cancel_pending=copies == 0, updated_at=clock.now(),
@@ -647,7 +539,7 @@ class CenterService:
         except IntegrityError:
             log.info("order %s already counted", order_id)  # a concurrent report won; still once
         with self._db() as db:
-            o = db.get(Order, order_id)
+            o = db.get(OrderRow, order_id)
             assert o is not None
             if o.copies_printed != copies:
                 raise OrderConflict(f"order is {o.state} ({o.copies_printed} copies printed); not {copies}")
@@ -661,37 +553,50 @@ class CenterService:
             self._confirm(order_id)
         return _view(o)
 
+    def _acknowledged(self, operation: str, order_id: str, call: Callable[[], object],
+                      keep_refusal: Callable[[str], sa.Update]) -> bool:
+        """Make one call an order's settling waits for; True once the issuer has answered.
+
+        A permanent refusal is an answer: retrying it forever would starve newer
+        reports. It is kept (``keep_refusal`` builds the update, for
+        `kofu center compare`) and loudly logged. Anything else is retried later.
+        """
+        try:
+            call()
+        except Refused as e:
+            log.error("%s for order %s permanently refused: %s", operation, order_id, e.detail)
+            with self._db() as db, db.begin():
+                db.execute(keep_refusal(f"{e.code}: {e.detail}"[:200]))
+            return True
+        except CenterError as e:
+            log.warning("%s for order %s deferred: %s", operation, order_id, e.detail)
+            return False
+        return True
+
     def _confirm(self, order_id: str) -> bool:
         """Tell the issuer an order was printed; True once it has acknowledged."""
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             record = db.get(IssuanceRecord, order_id)
             if order is None or record is None or record.issuer_confirmed:
                 return True
             municipality, issuance_id, copies = order.municipality, order.issuance_id, record.copies
-        try:
-            self._issuer(municipality).call(
-                "ConfirmPrinted", MessageSerial=f"p-{order_id}", IssuanceId=issuance_id, CopiesPrinted=copies
-            )
-        except Refused as e:
-            # A permanent refusal is an answer: retrying it forever would starve newer
-            # reports. Kept for `kofu center compare`, and loudly logged.
-            log.error("ConfirmPrinted for order %s permanently refused: %s", order_id, e.detail)
+        if issuance_id is None:  # cannot be: the print data of a printed order came with it
+            log.warning("ConfirmPrinted for order %s deferred: no issuance id", order_id)
+            return False
+        answered = self._acknowledged(
+            "ConfirmPrinted", order_id,
+            lambda: self._issuer(municipality).confirm_printed(f"p-{order_id}", issuance_id, copies),
+            lambda refusal: sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id)
+            .values(issuer_refusal=refusal),
+        )
+        if answered:
             with self._db() as db, db.begin():
                 db.execute(
-                    sa.update(IssuanceRecord)
-                    .where(IssuanceRecord.order_id == order_id)
-                    .values(issuer_refusal=f"{e.code}: {e.detail}"[:200])
+                    sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id, IssuanceRecord.issuer_refusal.is_(None))
+                    .values(issuer_confirmed=True)
                 )
-            return True
-        except CenterError as e:
-            log.warning("ConfirmPrinted for order %s deferred: %s", order_id, e.detail)
-            return False
-        with self._db() as db, db.begin():
-            db.execute(
-                sa.update(IssuanceRecord).where(IssuanceRecord.order_id == order_id).values(issuer_confirmed=True)
-            )
-        return True
+        return answered
 
     def _cancel_deferred(self, order_id: str) -> bool:
         """Tell the issuer a cancelled order's issuance is void; True once it has acknowledged.
@@ -701,42 +606,35 @@ class CenterService:
         looked up by the order's 電文通番 first.
         """
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             if order is None or not order.issuer_cancel_pending:
                 return True
             municipality, issuance_id = order.municipality, order.issuance_id
             reason = "misprint: no copy printed" if order.copies_printed == 0 else "cancelled at the kiosk"
-        try:
-            if issuance_id is None:
+
+        def cancel() -> None:
+            known = issuance_id
+            if known is None:
                 found = self.query_issuer(order_id)
-                if not found.Found or str(found.Status) == "cancelled":
-                    with self._db() as db, db.begin():
-                        db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
-                    return True
-                issuance_id = str(found.IssuanceId)
+                if found is None or found.state == "cancelled":
+                    return  # nothing to void
+                known = found.issuance_id
                 with self._db() as db, db.begin():
                     db.execute(
-                        sa.update(Order).where(Order.id == order_id)
-                        .values(issuance_id=issuance_id, certificate_serial=str(found.CertificateSerial))
+                        sa.update(OrderRow).where(OrderRow.id == order_id)
+                        .values(issuance_id=known, certificate_serial=found.certificate_serial)
                     )
-            self._issuer(municipality).call(
-                "CancelIssuance", MessageSerial=f"c-{order_id}", IssuanceId=issuance_id, Reason=reason
-            )
-        except Refused as e:
-            log.error("CancelIssuance for order %s permanently refused: %s", order_id, e.detail)
+            self._issuer(municipality).cancel_issuance(f"c-{order_id}", known, reason)
+
+        answered = self._acknowledged(
+            "CancelIssuance", order_id, cancel,
+            lambda refusal: sa.update(OrderRow).where(OrderRow.id == order_id)
+            .values(issuer_cancel_pending=False, issuer_refusal=refusal),
+        )
+        if answered:
             with self._db() as db, db.begin():
-                db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id)
-                    .values(issuer_cancel_pending=False, issuer_refusal=f"{e.code}: {e.detail}"[:200])
-                )
-            return True
-        except CenterError as e:
-            log.warning("CancelIssuance for order %s deferred: %s", order_id, e.detail)
-            return False
-        with self._db() as db, db.begin():
-            db.execute(sa.update(Order).where(Order.id == order_id).values(issuer_cancel_pending=False))
-        return True
+                db.execute(sa.update(OrderRow).where(OrderRow.id == order_id).values(issuer_cancel_pending=False))
+        return answered
 
     def reconcile(self, limit: int = 100) -> int:
         """Retry what an issuer has not acknowledged yet (printed copies, cancellations).
@@ -754,7 +652,7 @@ class CenterService:
             )
             cancelled = list(
                 db.scalars(
-                    sa.select(Order.id).where(Order.issuer_cancel_pending.is_(True)).order_by(Order.updated_at).limit(limit)
+                    sa.select(OrderRow.id).where(OrderRow.issuer_cancel_pending.is_(True)).order_by(OrderRow.updated_at).limit(limit)
                 )
             )
         remaining = sum(1 for order_id in printed if not self._confirm(order_id))
@@ -762,14 +660,14 @@ class CenterService:
 
     # -- 6. settling what a crash left in between ------------------------------------------
 
-    def query_issuer(self, order_id: str) -> Any:
+    def query_issuer(self, order_id: str) -> IssuanceFound | None:
         """What the issuer committed for this order's IssueCertificate serial (QueryIssuance)."""
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             if order is None:
                 raise NotFound(f"no order {order_id}")
             municipality, serial = order.municipality, order.message_serial
-        return self._issuer(municipality).call("QueryIssuance", MessageSerial=f"q-{order_id}", IssueMessageSerial=serial)
+        return self._issuer(municipality).query_issuance(f"q-{order_id}", serial)
 
     def settle(self, older_than: timedelta | None = None, limit: int = 200) -> dict[str, int]:
         """Bring every order a crash (of the center or a kiosk) left in between to an end.
@@ -792,9 +690,9 @@ class CenterService:
         with self._db() as db:
             stuck = list(
                 db.scalars(
-                    sa.select(Order.id)
-                    .where(Order.state.in_(("created", "paid", "issued")), Order.updated_at <= cutoff)
-                    .order_by(Order.updated_at)
+                    sa.select(OrderRow.id)
+                    .where(OrderRow.state.in_(("created", "paid", "issued")), OrderRow.updated_at <= cutoff)
+                    .order_by(OrderRow.updated_at)
                     .limit(limit)
                 )
             )
@@ -811,7 +709,7 @@ class CenterService:
 
     def _settle_one(self, order_id: str, cutoff: datetime) -> str:
         with self._db() as db:
-            order = db.get(Order, order_id)
+            order = db.get(OrderRow, order_id)
             assert order is not None
             handed_out = order.handed_out_at is not None
             state, session_id, store = order.state, order.session_id, None
@@ -820,29 +718,28 @@ class CenterService:
         if state == "created":
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
-                    .where(Order.id == order_id, Order.state == "created", Order.updated_at <= cutoff)
-                    .values(state="cancelled", refunded=Order.paid, updated_at=clock.now())
+                    sa.update(OrderRow)
+                    .where(OrderRow.id == order_id, OrderRow.state == "created", OrderRow.updated_at <= cutoff)
+                    .values(state="cancelled", refunded=OrderRow.paid, updated_at=clock.now())
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
                 if moved:
                     self._close(db, session_id)
             return "cancelled"
         found = self.query_issuer(order_id)
-        committed = bool(found.Found)
-        issuer_state = str(found.Status) if committed else None
+        issuer_state = found.state if found is not None else None
         if not handed_out:
             # Claim first (nothing can hand it out after this), then void at the issuer.
             with self._db() as db, db.begin():
                 moved = db.execute(
-                    sa.update(Order)
+                    sa.update(OrderRow)
                     .where(
-                        Order.id == order_id, Order.state.in_(("paid", "issued")), Order.handed_out_at.is_(None),
-                        Order.updated_at <= cutoff,
+                        OrderRow.id == order_id, OrderRow.state.in_(("paid", "issued")), OrderRow.handed_out_at.is_(None),
+                        OrderRow.updated_at <= cutoff,
                     )
                     .values(
-                        state="cancelled", refunded=Order.paid, updated_at=clock.now(),
-                        issuance_id=str(found.IssuanceId) if committed else Order.issuance_id,
-                        certificate_serial=str(found.CertificateSerial) if committed else Order.certificate_serial,
+                        state="cancelled", refunded=OrderRow.paid, updated_at=clock.now(),
+                        issuance_id=found.issuance_id if found is not None else OrderRow.issuance_id,
+                        certificate_serial=found.certificate_serial if found is not None else OrderRow.certificate_serial,
                         issuer_cancel_pending=issuer_state == "issued",
                     )
                 ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
@@ -854,10 +751,10 @@ class CenterService:
             return "cancelled"
         # Handed out: never refunded by the sweeper.
         copies = None
-        if issuer_state == "printed":
-            copies = int(found.CopiesPrinted)
+        if found is not None and found.state == "printed":
+            copies = found.copies_printed
         with self._db() as db:
-            total = db.get(Order, order_id)
+            total = db.get(OrderRow, order_id)
             assert total is not None
             all_copies = total.copies
         self.printed(order_id, session_id, store, copies if copies is not None else all_copies)
@@ -873,8 +770,8 @@ class CenterService:
         issuance). Orders still open are listed as such. Ids and numbers only.
         """
         with self._db() as db:
-            query = sa.select(Order, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == Order.id)
-            rows = list(db.execute(query.where(Order.state != "created").order_by(Order.created_at).limit(limit)))
+            query = sa.select(OrderRow, IssuanceRecord).outerjoin(IssuanceRecord, IssuanceRecord.order_id == OrderRow.id)
+            rows = list(db.execute(query.where(OrderRow.state != "created").order_by(OrderRow.created_at).limit(limit)))
         out: list[dict[str, Any]] = []
         for order, record in rows:
             row: dict[str, Any] = {
@@ -888,9 +785,9 @@ class CenterService:
             except CenterError as e:
                 out.append({**row, "agree": None, "problem": f"issuer not asked: {e.detail}"})
                 continue
-            if found.Found:
-                row.update(issuer_state=str(found.Status), issuer_copies=int(found.CopiesPrinted),
-                           issuer_fee=int(found.ChargedFee))
+            if found is not None:
+                row.update(issuer_state=found.state, issuer_copies=found.copies_printed,
+                           issuer_fee=found.charged_fee)
             else:
                 row.update(issuer_state=None, issuer_copies=0, issuer_fee=0)
             if order.state in ("paid", "issued"):
@@ -930,10 +827,10 @@ class CenterService:
             # committed while the center crashed): the issuer is asked, by 電文通番.
             had_issuance = order.issuance_id is not None or order.state in ("paid", "issued")
             claimed = db.execute(
-                sa.update(Order)
+                sa.update(OrderRow)
                 .where(
-                    Order.id == order_id, Order.state.in_(("created", "paid", "issued")), Order.paid == paid,
-                    Order.handed_out_at.is_(None),
+                    OrderRow.id == order_id, OrderRow.state.in_(("created", "paid", "issued")), OrderRow.paid == paid,
+                    OrderRow.handed_out_at.is_(None),
                 )
                 .values(state="cancelled", refunded=paid, issuer_cancel_pending=had_issuance, updated_at=clock.now())
             ).rowcount  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
@@ -961,7 +858,7 @@ class CenterService:
         """
         with self._db() as db:
             ks = self._session(db, session_id, store_id, authenticated=False, allow_expired=True)
-            order = db.get(Order, ks.order_id) if ks.order_id is not None else None
+            order = db.get(OrderRow, ks.order_id) if ks.order_id is not None else None
             settled = order is None or order.state in ("printed", "partial", "cancelled")
         refund = 0
         if not settled:
@@ -981,7 +878,7 @@ class CenterService:
         only: never personal data.
         """
         with self._db() as db:
-            order = db.scalar(sa.select(Order).where(Order.certificate_serial == serial))
+            order = db.scalar(sa.select(OrderRow).where(OrderRow.certificate_serial == serial))
         if order is None:
             return {"serial": serial, "status": "unknown", "reason": "no certificate with this serial", "copies": None}
         if order.state in ("printed", "partial"):

@@ -5,14 +5,22 @@ implementation of the interface would. Calls retry with exponential backoff,
 always with the same 電文通番 (MessageSerial), so a retry after a lost reply
 can never issue twice: the issuer answers a repeated serial with the first
 result.
+
+This is the wire's edge: one typed method per operation takes and returns
+the values of :mod:`kofu.widearea.messages`, so the center's service never
+sees a zeep object or a SOAP option dict. Faults become
+:class:`~kofu.center.errors.IssuerRefused` (not retryable) or
+:class:`~kofu.center.errors.IssuerUnavailable`.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -21,7 +29,16 @@ import zeep.exceptions
 from zeep.transports import Transport
 
 from kofu.center.errors import IssuerUnavailable, Refused
+from kofu.domain.rules import MemberChoice, OrderOptions
 from kofu.widearea import CURRENT_VERSION, NAMESPACE
+from kofu.widearea.messages import (
+    Availability,
+    ClosedKind,
+    IssuanceFound,
+    IssueCertificateRequest,
+    IssuedCertificate,
+    KindOffer,
+)
 
 log = logging.getLogger("kofu.center.widearea")
 
@@ -108,3 +125,118 @@ class WideAreaClient:
                 time.sleep(delay)
                 delay *= 2
         raise IssuerUnavailable(f"{operation} to {self.base_url} failed after {self.retries} attempts: {last}") from last
+
+    # -- one typed method per operation ------------------------------------------
+
+    def query_availability(self, message_serial: str, municipality_code: str, resident_link: str) -> Availability:
+        """What this holder may have now; a ``Refusal`` answer raises :class:`Refused`."""
+        reply = self.call(
+            "QueryAvailability", MessageSerial=message_serial, MunicipalityCode=municipality_code,
+            ResidentLink=resident_link,
+        )
+        if getattr(reply, "Refusal", None) is not None:
+            refusal = reply.Refusal
+            raise Refused(f"issuer refuses: {refusal.Code}", code=str(refusal.Code),
+                          resident_message=str(refusal.Message.Ja), resident_message_en=str(refusal.Message.En))
+        return Availability(
+            offers=tuple(_kind_offer(o) for o in reply.Offers.Offer),
+            closed=tuple(
+                ClosedKind(str(u.Kind), str(u.Code), str(u.Message.Ja), str(u.Message.En))
+                for u in getattr(reply.Offers, "Unavailable", None) or []
+            ),
+        )
+
+    def issue_certificate(self, req: IssueCertificateRequest) -> IssuedCertificate:
+        reply = self.call(
+            "IssueCertificate",
+            MessageSerial=req.message_serial,
+            MunicipalityCode=req.municipality_code,
+            ResidentLink=req.resident_link,
+            OrderId=req.order_id,
+            Kind=req.kind,
+            Options=options_element(req.options),
+            Copies=req.copies,
+            Fee=req.fee,
+            StoreId=req.store_id,
+        )
+        document = reply.Document if isinstance(reply.Document, bytes) else base64.b64decode(reply.Document)
+        issued_at = reply.IssuedAt if isinstance(reply.IssuedAt, datetime) else datetime.fromisoformat(str(reply.IssuedAt))
+        return IssuedCertificate(
+            message_serial=str(reply.MessageSerial),
+            issuance_id=str(reply.IssuanceId),
+            certificate_serial=str(reply.CertificateSerial),
+            issued_at=issued_at,
+            pages=int(reply.Pages),
+            document=document,
+        )
+
+    def confirm_printed(self, message_serial: str, issuance_id: str, copies_printed: int) -> str:
+        """The issuance's status after the call (``printed``)."""
+        reply = self.call(
+            "ConfirmPrinted", MessageSerial=message_serial, IssuanceId=issuance_id, CopiesPrinted=copies_printed
+        )
+        return str(reply.Status)
+
+    def cancel_issuance(self, message_serial: str, issuance_id: str, reason: str) -> str:
+        """The issuance's status after the call (``cancelled``)."""
+        reply = self.call("CancelIssuance", MessageSerial=message_serial, IssuanceId=issuance_id, Reason=reason)
+        return str(reply.Status)
+
+    def query_issuance(self, message_serial: str, issue_message_serial: str) -> IssuanceFound | None:
+        """What the issuer committed for an IssueCertificate 電文通番; None when nothing."""
+        reply = self.call("QueryIssuance", MessageSerial=message_serial, IssueMessageSerial=issue_message_serial)
+        if not reply.Found:
+            return None
+        return IssuanceFound(
+            issuance_id=str(reply.IssuanceId),
+            certificate_serial=str(reply.CertificateSerial),
+            state=str(reply.Status),
+            copies=int(reply.Copies),
+            copies_printed=int(reply.CopiesPrinted),
+            fee=int(reply.Fee),
+            charged_fee=int(reply.ChargedFee),
+        )
+
+
+def options_element(options: OrderOptions) -> dict[str, Any]:
+    """OrderOptions → the IssueCertificate ``Options`` element, as zeep takes it.
+
+    The 2.1 elements are sent only when set, so a 2.0 issuer sees a 2.0 order
+    for the 住民票の写し.
+    """
+    out: dict[str, Any] = {
+        "Scope": options.scope.value, "WithHouseholder": options.with_householder,
+        "WithDomicile": options.with_domicile,
+    }
+    if options.with_individual_number:
+        out["WithIndividualNumber"] = True
+    if options.members:
+        out["Member"] = list(options.members)
+    for value, element in ((options.tax_kind, "TaxKind"), (options.year, "Year"), (options.koseki_scope, "KosekiScope")):
+        if value is not None:
+            out[element] = value
+    return out
+
+
+def _kind_offer(o: Any) -> KindOffer:
+    """One zeep Offer → KindOffer; the 2.1 elements are absent (None or []) from a 2.0 issuer."""
+    opts = o.Options
+
+    def many(name: str) -> list[Any]:
+        return list(getattr(opts, name, None) or [])
+
+    counter = getattr(o, "CounterFee", None)
+    return KindOffer(
+        kind=str(o.Kind),
+        fee=int(o.Fee),
+        max_copies=int(o.MaxCopies),
+        scopes=tuple(str(s) for s in opts.Scope),
+        with_householder=bool(opts.WithHouseholder),
+        with_domicile=bool(opts.WithDomicile),
+        with_individual_number=bool(getattr(opts, "WithIndividualNumber", False)),
+        members=tuple(MemberChoice(str(m.Id), str(m.Name)) for m in many("Member")),
+        tax_kinds=tuple(str(k) for k in many("TaxKind")),
+        years=tuple(int(y) for y in many("Year")),
+        koseki_scopes=tuple(str(k) for k in many("KosekiScope")),
+        counter_fee=int(counter) if counter is not None else None,
+    )

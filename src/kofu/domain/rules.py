@@ -43,9 +43,11 @@ nobody in the register under a support measure).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from typing import Any
 
 from kofu.domain.fees import FeeSchedule
 from kofu.domain.holidays import is_business_day
@@ -68,6 +70,7 @@ __all__ = [
     "Offers",
     "Order",
     "OrderInvalid",
+    "OrderOptions",
     "OrderRefused",
     "PersonFacts",
     "Refusal",
@@ -119,7 +122,7 @@ RESIDENT_RECORD_KINDS = frozenset({Kind.JUMINHYO.value, Kind.KISAI.value})
 
 class Scope(StrEnum):
     HOUSEHOLD = "household"
-    """住民票: the whole household, or the members listed in ``Order.members``;
+    """住民票: the whole household, or the members listed in ``OrderOptions.members``;
     附票: everyone in the register (全部), or the persons listed (一部)."""
     SELF = "self"
     """The card holder alone (the only scope of 印鑑・税・戸籍)."""
@@ -355,20 +358,66 @@ class Unavailable:
 
 
 @dataclass(frozen=True)
+class OrderOptions:
+    """What a resident chose for one certificate besides its kind and copies.
+
+    The one definition of these choices: the kiosk API, the center's order
+    rows, the wide-area interface and the issuer's issuance rows each map to
+    and from it at their edge (:meth:`as_dict` / :meth:`from_dict` for the
+    JSON forms).
+    """
+
+    scope: Scope = Scope.HOUSEHOLD
+    with_householder: bool = False
+    """Include 世帯主・続柄."""
+    with_domicile: bool = False
+    """Include 本籍・筆頭者."""
+    with_individual_number: bool = False
+    """Include 個人番号 (住民票の写し)."""
+    members: tuple[str, ...] = ()
+    """Ids of chosen members (scope household; 附票: persons of the register);
+    empty: the whole household (register)."""
+    tax_kind: str | None = None
+    """A :class:`TaxKind` value (税証明)."""
+    year: int | None = None
+    """The fiscal year (税証明)."""
+    koseki_scope: str | None = None
+    """A :class:`KosekiScope` value (戸籍証明書)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (strings, booleans, a list of ids) under the field names."""
+        return {
+            "scope": self.scope.value, "with_householder": self.with_householder,
+            "with_domicile": self.with_domicile, "with_individual_number": self.with_individual_number,
+            "members": list(self.members), "tax_kind": self.tax_kind, "year": self.year,
+            "koseki_scope": self.koseki_scope,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> OrderOptions:
+        """The inverse of :meth:`as_dict`; missing keys take the defaults.
+
+        Raises ``ValueError`` for a scope that is not a :class:`Scope`.
+        """
+        return cls(
+            scope=Scope(d.get("scope", Scope.HOUSEHOLD)),
+            with_householder=bool(d.get("with_householder", False)),
+            with_domicile=bool(d.get("with_domicile", False)),
+            with_individual_number=bool(d.get("with_individual_number", False)),
+            members=tuple(d.get("members") or ()),
+            tax_kind=d.get("tax_kind"),
+            year=d.get("year"),
+            koseki_scope=d.get("koseki_scope"),
+        )
+
+
+@dataclass(frozen=True)
 class Order:
     kind: str
-    scope: Scope
-    with_householder: bool
-    with_domicile: bool
+    options: OrderOptions
     copies: int
     fee: int
     """Total for all copies, yen."""
-    with_individual_number: bool = False
-    members: tuple[str, ...] = ()
-    """Resident ids of chosen members (scope household); empty: the whole household."""
-    tax_kind: str | None = None
-    year: int | None = None
-    koseki_scope: str | None = None
 
 
 class RuleError(Exception):
@@ -749,13 +798,14 @@ def check_order(
             "copies-out-of-range", f"copies must be 1..{offer.max_copies}, got {order.copies}"
         )
     # 3. Only options the offer allows.
-    if order.scope not in offer.options.scopes:
-        raise OrderInvalid("option-not-offered", f"scope {order.scope.value!r} is not offered")
-    if order.with_householder and not offer.options.with_householder:
+    chosen = order.options
+    if chosen.scope not in offer.options.scopes:
+        raise OrderInvalid("option-not-offered", f"scope {chosen.scope.value!r} is not offered")
+    if chosen.with_householder and not offer.options.with_householder:
         raise OrderInvalid("option-not-offered", "WithHouseholder is not offered")
-    if order.with_domicile and not offer.options.with_domicile:
+    if chosen.with_domicile and not offer.options.with_domicile:
         raise OrderInvalid("option-not-offered", "WithDomicile is not offered")
-    _check_kind_options(order, offer.options)
+    _check_kind_options(chosen, offer.options)
     # 4. The fee: the offer's per-copy fee times the copies, exactly.
     expected = offer.fee * order.copies
     if order.fee != expected:
@@ -766,34 +816,34 @@ def check_order(
     return offer
 
 
-def _check_kind_options(order: Order, allowed: AllowedOptions) -> None:
+def _check_kind_options(chosen: OrderOptions, allowed: AllowedOptions) -> None:
     """Step 3 continued: the options only some kinds have."""
 
     def refuse(message: str) -> OrderInvalid:
         return OrderInvalid("option-not-offered", message)
 
-    if order.with_individual_number and not allowed.with_individual_number:
+    if chosen.with_individual_number and not allowed.with_individual_number:
         raise refuse("WithIndividualNumber is not offered")
-    if order.members:
-        if order.scope is not Scope.HOUSEHOLD:
+    if chosen.members:
+        if chosen.scope is not Scope.HOUSEHOLD:
             raise refuse("Member may only be given with scope household")
         offered = {m.resident_id for m in allowed.members}
-        if len(set(order.members)) != len(order.members):
+        if len(set(chosen.members)) != len(chosen.members):
             raise refuse("a Member is listed twice")
-        stray = [m for m in order.members if m not in offered]
+        stray = [m for m in chosen.members if m not in offered]
         if stray:
             # Only the holder's own household (or, for a 附票, register) may be chosen.
             raise refuse(f"{len(stray)} Member(s) are not among those offered")
     if allowed.tax_kinds:
-        if order.tax_kind not in allowed.tax_kinds:
+        if chosen.tax_kind not in allowed.tax_kinds:
             raise refuse(f"TaxKind must be one of {', '.join(allowed.tax_kinds)}")
-        if order.year not in allowed.years:
+        if chosen.year not in allowed.years:
             raise refuse(f"Year must be one of {', '.join(map(str, allowed.years))}")
-    elif order.tax_kind is not None or order.year is not None:
+    elif chosen.tax_kind is not None or chosen.year is not None:
         raise refuse("TaxKind and Year are only for tax certificates")
     if allowed.koseki_scopes:
-        if order.koseki_scope not in allowed.koseki_scopes:
+        if chosen.koseki_scope not in allowed.koseki_scopes:
             raise refuse(f"KosekiScope must be one of {', '.join(allowed.koseki_scopes)}")
-    elif order.koseki_scope is not None:
+    elif chosen.koseki_scope is not None:
         raise refuse("KosekiScope is only for family register certificates")
 

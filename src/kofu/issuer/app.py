@@ -28,20 +28,20 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from kofu import clock
-from kofu.domain.rules import Offers, Refusal
-from kofu.issuer.service import (
-    InvalidRequest,
-    IssueRequest,
-    IssuerService,
-    IssuerUnavailable,
-    Refused,
+from kofu.domain.rules import Offers, OrderOptions, Refusal, Scope
+from kofu.issuer.errors import (
+    BadRequest,
+    IssuanceRefused,
     SerialConflict,
     StateConflict,
+    TemporarilyUnavailable,
     UnknownIssuance,
     Unprintable,
 )
+from kofu.issuer.service import IssuerService
 from kofu.web import PEER_CERT_STATE_KEY
 from kofu.widearea import ACCEPTED_VERSIONS, CURRENT_VERSION, soap
+from kofu.widearea.messages import IssueCertificateRequest
 from kofu.widearea.soap import SoapFault, boolean, build, build_many, text
 
 log = logging.getLogger(__name__)
@@ -125,27 +125,40 @@ def _query_availability(svc: IssuerService, p: etree._Element) -> etree._Element
     return build("QueryAvailabilityResponse", build("MessageSerial", value=text(p, "MessageSerial")), body)
 
 
+def _order_options(opts: etree._Element) -> OrderOptions:
+    """The IssueCertificate ``Options`` element → OrderOptions."""
+    scope = str(text(opts, "Scope"))
+    try:
+        valid_scope = Scope(scope)
+    except ValueError as e:  # the schema allows only these; kept for a laxer schema
+        raise BadRequest("option-not-offered", f"unknown scope {scope!r}") from e
+    year = text(opts, "Year")
+    return OrderOptions(
+        scope=valid_scope,
+        with_householder=boolean(text(opts, "WithHouseholder")),
+        with_domicile=boolean(text(opts, "WithDomicile")),
+        # The optional 2.1 elements: absent means "not chosen".
+        with_individual_number=boolean(text(opts, "WithIndividualNumber")),
+        members=tuple(str(m.text) for m in opts.findall(soap.q("Member"))),
+        tax_kind=text(opts, "TaxKind"),
+        year=int(year) if year is not None else None,
+        koseki_scope=text(opts, "KosekiScope"),
+    )
+
+
 def _issue_certificate(svc: IssuerService, p: etree._Element) -> etree._Element:
     opts = p.find(soap.q("Options"))
     assert opts is not None  # the schema requires it
-    req = IssueRequest(
+    req = IssueCertificateRequest(
         message_serial=str(text(p, "MessageSerial")),
         municipality_code=str(text(p, "MunicipalityCode")),
         resident_link=str(text(p, "ResidentLink")),
         order_id=str(text(p, "OrderId")),
         kind=str(text(p, "Kind")),
-        scope=str(text(opts, "Scope")),
-        with_householder=boolean(text(opts, "WithHouseholder")),
-        with_domicile=boolean(text(opts, "WithDomicile")),
+        options=_order_options(opts),
         copies=int(str(text(p, "Copies"))),
         fee=int(str(text(p, "Fee"))),
         store_id=str(text(p, "StoreId")),
-        # The optional 2.1 elements: absent means "not chosen".
-        with_individual_number=boolean(text(opts, "WithIndividualNumber")),
-        members=tuple(str(m.text) for m in opts.findall(soap.q("Member"))),
-        tax_kind=text(opts, "TaxKind"),
-        year=int(str(text(opts, "Year"))) if text(opts, "Year") is not None else None,
-        koseki_scope=text(opts, "KosekiScope"),
     )
     issued = svc.issue_certificate(req)
     return build(
@@ -204,11 +217,11 @@ def to_fault(e: Exception) -> SoapFault:
     """Map a service error to the fault the center gets (see docs/wide-area.md)."""
     if isinstance(e, SoapFault):
         return e
-    if isinstance(e, Refused):
+    if isinstance(e, IssuanceRefused):
         r = e.refusal
         return SoapFault("Client", f"refused ({r.code.value}): {r.message_en}", r.code.value,
                          resident_message=(r.message_ja, r.message_en))
-    if isinstance(e, InvalidRequest | StateConflict):
+    if isinstance(e, BadRequest | StateConflict):
         return SoapFault("Client", str(e), e.code)
     if isinstance(e, SerialConflict):
         return SoapFault("Client", str(e), "serial-conflict")
@@ -216,7 +229,7 @@ def to_fault(e: Exception) -> SoapFault:
         return SoapFault("Client", str(e), "unknown-issuance")
     if isinstance(e, Unprintable):
         return SoapFault("Server", str(e), "document-unprintable", retryable=False)
-    if isinstance(e, IssuerUnavailable):
+    if isinstance(e, TemporarilyUnavailable):
         return SoapFault("Server", f"temporarily unavailable: {e}", "unavailable", retryable=True)
     return SoapFault("Server", "internal error; the request may be retried with the same MessageSerial",
                      "internal-error", retryable=True)

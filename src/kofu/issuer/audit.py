@@ -17,7 +17,7 @@ against the events, so editing a row there is detected as well.
 ...     head = lock(c)                       # serialises appenders
 ...     write(c, head, "I…", "issued", {"fee": 200, …})
 ...     c.commit()
->>> verify(engine)                           # raises AuditError, else returns a report
+>>> check_chain(engine)                      # raises AuditError, else returns a report
 
 Errors::
 
@@ -119,7 +119,7 @@ def write(
     return h
 
 
-def verify(engine: sa.Engine, key: bytes | None = None) -> AuditReport:
+def check_chain(engine: sa.Engine, key: bytes | None = None) -> AuditReport:
     """Check the whole chain and the state table against it; raise AuditError on any finding."""
     problems: list[str] = []
     with engine.connect() as c:

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kofu.domain.rules import Kind, OrderOptions
+
 
 def register(sub: Any, serve: Any) -> None:
     p = serve.add_parser("issuer", help="the certificate issuance server (wide-area SOAP)")
@@ -39,7 +41,7 @@ def register(sub: Any, serve: Any) -> None:
     r.add_argument("--config", type=Path, required=True)
     r.add_argument("--municipality", required=True, help="municipality code")
     r.add_argument("--resident", required=True, help="the resident id from the import file")
-    r.add_argument("--kind", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"], required=True)
+    r.add_argument("--kind", choices=[k.value for k in Kind], required=True)
     r.add_argument("--scope", choices=["household", "self"], default="household")
     r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
@@ -107,11 +109,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from kofu.issuer.audit import AuditError, verify
+    from kofu.issuer.audit import AuditError, check_chain
 
     settings, engine = _settings_and_engine(args.config)
     try:
-        report = verify(engine, settings.audit_key)
+        report = check_chain(engine, settings.audit_key)
     except AuditError as e:
         print("audit log does NOT verify:", file=sys.stderr)
         for p in e.problems:
@@ -123,17 +125,15 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from kofu.issuer.service import IssuerError, IssuerService
+    from kofu.issuer.errors import IssuerError
+    from kofu.issuer.service import IssuerService
 
     settings, engine = _settings_and_engine(args.config)
     svc = IssuerService(engine, settings)
     try:
-        pdf, pages = svc.render_for_check(
-            args.municipality, args.resident, args.scope, args.with_householder, args.with_domicile,
-            kind=args.kind,
-            options={"with_individual_number": args.with_individual_number, "members": args.member,
-                     "tax_kind": args.tax_kind, "year": args.year, "koseki_scope": args.koseki_scope},
-        )
+        # The option flags are named as OrderOptions' fields; --member gives the members.
+        options = OrderOptions.from_dict({**vars(args), "members": args.member})
+        pdf, pages = svc.render_for_check(args.municipality, args.resident, args.kind, options)
     except IssuerError as e:
         print(f"kofu issuer render: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+from kofu.domain.rules import Kind, OrderOptions
+
 EXIT_WRONG_PIN = 2
 EXIT_LOCKED = 3
 EXIT_REFUSED = 4
@@ -63,7 +65,7 @@ kinds and their options:
 ids and years to choose from.""",
     )
     common(i)
-    i.add_argument("--kind", default="juminhyo", choices=["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"])
+    i.add_argument("--kind", default="juminhyo", choices=[k.value for k in Kind])
     i.add_argument("--scope", choices=["household", "self"],
                    help="juminhyo/kisai: whole household (default) or the holder; fuhyo: whole register "
                         "(default) or the holder; other kinds: self")
@@ -157,19 +159,9 @@ def _issue(args: argparse.Namespace) -> int:
     if args.kind == "zeimu" and (args.tax_kind is None or args.year is None):
         print("kofu kiosk issue: --kind zeimu needs --tax-kind and --year (see `kofu kiosk offers`)", file=sys.stderr)
         return 1
-    req = flow.IssueRequest(
-        kind=args.kind,
-        scope=scope,
-        with_householder=args.with_householder,
-        with_domicile=args.with_domicile,
-        copies=args.copies,
-        pay=args.pay,
-        with_individual_number=args.with_individual_number,
-        members=tuple(args.member),
-        tax_kind=args.tax_kind,
-        year=args.year,
-        koseki_scope=koseki_scope,
-    )
+    # The option flags are named as OrderOptions' fields; --member gives the members.
+    options = OrderOptions.from_dict({**vars(args), "scope": scope, "members": args.member, "koseki_scope": koseki_scope})
+    req = flow.IssueRequest(kind=args.kind, options=options, copies=args.copies, pay=args.pay)
 
     def action(center, auth) -> int:  # type: ignore[no-untyped-def]
         def printer(job: bytes, _copies: int) -> None:

@@ -17,24 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kofu.domain.rules import OrderOptions
 from kofu.kiosk.client import CenterClient, KioskError
 
 
 @dataclass(frozen=True)
 class IssueRequest:
     kind: str = "juminhyo"
-    scope: str = "household"
-    with_householder: bool = False
-    with_domicile: bool = False
+    options: OrderOptions = OrderOptions()
     copies: int = 1
     pay: int | None = None
     """Yen put into the coin vendor; ``None`` pays the exact fee."""
-    with_individual_number: bool = False
-    members: tuple[str, ...] = ()
-    """Chosen household members (ids from the offer); empty: the whole household."""
-    tax_kind: str | None = None
-    year: int | None = None
-    koseki_scope: str | None = None
 
 
 @dataclass
@@ -136,19 +129,7 @@ def issue(center: CenterClient, auth: Authenticated, req: IssueRequest, printer:
             f"{req.kind} not among offers {[o['kind'] for o in offers]}",
             message_en="The chosen certificate cannot be issued at the moment.",
         )
-    order = center.order(
-        auth.session_id,
-        kind=req.kind,
-        scope=req.scope,
-        with_householder=req.with_householder,
-        with_domicile=req.with_domicile,
-        with_individual_number=req.with_individual_number,
-        members=list(req.members),
-        tax_kind=req.tax_kind,
-        year=req.year,
-        koseki_scope=req.koseki_scope,
-        copies=req.copies,
-    )
+    order = center.order(auth.session_id, kind=req.kind, copies=req.copies, **req.options.as_dict())
     oid = order["order_id"]
     try:
         paid = center.pay(auth.session_id, oid, order["fee"] if req.pay is None else req.pay)

@@ -2,7 +2,7 @@
 
 >>> sealer = Sealer.from_files(seal.cert_path, seal.key_path, seal.chain)  # doctest: +SKIP
 >>> sealed = sealer.seal(rendered.pdf)                                      # doctest: +SKIP
->>> info = verify_seal(sealed, [ca.ca_path])                                # doctest: +SKIP
+>>> info = check_seal(sealed, [ca.ca_path])                                # doctest: +SKIP
 >>> info.municipality_code, info.binding                                    # doctest: +SKIP
 ('282286', '3f…')
 
@@ -17,7 +17,7 @@ signature (no trial signature per call) and builds the CMS container from
 precomputed DER (:mod:`kofu.lgpki._cms`): about 2 ms per seal instead of
 pyHanko's default of 20–90 ms.
 
-Verification (:func:`verify_seal`) is run by the center on every print job
+Verification (:func:`check_seal`) is run by the center on every print job
 before it hands a document to a kiosk, so it must fail closed and be quick:
 
 1. Parse the PDF; anything unreadable is ``SealInvalid``.
@@ -68,7 +68,7 @@ __all__ = [
     "SealInvalid",
     "Sealer",
     "SealerUnavailable",
-    "verify_seal",
+    "check_seal",
 ]
 
 SEAL_FIELD: Final = "KofuSeal"
@@ -242,7 +242,7 @@ def _context_for(roots: Sequence[x509.Certificate | Path | str | bytes]) -> Any:
     from pyhanko_certvalidator import ValidationContext
 
     if not roots:
-        raise SealError("verify_seal needs at least one trust root")
+        raise SealError("check_seal needs at least one trust root")
     key = tuple(sorted(_load_root(r) for r in roots))
     with _contexts_lock:
         ctx = _contexts.get(key)
@@ -266,7 +266,7 @@ def _run(coro: Any) -> Any:
     return loop.run_until_complete(coro)
 
 
-def verify_seal(
+def check_seal(
     pdf: bytes, trust_roots: Sequence[x509.Certificate | Path | str | bytes]
 ) -> SealInfo:
     """Verify the e-seal of ``pdf`` against ``trust_roots``; raises SealInvalid.

@@ -14,7 +14,7 @@ Routes::
     GET  /static/...   style sheet and script
 
 The handlers only read the upload (in memory, kofu.verify.uploads), call
-``kofu.antiforgery.verify.verify_scan`` in a worker thread, and turn its
+``kofu.antiforgery.verify.check_scan`` in a worker thread, and turn its
 errors into a status code and a message. Nothing of an upload or a result is
 stored, logged or cached: images go back inline as ``data:`` URLs and every
 response says ``Cache-Control: no-store``.
@@ -137,13 +137,13 @@ class Verifier:
         return self.status(str(result.serial))
 
     def verify(self, back: bytes, front: bytes | None) -> Any:
-        """Run verify_scan; raises kofu.antiforgery.errors.AntiforgeryError subclasses."""
-        from kofu.antiforgery.verify import verify_scan
+        """Run check_scan; raises kofu.antiforgery.errors.AntiforgeryError subclasses."""
+        from kofu.antiforgery.verify import check_scan
 
         # Each scan is decoded once, under the site's limits: a bomb or a file
         # that is no image is refused with a clear message before any work.
         lim = self.limits
-        return verify_scan(
+        return check_scan(
             back,
             front,
             keyring=self.keyring,

@@ -78,7 +78,7 @@ def _center(args: argparse.Namespace) -> tuple[str | None, Path | None]:
 def _verify(args: argparse.Namespace) -> int:
     from kofu.antiforgery.errors import AntiforgeryError, ScanRejected
     from kofu.antiforgery.keys import ScrambleKeyring, published_keys
-    from kofu.antiforgery.verify import verify_scan
+    from kofu.antiforgery.verify import check_scan
     from kofu.verify.describe import describe
 
     def fail(status: int, message: str, diagnostics: tuple[str, ...] = ()) -> int:
@@ -102,7 +102,7 @@ def _verify(args: argparse.Namespace) -> int:
         return fail(2, str(e))
     center, center_ca = _center(args)
     try:
-        r = verify_scan(back, front, keyring=keyring, jwks=jwks)
+        r = check_scan(back, front, keyring=keyring, jwks=jwks)
     except ScanRejected as e:
         return fail(2, str(e), e.diagnostics)
     except AntiforgeryError as e:

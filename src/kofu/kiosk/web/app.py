@@ -398,13 +398,15 @@ class Kiosk:
             t.members = [] if not chosen or set(chosen) == set(everyone) else [m for m in everyone if m in chosen]
 
     def request(self, t: Txn, paid: int) -> Any:
+        from kofu.domain.rules import OrderOptions, Scope
         from kofu.kiosk import flow
 
-        return flow.IssueRequest(
-            kind=t.kind or "", scope=t.scope, with_householder=t.with_householder, with_domicile=t.with_domicile,
-            copies=t.copies, pay=paid, with_individual_number=t.with_individual_number, members=tuple(t.members),
+        options = OrderOptions(
+            scope=Scope(t.scope), with_householder=t.with_householder, with_domicile=t.with_domicile,
+            with_individual_number=t.with_individual_number, members=tuple(t.members),
             tax_kind=t.tax_kind, year=t.year, koseki_scope=t.koseki_scope,
         )
+        return flow.IssueRequest(kind=t.kind or "", options=options, copies=t.copies, pay=paid)
 
     # Issuance (a thread; the printing screen polls) ---------------------------
 
