@@ -37,6 +37,7 @@ from kofu.antiforgery.errors import QrInvalid, ScanRejected, ScrambleNotFound
 from kofu.antiforgery.keys import QrSigner, ScrambleKeyring, published_keys
 from kofu.antiforgery.printjob import compose_print_job, front_rasters
 from kofu.antiforgery.simulate import (
+    Photo,
     photograph,
     printed_for_photos,
     random_photo,
@@ -48,7 +49,17 @@ from kofu.render.juminhyo import render_juminhyo
 from kofu.render.samples import document, household, member
 
 CASES = int(os.environ.get("KOFU_BENCH_PHOTO_CASES", "30"))
+FIRST = int(os.environ.get("KOFU_BENCH_PHOTO_FIRST", "0"))
+"""Skip the first cases of the draw (the draw stays the same: a case is reproduced by its number)."""
 VERBOSE = os.environ.get("KOFU_BENCH_AF_VERBOSE") == "1"
+
+
+def _describe(p: Photo) -> str:
+    return (
+        f"tilt {p.tilt_deg:.0f}° dir {p.tilt_dir_deg:.0f}, roll {p.roll_deg:.0f}, fill {p.fill:.2f},"
+        f" gradient {p.gradient:.2f}, shadow {p.shadow:.2f}, motion {p.motion_px:.1f},"
+        f" focus {p.focus_sigma_px:.2f}, desk {p.desk}, jpeg {p.jpeg_quality}"
+    )
 
 
 def main() -> None:
@@ -72,7 +83,10 @@ def main() -> None:
         scores: dict[str, list[float]] = {k: [] for k in pdfs}
         false_alarms = 0
         verify_ms: list[float] = []
-        for case in range(CASES):
+        for case in range(FIRST + CASES):
+            back_photo, front_photo = random_photo(rng, 2 * case), random_photo(rng, 2 * case + 1)
+            if case < FIRST:
+                continue
             keyring = ScrambleKeyring(os.urandom(32))
             jobs = {
                 k: compose_print_job(
@@ -88,7 +102,6 @@ def main() -> None:
             }
             if not printed_fronts:  # the fronts do not depend on the key
                 printed_fronts = {k: printed_for_photos(render_page(job, 0)) for k, job in jobs.items()}
-            back_photo, front_photo = random_photo(rng, 2 * case), random_photo(rng, 2 * case + 1)
             back = photograph(printed_for_photos(render_page(jobs["untouched"], 1)), back_photo)
             results = {}
             try:
@@ -99,7 +112,10 @@ def main() -> None:
             except (ScanRejected, ScrambleNotFound, QrInvalid) as e:
                 refused[str(e).split(":")[0]] += 1
                 if VERBOSE:
-                    print(f"    case {case}: refused: {e} {e.diagnostics}\n      back {back_photo}\n      front {front_photo}")
+                    print(
+                        f"    case {case}: refused: {e} {e.diagnostics}\n      back  {_describe(back_photo)}"
+                        f"\n      front {_describe(front_photo)}"
+                    )
                 continue
             verified += 1
             if results["untouched"].tampered is None:  # the front photo could not be judged
@@ -115,7 +131,11 @@ def main() -> None:
                 else:
                     detected[name] += r.tampered is not False  # "not checked" is no pass
             if VERBOSE:
-                print(f"    case {case}: " + ", ".join(f"{k}: {r.score:.2f}" for k, r in results.items()))
+                print(
+                    f"    case {case}: " + ", ".join(f"{k}: {r.score or 0:.2f} {r.tampered}" for k, r in results.items())
+                    + f"\n      back  {_describe(back_photo)}\n      front {_describe(front_photo)}"
+                    + "".join(f"\n      {k}: {r.regions} {r.diagnostics[1:]}" for k, r in results.items())
+                )
         n = CASES
         print(
             f"phone photos: {n} pairs (back, front), each with its own key (camera 0-20° off the normal,"
