@@ -193,6 +193,68 @@ def _page_region(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     return _order(box) / f
 
 
+_ORB_FEATURES = 6000
+_ORB_SHORT_SIDE = 0.7
+"""The fallback below assumes the page spans about this share of a photo's short side
+(60-90 % of a 12 MP frame's height is 57-85 % of its width; ORB's pyramid takes the rest)."""
+_MIN_INLIERS = 25
+"""Matched features a homography must explain to place the page by its content (measured:
+light-desk photos of the page 38-63; another document, a blank page, fewer than 12)."""
+
+
+def page_by_content(img: NDArray[np.uint8], reference: NDArray[np.uint8]) -> Page | None:
+    """The page in a photo whose outline did not show (a desk as light as the paper, the page's
+    edge hidden), placed by its content: ORB features of the photo matched to those of the
+    restored image (``reference``: kofu.antiforgery.restore.preview, 75 dpi), and the
+    homography that explains most matches (RANSAC). None when too few agree (not this page).
+
+    Only a fallback, tried when the page's outline gave nothing (a second or so on two
+    cores): a scan or a photo on a darker desk never gets here. OpenCV's ORB (SIFT found
+    a tenth of the matches on small text at these resolutions, and took longer)."""
+    # The restored image at 150 dpi, the photo at about the same scale.
+    ref = np.asarray(cv2.resize(reference, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_LINEAR), np.uint8)
+    f = L.RASTER_W / _ORB_SHORT_SIDE / min(img.shape)
+    small = np.asarray(
+        cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR),
+        np.uint8,
+    )
+    orb = cv2.ORB_create(nfeatures=_ORB_FEATURES, fastThreshold=5)
+    k1, d1 = orb.detectAndCompute(ref, None)
+    k2, d2 = orb.detectAndCompute(small, None)
+    if d1 is None or d2 is None or len(k1) < _MIN_INLIERS or len(k2) < _MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(d1, d2, k=2)
+    # Distinct (the ratio test) and mutual: the underlay's repeated dots in the photo drew
+    # many features of the restored image to one place, and RANSAC to a degenerate map (seen).
+    mutual = {m.queryIdx: m.trainIdx for m in matcher.match(d2, d1)}
+    good = [
+        p[0]
+        for p in pairs
+        if len(p) == 2 and p[0].distance < 0.8 * p[1].distance and mutual.get(p[0].trainIdx) == p[0].queryIdx
+    ]
+    if len(good) < _MIN_INLIERS:
+        return None
+    src = np.array([k1[m.queryIdx].pt for m in good], np.float32)
+    dst = np.array([k2[m.trainIdx].pt for m in good], np.float32)
+    h, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 6.0)
+    if h is None or inliers is None or int(inliers.sum()) < _MIN_INLIERS:
+        return None
+    pw, ph = L.PAGE_W_MM / 25.4 * L.RASTER_DPI, L.PAGE_H_MM / 25.4 * L.RASTER_DPI
+    quad = np.array([[[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]]], np.float32)
+    corners = np.asarray(cv2.perspectiveTransform(quad, h)[0], np.float32)
+    corners = (corners + np.float32(0.5)) / np.float32(f) - np.float32(0.5)
+    if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
+        return None
+    area = float(cv2.contourArea(corners))
+    c = corners.astype(np.float64)
+    sides = [float(np.linalg.norm(c[(i + 1) % 4] - c[i])) for i in range(4)]
+    ratio = (sides[1] + sides[3]) / max(sides[0] + sides[2], 1e-9)
+    if area < 0.03 * img.size or not 0.75 < ratio / (L.PAGE_H_MM / L.PAGE_W_MM) < 1.3:
+        return None  # no page seen in a photo up to 20-25° off its normal
+    return Page(corners, float(np.sqrt(area / (L.PAGE_W_MM * L.PAGE_H_MM))), area / img.size)
+
+
 def _texture(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """What the tiles correlate: the image slightly blurred (phase correlation
     ignores the paper level; the Hanning window hides the tile's edges)."""
@@ -249,9 +311,16 @@ class FrontScan:
     before the restored image is there (see verify)."""
 
     def __init__(
-        self, image: NDArray[np.uint8], page: Page | None = None, notes: tuple[str, ...] = ()
+        self,
+        image: NDArray[np.uint8],
+        page: Page | None = None,
+        notes: tuple[str, ...] = (),
+        source: NDArray[np.uint8] | None = None,
     ) -> None:
         self.image = image
+        self.source = source
+        """The decoded picture, kept when no page outline was found in it: the page may
+        still be placed by its content (page_by_content)."""
         self.notes = notes
         """What was found of the scan (for the diagnostics)."""
         self.corners = page_corners(image)

@@ -36,7 +36,7 @@ Everything stays in memory; nothing of a scan is written or logged.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -206,28 +206,37 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
     open lid, a photo) comes with its corners (kofu.antiforgery.page)."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
     page = find_page(img)
-    if page is not None:
-        dpi = 2 * page.px_per_mm * 25.4
-    else:
+    if page is None:
         # The scan's short side is an A4 page's width and a little margin (if any):
         # taking it as 220 mm gives a lower bound of its dpi.
         dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
+        _check_resolution("front", dpi)
+        if dpi < 1.6 * L.RASTER_DPI:
+            img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
+        # (A photo whose page outline did not show may still be placed by its content.)
+        return compare.FrontScan(compare.at_raster_dpi(img), source=img)
+    note = "front: the page was found within its surround"
+    return _framed(front, img, page, max_pixels, max_bytes, note)
+
+
+def _framed(
+    front: bytes, img: NDArray[np.uint8], page: Page, max_pixels: int, max_bytes: int, note: str
+) -> compare.FrontScan:
+    """The front scan ``front``, decoded at half resolution as ``img`` with ``page`` found
+    in it, at about 150 dpi with the page's corners."""
+    dpi = 2 * page.px_per_mm * 25.4
     _check_resolution("front", dpi)
     # Halved, it would be coarser than the comparison. (A photo is compared at no less
     # than the raster's resolution: it is blurred enough already.)
-    if dpi < (2.0 if page is not None else 1.6) * L.RASTER_DPI:
+    if dpi < 2.0 * L.RASTER_DPI:
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
-        page = find_page(img) if page is not None else None
+        page = Page((page.corners + 0.5) * np.float32(2) - 0.5, page.px_per_mm * 2, page.share)
     else:
         dpi /= 2  # the halved image's
-    if page is None:
-        return compare.FrontScan(compare.at_raster_dpi(img))
     small = compare.at_raster_dpi(img, dpi)
     f = small.shape[1] / img.shape[1]
     page = Page((page.corners + 0.5) * np.float32(f) - 0.5, page.px_per_mm * f, page.share)
-    note = "front: the page was found within its surround" + (
-        f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
-    )
+    note += f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
     return compare.FrontScan(small, page, notes=(note,))
 
 
@@ -262,30 +271,56 @@ class _Front:
             self.scan.on_raster(self.h, self.image, self.ink, y0, y1)
 
 
-def _align(front_job: Future[compare.FrontScan], placed: Placed, front: _Front) -> None:
+def _align(
+    front_job: Future[compare.FrontScan],
+    placed: Placed,
+    front: _Front,
+    reframe: Callable[[NDArray[np.uint8], Page], compare.FrontScan],
+) -> None:
     """6. (first part) The front scan aligned to the restored image (turned round if
     it was scanned upside down or sideways), then put on its grid; ``front.scan``
-    stays None when the scan shows no page."""
+    stays None when the scan shows no page. ``reframe`` gives the front scan anew
+    for a page found in its decoded picture by its content (_framed)."""
     try:
         scan = front_job.result()
-        if not scan.corners:
-            return
-        reference = preview(placed)
-        # A front laid upside down or turned a quarter on the scanner has its
-        # page's corners in another order: the likeliest page, then the turns.
-        for corners in scan.corners:
-            for turn in (0, 2, 1, 3):
-                h, likeness = compare.align_front(scan, np.roll(corners, turn, axis=0), reference)
-                if likeness > front.likeness:
-                    front.h, front.likeness = h, likeness
-                if front.likeness >= compare.MIN_LIKENESS:
-                    break
-            if front.likeness >= compare.MIN_LIKENESS:
-                break
-        front.scan = scan
+        reference = preview(placed) if scan.corners or scan.source is not None else None
+        if reference is not None:
+            _try_corners(scan, scan.corners, reference, front)
+            if front.likeness < compare.MIN_LIKENESS and scan.source is not None:
+                # No page outline showed, or none that aligns (a photo on a desk as light
+                # as the paper): the page placed by its content, if it is this page.
+                page = compare.page_by_content(scan.source, reference)
+                if page is not None:
+                    by_content = reframe(scan.source, page)
+                    before = front.likeness
+                    _try_corners(by_content, by_content.corners[:1], reference, front, turns=(0,))
+                    if front.likeness > before:
+                        scan = by_content
+            if front.likeness > -1.0:
+                front.scan = scan
     finally:
         front.aligned.set()
-    front.put_on_raster()
+    if front.scan is not None:
+        front.put_on_raster()
+
+
+def _try_corners(
+    scan: compare.FrontScan,
+    candidates: list[NDArray[np.float32]],
+    reference: NDArray[np.uint8],
+    front: _Front,
+    turns: tuple[int, ...] = (0, 2, 1, 3),
+) -> None:
+    """The best alignment of ``scan`` from its candidate page corners into ``front``."""
+    # A front laid upside down or turned a quarter on the scanner has its
+    # page's corners in another order: the likeliest page, then the turns.
+    for corners in candidates:
+        for turn in turns:
+            h, likeness = compare.align_front(scan, np.roll(corners, turn, axis=0), reference)
+            if likeness > front.likeness:
+                front.h, front.likeness = h, likeness
+            if front.likeness >= compare.MIN_LIKENESS:
+                return
 
 
 def verify_scan(
@@ -324,8 +359,14 @@ def verify_scan(
         # 5. (The scrambled image is only ever restored for a signed serial.)
         placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
         front_side = _Front()
+
+        def reframe(img: NDArray[np.uint8], page: Page) -> compare.FrontScan:
+            assert front is not None
+            note = "front: the page was placed by its content (its outline did not show against the surround)"
+            return _framed(front, img, page, max_pixels, max_bytes, note)
+
         aligning = (
-            pool.submit(_align, front_job, placed, front_side) if front_job is not None else None
+            pool.submit(_align, front_job, placed, front_side, reframe) if front_job is not None else None
         )
         linear, unsure = finish(placed)
         ref = compare.reference(linear, unsure) if aligning is not None else None
@@ -353,6 +394,7 @@ def verify_scan(
             " whole sheet must show, on a surface darker than the paper)",
             diagnostics=diagnostics,
         )
+    diagnostics.extend(front_side.scan.notes)
     likeness = front_side.likeness
     assert ref is not None
     if front_side.scan.perspective:
