@@ -218,7 +218,7 @@ def page_by_content(img: NDArray[np.uint8], reference: NDArray[np.uint8]) -> Pag
         cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR),
         np.uint8,
     )
-    orb = cv2.ORB_create(nfeatures=_ORB_FEATURES, fastThreshold=5)
+    orb = cv2.ORB_create(nfeatures=_ORB_FEATURES, fastThreshold=5)  # type: ignore[attr-defined]  # missing from the stubs
     k1, d1 = orb.detectAndCompute(ref, None)
     k2, d2 = orb.detectAndCompute(small, None)
     if d1 is None or d2 is None or len(k1) < _MIN_INLIERS or len(k2) < _MIN_INLIERS:
