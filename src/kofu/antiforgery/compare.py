@@ -779,6 +779,81 @@ def _band_score(
             np.multiply(window[r0 - lo : r1 - lo], np.float32(1.0 / scale), out=score[a + r0 : a + r1])
 
 
+MIN_BLOCK_DPI = 120.0
+"""A block of the back photographed coarser than this (locally: the far side of an oblique
+photo) restores too unsurely to judge the front by (at 120 dpi a genuine page restores
+with false differences: kofu.antiforgery.verify.MIN_DPI)."""
+MIN_BLOCK_SPAN = 40.0
+"""A block of the back with less contrast than this between paper and ink (grey levels:
+glare, a deep shadow) restores too unsurely to judge (the photos of the bench's ranges
+measured 150 or more)."""
+_GLARE_LEVEL = 250
+"""Paper this bright in the aligned front is clipped: glare, where the print is washed out."""
+_GLARE_ABOVE = 12
+"""...when the page's paper elsewhere is at least this much darker (a photo exposed so that
+all its paper clips has no glare to tell, and its print is no less dark for it)."""
+_GLARE_MM = 4.0
+"""Glare is looked for over windows of this side, and what it covers widened by as much."""
+MAX_UNCHECKED = 0.5
+"""When more than this share of the front's print cannot be judged, the front is not
+checked at all."""
+
+
+def back_unjudged(m: NDArray[np.float64], span: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.bool_]:
+    """(GRID_H, GRID_W) on the restored grid: the blocks that the back photo shows too coarsely
+    (MIN_BLOCK_DPI) or with too little contrast (MIN_BLOCK_SPAN) to judge the front by.
+    ``m`` maps scrambled-raster pixels to back-photo pixels (kofu.antiforgery.restore.Placed),
+    ``span`` is each printed block's paper-to-ink span (its levels)."""
+    from kofu.antiforgery.scramble import plan
+
+    by, bx = np.mgrid[0 : L.GRID_H, 0 : L.GRID_W].astype(np.float64)
+    centres = np.stack([(bx + 0.5) * L.BLOCK, (by + 0.5) * L.BLOCK], axis=-1).reshape(1, -1, 2)
+
+    def at(d: tuple[float, float]) -> NDArray[np.float64]:
+        return np.asarray(cv2.perspectiveTransform(centres + np.array(d), m)[0], np.float64)
+
+    jx, jy = (at((0.5, 0)) - at((-0.5, 0))), (at((0, 0.5)) - at((0, -0.5)))
+    j = np.stack([jx, jy], axis=2)
+    finest = np.linalg.svd(j, compute_uv=False)[:, 1]  # photo pixels per raster pixel, the coarser way
+    poor = (finest * L.RASTER_DPI < MIN_BLOCK_DPI) | (span.ravel() < MIN_BLOCK_SPAN)
+    perm, _ = plan(key, page)
+    out = np.empty(poor.size, bool)
+    out[perm] = poor  # scrambled position j shows block perm[j]
+    return out.reshape(L.GRID_H, L.GRID_W)
+
+
+def glare(front: NDArray[np.uint8], counts: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Where the aligned front photo is clipped by glare (see _GLARE_LEVEL, _GLARE_ABOVE):
+    the local paper level (a max over _GLARE_MM) at the clip, the page's paper below it."""
+    k = max(3, int(_GLARE_MM / 25.4 * L.RASTER_DPI) | 1)
+    paper = np.asarray(cv2.dilate(front[::2, ::2], np.ones((k // 2 | 1, k // 2 | 1), np.uint8)), np.uint8)
+    inside = counts[::2, ::2].astype(bool)
+    if not inside.any():
+        return np.zeros(front.shape, bool)
+    if float(np.median(paper[inside])) > _GLARE_LEVEL - _GLARE_ABOVE:
+        return np.zeros(front.shape, bool)
+    clipped = (paper >= _GLARE_LEVEL).view(np.uint8)
+    clipped = np.asarray(cv2.dilate(clipped, np.ones((k, k), np.uint8)), np.uint8)
+    return np.asarray(cv2.resize(clipped, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_NEAREST), bool)
+
+
+def unchecked_regions(unjudged: NDArray[np.bool_], counts: NDArray[np.uint8]) -> tuple[Region, ...]:
+    """The parts of the page where something would count (``counts``) but cannot be judged,
+    as boxes on the restored image (each part's bounding box)."""
+    mask = (unjudged & counts.astype(bool)).view(np.uint8)
+    if not mask.any():
+        return ()
+    # Parts a few millimetres apart are one region.
+    joined = np.asarray(cv2.dilate(mask, np.ones((2 * _WINDOW + 1, 2 * _WINDOW + 1), np.uint8)), np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
+    out = []
+    for i in range(1, n):
+        ys, xs = np.nonzero((labels == i) & mask.astype(bool))
+        if xs.size:
+            out.append(Region(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
+    return tuple(sorted(out, key=lambda r: (r.y, r.x)))
+
+
 PHOTO_THRESHOLD = 1.5
 """THRESHOLD for a phone photo of the front (found within a surround, in perspective).
 Chosen on simulated photos (kofu.antiforgery.simulate.random_photo, seed 17, not the
@@ -805,18 +880,26 @@ def regions(score: NDArray[np.float32], threshold: float = THRESHOLD) -> tuple[R
     return tuple(sorted(out, key=lambda r: (r.y, r.x)))
 
 
-def marked_png(front: NDArray[np.uint8], found: tuple[Region, ...]) -> bytes:
-    """The aligned front with each region framed in red, as a palette PNG.
+def marked_png(
+    front: NDArray[np.uint8], found: tuple[Region, ...], unchecked: tuple[Region, ...] = ()
+) -> bytes:
+    """The aligned front with each region framed in red, and each part not checked
+    hatched in blue (kofu.antiforgery.verify.VerificationResult.unchecked), as a palette PNG.
 
-    A palette (254 greys and red) instead of RGB: a third of the bytes to
+    A palette (253 greys, red and blue) instead of RGB: a third of the bytes to
     compress, which is most of the time this picture costs.
     """
     from PIL import Image
 
-    idx = (front * (253 / 255)).astype(np.uint8)
+    idx = (front * (252 / 255)).astype(np.uint8)
+    for r in unchecked:
+        box = idx[max(r.y, 0) : r.y + r.height, max(r.x, 0) : r.x + r.width]
+        yy, xx = np.mgrid[0 : box.shape[0], 0 : box.shape[1]]
+        box[((xx + yy + r.x + r.y) % 12) < 2] = 254  # diagonal hatching
+        cv2.rectangle(idx, (r.x, r.y), (r.x + r.width, r.y + r.height), 254, 2)
     for r in found:
         cv2.rectangle(idx, (r.x - 3, r.y - 3), (r.x + r.width + 3, r.y + r.height + 3), 255, 3)
-    palette = [v for i in range(254) for v in (i * 255 // 253,) * 3] + [128, 128, 128, 230, 0, 0]
+    palette = [v for i in range(253) for v in (i * 255 // 252,) * 3] + [128, 128, 128, 0, 90, 220, 230, 0, 0]
     im = Image.fromarray(idx, "P")
     im.putpalette(palette)
     out = io.BytesIO()

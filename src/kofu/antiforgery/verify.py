@@ -35,6 +35,7 @@ Everything stays in memory; nothing of a scan is written or logged.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,6 +93,10 @@ class VerificationResult:
     (tampered when it reaches kofu.antiforgery.compare.THRESHOLD, or when the front
     does not show this certificate at all); None without a front."""
     restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    unchecked: tuple[Region, ...] = ()
+    """Parts of the front that could not be judged (photos: the back too coarse or faint
+    there, glare on the front), in restored-image pixels: not checked, never "no alteration".
+    Nothing there counts towards ``tampered``."""
     aligned_front: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
     # The pictures are encoded when asked for: the verdict does not need them,
@@ -106,7 +111,7 @@ class VerificationResult:
         """The aligned front with each region framed in red."""
         if self.aligned_front is None:
             return None
-        return compare.marked_png(self.aligned_front, self.regions)
+        return compare.marked_png(self.aligned_front, self.regions, self.unchecked)
 
 
 def _png(img: NDArray[np.uint8]) -> bytes:
@@ -410,6 +415,41 @@ def verify_scan(
                 f"the {'front' if sigma > 0 else 'back'} photo is more blurred than the other"
                 f" (by about {abs(sigma):.1f} px at 150 dpi): the sharper one was blurred to match"
             )
+    # Parts that cannot be judged (photos): blocks the back photo shows too coarsely or
+    # with too little contrast, glare on the front photo. Nothing counts there; they are
+    # reported as not checked (never as "no alteration").
+    unjudged = np.kron(
+        compare.back_unjudged(placed.m, placed.levels[1], placed.key, placed.page),
+        np.ones((L.BLOCK, L.BLOCK), bool),
+    )
+    if front_side.scan.perspective:
+        unjudged |= compare.glare(front_side.image, ref.counts)
+    unchecked: tuple[Region, ...] = ()
+    if unjudged.any():
+        inked = (ref.ink > 0.1) & ref.counts.astype(bool)
+        share = float((inked & unjudged).sum()) / max(int(inked.sum()), 1)
+        unchecked = compare.unchecked_regions(unjudged, ref.counts)
+        ref = dataclasses.replace(ref, counts=np.where(unjudged, 0, ref.counts).astype(np.uint8))
+        diagnostics.append(
+            f"{share:.0%} of the front's print could not be judged ({len(unchecked)} region(s) not"
+            " checked: the back photo too coarse or too faint there, or glare on the front)"
+        )
+        if share > compare.MAX_UNCHECKED:
+            diagnostics.append(
+                "the front was not checked: too much of it cannot be judged; take both photos"
+                " again from straight above, in even light, without glare"
+            )
+            return VerificationResult(
+                qr_valid=True,
+                payload=payload,
+                serial=payload.serial,
+                tampered=None,
+                regions=(),
+                diagnostics=tuple(diagnostics),
+                restored=restored,
+                aligned_front=front_side.image,
+                unchecked=unchecked,
+            )
     score = compare.difference_score(front_side.ink, ref)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
@@ -440,6 +480,7 @@ def verify_scan(
                 score=top,
                 restored=restored,
                 aligned_front=front_side.image,
+                unchecked=unchecked,
             )
         diagnostics.append(
             (
@@ -469,4 +510,5 @@ def verify_scan(
         score=top,
         restored=restored,
         aligned_front=front_side.image,
+        unchecked=unchecked,
     )
