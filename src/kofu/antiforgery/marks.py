@@ -144,12 +144,15 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     return mom["m10"] / mom["m00"] + x0, mom["m01"] / mom["m00"] + y0
 
 
-def find_marks(img: NDArray[np.uint8], page: Page | None = None) -> NDArray[np.float64]:
+def find_marks(
+    img: NDArray[np.uint8], page: Page | None = None, *, looked: bool = False
+) -> NDArray[np.float64]:
     """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left.
 
-    ``page`` is the page found in ``img`` (find_page), if it was looked for already."""
+    ``page`` is the page found in ``img`` (find_page), if it was looked for already
+    (``looked``: it was, and None is what was found)."""
     # 0.
-    page = find_page(img) if page is None else page
+    page = find_page(img) if page is None and not looked else page
     if page is not None:
         try:
             return _find_marks(img, page.px_per_mm * 25.4, page)

@@ -47,10 +47,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from kofu.antiforgery import compare
+from kofu.antiforgery import compare, quality
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.compare import Region
-from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound
+from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound, Unjudgeable
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.page import Page, find_page
@@ -132,23 +132,41 @@ def locate_back(
     """Steps 2-4 on a decoded back scan: the verified payload and the page's
     mapping (page millimetres to scan pixels). Raises ScrambleNotFound, QrMissing (no QR
     code read) or QrInvalid."""
-    # 2.
-    marks = find_marks(back)
-    _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
-    # 3. The marks form the same rectangle on a page laid upside down on the
-    #    scanner: the QR code, read in its box, tells which way up it is.
+    # 2. (A page found within a surround is a photo, or a scan with its lid open: whether
+    #    it can be judged at all is asked when its marks or QR code are not found, and
+    #    when they are; kofu.antiforgery.quality.)
+    page = find_page(back)
+    try:
+        marks = find_marks(back, page, looked=True)
+        _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
+        h_mm, text = _read_back(back, marks)
+    except (ScrambleNotFound, QrMissing) as e:
+        reason = None if page is None or isinstance(e, Unjudgeable) else quality.judge(back, page, None, "back")
+        if reason is not None:
+            raise Unjudgeable(reason, diagnostics=[str(e), *e.diagnostics]) from e
+        raise
+    if page is not None:
+        reason = quality.judge(back, page, h_mm, "back")
+        if reason is not None:
+            raise Unjudgeable(reason)
+    # 4.
+    return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
+
+
+def _read_back(back: NDArray[np.uint8], marks: NDArray[np.float64]) -> tuple[NDArray[np.float64], str]:
+    """3. The page's mapping and the QR code's text, read in its box; QrMissing when none reads."""
+    # The marks form the same rectangle on a page laid upside down on the
+    # scanner: the QR code, read in its box, tells which way up it is.
     for turn in (0, 2):
         h_mm = page_homography(np.roll(marks, turn, axis=0))
         text = read_qr(back, h_mm, anywhere=False)
         if text is not None:
-            break
-    else:
-        h_mm = page_homography(marks)
-        text = read_qr(back, h_mm)
+            return h_mm, text
+    h_mm = page_homography(marks)
+    text = read_qr(back, h_mm)
     if text is None:
         raise QrMissing("no QR code could be read on the back side")
-    # 4.
-    return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
+    return h_mm, text
 
 
 def restore_back(
@@ -199,7 +217,7 @@ _MARKS_APART_MM = float(np.hypot(*np.subtract(L.mark_centres()[1], L.mark_centre
 
 def _check_resolution(side: str, dpi: float) -> None:
     if dpi < MIN_DPI:
-        raise ScrambleNotFound(
+        raise Unjudgeable(
             f"the {side} scan is about {dpi:.0f} dpi, too coarse to compare:"
             " scan at 300 dpi or more"
         )
@@ -220,6 +238,9 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
             img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
         # (A photo whose page outline did not show may still be placed by its content.)
         return compare.FrontScan(compare.at_raster_dpi(img), source=img)
+    reason = quality.judge(img, page, None, "front")
+    if reason is not None:
+        raise Unjudgeable(reason)
     note = "front: the page was found within its surround"
     return _framed(front, img, page, max_pixels, max_bytes, note)
 
