@@ -439,10 +439,10 @@ def verify_scan(
     # Parts that cannot be judged (photos): blocks the back photo shows too coarsely or
     # with too little contrast, glare on the front photo. Nothing counts there; they are
     # reported as not checked (never as "no alteration").
-    unjudged = np.kron(
-        compare.back_unjudged(placed.m, placed.levels[1], placed.key, placed.page),
-        np.ones((L.BLOCK, L.BLOCK), bool),
-    )
+    blocks = compare.back_unjudged(placed.m, placed.levels[1], placed.key, placed.page)
+    unjudged = np.zeros((L.RASTER_H, L.RASTER_W), bool)
+    if blocks.any():
+        unjudged = np.repeat(np.repeat(blocks, L.BLOCK, axis=0), L.BLOCK, axis=1)
     if front_side.scan.perspective:
         unjudged |= compare.glare(front_side.image, ref.counts)
     unchecked: tuple[Region, ...] = ()
