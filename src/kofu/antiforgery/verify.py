@@ -471,7 +471,7 @@ def verify_scan(
                 aligned_front=front_side.image,
                 unchecked=unchecked,
             )
-    score = compare.difference_score(front_side.ink, ref)
+    score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
