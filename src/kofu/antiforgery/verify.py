@@ -236,6 +236,8 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
         _check_resolution("front", dpi)
         if dpi < 1.6 * L.RASTER_DPI:
             img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
+            # (A picture this coarse has no page to place by its content: _framed takes halves.)
+            return compare.FrontScan(compare.at_raster_dpi(img))
         # (A photo whose page outline did not show may still be placed by its content.)
         return compare.FrontScan(compare.at_raster_dpi(img), source=img)
     reason = quality.judge(img, page, None, "front")
@@ -250,6 +252,7 @@ def _framed(
 ) -> compare.FrontScan:
     """The front scan ``front``, decoded at half resolution as ``img`` with ``page`` found
     in it, at about 150 dpi with the page's corners."""
+    source = img
     dpi = 2 * page.px_per_mm * 25.4
     _check_resolution("front", dpi)
     # Halved, it would be coarser than the comparison. (A photo is compared at no less
@@ -263,7 +266,9 @@ def _framed(
     f = small.shape[1] / img.shape[1]
     page = Page((page.corners + 0.5) * np.float32(f) - 0.5, page.px_per_mm * f, page.share)
     note += f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
-    return compare.FrontScan(small, page, notes=(note,))
+    # (The decoded picture is kept: an outline found wrongly, on a light desk, aligns with
+    # nothing, and the page may still be placed by its content.)
+    return compare.FrontScan(small, page, notes=(note,), source=source)
 
 
 class _Front:
@@ -318,6 +323,7 @@ def _align(
                 page = compare.page_by_content(scan.source, reference)
                 if page is not None:
                     by_content = reframe(scan.source, page)
+                    by_content.source = None
                     before = front.likeness
                     _try_corners(by_content, by_content.corners[:1], reference, front, turns=(0,))
                     if front.likeness > before:
