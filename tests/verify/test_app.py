@@ -49,6 +49,7 @@ class Result:
     regions: tuple[Region, ...]
     marked_png: bytes | None
     diagnostics: tuple[str, ...] = ()
+    unchecked: tuple[Region, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,22 @@ def test_untampered_and_invalid_qr_are_said_plainly() -> None:
     )
     assert 'data-valid="false"' in r.text and "無効" in r.text
     assert "改ざんの疑いなし" in r.text and 'id="regions"' not in r.text
+
+
+def test_parts_not_checked_are_shown_apart() -> None:
+    """Issue 17: a part of a photo that could not be judged (glare) is shown as not checked,
+    never folded into "no alteration"; the API lists it apart from the regions."""
+    from dataclasses import replace
+
+    res = replace(GOOD, tampered=False, regions=(), unchecked=(Region(600, 1100, 300, 320),))
+    c = client(verifier(result=res))
+    files = {"back": ("b.png", b"B", "image/png"), "front": ("f.png", b"F", "image/png")}
+    r = c.post("/verify", files=files)
+    assert 'data-unchecked="1"' in r.text and "一部未確認" in r.text
+    assert "判定できた部分に改ざんの疑いなし" in r.text
+    body = c.post("/api/verify", files=files).json()
+    assert body["tampered"] is False and body["regions"] == []
+    assert body["unchecked"] == [{"x": 600, "y": 1100, "width": 300, "height": 320}]
 
 
 def test_payload_is_escaped() -> None:

@@ -193,6 +193,69 @@ def _page_region(img: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     return _order(box) / f
 
 
+_ORB_FEATURES = 6000
+_ORB_SHORT_SIDE = 0.7
+"""The fallback below assumes the page spans about this share of a photo's short side
+(60-90 % of a 12 MP frame's height is 57-85 % of its width; ORB's pyramid takes the rest)."""
+_MIN_INLIERS = 12
+"""Matched features a homography must explain to place the page by its content (light-desk
+photos of the bench's ranges: 23-170). Not the guard against another document: the
+alignment's likeness that follows is (MIN_LIKENESS)."""
+
+
+def page_by_content(img: NDArray[np.uint8], reference: NDArray[np.uint8]) -> Page | None:
+    """The page in a photo whose outline did not show (a desk as light as the paper, the page's
+    edge hidden), placed by its content: ORB features of the photo matched to those of the
+    restored image (``reference``: kofu.antiforgery.restore.preview, 75 dpi), and the
+    homography that explains most matches (RANSAC). None when too few agree (not this page).
+
+    Only a fallback, tried when the page's outline gave nothing (a second or so on two
+    cores): a scan or a photo on a darker desk never gets here. OpenCV's ORB (SIFT found
+    a tenth of the matches on small text at these resolutions, and took longer)."""
+    # The restored image at 150 dpi, the photo at about the same scale.
+    ref = np.asarray(cv2.resize(reference, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_LINEAR), np.uint8)
+    f = L.RASTER_W / _ORB_SHORT_SIDE / min(img.shape)
+    small = np.asarray(
+        cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR),
+        np.uint8,
+    )
+    orb = cv2.ORB_create(nfeatures=_ORB_FEATURES, fastThreshold=5)  # type: ignore[attr-defined]  # missing from the stubs
+    k1, d1 = orb.detectAndCompute(ref, None)
+    k2, d2 = orb.detectAndCompute(small, None)
+    if d1 is None or d2 is None or len(k1) < _MIN_INLIERS or len(k2) < _MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(d1, d2, k=2)
+    # Distinct (the ratio test) and mutual: the underlay's repeated dots in the photo drew
+    # many features of the restored image to one place, and RANSAC to a degenerate map (seen).
+    mutual = {m.queryIdx: m.trainIdx for m in matcher.match(d2, d1)}
+    good = [
+        p[0]
+        for p in pairs
+        if len(p) == 2 and p[0].distance < 0.8 * p[1].distance and mutual.get(p[0].trainIdx) == p[0].queryIdx
+    ]
+    if len(good) < _MIN_INLIERS:
+        return None
+    src = np.array([k1[m.queryIdx].pt for m in good], np.float32)
+    dst = np.array([k2[m.trainIdx].pt for m in good], np.float32)
+    h, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 6.0)
+    if h is None or inliers is None or int(inliers.sum()) < _MIN_INLIERS:
+        return None
+    pw, ph = L.PAGE_W_MM / 25.4 * L.RASTER_DPI, L.PAGE_H_MM / 25.4 * L.RASTER_DPI
+    quad = np.array([[[-0.5, -0.5], [pw - 0.5, -0.5], [pw - 0.5, ph - 0.5], [-0.5, ph - 0.5]]], np.float32)
+    corners = np.asarray(cv2.perspectiveTransform(quad, h)[0], np.float32)
+    corners = (corners + np.float32(0.5)) / np.float32(f) - np.float32(0.5)
+    if not cv2.isContourConvex(corners.reshape(-1, 1, 2)):
+        return None
+    area = float(cv2.contourArea(corners))
+    c = corners.astype(np.float64)
+    sides = [float(np.linalg.norm(c[(i + 1) % 4] - c[i])) for i in range(4)]
+    ratio = (sides[1] + sides[3]) / max(sides[0] + sides[2], 1e-9)
+    if area < 0.03 * img.size or not 0.75 < ratio / (L.PAGE_H_MM / L.PAGE_W_MM) < 1.3:
+        return None  # no page seen in a photo up to 20-25° off its normal
+    return Page(corners, float(np.sqrt(area / (L.PAGE_W_MM * L.PAGE_H_MM))), area / img.size)
+
+
 def _texture(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """What the tiles correlate: the image slightly blurred (phase correlation
     ignores the paper level; the Hanning window hides the tile's edges)."""
@@ -249,9 +312,16 @@ class FrontScan:
     before the restored image is there (see verify)."""
 
     def __init__(
-        self, image: NDArray[np.uint8], page: Page | None = None, notes: tuple[str, ...] = ()
+        self,
+        image: NDArray[np.uint8],
+        page: Page | None = None,
+        notes: tuple[str, ...] = (),
+        source: NDArray[np.uint8] | None = None,
     ) -> None:
         self.image = image
+        self.source = source
+        """The decoded picture, kept when no page outline was found in it: the page may
+        still be placed by its content (page_by_content)."""
         self.notes = notes
         """What was found of the scan (for the diagnostics)."""
         self.corners = page_corners(image)
@@ -611,10 +681,13 @@ def blur_difference(
     return best
 
 
-def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[np.float32]:
+def difference_score(
+    front_ink: NDArray[np.float32], ref: Reference, photo: bool = False
+) -> NDArray[np.float32]:
     """5.-7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 
-    ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference()."""
+    ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference();
+    ``photo``: the two are photos, whose noise level is measured (_PHOTO_NOISE)."""
     f = front_ink
     fh, gh = _half(f), ref.half_ink
     # The two inks on one scale (the scan's black is not the restoration's):
@@ -633,12 +706,20 @@ def difference_score(front_ink: NDArray[np.float32], ref: Reference) -> NDArray[
     mid = L.RASTER_H // 2
     score = np.empty((L.RASTER_H, L.RASTER_W), np.float32)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, score, 0, mid)
-        _band_score(f, ref, dx, dy, k, scale, score, mid, L.RASTER_H)
+        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, score, 0, mid, photo)
+        _band_score(f, ref, dx, dy, k, scale, score, mid, L.RASTER_H, photo)
         top.result()
     return score
 
 
+_PHOTO_NOISE = 1.4
+"""In photos, the noise level is at least this multiple of the deviation's 99th percentile
+(in strokes; _band_score). Measured on photos of the bench's draw (seed 1017, other keys):
+0.23-0.38 on most pairs, 0.46-0.49 on the noisiest (a back filling 60 % of the frame with
+0.17 mm of blur), whose untouched front scored 1.3-2.0 (two keys) with the fixed level and
+0.3 with this one, the changed digit and character there still 7.6 and 5.9. Over those 30
+pairs: untouched fronts up to 0.92, changes from 4.1 (one name character in a blurred,
+shadowed front at 20°: 1.34, unchanged by this)."""
 _MARGIN = 48
 """Rows around a band that its filters see: the window, the gain's window (33 px);
 a multiple of the block (the offsets are per block) and of 4 (the gain works at a
@@ -655,6 +736,7 @@ def _band_score(
     score: NDArray[np.float32],
     y0: int,
     y1: int,
+    photo: bool = False,
 ) -> None:
     """Steps 5 (the offsets applied) to 7 for the rows y0:y1 of the raster, into ``score``."""
     a, b = max(0, y0 - _MARGIN), min(L.RASTER_H, y1 + _MARGIN)
@@ -692,7 +774,15 @@ def _band_score(
     g *= cv2.resize(gain, size, interpolation=cv2.INTER_LINEAR)
     # The deviation beyond the noise, where it counts, in ink levels (strokes at the end).
     e = cv2.absdiff(f, g)
-    np.subtract(e, np.float32(_NOISE * scale), out=e)
+    noise = _NOISE
+    if photo:
+        # A pair of photos is as noisy as it is: the noise level is raised to a multiple of
+        # the deviation's 99th percentile over the inked pixels of the band (a changed
+        # character is some hundreds of its 500,000 pixels: it does not move it).
+        sel = ref.counts[a:b].astype(bool) & (np.maximum(f, g) > 0.05)
+        if sel.any():
+            noise = max(noise, _PHOTO_NOISE * float(np.percentile(e[sel], 99)) / scale)
+    np.subtract(e, np.float32(noise * scale), out=e)
     cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
     np.multiply(e, ref.counts[a:b], out=e)
     # 7. Windows over rows where something counts (on a genuine page, few or none):
@@ -708,6 +798,83 @@ def _band_score(
             lo, hi = max(r0 - _WINDOW, 0), min(r1 + _WINDOW, b - a)
             window = cv2.boxFilter(e[lo:hi], -1, (_WINDOW, _WINDOW), normalize=False)
             np.multiply(window[r0 - lo : r1 - lo], np.float32(1.0 / scale), out=score[a + r0 : a + r1])
+
+
+MIN_BLOCK_DPI = 120.0
+"""A block of the back photographed coarser than this (locally: the far side of an oblique
+photo) restores too unsurely to judge the front by (at 120 dpi a genuine page restores
+with false differences: kofu.antiforgery.verify.MIN_DPI)."""
+MIN_BLOCK_SPAN = 40.0
+"""A block of the back with less contrast than this between paper and ink (grey levels:
+glare, a deep shadow) restores too unsurely to judge (the photos of the bench's ranges
+measured 150 or more)."""
+_GLARE_LEVEL = 250
+"""Paper this bright in the aligned front is clipped: glare, where the print is washed out."""
+_GLARE_ABOVE = 12
+"""...when the page's paper elsewhere is at least this much darker (a photo exposed so that
+all its paper clips has no glare to tell, and its print is no less dark for it)."""
+_GLARE_MM = 4.0
+"""Glare is looked for over windows of this side, and what it covers widened by as much."""
+MAX_UNCHECKED = 0.5
+"""When more than this share of the front's print cannot be judged, the front is not
+checked at all."""
+
+
+def back_unjudged(m: NDArray[np.float64], span: NDArray[np.float32], key: bytes, page: int) -> NDArray[np.bool_]:
+    """(GRID_H, GRID_W) on the restored grid: the blocks that the back photo shows too coarsely
+    (MIN_BLOCK_DPI) or with too little contrast (MIN_BLOCK_SPAN) to judge the front by.
+    ``m`` maps scrambled-raster pixels to back-photo pixels (kofu.antiforgery.restore.Placed),
+    ``span`` is each printed block's paper-to-ink span (its levels)."""
+    from kofu.antiforgery.scramble import plan
+
+    by, bx = np.mgrid[0 : L.GRID_H, 0 : L.GRID_W].astype(np.float64)
+    centres = np.stack([(bx + 0.5) * L.BLOCK, (by + 0.5) * L.BLOCK], axis=-1).reshape(1, -1, 2)
+
+    def at(d: tuple[float, float]) -> NDArray[np.float64]:
+        return np.asarray(cv2.perspectiveTransform(centres + np.array(d), m)[0], np.float64)
+
+    (a, c), (b, d) = (at((0.5, 0)) - at((-0.5, 0))).T, (at((0, 0.5)) - at((0, -0.5))).T
+    # The Jacobian's smaller singular value (photo pixels per raster pixel, the coarser
+    # way), in closed form: 20x numpy's batched SVD.
+    t, det = a * a + b * b + c * c + d * d, np.abs(a * d - b * c)
+    finest = np.sqrt(np.maximum(t - np.sqrt(np.maximum(t * t - 4 * det * det, 0.0)), 0.0) / 2)
+    poor = (finest * L.RASTER_DPI < MIN_BLOCK_DPI) | (span.ravel() < MIN_BLOCK_SPAN)
+    perm, _ = plan(key, page)
+    out = np.empty(poor.size, bool)
+    out[perm] = poor  # scrambled position j shows block perm[j]
+    return out.reshape(L.GRID_H, L.GRID_W)
+
+
+def glare(front: NDArray[np.uint8], counts: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Where the aligned front photo is clipped by glare (see _GLARE_LEVEL, _GLARE_ABOVE):
+    the local paper level (a max over _GLARE_MM) at the clip, the page's paper below it."""
+    k = max(3, int(_GLARE_MM / 25.4 * L.RASTER_DPI) | 1)
+    paper = np.asarray(cv2.dilate(front[::2, ::2], np.ones((k // 2 | 1, k // 2 | 1), np.uint8)), np.uint8)
+    inside = counts[::2, ::2].astype(bool)
+    if not inside.any():
+        return np.zeros(front.shape, bool)
+    if float(np.median(paper[inside])) > _GLARE_LEVEL - _GLARE_ABOVE:
+        return np.zeros(front.shape, bool)
+    clipped = (paper >= _GLARE_LEVEL).view(np.uint8)
+    clipped = np.asarray(cv2.dilate(clipped, np.ones((k, k), np.uint8)), np.uint8)
+    return np.asarray(cv2.resize(clipped, (L.RASTER_W, L.RASTER_H), interpolation=cv2.INTER_NEAREST), bool)
+
+
+def unchecked_regions(unjudged: NDArray[np.bool_], counts: NDArray[np.uint8]) -> tuple[Region, ...]:
+    """The parts of the page where something would count (``counts``) but cannot be judged,
+    as boxes on the restored image (each part's bounding box)."""
+    mask = (unjudged & counts.astype(bool)).view(np.uint8)
+    if not mask.any():
+        return ()
+    # Parts a few millimetres apart are one region.
+    joined = np.asarray(cv2.dilate(mask, np.ones((2 * _WINDOW + 1, 2 * _WINDOW + 1), np.uint8)), np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
+    out = []
+    for i in range(1, n):
+        ys, xs = np.nonzero((labels == i) & mask.astype(bool))
+        if xs.size:
+            out.append(Region(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
+    return tuple(sorted(out, key=lambda r: (r.y, r.x)))
 
 
 PHOTO_THRESHOLD = 1.5
@@ -736,18 +903,26 @@ def regions(score: NDArray[np.float32], threshold: float = THRESHOLD) -> tuple[R
     return tuple(sorted(out, key=lambda r: (r.y, r.x)))
 
 
-def marked_png(front: NDArray[np.uint8], found: tuple[Region, ...]) -> bytes:
-    """The aligned front with each region framed in red, as a palette PNG.
+def marked_png(
+    front: NDArray[np.uint8], found: tuple[Region, ...], unchecked: tuple[Region, ...] = ()
+) -> bytes:
+    """The aligned front with each region framed in red, and each part not checked
+    hatched in blue (kofu.antiforgery.verify.VerificationResult.unchecked), as a palette PNG.
 
-    A palette (254 greys and red) instead of RGB: a third of the bytes to
+    A palette (253 greys, red and blue) instead of RGB: a third of the bytes to
     compress, which is most of the time this picture costs.
     """
     from PIL import Image
 
-    idx = (front * (253 / 255)).astype(np.uint8)
+    idx = (front * (252 / 255)).astype(np.uint8)
+    for r in unchecked:
+        box = idx[max(r.y, 0) : r.y + r.height, max(r.x, 0) : r.x + r.width]
+        yy, xx = np.mgrid[0 : box.shape[0], 0 : box.shape[1]]
+        box[((xx + yy + r.x + r.y) % 12) < 2] = 254  # diagonal hatching
+        cv2.rectangle(idx, (r.x, r.y), (r.x + r.width, r.y + r.height), 254, 2)
     for r in found:
         cv2.rectangle(idx, (r.x - 3, r.y - 3), (r.x + r.width + 3, r.y + r.height + 3), 255, 3)
-    palette = [v for i in range(254) for v in (i * 255 // 253,) * 3] + [128, 128, 128, 230, 0, 0]
+    palette = [v for i in range(253) for v in (i * 255 // 252,) * 3] + [128, 128, 128, 0, 90, 220, 230, 0, 0]
     im = Image.fromarray(idx, "P")
     im.putpalette(palette)
     out = io.BytesIO()

@@ -8,7 +8,9 @@
           │    └── QrMissing     no QR code could be read at all
           ├── ScanRejected       not a readable PNG/JPEG/PDF, an image bomb, too large
           └── ScrambleNotFound   a readable scan without the registration marks
-                                 of a scrambled image (wrong side, cropped, too blurred)
+               │                 of a scrambled image (wrong side, cropped, too blurred)
+               └── Unjudgeable   a scan or photo too coarse, too blurred or too oblique
+                                 to judge (kofu.antiforgery.quality)
 
 Each error carries ``diagnostics``: short, human-readable notes on what was
 seen, for the verification page and ``kofu verify --json``.
@@ -42,3 +44,8 @@ class ScanRejected(AntiforgeryError):
 
 class ScrambleNotFound(AntiforgeryError):
     """The scan is an image, but no scrambled image with its four marks was found in it."""
+
+
+class Unjudgeable(ScrambleNotFound):
+    """A scan or photo too coarse (too small in the frame), too blurred or too oblique to
+    judge; the message says which and what to do."""

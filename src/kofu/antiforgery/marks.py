@@ -61,7 +61,12 @@ def _ink(img: NDArray[np.uint8], k: int) -> NDArray[np.uint8]:
     return ((img.astype(np.int16) * 2) < white.astype(np.int16)).astype(np.uint8)
 
 
-def _candidates(ink: NDArray[np.uint8], side_px: float) -> list[tuple[float, float]]:
+def _candidates(
+    ink: NDArray[np.uint8], side_px: float, oblique: bool = False
+) -> list[tuple[float, float]]:
+    """Solid, square-ish blobs about a mark's size (``side_px``); with ``oblique`` (a page
+    seen in perspective) squares foreshortened by up to a half and scaled by the
+    perspective pass too (the photo's marks are then picked by where the page puts them)."""
     # Specks of noise and print are no marks: opened away first (a noisy scan has
     # thousands, each a contour to look at).
     ink = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
@@ -70,10 +75,11 @@ def _candidates(ink: NDArray[np.uint8], side_px: float) -> list[tuple[float, flo
     expected = side_px * side_px
     for c in contours:
         area = cv2.contourArea(c)
-        if not (0.35 * expected < area < 2.5 * expected):
+        if not ((0.2 if oblique else 0.35) * expected < area < (3.0 if oblique else 2.5) * expected):
             continue
         (cx, cy), (rw, rh), _ = cv2.minAreaRect(c)
-        if rw <= 0 or rh <= 0 or not (0.7 < rw / rh < 1.43) or area < 0.8 * rw * rh:
+        squat = 2.0 if oblique else 1.43
+        if rw <= 0 or rh <= 0 or not (1 / squat < rw / rh < squat) or area < 0.8 * rw * rh:
             continue
         x, y, w, h = cv2.boundingRect(c)
         if ink[y : y + h, x : x + w].mean() < 0.75 * area / (w * h):
@@ -138,12 +144,15 @@ def _refine(img: NDArray[np.uint8], cx: float, cy: float, half: int) -> tuple[fl
     return mom["m10"] / mom["m00"] + x0, mom["m01"] / mom["m00"] + y0
 
 
-def find_marks(img: NDArray[np.uint8], page: Page | None = None) -> NDArray[np.float64]:
+def find_marks(
+    img: NDArray[np.uint8], page: Page | None = None, *, looked: bool = False
+) -> NDArray[np.float64]:
     """(4, 2) mark centres in scan pixels: top left, top right, bottom right, bottom left.
 
-    ``page`` is the page found in ``img`` (find_page), if it was looked for already."""
+    ``page`` is the page found in ``img`` (find_page), if it was looked for already
+    (``looked``: it was, and None is what was found)."""
     # 0.
-    page = find_page(img) if page is None else page
+    page = find_page(img) if page is None and not looked else page
     if page is not None:
         try:
             return _find_marks(img, page.px_per_mm * 25.4, page)
@@ -174,14 +183,16 @@ def _find_marks(img: NDArray[np.uint8], dpi: float, page: Page | None) -> NDArra
         # (The sub-sampled pixel i sits at n * i + n // 2 of the original.)
         shifted = Page(page.corners - np.float32(n // 2), page.px_per_mm, page.share)
         ink &= shifted.mask(ink.shape, _PAGE_INSET_MM, f)
-    cands = _candidates(ink, side)
+    oblique = page is not None and page.skew() >= _SKEWED
+    cands = _candidates(ink, side, oblique)
     if len(cands) < 4:
         raise ScrambleNotFound(
             "no scrambled image found: the four corner marks are not in the scan",
             diagnostics=[f"{len(cands)} mark-like shapes found"],
         )
     c = np.array(cands)
-    if page is not None and page.skew() >= _SKEWED:
+    if oblique:
+        assert page is not None
         best = _by_page(c, page, f, n)
         if best is not None:
             half = int(side / f * 1.2)

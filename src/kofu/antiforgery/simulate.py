@@ -182,6 +182,14 @@ class Photo:
     noise: float = 3.0
     jpeg_quality: int = 88
     seed: int = 0
+    glare: float = 0.0
+    """A specular glare (a lamp reflected by the paper) adds up to this share of white,
+    0..1 (the paper clips, the print within washes out). Not in random_photo's draw:
+    the issue's ranges do not bound it."""
+    glare_at: tuple[float, float] = (0.5, 0.5)
+    """Its centre, as shares of the frame's width and height."""
+    glare_radius: float = 0.08
+    """Its radius (a Gaussian's sigma) as a share of the frame's width."""
 
 
 def random_photo(rng: np.random.Generator, seed: int) -> Photo:
@@ -251,8 +259,8 @@ def photograph(printed: NDArray[np.uint8], p: Photo) -> bytes:
 
     1. The lens's blur (at the printed resolution).
     2. The page laid on a textured desk, seen through the camera (photo_homography).
-    3. Lighting: a gradient across the frame, a soft-edged shadow; focus and motion
-       blur; sensor noise; JPEG. (Grayscale: the verifier reads a colour photo as
+    3. Lighting: a gradient across the frame, a soft-edged shadow, glare; focus and
+       motion blur; sensor noise; JPEG. (Grayscale: the verifier reads a colour photo as
        grayscale anyway.)
     """
     from kofu.antiforgery import layout as L
@@ -289,6 +297,9 @@ def photograph(printed: NDArray[np.uint8], p: Photo) -> bytes:
         side = (xx - px) * np.cos(a) + (yy - py) * np.sin(a)
         light *= np.asarray(1.0 - p.shadow / (1.0 + np.exp(-side / 60.0)), np.float32)  # a soft edge ~200 px wide
     frame *= light
+    if p.glare > 0:
+        r2 = (xx - p.glare_at[0] * fw) ** 2 + (yy - p.glare_at[1] * fh) ** 2
+        frame += np.asarray(255.0 * p.glare * np.exp(-r2 / (2 * (p.glare_radius * fw) ** 2)), np.float32)
     if p.focus_sigma_px > 0:
         frame = np.asarray(cv2.GaussianBlur(frame, (0, 0), p.focus_sigma_px), np.float32)
     if p.motion_px >= 1:

@@ -35,8 +35,9 @@ Everything stays in memory; nothing of a scan is written or logged.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,10 +47,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from kofu.antiforgery import compare
+from kofu.antiforgery import compare, quality
 from kofu.antiforgery import layout as L
 from kofu.antiforgery.compare import Region
-from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound
+from kofu.antiforgery.errors import QrInvalid, QrMissing, ScrambleNotFound, Unjudgeable
 from kofu.antiforgery.keys import ScrambleKeyring
 from kofu.antiforgery.marks import find_marks, page_homography
 from kofu.antiforgery.page import Page, find_page
@@ -92,6 +93,10 @@ class VerificationResult:
     (tampered when it reaches kofu.antiforgery.compare.THRESHOLD, or when the front
     does not show this certificate at all); None without a front."""
     restored: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    unchecked: tuple[Region, ...] = ()
+    """Parts of the front that could not be judged (photos: the back too coarse or faint
+    there, glare on the front), in restored-image pixels: not checked, never "no alteration".
+    Nothing there counts towards ``tampered``."""
     aligned_front: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
     # The pictures are encoded when asked for: the verdict does not need them,
@@ -106,7 +111,7 @@ class VerificationResult:
         """The aligned front with each region framed in red."""
         if self.aligned_front is None:
             return None
-        return compare.marked_png(self.aligned_front, self.regions)
+        return compare.marked_png(self.aligned_front, self.regions, self.unchecked)
 
 
 def _png(img: NDArray[np.uint8]) -> bytes:
@@ -127,23 +132,41 @@ def locate_back(
     """Steps 2-4 on a decoded back scan: the verified payload and the page's
     mapping (page millimetres to scan pixels). Raises ScrambleNotFound, QrMissing (no QR
     code read) or QrInvalid."""
-    # 2.
-    marks = find_marks(back)
-    _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
-    # 3. The marks form the same rectangle on a page laid upside down on the
-    #    scanner: the QR code, read in its box, tells which way up it is.
+    # 2. (A page found within a surround is a photo, or a scan with its lid open: whether
+    #    it can be judged at all is asked when its marks or QR code are not found, and
+    #    when they are; kofu.antiforgery.quality.)
+    page = find_page(back)
+    try:
+        marks = find_marks(back, page, looked=True)
+        _check_resolution("back", float(np.linalg.norm(marks[1] - marks[0])) / _MARKS_APART_MM * 25.4)
+        h_mm, text = _read_back(back, marks)
+    except (ScrambleNotFound, QrMissing) as e:
+        reason = None if page is None or isinstance(e, Unjudgeable) else quality.judge(back, page, None, "back")
+        if reason is not None:
+            raise Unjudgeable(reason, diagnostics=[str(e), *e.diagnostics]) from e
+        raise
+    if page is not None:
+        reason = quality.judge(back, page, h_mm, "back")
+        if reason is not None:
+            raise Unjudgeable(reason)
+    # 4.
+    return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
+
+
+def _read_back(back: NDArray[np.uint8], marks: NDArray[np.float64]) -> tuple[NDArray[np.float64], str]:
+    """3. The page's mapping and the QR code's text, read in its box; QrMissing when none reads."""
+    # The marks form the same rectangle on a page laid upside down on the
+    # scanner: the QR code, read in its box, tells which way up it is.
     for turn in (0, 2):
         h_mm = page_homography(np.roll(marks, turn, axis=0))
         text = read_qr(back, h_mm, anywhere=False)
         if text is not None:
-            break
-    else:
-        h_mm = page_homography(marks)
-        text = read_qr(back, h_mm)
+            return h_mm, text
+    h_mm = page_homography(marks)
+    text = read_qr(back, h_mm)
     if text is None:
         raise QrMissing("no QR code could be read on the back side")
-    # 4.
-    return verify_qr(parse_qr_text(text), dict(jwks)), h_mm
+    return h_mm, text
 
 
 def restore_back(
@@ -194,7 +217,7 @@ _MARKS_APART_MM = float(np.hypot(*np.subtract(L.mark_centres()[1], L.mark_centre
 
 def _check_resolution(side: str, dpi: float) -> None:
     if dpi < MIN_DPI:
-        raise ScrambleNotFound(
+        raise Unjudgeable(
             f"the {side} scan is about {dpi:.0f} dpi, too coarse to compare:"
             " scan at 300 dpi or more"
         )
@@ -206,29 +229,46 @@ def _front_scan(front: bytes, max_pixels: int, max_bytes: int) -> compare.FrontS
     open lid, a photo) comes with its corners (kofu.antiforgery.page)."""
     img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes, halve=True)
     page = find_page(img)
-    if page is not None:
-        dpi = 2 * page.px_per_mm * 25.4
-    else:
+    if page is None:
         # The scan's short side is an A4 page's width and a little margin (if any):
         # taking it as 220 mm gives a lower bound of its dpi.
         dpi = 2 * min(img.shape) / (L.PAGE_W_MM + 10) * 25.4
+        _check_resolution("front", dpi)
+        if dpi < 1.6 * L.RASTER_DPI:
+            img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
+            # (A picture this coarse has no page to place by its content: _framed takes halves.)
+            return compare.FrontScan(compare.at_raster_dpi(img))
+        # (A photo whose page outline did not show may still be placed by its content.)
+        return compare.FrontScan(compare.at_raster_dpi(img), source=img)
+    reason = quality.judge(img, page, None, "front")
+    if reason is not None:
+        raise Unjudgeable(reason)
+    note = "front: the page was found within its surround"
+    return _framed(front, img, page, max_pixels, max_bytes, note)
+
+
+def _framed(
+    front: bytes, img: NDArray[np.uint8], page: Page, max_pixels: int, max_bytes: int, note: str
+) -> compare.FrontScan:
+    """The front scan ``front``, decoded at half resolution as ``img`` with ``page`` found
+    in it, at about 150 dpi with the page's corners."""
+    source = img
+    dpi = 2 * page.px_per_mm * 25.4
     _check_resolution("front", dpi)
     # Halved, it would be coarser than the comparison. (A photo is compared at no less
     # than the raster's resolution: it is blurred enough already.)
-    if dpi < (2.0 if page is not None else 1.6) * L.RASTER_DPI:
+    if dpi < 2.0 * L.RASTER_DPI:
         img = load_scan(front, max_pixels=max_pixels, max_bytes=max_bytes)
-        page = find_page(img) if page is not None else None
+        page = Page((page.corners + 0.5) * np.float32(2) - 0.5, page.px_per_mm * 2, page.share)
     else:
         dpi /= 2  # the halved image's
-    if page is None:
-        return compare.FrontScan(compare.at_raster_dpi(img))
     small = compare.at_raster_dpi(img, dpi)
     f = small.shape[1] / img.shape[1]
     page = Page((page.corners + 0.5) * np.float32(f) - 0.5, page.px_per_mm * f, page.share)
-    note = "front: the page was found within its surround" + (
-        f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
-    )
-    return compare.FrontScan(small, page, notes=(note,))
+    note += f" and its perspective corrected (sides off by {page.skew():.0%})" if page.skew() >= 0.02 else ""
+    # (The decoded picture is kept: an outline found wrongly, on a light desk, aligns with
+    # nothing, and the page may still be placed by its content.)
+    return compare.FrontScan(small, page, notes=(note,), source=source)
 
 
 class _Front:
@@ -262,30 +302,57 @@ class _Front:
             self.scan.on_raster(self.h, self.image, self.ink, y0, y1)
 
 
-def _align(front_job: Future[compare.FrontScan], placed: Placed, front: _Front) -> None:
+def _align(
+    front_job: Future[compare.FrontScan],
+    placed: Placed,
+    front: _Front,
+    reframe: Callable[[NDArray[np.uint8], Page], compare.FrontScan],
+) -> None:
     """6. (first part) The front scan aligned to the restored image (turned round if
     it was scanned upside down or sideways), then put on its grid; ``front.scan``
-    stays None when the scan shows no page."""
+    stays None when the scan shows no page. ``reframe`` gives the front scan anew
+    for a page found in its decoded picture by its content (_framed)."""
     try:
         scan = front_job.result()
-        if not scan.corners:
-            return
-        reference = preview(placed)
-        # A front laid upside down or turned a quarter on the scanner has its
-        # page's corners in another order: the likeliest page, then the turns.
-        for corners in scan.corners:
-            for turn in (0, 2, 1, 3):
-                h, likeness = compare.align_front(scan, np.roll(corners, turn, axis=0), reference)
-                if likeness > front.likeness:
-                    front.h, front.likeness = h, likeness
-                if front.likeness >= compare.MIN_LIKENESS:
-                    break
-            if front.likeness >= compare.MIN_LIKENESS:
-                break
-        front.scan = scan
+        reference = preview(placed) if scan.corners or scan.source is not None else None
+        if reference is not None:
+            _try_corners(scan, scan.corners, reference, front)
+            if front.likeness < compare.MIN_LIKENESS and scan.source is not None:
+                # No page outline showed, or none that aligns (a photo on a desk as light
+                # as the paper): the page placed by its content, if it is this page.
+                page = compare.page_by_content(scan.source, reference)
+                if page is not None:
+                    by_content = reframe(scan.source, page)
+                    by_content.source = None
+                    before = front.likeness
+                    _try_corners(by_content, by_content.corners[:1], reference, front, turns=(0,))
+                    if front.likeness > before:
+                        scan = by_content
+            if front.likeness > -1.0:
+                front.scan = scan
     finally:
         front.aligned.set()
-    front.put_on_raster()
+    if front.scan is not None:
+        front.put_on_raster()
+
+
+def _try_corners(
+    scan: compare.FrontScan,
+    candidates: list[NDArray[np.float32]],
+    reference: NDArray[np.uint8],
+    front: _Front,
+    turns: tuple[int, ...] = (0, 2, 1, 3),
+) -> None:
+    """The best alignment of ``scan`` from its candidate page corners into ``front``."""
+    # A front laid upside down or turned a quarter on the scanner has its
+    # page's corners in another order: the likeliest page, then the turns.
+    for corners in candidates:
+        for turn in turns:
+            h, likeness = compare.align_front(scan, np.roll(corners, turn, axis=0), reference)
+            if likeness > front.likeness:
+                front.h, front.likeness = h, likeness
+            if front.likeness >= compare.MIN_LIKENESS:
+                return
 
 
 def check_scan(
@@ -324,8 +391,14 @@ def check_scan(
         # 5. (The scrambled image is only ever restored for a signed serial.)
         placed = place(back_img, h_mm, keyring.key_for(payload.serial), payload.page)
         front_side = _Front()
+
+        def reframe(img: NDArray[np.uint8], page: Page) -> compare.FrontScan:
+            assert front is not None
+            note = "front: the page was placed by its content (its outline did not show against the surround)"
+            return _framed(front, img, page, max_pixels, max_bytes, note)
+
         aligning = (
-            pool.submit(_align, front_job, placed, front_side) if front_job is not None else None
+            pool.submit(_align, front_job, placed, front_side, reframe) if front_job is not None else None
         )
         linear, unsure = finish(placed)
         ref = compare.reference(linear, unsure) if aligning is not None else None
@@ -353,6 +426,7 @@ def check_scan(
             " whole sheet must show, on a surface darker than the paper)",
             diagnostics=diagnostics,
         )
+    diagnostics.extend(front_side.scan.notes)
     likeness = front_side.likeness
     assert ref is not None
     if front_side.scan.perspective:
@@ -368,7 +442,42 @@ def check_scan(
                 f"the {'front' if sigma > 0 else 'back'} photo is more blurred than the other"
                 f" (by about {abs(sigma):.1f} px at 150 dpi): the sharper one was blurred to match"
             )
-    score = compare.difference_score(front_side.ink, ref)
+    # Parts that cannot be judged (photos): blocks the back photo shows too coarsely or
+    # with too little contrast, glare on the front photo. Nothing counts there; they are
+    # reported as not checked (never as "no alteration").
+    blocks = compare.back_unjudged(placed.m, placed.levels[1], placed.key, placed.page)
+    unjudged = np.zeros((L.RASTER_H, L.RASTER_W), bool)
+    if blocks.any():
+        unjudged = np.repeat(np.repeat(blocks, L.BLOCK, axis=0), L.BLOCK, axis=1)
+    if front_side.scan.perspective:
+        unjudged |= compare.glare(front_side.image, ref.counts)
+    unchecked: tuple[Region, ...] = ()
+    if unjudged.any():
+        inked = (ref.ink > 0.1) & ref.counts.astype(bool)
+        share = float((inked & unjudged).sum()) / max(int(inked.sum()), 1)
+        unchecked = compare.unchecked_regions(unjudged, ref.counts)
+        ref = dataclasses.replace(ref, counts=np.where(unjudged, 0, ref.counts).astype(np.uint8))
+        diagnostics.append(
+            f"{share:.0%} of the front's print could not be judged ({len(unchecked)} region(s) not"
+            " checked: the back photo too coarse or too faint there, or glare on the front)"
+        )
+        if share > compare.MAX_UNCHECKED:
+            diagnostics.append(
+                "the front was not checked: too much of it cannot be judged; take both photos"
+                " again from straight above, in even light, without glare"
+            )
+            return VerificationResult(
+                qr_valid=True,
+                payload=payload,
+                serial=payload.serial,
+                tampered=None,
+                regions=(),
+                diagnostics=tuple(diagnostics),
+                restored=restored,
+                aligned_front=front_side.image,
+                unchecked=unchecked,
+            )
+    score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
@@ -398,6 +507,7 @@ def check_scan(
                 score=top,
                 restored=restored,
                 aligned_front=front_side.image,
+                unchecked=unchecked,
             )
         diagnostics.append(
             (
@@ -427,4 +537,5 @@ def check_scan(
         score=top,
         restored=restored,
         aligned_front=front_side.image,
+        unchecked=unchecked,
     )

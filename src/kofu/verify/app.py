@@ -217,10 +217,10 @@ def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _regions(result: Any) -> list[dict[str, int]]:
+def _regions(result: Any, which: str = "regions") -> list[dict[str, int]]:
     return [
         {"x": int(r.x), "y": int(r.y), "width": int(r.width), "height": int(r.height)}
-        for r in (getattr(result, "regions", None) or ())
+        for r in (getattr(result, which, None) or ())
     ]
 
 
@@ -250,6 +250,7 @@ def result_json(result: Any, front_given: bool, status: dict[str, Any] | None = 
         "payload": _jsonable(payload),
         "tampered": bool(result.tampered) if front_given else None,
         "regions": _regions(result) if front_given else [],
+        "unchecked": _regions(result, "unchecked") if front_given else [],
         "score": getattr(result, "score", None) if front_given else None,
         "restored_png_base64": base64.b64encode(restored).decode("ascii") if restored else None,
         "marked_png_base64": (

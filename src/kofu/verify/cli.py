@@ -138,6 +138,7 @@ def _verify(args: argparse.Namespace) -> int:
         "tampered": r.tampered,
         "score": r.score,
         "regions": [{"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.regions],
+        "unchecked": [{"x": g.x, "y": g.y, "width": g.width, "height": g.height} for g in r.unchecked],
         "diagnostics": list(r.diagnostics),
         "status": status,
     }
@@ -157,6 +158,8 @@ def _verify(args: argparse.Namespace) -> int:
                 print(
                     f"  region x={g.x} y={g.y} {g.width}x{g.height} (pixels of the restored image)"
                 )
+            for g in r.unchecked:
+                print(f"  NOT CHECKED x={g.x} y={g.y} {g.width}x{g.height} (could not be judged)")
         for d in r.diagnostics:
             print(f"  {d}")
         if status["checked"] and status["status"] == "void":
