@@ -95,6 +95,7 @@ class PcscCardSlot:
     def __init__(self, reader: str = "") -> None:
         self.reader = reader
         self._placed: Any = None  # kofu.jpki.reader.PcscCardReader
+        self._placed_in = ""  # the name of the reader it is in
 
     def _readers(self) -> list[str]:
         try:
@@ -143,6 +144,7 @@ class PcscCardSlot:
         self.remove()
         try:
             self._placed = PcscCardReader(name)
+            self._placed_in = name
         except CardError as e:
             raise DeviceError(str(e)) from e
 
@@ -165,7 +167,18 @@ class PcscCardSlot:
                 pass  # the card was pulled out already: nothing left to power down
 
     def present(self) -> bool:
-        return self._placed is not None
+        """Whether the placed card is still in its reader (PC/SC says so when it is pulled out).
+
+        When PC/SC cannot be asked the card counts as still there: the resident is
+        never moved on by a fault of the reader, only by the card being taken.
+        """
+        if self._placed is None:
+            return False
+        try:
+            return self._placed_in in self._with_card()
+        except Exception as e:  # DeviceError, or pyscard's own types when pcscd went away
+            log.error("card reader: %s", e)
+            return True
 
 
 # Coin vendor -------------------------------------------------------------------
