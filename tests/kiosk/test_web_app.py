@@ -46,6 +46,9 @@ class Reader:
     def card(self) -> Any:
         raise AssertionError("not read in these tests")
 
+    def release(self) -> None:
+        pass
+
     def remove(self) -> None:
         self.released += 1
 

@@ -317,6 +317,9 @@ class Kiosk:
                 finally:
                     del pin
                 t.history = []
+                # The PIN has signed: the card is let go (powered down) before the resident
+                # is asked to take it out of the reader.
+                self.slot.release()
                 self.go(t, "remove", remember=False)
         elif s == "remove" and verb == "removed":
             self.card_removed(t)
