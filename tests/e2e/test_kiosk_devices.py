@@ -176,6 +176,31 @@ def test_a_juminhyo_is_issued_through_the_pcsc_reader_and_printed_through_cups(w
     assert not list(q.spool.glob("d*")), "the CUPS scheduler keeps a job's document"
 
 
+def test_taking_the_card_out_of_the_pcsc_reader_moves_the_remove_screen_on_by_itself(world, kiosk,
+                                                                                   tmp_path: Path) -> None:
+    """「カードをお取りください」: no button needed with a real reader; the kiosk sees the card
+    gone (PC/SC) and shows the kinds, as a multi-copy machine does."""
+    card = card_with(world, "household", index=1)
+    t = Touch(kiosk["url"])
+    try:
+        with VpcdCard(own_card(card, tmp_path), port=VPCD_PORT):
+            t.to_pin()
+            t.type_pin(card["pin"])
+            assert t.screen() == "remove", t.text()[-1500:]
+            assert 'hx-get="/poll?screen=remove"' in t.page  # the screen asks the kiosk every second
+            for _ in range(3):  # while the card is in the reader the screen waits for it
+                time.sleep(0.5)
+                t.page = t.http.get("/poll?screen=remove").text
+                t.page = t.http.get("/").text
+                assert t.screen() == "remove", t.text()[-1500:]
+        # The resident has taken the card (the vpcd card is out of the reader): nobody touches the screen.
+        t.wait_for("kinds", timeout=20)
+        assert ja("kind.juminhyo") in t.text()
+        t.press("quit", "start")  # the card is gone already: nothing to give back, nothing to say
+    finally:
+        t.close()
+
+
 def test_wrong_pins_through_pcsc_show_the_tries_left_and_then_the_lock(world, kiosk, tmp_path: Path) -> None:
     card = card_with(world, "single")
     path = own_card(card, tmp_path)

@@ -59,11 +59,14 @@ def kiosk(world) -> Iterator[dict[str, Any]]:
 class Walk:
     """One resident at the kiosk: a fresh browser context, a screenshot of every screen."""
 
-    def __init__(self, browser: Any, url: str, lang: str, shots: Path, *, contrast: bool = False) -> None:
+    def __init__(self, browser: Any, url: str, lang: str, shots: Path, *, contrast: bool = False,
+                 modes: tuple[str, ...] = ()) -> None:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.lang = lang
         self.contrast = contrast
+        self.modes = modes
+        """Display modes (``magnify``, ``wheelchair``) the resident turns on at the start."""
         self._ = catalog.translator(lang)
         self.shots = shots
         self.n = 0
@@ -87,7 +90,7 @@ class Walk:
         heading = self.page.locator("h2#prompt").inner_text()
         assert heading == self._("prompt." + screen), (screen, heading)
         self.n += 1
-        mode = "-contrast" if self.contrast else ""
+        mode = "".join(f"-{m}" for m in (("contrast",) if self.contrast else ()) + self.modes)
         self.page.screenshot(path=str(self.shots / f"{self.lang}{mode}-{self.n:02d}-{screen}.png"), full_page=True)
         self.axe(screen)
 
@@ -116,6 +119,9 @@ class Walk:
         if self.contrast:
             self.press("nav.contrast")
             assert self.page.locator("body.contrast").count() == 1
+        for m in self.modes:
+            self.press(f"nav.{m}")
+            self.page.wait_for_selector(f"body.{m}")
         self.expect("start")
         self.press("start.services")
         self.expect("services")
@@ -881,3 +887,116 @@ def test_a_printer_that_jams_after_one_copy_reports_it_and_refunds_the_others(wo
     assert f"{w._('receipt.refund')}: {2 * unit}" in receipt.read_text(encoding="utf-8")
     assert not list(jamming["settings"].devices.spool.iterdir())
     no_trace([jamming["folder"] / "spool", jamming["folder"] / "receipts", root / "service-tmp"], name, address)
+
+
+# Screen magnification and the wheelchair layout --------------------------------------
+
+SCREEN = {"width": 1280, "height": 900}
+LOWER_PART = 0.60
+"""In the wheelchair layout every button lies in the bottom 60 % of the screen (below
+y = 360 of 900). A multi-copy machine's panel is mounted for standing customers; its
+top part is beyond a seated resident's forward reach (Korea's kiosk guideline and the
+ADA put operable parts no higher than about 1.2 m). The mounting height differs from
+store to store, so the figure is a conservative share of the panel, not a
+measurement: the top 40 % keeps the title, the prompt and its caption, nothing to press."""
+MIN_TARGET = 44
+"""WCAG 2.5.5 (AAA) / the issue: every touch target at least 44 CSS px each way."""
+
+BUTTONS = """() => [...document.querySelectorAll("button")]
+  .filter(b => b.getClientRects().length && getComputedStyle(b).visibility !== "hidden")
+  .map(b => { const r = b.getBoundingClientRect();
+              return {label: b.innerText.trim() || b.getAttribute("aria-label") || b.value,
+                      top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, width: r.width,
+                      height: r.height}; })"""
+
+
+class LayoutWalk(Walk):
+    """A walk that also checks each screen's layout in the walk's display modes."""
+
+    def expect(self, screen: str, timeout: float = 10_000) -> None:
+        super().expect(screen, timeout)
+        page = self.page
+        assert page.evaluate("() => document.body.className.split(' ')").count(self.modes[0]) == 1
+        page.evaluate("() => window.scrollTo(0, 0)")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1] == SCREEN["width"], (screen, "horizontal overflow", width)
+        buttons = page.evaluate(BUTTONS)
+        assert buttons, screen
+        # Sizes are what the finger meets: the page's CSS px at the screen's scale (with
+        # magnification the zoomed box; getBoundingClientRect gives it so in chromium).
+        small = [b for b in buttons if b["width"] < MIN_TARGET or b["height"] < MIN_TARGET]
+        assert small == [], (screen, self.modes, small)
+        if "wheelchair" in self.modes:
+            top = SCREEN["height"] * (1 - LOWER_PART)
+            high = [b for b in buttons if b["top"] < top or b["bottom"] > SCREEN["height"]]
+            assert high == [], (screen, f"buttons outside the lower {LOWER_PART:.0%}", high)
+        if "magnify" in self.modes:
+            # 150 % at least: the smallest button (44 px high unmagnified) and the prompt's text.
+            unmagnified = [b for b in buttons if b["height"] < MIN_TARGET * 1.5]
+            assert unmagnified == [], (screen, "not magnified", unmagnified)
+            line = page.evaluate("() => { const r = document.createRange();"
+                                 " r.selectNodeContents(document.querySelector('h2#prompt'));"
+                                 " return r.getClientRects()[0].height; }")
+            assert line >= 26 * 1.5, (screen, "prompt not magnified", line)
+
+
+@pytest.mark.parametrize(("mode", "lang"), [("magnify", "pt"), ("wheelchair", "en")])
+def test_magnified_and_wheelchair_layouts_fit_the_screen_with_large_low_targets(
+    world, kiosk, browser, tmp_path: Path, mode: str, lang: str
+) -> None:
+    """Key screens of the flow in each mode: no horizontal scrolling at 1280x900, every button
+    at least 44 px, in the wheelchair layout every button in the lower part, axe clean (in
+    ``expect``); the wheelchair walk goes on to the certificate, the reminder and the receipt."""
+    root = world["_root"]
+    card = card_with(world, "household", index={"magnify": 0, "wheelchair": 1}[mode])
+    fee = fee_of(root, card, "juminhyo")
+    w = LayoutWalk(browser, kiosk["url"], lang, tmp_path / "screens", modes=(mode,))
+    try:
+        w.to_confirm_juminhyo(card, 2)
+        w.press("nav.ok")
+        w.expect("pay")
+        if mode == "magnify":
+            w.press("yen", n=100)
+            w.press("nav.quit")
+            w.expect("message")
+            assert w._("notice.refund", refund=100) in w.text()
+            w.press("message.ok")
+        else:
+            w.press("yen", n=1000)
+            w.expect("reminder", timeout=90_000)
+            assert w.page.get_by_test_id("change").inner_text() == w._("reminder.change", n=1000 - 2 * fee)
+            w.press("reminder.stop")
+            w.expect("receipt")
+            w.press("receipt.done")
+        w.expect_fresh_start()
+        assert w.page.locator(f"body.{mode}").count() == 0  # the next resident starts in the default display
+    finally:
+        w.close()
+
+
+def test_earphones_magnification_and_the_wheelchair_layout_are_switched_with_the_keypad(
+    world, kiosk, browser, tmp_path: Path
+) -> None:
+    w = KeypadWalk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.page.wait_for_selector("main[data-screen='start']")
+        w.expect("start")
+        w.press("nav.earphone")
+        w.page.wait_for_selector("body[data-audio='earphone']")
+        w.press("nav.magnify")
+        w.page.wait_for_selector("body.magnify")
+        w.press("nav.wheelchair")
+        w.page.wait_for_selector("body.magnify.wheelchair")
+        w.press("start.services")
+        w.expect("services")  # the modes stay on the next screen
+        assert w.page.locator("body.magnify.wheelchair[data-audio='earphone']").count() == 1
+        for key, off in (("nav.earphone", "body[data-audio='speaker']"), ("nav.magnify", "body:not(.magnify)"),
+                         ("nav.wheelchair", "body:not(.wheelchair)")):
+            assert w.page.get_by_role("button", name=w._(key), exact=True).get_attribute("aria-pressed") == "true"
+            w.press(key)
+            w.page.wait_for_selector(off)
+            assert w.page.get_by_role("button", name=w._(key), exact=True).get_attribute("aria-pressed") == "false"
+        w.press("nav.quit")
+        w.expect_fresh_start()
+    finally:
+        w.close()

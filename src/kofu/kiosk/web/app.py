@@ -56,9 +56,16 @@ WEB = Path(__file__).parent
 KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
 # Screens on which the idle timeout does not apply (their own deadlines do).
 NO_IDLE = ("start", "pay", "printing")
+# Screens on which the transaction of the resident at the kiosk may be taken over by a
+# browser without its cookie: nothing under way (see ``Kiosk.txn``).
+IDLE_SCREENS = ("start", "message", "receipt")
 # Screens with 前画面へ.
 BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "scope", "items", "copies", "confirm",
             "pay")
+
+
+class KioskBusy(Exception):
+    """A request without the cookie of the transaction under way at this kiosk."""
 
 
 @dataclass
@@ -80,6 +87,10 @@ class Txn:
     """High-contrast display, chosen by the resident."""
     earphone: bool = False
     """Earphones plugged in (simulated by a button): personal data may be spoken."""
+    magnify: bool = False
+    """Screen magnification (text and targets about 175 %), chosen by the resident."""
+    wheelchair: bool = False
+    """The wheelchair layout: every button in the lower part of the screen, reachable seated."""
     history: list[str] = field(default_factory=list)
     last_touch: float = field(default_factory=time.monotonic)
     card_name: str | None = None
@@ -151,14 +162,28 @@ class Kiosk:
     # Transactions ---------------------------------------------------------
 
     def txn(self, sid: str | None) -> Txn:
-        """The transaction of this cookie (a new one if none); expired ones are wiped first."""
+        """The transaction of this cookie (a new one if none); expired ones are wiped first.
+
+        One resident at a time stands at a kiosk: a request without the cookie of
+        the transaction under way (another tab, a stray process on loopback, a
+        browser that lost its cookie) raises :class:`KioskBusy` and changes nothing,
+        so it can neither end the resident's transaction nor see their screen. It
+        may start a new one only when nothing is under way (``IDLE_SCREENS``), and
+        a transaction left alone ends by the idle timeout or the payment deadline.
+        """
         now = time.monotonic()
         with self.lock:
             for other in list(self.txns.values()):
                 if other.screen not in NO_IDLE and now - other.last_touch > self.settings.idle_timeout:
                     self.wipe(other, Notice("notice.idle"))
+                elif other.sid != sid and other.screen == "pay" and now > other.pay_deadline:
+                    # Its payment deadline passes without its browser too: the money goes back.
+                    with other.lock:
+                        self.wipe(other, Notice("notice.payment-timeout"))
             t = self.txns.get(sid or "")
             if t is None:
+                if any(o.screen not in IDLE_SCREENS for o in self.txns.values()):
+                    raise KioskBusy()
                 t = Txn(secrets.token_urlsafe(24), self.settings.languages[0])
                 self.txns = {t.sid: t}  # one resident at a time stands at a kiosk
             return t
@@ -178,6 +203,7 @@ class Kiosk:
                 fresh.notice = n
                 fresh.screen = "message"
                 fresh.lang, fresh.contrast, fresh.earphone = t.lang, t.contrast, t.earphone
+                fresh.magnify, fresh.wheelchair = t.magnify, t.wheelchair
             for name in Txn.__dataclass_fields__:
                 if name not in ("lock",):
                     setattr(t, name, getattr(fresh, name))
@@ -215,13 +241,21 @@ class Kiosk:
         if verb == "earphone":
             t.earphone = not t.earphone
             return
+        if verb == "magnify":
+            t.magnify = not t.magnify
+            return
+        if verb == "wheelchair":
+            t.wheelchair = not t.wheelchair
+            return
         if verb == "stay":
             return  # "more time, please": the touch itself was the point
         if t.screen == "printing":
             return  # nothing stops a print job once it has started
         if t.screen != "message":
             t.notice = None
-        if verb == "quit":
+        if verb == "quit" and t.screen != "reminder":
+            # ⑬ has only the stop button (seed 001): the certificate is out and the
+            # resident takes it and stops the reminder, which leads to the receipt.
             self.wipe(t)
             return
         if verb == "back" and t.screen in BACKABLE:
@@ -283,19 +317,12 @@ class Kiosk:
                 finally:
                     del pin
                 t.history = []
+                # The PIN has signed: the card is let go (powered down) before the resident
+                # is asked to take it out of the reader.
+                self.slot.release()
                 self.go(t, "remove", remember=False)
         elif s == "remove" and verb == "removed":
-            self.slot.remove()
-            try:
-                available = self.center.availability(t.auth.session_id)
-            except KioskError as e:
-                self.refuse(t, e)
-                return
-            t.offers, t.unavailable = list(available["offers"]), list(available["unavailable"])
-            if not t.offers and not t.unavailable:
-                self.wipe(t, Notice("refusal.nothing-offered"))
-                return
-            self.go(t, "kinds", remember=False)
+            self.card_removed(t)
         elif s == "kinds" and verb == "kind":
             closed = next((u for u in t.unavailable if u["kind"] == arg), None)
             if closed is not None:
@@ -333,6 +360,22 @@ class Kiosk:
                 self.start_issue(t, inserted)
         elif s == "reminder" and verb == "stop":
             self.go(t, "receipt", remember=False)
+
+    def card_removed(self, t: Txn) -> None:
+        """The card is out of the reader (taken, or the simulated tray's button): on to the kinds."""
+        from kofu.kiosk.client import KioskError
+
+        self.slot.remove()
+        try:
+            available = self.center.availability(t.auth.session_id)
+        except KioskError as e:
+            self.refuse(t, e)
+            return
+        t.offers, t.unavailable = list(available["offers"]), list(available["unavailable"])
+        if not t.offers and not t.unavailable:
+            self.wipe(t, Notice("refusal.nothing-offered"))
+            return
+        self.go(t, "kinds", remember=False)
 
     def check_card(self) -> str | None:
         """What is wrong with the placed card before its PIN is asked, as a catalog key (``None``: fine).
@@ -479,9 +522,17 @@ class Kiosk:
             t.screen = "reminder"
 
     def poll(self, t: Txn) -> None:
-        """What time alone changes: the payment deadline."""
+        """What changes without a touch: the payment deadline, and the card taken out of a real reader.
+
+        On 「カードをお取りください」 the kiosk moves on by itself once the reader no
+        longer holds the card, as a multi-copy machine does (a real reader's
+        ``present()`` asks PC/SC; the simulated tray's card stays until its button).
+        """
         if t.screen == "pay" and time.monotonic() > t.pay_deadline:
             self.wipe(t, Notice("notice.payment-timeout"))
+        elif t.screen == "remove" and not self.slot.present():
+            t.last_touch = time.monotonic()
+            self.card_removed(t)
 
     def print_receipt(self, t: Txn) -> None:
         r = t.receipt
@@ -616,19 +667,36 @@ def build_app(kiosk: Kiosk) -> Any:
                 return t, None
             return t, render(t, "poll.html")
 
+    def busy() -> Response:
+        """The answer to a request without the cookie of the transaction under way (409)."""
+        html = env.get_template("busy.html").render(
+            {"lang": kiosk.settings.languages[0], "languages": kiosk.settings.languages,
+             "translator": catalog.translator})
+        return HTMLResponse(html, status_code=409, headers={"Cache-Control": "no-store", "Refresh": "10"})
+
     # Each handler runs its work in the thread pool: the center calls and the
     # transaction's lock must not block the event loop.
     async def index(request: Request) -> Response:
-        t, html = await run_in_threadpool(_index, request.cookies.get(COOKIE))
+        try:
+            t, html = await run_in_threadpool(_index, request.cookies.get(COOKIE))
+        except KioskBusy:
+            return busy()
         return headers(HTMLResponse(html), t)
 
     async def act(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
-        t = await run_in_threadpool(_act, request.cookies.get(COOKIE), form)
+        try:
+            t = await run_in_threadpool(_act, request.cookies.get(COOKIE), form)
+        except KioskBusy:
+            return busy()
         return headers(RedirectResponse("/", status_code=303), t)
 
     async def poll(request: Request) -> Response:
-        t, html = await run_in_threadpool(_poll, request.cookies.get(COOKIE), request.query_params.get("screen"))
+        try:
+            t, html = await run_in_threadpool(_poll, request.cookies.get(COOKIE),
+                                              request.query_params.get("screen"))
+        except KioskBusy:
+            return busy()
         if html is None:
             return headers(Response(status_code=200, headers={"HX-Redirect": "/"}), t)
         return headers(HTMLResponse(html), t)
@@ -658,6 +726,8 @@ def build_app(kiosk: Kiosk) -> Any:
         except voice.VoiceError as e:
             log.error("voice: %s", e)
             return Response(status_code=503)
+        except KioskBusy:
+            return busy()
         if wav is None:
             return Response(status_code=403)
         return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store"})

@@ -45,8 +45,11 @@ class CardSlot(Protocol):
     def choices(self) -> list[str]: ...
     def place(self, name: str) -> None: ...
     def card(self) -> Any: ...
+    def release(self) -> None:
+        """Let go of the card (its verified PIN) while it is still in the slot, to be taken."""
     def remove(self) -> None: ...
-    def present(self) -> bool: ...
+    def present(self) -> bool:
+        """Whether the resident's card is still in the slot."""
 
 
 class VirtualCardSlot:
@@ -74,6 +77,9 @@ class VirtualCardSlot:
             raise DeviceError("no card placed")
         return JpkiCard(VirtualCardReader(self._placed))
 
+    def release(self) -> None:
+        pass  # nothing is held open: each card() opens the file anew
+
     def remove(self) -> None:
         self._placed = None
 
@@ -95,6 +101,7 @@ class PcscCardSlot:
     def __init__(self, reader: str = "") -> None:
         self.reader = reader
         self._placed: Any = None  # kofu.jpki.reader.PcscCardReader
+        self._placed_in = ""  # the reader the resident's card is in, until it is taken out
 
     def _readers(self) -> list[str]:
         try:
@@ -143,6 +150,7 @@ class PcscCardSlot:
         self.remove()
         try:
             self._placed = PcscCardReader(name)
+            self._placed_in = name
         except CardError as e:
             raise DeviceError(str(e)) from e
 
@@ -154,7 +162,9 @@ class PcscCardSlot:
             raise DeviceError("no card placed")
         return JpkiCard(self._placed)
 
-    def remove(self) -> None:
+    def release(self) -> None:
+        """Disconnect: the reader powers the card down and its verified PIN is gone; the
+        card stays in the reader until the resident takes it (``present()``)."""
         from kofu.jpki.errors import CardError
 
         placed, self._placed = self._placed, None
@@ -164,8 +174,23 @@ class PcscCardSlot:
             except CardError:
                 pass  # the card was pulled out already: nothing left to power down
 
+    def remove(self) -> None:
+        self.release()
+        self._placed_in = ""
+
     def present(self) -> bool:
-        return self._placed is not None
+        """Whether the resident's card is still in its reader (PC/SC says so when it is pulled out).
+
+        When PC/SC cannot be asked the card counts as still there: the resident is
+        never moved on by a fault of the reader, only by the card being taken.
+        """
+        if not self._placed_in:
+            return False
+        try:
+            return self._placed_in in self._with_card()
+        except Exception as e:  # DeviceError, or pyscard's own types when pcscd went away
+            log.error("card reader: %s", e)
+            return True
 
 
 # Coin vendor -------------------------------------------------------------------

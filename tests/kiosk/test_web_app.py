@@ -1,0 +1,180 @@
+"""The touch kiosk's web application without a browser (Starlette's test client):
+one resident at a time, the display modes, the reminder's footer and the card
+taken out of a real reader. The browser walks are tests/e2e/test_kiosk_ui.py."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from kofu.kiosk.web import catalog
+
+ja = catalog.translator("ja")
+OFFER = {"kind": "juminhyo", "fee": 300, "max_copies": 5, "scopes": ["household", "self"], "members": []}
+
+
+class Center:
+    """The center's kiosk API as far as these screens reach it."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def availability(self, session_id: str) -> dict[str, Any]:
+        self.asked.append(session_id)
+        return {"offers": [OFFER], "unavailable": []}
+
+
+class Reader:
+    """A card reader whose card the test takes out (``present()`` as PC/SC reports it)."""
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.released = 0
+
+    def choices(self) -> list[str]:
+        return ["reader"] if self.inside else []
+
+    def place(self, name: str) -> None:
+        pass
+
+    def card(self) -> Any:
+        raise AssertionError("not read in these tests")
+
+    def release(self) -> None:
+        pass
+
+    def remove(self) -> None:
+        self.released += 1
+
+    def present(self) -> bool:
+        return self.inside
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path) -> Iterator[Any]:
+    from kofu.kiosk.web.app import Kiosk
+    from kofu.kiosk.web.settings import load_settings, write_config
+
+    toml = write_config(tmp_path / "kiosk.toml", port=8407, center_url="https://127.0.0.1:1",
+                        tls={"ca": "ca.pem", "client_cert": "c.pem", "client_key": "c.key"},
+                        card_dir=tmp_path, store="s")
+    yield Kiosk(load_settings(toml), center=Center(), slot=Reader())
+
+
+def client(kiosk: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    from kofu.kiosk.web.app import build_app
+
+    return TestClient(build_app(kiosk))
+
+
+def screen(html: str) -> str:
+    m = re.search(r'<main data-screen="([a-z-]+)"', html)
+    assert m, html[:300]
+    return m.group(1)
+
+
+def test_a_request_without_the_cookie_neither_ends_nor_sees_the_residents_transaction(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident, client(kiosk) as stray:
+        assert screen(resident.get("/").text) == "start"
+        assert screen(resident.post("/act", data={"a": "services"}).text) == "services"
+        sid = resident.cookies[COOKIE]
+        for r in (stray.get("/"), stray.post("/act", data={"a": "quit"}), stray.get("/poll?screen=services"),
+                  stray.get("/voice/personal?screen=services")):
+            assert r.status_code == 409, r.text[:300]
+            assert ja("busy.title") in r.text and catalog.translator("en")("busy.wait") in r.text
+            assert ja("prompt.services") not in r.text  # the resident's screen is not shown
+            assert COOKIE not in stray.cookies
+        stray.cookies.set(COOKIE, "someone-elses-old-cookie")
+        assert stray.get("/").status_code == 409
+        stray.cookies.clear()
+        # The resident's transaction is untouched and goes on.
+        assert list(kiosk.txns) == [sid] and kiosk.txns[sid].screen == "services"
+        assert screen(resident.post("/act", data={"a": "certificates"}).text) == "terms"
+        # Once the resident has quit, the next one (any browser) starts afresh.
+        assert screen(resident.post("/act", data={"a": "quit"}).text) == "start"
+        r = stray.get("/")
+        assert r.status_code == 200 and screen(r.text) == "start"
+        assert stray.cookies[COOKIE] != sid and sid not in kiosk.txns
+
+
+def test_a_payment_left_alone_is_refunded_at_its_deadline_even_without_its_browser(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident, client(kiosk) as next_one:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.kind = "pay", [OFFER], "juminhyo"
+        kiosk.vendor.insert(100)
+        t.pay_deadline = time.monotonic() + 60
+        assert next_one.get("/").status_code == 409
+        assert kiosk.vendor.inserted() == 100
+        t.pay_deadline = time.monotonic() - 1  # the resident walked away
+        assert next_one.get("/").status_code == 200
+        assert kiosk.vendor.inserted() == 0 and t.screen == "message"
+
+
+def test_the_reminder_has_only_its_stop_button_and_quit_does_not_drop_the_receipt(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.done = "reminder", True
+        t.receipt = {"kind": "juminhyo", "copies": 1, "ordered": 1, "fee": 300, "paid": 300, "change": 0,
+                     "refund": 0, "serial": "x", "reported": True, "at": "2026-01-05 10:00"}
+        html = resident.get("/").text
+        assert 'value="quit"' not in html and ja("nav.quit") not in html
+        assert 'value="stop"' in html
+        assert screen(resident.post("/act", data={"a": "quit"}).text) == "reminder"
+        assert t.receipt is not None
+        assert screen(resident.post("/act", data={"a": "stop"}).text) == "receipt"
+
+
+@pytest.mark.parametrize("mode", ["magnify", "wheelchair"])
+def test_magnification_and_the_wheelchair_layout_are_on_every_screen_and_stay_until_the_resident_leaves(
+    kiosk: Any, mode: str
+) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident:
+        html = resident.get("/").text
+        assert f'value="{mode}" aria-pressed="false"' in html and ja(f"nav.{mode}") in html
+        html = resident.post("/act", data={"a": mode}).text
+        assert re.search(rf'<body class="[^"]*\b{mode}\b', html) and f'value="{mode}" aria-pressed="true"' in html
+        html = resident.post("/act", data={"a": "services"}).text
+        assert screen(html) == "services" and re.search(rf'<body class="[^"]*\b{mode}\b', html)
+        assert kiosk.txns[resident.cookies[COOKIE]].__dict__[mode]
+        html = resident.post("/act", data={"a": mode}).text
+        assert not re.search(rf'<body class="[^"]*\b{mode}\b', html)
+        resident.post("/act", data={"a": mode})
+        html = resident.post("/act", data={"a": "quit"}).text  # the next resident starts in the default display
+        assert screen(html) == "start" and not re.search(rf'<body class="[^"]*\b{mode}\b', html)
+
+
+def test_the_remove_screen_moves_on_by_itself_once_the_card_is_out_of_the_reader(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.auth = "remove", SimpleNamespace(session_id="session-1")
+        kiosk.slot.inside = True  # the card the PIN was verified on, still in the reader
+        html = resident.get("/").text
+        assert screen(html) == "remove" and 'hx-get="/poll?screen=remove"' in html
+        assert resident.get("/poll?screen=remove").status_code == 200 and t.screen == "remove"
+        assert kiosk.center.asked == []
+        kiosk.slot.inside = False  # the resident takes the card
+        r = resident.get("/poll?screen=remove")
+        assert r.headers.get("HX-Redirect") == "/"
+        assert t.screen == "kinds" and kiosk.center.asked == ["session-1"] and kiosk.slot.released == 1
+        assert screen(resident.get("/").text) == "kinds"
