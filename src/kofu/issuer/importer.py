@@ -64,7 +64,6 @@ from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
 from kofu.domain.taxyears import TaxYearWindow, TaxYearWindowError
 from kofu.issuer import plausibility, staging
-from kofu.issuer.tables import residents, seal_registrations
 
 # The reader's methods ``date`` and ``list`` shadow the builtins inside its class body.
 _date = date
@@ -532,7 +531,7 @@ def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise ImportError_(f"{kr.where('persons')} must list at least one person")
     data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
     return dict(register_id=register_id, honseki=kr.text("honseki"), head_name=kr.text("head"),
-                data=json.dumps(data, ensure_ascii=False)), members
+                data=json.dumps(data, ensure_ascii=False), _data=data), members
 
 
 # ---------------------------------------------------------------- the stream
@@ -757,7 +756,9 @@ class Import:
         already stored, and are checked across records in :meth:`finish`.
         """
         if kind == "family_registers":
-            found = plausibility.problems(residents=(), seals=(), registers=[dict(row, _where=where)])
+            # The register's data as parsed (``_data``), not its JSON text, when the reader left it.
+            data = row.pop("_data", None) or row["data"]
+            found = plausibility.problems(residents=(), seals=(), registers=[{"data": data, "_where": where}])
             if found:
                 raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
                                    [f"{w}: {message}" for w, message in found])
@@ -817,64 +818,53 @@ class Import:
                              seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
 
     def _implausible_seals(self) -> list[str]:
-        """Each municipality's staged seals against its residents' ages and the seals already stored.
+        """The staged seals against their residents' ages and the seals already stored.
 
         Runs in the import's transaction, so the stored seals are the ones
-        the merge will sit beside. Birth dates come from the file, else (a
-        difference) from the stored residents.
+        the merge will sit beside. Read as one stream ordered by resident
+        (:meth:`staging.Stage.seals_by_resident`) and checked a few thousand
+        residents at a time, so memory stays bounded however many seals.
         """
-        if not self.stage.staged["seals"]:
+        if not self.stage.staged["seals"] - self.stage.removals["seals"]:
             return []
-        s_name, r_name = staging._name("seals"), staging._name("residents")
-        when = seal_registrations.c.registered_at.type
 
         def aware(value: datetime | None) -> datetime | None:
             # SQLite hands back the wall time, which is Japan time.
             return value.replace(tzinfo=clock.JST) if value is not None and value.tzinfo is None else value
 
         errors: list[str] = []
-        for i, row in sorted(self.munis.items()):
-            code = row["code"]
-            seals = [
-                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
-                for r in self.conn.execute(
-                    sa.text(f"SELECT where_ AS _where, registration_number, resident_id, registered_at, "
-                            f"abolished_at FROM {s_name} WHERE m = :m ORDER BY n")
-                    .bindparams(m=i).columns(registered_at=when, abolished_at=when)
-                )
-            ]
-            if not seals:
-                continue
-            ids = sorted({s["resident_id"] for s in seals})
-            births: dict[str, Any] = {}
-            if self.stage.staged["residents"]:
-                for rid, birth in self.conn.execute(
-                    sa.text(f"SELECT resident_id, birth_date FROM {r_name} WHERE m = :m "
-                            "AND resident_id IN :ids")
-                    .bindparams(sa.bindparam("ids", ids, expanding=True), m=i)
-                    .columns(resident_id=sa.Text, birth_date=residents.c.birth_date.type)
-                ):
-                    births[rid] = birth
-            if self.difference:
-                for rid, birth in self.conn.execute(
-                    sa.select(residents.c.resident_id, residents.c.birth_date)
-                    .where(residents.c.municipality_code == code, residents.c.resident_id.in_(ids))
-                ):
-                    births.setdefault(rid, birth)
-            stored = [
-                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
-                for r in self.conn.execute(
-                    sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
-                              seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
-                    .where(seal_registrations.c.municipality_code == code,
-                           seal_registrations.c.resident_id.in_(ids))
-                )
-            ]
+        births: dict[str, Any] = {}
+        seals: list[dict[str, Any]] = []
+        stored: list[dict[str, Any]] = []
+
+        def check() -> None:
             found = plausibility.problems(
                 residents=[{"resident_id": rid, "birth_date": b} for rid, b in births.items()],
                 seals=seals, registers=(), stored_seals=stored,
             )
-            errors += [f"{w}: {message}" for w, message in found]
+            errors.extend(f"{w}: {message}" for w, message in found)
+            births.clear()
+            seals.clear()
+            stored.clear()
+
+        last: tuple[int, str] | None = None
+        for row in self.stage.seals_by_resident(difference=self.difference):
+            key = (row.m, row.resident_id)
+            if last is not None and key != last and (row.m != last[0] or len(seals) + len(stored) >= 5000):
+                check()  # a batch of whole residents (one municipality each)
+                if len(errors) >= MAX_ERRORS:
+                    break
+            last = key
+            seal = {"registration_number": row.registration_number, "resident_id": row.resident_id,
+                    "registered_at": aware(row.registered_at), "abolished_at": aware(row.abolished_at)}
+            if row.where_ is None:
+                stored.append(seal)
+            else:
+                seals.append(dict(seal, _where=row.where_))
+                if row.birth_date is not None:
+                    births[row.resident_id] = row.birth_date
+        if seals or stored:
+            check()
         return errors
 
     def _sequence_and_settings(self, now: datetime) -> list[str]:
