@@ -13,13 +13,17 @@ field path; the first ``MAX_ERRORS`` are reported together.
 
 Two kinds of file:
 
-- a **full export** (``kofu-issuer-import/1`` and ``/2``): records are
-  upserted by key; a record whose content is unchanged (the same content hash)
-  is not written again, so importing the same file twice is cheap;
-- a **difference** (``kofu-issuer-difference/1``): only the records that
-  changed, with a sequence number per municipality that must follow the
-  last one applied; a difference applied twice or out of order is refused
-  and changes nothing.
+- a **full export** (``kofu-issuer-import/3``; ``/1`` and ``/2`` still
+  import): records are upserted by key; a record whose stored columns are
+  unchanged is not written again, so importing the same file twice is cheap;
+- a **difference** (``kofu-issuer-difference/2``; ``/1`` still imports):
+  only the records that changed, with a sequence number per municipality
+  that must follow the last one applied; a difference applied twice or out
+  of order is refused and changes nothing.
+
+From ``kofu-issuer-import/3`` and ``kofu-issuer-difference/2`` a household,
+seal registration, tax record or family register may be removed: the record
+with ``"deleted": true`` and its key.
 
 >>> summary = import_file(engine, Path("export.json"))
 
@@ -75,10 +79,15 @@ MAX_YEN = 10**12
 MAX_ERRORS = 10
 """Errors reported at most; reading stops after that many."""
 
-FORMAT = "kofu-issuer-import/2"
-ACCEPTED_FORMATS = ("kofu-issuer-import/1", FORMAT)
-"""Version 1 files (residents only) still import; 2 adds seals, tax, registers."""
-DIFFERENCE_FORMAT = "kofu-issuer-difference/1"
+FORMAT = "kofu-issuer-import/3"
+DIFFERENCE_FORMAT = "kofu-issuer-difference/2"
+FULL_FORMATS = ("kofu-issuer-import/1", "kofu-issuer-import/2", FORMAT)
+"""1 holds residents only; 2 adds seals, tax records and registers; 3 has structured 戸籍 events
+(required of every version now) and removals (``"deleted": true``)."""
+DIFFERENCE_FORMATS = ("kofu-issuer-difference/1", DIFFERENCE_FORMAT)
+"""Difference 2 is to difference 1 what import 3 is to import 2."""
+WITH_REMOVALS = (FORMAT, DIFFERENCE_FORMAT)
+ACCEPTED_FORMATS = FULL_FORMATS + DIFFERENCE_FORMATS
 
 RECORD_LISTS = ("households", "seal_registrations", "tax_records", "family_registers")
 """The municipality's record lists: streamed record by record."""
@@ -110,6 +119,8 @@ class ImportSummary:
     family_registers: int = 0
     changed: int = 0
     """Rows written; records whose content was already stored are not written again."""
+    removed: int = 0
+    """Records removed (``"deleted": true``)."""
     difference: bool = False
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """Time spent reading and staging, checking across records, and merging."""
@@ -470,8 +481,17 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
                 data=json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
+OLD_EVENTS = ("{label, text} events are no longer imported: since kofu-issuer-import/3 (and "
+              "kofu-issuer-difference/2) each event gives its type and items, e.g. "
+              '{"type": "出生", "date": "1980-04-01", "place": "兵庫県西脇市"}, and the issuer prints them '
+              "(docs/issuer-import.md)")
+
+
 def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
     """``r``'s events, each checked by :mod:`kofu.domain.koseki` (errors name the field path)."""
+    for n, e in enumerate(r.list("events", [])):
+        if isinstance(e, dict) and "type" not in e and ("label" in e or "text" in e):
+            raise ImportError_(f"{r.where('events')}[{n}]: {OLD_EVENTS}")
     try:
         return [check(e, f"{r.where('events')}[{n}]") for n, e in enumerate(r.list("events", []))]
     except koseki.KosekiFormatError as e:
@@ -672,6 +692,7 @@ class Import:
         self.sequences: dict[int, int | None] = {}
         self.codes: dict[str, str] = {}
         self.counts = dict.fromkeys(("households", "residents", "seals", "tax_records", "family_registers"), 0)
+        self.removals = 0
         self.started = perf_counter()
 
     def error(self, message: str) -> None:
@@ -714,10 +735,12 @@ class Import:
                     self.error(str(e))
             elif tag == "format":
                 fmt = part[1]
-                if fmt not in (*ACCEPTED_FORMATS, DIFFERENCE_FORMAT):
-                    raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r}, got {fmt!r}")
+                if fmt not in ACCEPTED_FORMATS:
+                    raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r} (or an earlier "
+                                       f"version: {', '.join(x for x in ACCEPTED_FORMATS if x not in WITH_REMOVALS)}), "
+                                       f"got {fmt!r}")
                 self.format = fmt
-                self.difference = fmt == DIFFERENCE_FORMAT
+                self.difference = fmt in DIFFERENCE_FORMATS
             elif tag == "municipalities":
                 saw_municipalities = True
                 if part[1] == []:
@@ -732,6 +755,9 @@ class Import:
             self.error("municipalities is required")
 
     def _record(self, i: int, key: str, r: _Reader) -> None:
+        if r.data.get("deleted") is not None and r.get("deleted", bool):
+            self._removal(i, key, r)
+            return
         if key == "households":
             household, members = _household(r)
             self.record(i, "households", household, r.path)
@@ -746,6 +772,23 @@ class Import:
             self.record(i, "family_registers", register, r.path)
             for m in members:
                 self.record(i, "register_members", m, m.pop("_where"))
+
+    def _removal(self, i: int, key: str, r: _Reader) -> None:
+        """A record marked ``"deleted": true``: its key only (other fields are not read)."""
+        if self.format not in WITH_REMOVALS:
+            raise ImportError_(f"{r.where('deleted')}: removing a record needs format {FORMAT!r} or "
+                               f"{DIFFERENCE_FORMAT!r}; this file is {self.format!r}")
+        if key == "households":
+            kind, row = "households", {"household_id": r.text("id", max_len=64)}
+        elif key == "seal_registrations":
+            kind, row = "seals", {"registration_number": r.text("number", max_len=32)}
+        elif key == "tax_records":
+            year = r.get("fiscal_year", int)
+            kind, row = "tax_records", {"resident_id": r.text("resident", max_len=64), "fiscal_year": year}
+        else:
+            kind, row = "family_registers", {"register_id": r.text("id", max_len=64)}
+        self.stage.add(kind, i, r.path, row, deleted=True)
+        self.removals += 1
 
     def record(self, i: int, kind: str, row: dict[str, Any], where: str) -> None:
         """One checked record of the ``i``-th municipality (kind: a staging.TABLES key), staged.
@@ -810,11 +853,16 @@ class Import:
             raise _errors(self.errors)
         try:
             changed = self.stage.merge(now)
+            for message in self.stage.blocked_removals(MAX_ERRORS):
+                self.error(message)
+            if self.errors:
+                raise _errors(self.errors)  # the caller rolls the merge back
+            removed = self.stage.remove()
         except sa.exc.IntegrityError as e:
             raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
         c = self.counts
         return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
-                             c["family_registers"], changed=changed, difference=self.difference,
+                             c["family_registers"], changed=changed, removed=removed, difference=self.difference,
                              seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
 
     def _implausible_seals(self) -> list[str]:
