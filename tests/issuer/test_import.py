@@ -272,9 +272,10 @@ def test_an_unchanged_full_import_writes_nothing(world: Any) -> None:
         {k: v for k, v in before.items() if k != "municipalities"}
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+@pytest.mark.parametrize(("suffix", "workers"), [(".json", 0), (".jsonl", 0), (".jsonl", 2)],
+                         ids=["json", "jsonl", "jsonl-in-2-worker-processes"])
 def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
-    db_url: str, tmp_path: Path, suffix: str
+    db_url: str, tmp_path: Path, suffix: str, workers: int
 ) -> None:
     engine = make_engine(db_url)
     create_all(engine)
@@ -282,7 +283,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
     n = city.write_full(good, 12_000)
     clock.set_for_tests(NOW)
     try:
-        summary = import_file(engine, good)
+        summary = import_file(engine, good, workers=workers)
         assert summary.residents == n and summary.changed > n
         before = snapshot(engine)
         # The same city with every household moved, and an impossible date in the very last record.
@@ -292,7 +293,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(ImportError_, match=r"municipalities\[0\]\.households\[\d+\]\.members\[\d\]\.birth_date: "
                                                r"'2010-13-40' is not a date"):
-            import_file(engine, bad)
+            import_file(engine, bad, workers=workers)
         assert snapshot(engine) == before
     finally:
         clock.set_for_tests(None)

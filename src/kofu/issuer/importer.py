@@ -50,6 +50,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -554,6 +557,46 @@ def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 data=json.dumps(data, ensure_ascii=False), _data=data), members
 
 
+def checked_rows(r: _Reader, key: str, base: Path, fmt: str | None) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """One record of list ``key`` (``households`` …), checked: its rows as
+    ``(staging kind, field path, row, deleted)``; raises ImportError_ naming the field.
+
+    Pure (reads no database): the same in the importing process and in the
+    worker processes that check a large JSON Lines file.
+    """
+    if r.data.get("deleted") is not None and r.get("deleted", bool):
+        # A removal: the key only (other fields are not read).
+        if fmt not in WITH_REMOVALS:
+            raise ImportError_(f"{r.where('deleted')}: removing a record needs format {FORMAT!r} or "
+                               f"{DIFFERENCE_FORMAT!r}; this file is {fmt!r}")
+        if key == "households":
+            kind, row = "households", {"household_id": r.text("id", max_len=64)}
+        elif key == "seal_registrations":
+            kind, row = "seals", {"registration_number": r.text("number", max_len=32)}
+        elif key == "tax_records":
+            year = r.get("fiscal_year", int)
+            kind, row = "tax_records", {"resident_id": r.text("resident", max_len=64), "fiscal_year": year}
+        else:
+            kind, row = "family_registers", {"register_id": r.text("id", max_len=64)}
+        return [(kind, r.path, row, True)]
+    if key == "households":
+        household, members = _household(r)
+        return [("households", r.path, household, False),
+                *(("residents", m.pop("_where"), m, False) for m in members)]
+    if key == "seal_registrations":
+        return [("seals", r.path, _seal(r, base), False)]
+    if key == "tax_records":
+        return [("tax_records", r.path, _tax_record(r), False)]
+    register, members = _register(r)
+    found = plausibility.problems(residents=(), seals=(),
+                                  registers=[{"data": register.pop("_data"), "_where": r.path}])
+    if found:
+        raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
+                           [f"{w}: {message}" for w, message in found])
+    return [("family_registers", r.path, register, False),
+            *(("register_members", m.pop("_where"), m, False) for m in members)]
+
+
 # ---------------------------------------------------------------- the stream
 
 
@@ -628,16 +671,28 @@ LINE_KEYS = {"household": "households", "seal_registration": "seal_registrations
 """JSON Lines: the key of a record line → the list it belongs to."""
 
 
-def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+_RECORD_LINE = re.compile(rb'\s*\{\s*"([a-z_]+)"\s*:')
+"""The key of a record line, read without parsing the line (the worker processes parse it)."""
+
+
+def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Iterator[tuple[Any, ...]]:
     """The same parts from JSON Lines: a format line, then each municipality's line and its records.
 
     Each line is one object with one key: ``format``, ``municipality`` (its
     settings) or a record (``household``, ``seal_registration``,
     ``tax_record``, ``family_register``) of the municipality above it.
+    ``unparsed``: record lines come as ``("line", i, list_key, j, line
+    number, bytes)``, to be parsed and checked by :func:`_check_lines`.
     """
     i = -1
     counters: dict[str, int] = {}
     for number, raw in enumerate(fp, start=1):
+        if unparsed and i >= 0:
+            found = _RECORD_LINE.match(raw)
+            if found is not None and (name := LINE_KEYS.get(found.group(1).decode())) is not None:
+                counters[name] += 1
+                yield ("line", i, name, counters[name], number, raw)
+                continue
         if not raw.strip():
             continue
         try:
@@ -674,6 +729,53 @@ def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
         yield ("municipalities", None)
 
 
+def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, int, bytes]]) -> tuple[
+        list[tuple[str, int, str, tuple[Any, ...], bool]], list[str], str | None]:
+    """In a worker process: record lines parsed and checked, as
+    ``(rows (kind, municipality, field path, values, deleted), errors, the error that ends the file)``."""
+    rows: list[tuple[str, int, str, tuple[Any, ...], bool]] = []
+    errors: list[str] = []
+    for i, name, j, number, raw in lines:
+        try:
+            line = json.loads(raw)
+        except ValueError as e:  # UnicodeDecodeError included
+            return rows, errors, f"line {number} is not valid UTF-8 JSON: {e}"
+        if not isinstance(line, dict) or len(line) != 1:
+            return rows, errors, (f"line {number} must be an object with one key (format, municipality, "
+                                  "household, seal_registration, tax_record, family_register)")
+        (value,) = line.values()
+        try:
+            for kind, where, row, deleted in checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"),
+                                                          name, Path(base), fmt):
+                rows.append((kind, i, where, staging.values(kind, row, deleted), deleted))
+        except ImportError_ as e:
+            errors.append(str(e))
+            if len(errors) >= MAX_ERRORS:
+                break
+    return rows, errors, None
+
+
+WORKER_MIN_BYTES = 32 * 1024 * 1024
+"""JSON Lines files from this size (about 30,000 residents) are checked by worker processes."""
+CHUNK_LINES = 1000
+"""Record lines per task of a worker process."""
+
+
+def default_workers(path: Path) -> int:
+    """Worker processes for ``path``: one per core for a large JSON Lines file, else none.
+
+    ``KOFU_IMPORT_WORKERS`` overrides it (``0``: check every record in the importing process).
+    """
+    raw = os.environ.get("KOFU_IMPORT_WORKERS")
+    if raw is not None and raw.strip():
+        return max(0, int(raw))
+    try:
+        large = path.stat().st_size >= WORKER_MIN_BYTES
+    except OSError:
+        large = False
+    return min(os.cpu_count() or 1, 8) if large and (os.cpu_count() or 1) > 1 else 0
+
+
 # ---------------------------------------------------------------- one import
 
 
@@ -702,13 +804,30 @@ class Import:
 
     # -- reading
 
-    def read(self, fp: IO[bytes], *, lines: bool = False) -> None:
-        """Read and check the file, staging its records (``lines``: JSON Lines)."""
+    def read(self, fp: IO[bytes], *, lines: bool = False, workers: int = 0) -> None:
+        """Read and check the file, staging its records (``lines``: JSON Lines, whose record
+        lines ``workers`` processes parse and check when there are two or more)."""
         settings: dict[str, Any] = {}
         saw_municipalities = False
-        for part in _walk_lines(fp) if lines else _walk(fp):
+        if lines and workers > 1:
+            parts = self._in_workers(_walk_lines(fp, unparsed=True), workers)
+        else:
+            parts = _walk_lines(fp) if lines else _walk(fp)
+        for part in parts:
             tag = part[0]
-            if tag == "record":
+            if tag == "checked":
+                _, rows, errors, fatal = part
+                for kind, i, where, values, deleted in rows:
+                    self.stage.add_values(kind, i, where, values, deleted=deleted)
+                    if deleted:
+                        self.removals += 1
+                    elif kind in self.counts:
+                        self.counts[kind] += 1
+                for message in errors:
+                    self.error(message)
+                if fatal is not None:
+                    raise ImportError_(fatal)
+            elif tag == "record":
                 _, i, key, j, value = part
                 try:
                     self._record(i, key, _Reader(value, f"municipalities[{i}].{key}[{j}]"))
@@ -754,57 +873,67 @@ class Import:
         if not saw_municipalities:
             self.error("municipalities is required")
 
-    def _record(self, i: int, key: str, r: _Reader) -> None:
-        if r.data.get("deleted") is not None and r.get("deleted", bool):
-            self._removal(i, key, r)
-            return
-        if key == "households":
-            household, members = _household(r)
-            self.record(i, "households", household, r.path)
-            for m in members:
-                self.record(i, "residents", m, m.pop("_where"))
-        elif key == "seal_registrations":
-            self.record(i, "seals", _seal(r, self.base), r.path)
-        elif key == "tax_records":
-            self.record(i, "tax_records", _tax_record(r), r.path)
-        else:
-            register, members = _register(r)
-            self.record(i, "family_registers", register, r.path)
-            for m in members:
-                self.record(i, "register_members", m, m.pop("_where"))
+    def _in_workers(self, parts: Iterator[tuple[Any, ...]], workers: int) -> Iterator[tuple[Any, ...]]:
+        """``parts`` with their record lines checked by ``workers`` processes, in file order.
 
-    def _removal(self, i: int, key: str, r: _Reader) -> None:
-        """A record marked ``"deleted": true``: its key only (other fields are not read)."""
-        if self.format not in WITH_REMOVALS:
-            raise ImportError_(f"{r.where('deleted')}: removing a record needs format {FORMAT!r} or "
-                               f"{DIFFERENCE_FORMAT!r}; this file is {self.format!r}")
-        if key == "households":
-            kind, row = "households", {"household_id": r.text("id", max_len=64)}
-        elif key == "seal_registrations":
-            kind, row = "seals", {"registration_number": r.text("number", max_len=32)}
-        elif key == "tax_records":
-            year = r.get("fiscal_year", int)
-            kind, row = "tax_records", {"resident_id": r.text("resident", max_len=64), "fiscal_year": year}
-        else:
-            kind, row = "family_registers", {"register_id": r.text("id", max_len=64)}
-        self.stage.add(kind, i, r.path, row, deleted=True)
-        self.removals += 1
+        Lines go out in chunks; at most two chunks per worker are in flight,
+        so memory stays bounded. Each chunk comes back as ``("checked",
+        rows, errors, fatal)`` in its place among the other parts.
+        """
+        import multiprocessing
+
+        # forkserver: the workers do not inherit this process's database connection or threads.
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["kofu.issuer.importer"])
+        pending: deque[tuple[str, Any]] = deque()
+        chunk: list[tuple[Any, ...]] = []
+        with ctx.Pool(workers) as pool:
+
+            def submit() -> None:
+                pending.append(("chunk", pool.apply_async(_check_lines, (str(self.base), self.format, chunk[:]))))
+                chunk.clear()
+
+            def ready(final: bool) -> Iterator[tuple[Any, ...]]:
+                in_flight = sum(1 for k, _ in pending if k == "chunk")
+                while pending and (final or pending[0][0] == "part" or pending[0][1].ready()
+                                   or in_flight > 2 * workers):
+                    what, item = pending.popleft()
+                    if what == "part":
+                        yield item
+                    else:
+                        in_flight -= 1
+                        yield ("checked", *item.get())
+
+            for part in parts:
+                if part[0] == "line":
+                    chunk.append(part[1:])
+                    if len(chunk) >= CHUNK_LINES:
+                        submit()
+                else:
+                    if chunk:
+                        submit()
+                    pending.append(("part", part))
+                yield from ready(False)
+            if chunk:
+                submit()
+            yield from ready(True)
+
+    def _record(self, i: int, key: str, r: _Reader) -> None:
+        for kind, where, row, deleted in checked_rows(r, key, self.base, self.format):
+            if deleted:
+                self.stage.add(kind, i, where, row, deleted=True)
+                self.removals += 1
+            else:
+                self.record(i, kind, row, where)
 
     def record(self, i: int, kind: str, row: dict[str, Any], where: str) -> None:
         """One checked record of the ``i``-th municipality (kind: a staging.TABLES key), staged.
 
-        Per-record checks belong here: raise ImportError_ naming ``where``. A
-        family register's plausibility (:mod:`kofu.issuer.plausibility`) is
-        checked here; seals need the residents' birth dates and the seals
-        already stored, and are checked across records in :meth:`finish`.
+        Per-record checks belong in :func:`checked_rows` (which runs in
+        worker processes for a large JSON Lines file); seals need the
+        residents' birth dates and the seals already stored, and are checked
+        across records in :meth:`finish`.
         """
-        if kind == "family_registers":
-            # The register's data as parsed (``_data``), not its JSON text, when the reader left it.
-            data = row.pop("_data", None) or row["data"]
-            found = plausibility.problems(residents=(), seals=(), registers=[{"data": data, "_where": where}])
-            if found:
-                raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
-                                   [f"{w}: {message}" for w, message in found])
         self.stage.add(kind, i, where, row)
         if kind in self.counts:
             self.counts[kind] += 1
@@ -961,8 +1090,11 @@ class Import:
         return errors
 
 
-def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
-    """Import a full export or a difference; all or nothing."""
+def import_file(engine: sa.Engine, path: Path, *, workers: int | None = None) -> ImportSummary:
+    """Import a full export or a difference; all or nothing.
+
+    ``workers``: processes that check a JSON Lines file's records (default:
+    :func:`default_workers`)."""
     try:
         fp = path.open("rb")
     except OSError as e:
@@ -972,7 +1104,8 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
         try:
             job.stage.create()
             try:
-                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"))
+                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"),
+                         workers=default_workers(path) if workers is None else workers)
             except ijson.JSONError as e:
                 raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
             except UnicodeDecodeError as e:

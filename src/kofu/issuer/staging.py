@@ -79,6 +79,12 @@ REMOVABLE = ("households", "seals", "tax_records", "family_registers")
 """Kinds a file may remove (``"deleted": true`` with the key only)."""
 
 
+def values(kind: str, row: dict[str, Any], deleted: bool = False) -> tuple[Any, ...]:
+    """A checked record's staged columns, in order (a removal: its key, the rest None)."""
+    columns = TABLES[kind].columns
+    return tuple(row.get(c) for c in columns) if deleted else tuple(row[c] for c in columns)
+
+
 def _name(kind: str) -> str:
     return f"kofu_stage_{kind}"
 
@@ -134,8 +140,10 @@ class Stage:
 
     def add(self, kind: str, m: int, where: str, row: dict[str, Any], *, deleted: bool = False) -> None:
         """One checked record; ``deleted``: a removal, ``row`` holds the key columns only."""
-        spec = TABLES[kind]
-        values = tuple(row.get(c) for c in spec.columns) if deleted else tuple(row[c] for c in spec.columns)
+        self.add_values(kind, m, where, values(kind, row, deleted), deleted=deleted)
+
+    def add_values(self, kind: str, m: int, where: str, values: tuple[Any, ...], *, deleted: bool = False) -> None:
+        """One checked record as :func:`values` gives it."""
         self.n += 1
         if not self.pg:
             values = tuple(v if p is None or v is None else p(v)
@@ -144,7 +152,7 @@ class Stage:
         if deleted:
             self.removals[kind] += 1
         elif kind == "seals":
-            self.bytes[kind] += len(row["impression_png"])
+            self.bytes[kind] += len(values[2])
         if len(self.rows[kind]) >= BATCH_ROWS or self.bytes[kind] >= BATCH_BYTES:
             self._write(kind)
 
