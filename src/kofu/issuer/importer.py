@@ -53,7 +53,7 @@ import json
 import os
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -600,7 +600,7 @@ def checked_rows(r: _Reader, key: str, base: Path, fmt: str | None) -> list[tupl
 # ---------------------------------------------------------------- the stream
 
 
-def _walk(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+def _walk(fp: IO[bytes]) -> Generator[tuple[Any, ...], None, None]:
     """The file as a stream of parts, never holding more than one record:
 
     ``("format", value)``, ``("municipalities", value)`` (``[]`` when the
@@ -675,7 +675,7 @@ _RECORD_LINE = re.compile(rb'\s*\{\s*"([a-z_]+)"\s*:')
 """The key of a record line, read without parsing the line (the worker processes parse it)."""
 
 
-def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Iterator[tuple[Any, ...]]:
+def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Generator[tuple[Any, ...], None, None]:
     """The same parts from JSON Lines: a format line, then each municipality's line and its records.
 
     Each line is one object with one key: ``format``, ``municipality`` (its
@@ -807,12 +807,19 @@ class Import:
     def read(self, fp: IO[bytes], *, lines: bool = False, workers: int = 0) -> None:
         """Read and check the file, staging its records (``lines``: JSON Lines, whose record
         lines ``workers`` processes parse and check when there are two or more)."""
-        settings: dict[str, Any] = {}
-        saw_municipalities = False
+        parts: Generator[tuple[Any, ...], None, None]
         if lines and workers > 1:
             parts = self._in_workers(_walk_lines(fp, unparsed=True), workers)
         else:
             parts = _walk_lines(fp) if lines else _walk(fp)
+        try:
+            self._read(parts)
+        finally:
+            parts.close()  # stops the worker processes at once when reading fails
+
+    def _read(self, parts: Generator[tuple[Any, ...], None, None]) -> None:
+        settings: dict[str, Any] = {}
+        saw_municipalities = False
         for part in parts:
             tag = part[0]
             if tag == "checked":
@@ -873,7 +880,7 @@ class Import:
         if not saw_municipalities:
             self.error("municipalities is required")
 
-    def _in_workers(self, parts: Iterator[tuple[Any, ...]], workers: int) -> Iterator[tuple[Any, ...]]:
+    def _in_workers(self, parts: Iterator[tuple[Any, ...]], workers: int) -> Generator[tuple[Any, ...], None, None]:
         """``parts`` with their record lines checked by ``workers`` processes, in file order.
 
         Lines go out in chunks; at most two chunks per worker are in flight,
