@@ -11,6 +11,13 @@ issuer's tables, in the same transaction. Memory stays bounded whatever the
 file size, and bad input anywhere changes nothing. Every error names its
 field path; the first ``MAX_ERRORS`` are reported together.
 
+A large JSON Lines file is parsed and checked by worker processes
+(:func:`default_workers`): the importing process reads the lines, hands
+chunks of record lines to the workers (:func:`_check_lines`, which runs the
+same :func:`checked_rows` as the in-process path) and stages what comes back
+in file order, so the field paths, the order of the errors and the staged
+rows are the same either way.
+
 Two kinds of file:
 
 - a **full export** (``kofu-issuer-import/3``; ``/1`` and ``/2`` still
