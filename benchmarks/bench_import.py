@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -347,6 +348,12 @@ def _report(results: list[Figures]) -> None:
             print(f"projection for {GOAL_RESIDENTS:,} residents on PostgreSQL (linear from {r.size:,}): "
                   f"full import {projected / 60:.1f} min (goal ≤ 10 min), memory {r.memory_mb['full']:.0f} MB "
                   "(bounded: it does not grow with the file; goal ≤ 1 GB)")
+            cpu = re.search(r"cpu ([\d.]+) s .*server ([\d.]+) s", r.notes.get("full", ""))
+            if cpu:
+                total = (float(cpu.group(1)) + float(cpu.group(2))) * GOAL_RESIDENTS / r.size
+                print(f"  CPU time (import, workers and server) for {GOAL_RESIDENTS:,}: {total / 60:.1f} min in all; "
+                      "the wall time is about that divided by the cores it spreads over (the reading and "
+                      "checking), at best, on an idle machine")
 
 
 if __name__ == "__main__":
