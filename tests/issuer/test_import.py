@@ -71,9 +71,19 @@ def write(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def difference(sequence: int, **lists: Any) -> dict[str, Any]:
-    return {"format": "kofu-issuer-difference/1",
-            "municipalities": [{"code": KATO, "sequence": sequence, **lists}]}
+def difference(sequence: int, fmt: str = "kofu-issuer-difference/2", **lists: Any) -> dict[str, Any]:
+    return {"format": fmt, "municipalities": [{"code": KATO, "sequence": sequence, **lists}]}
+
+
+def offered(svc: IssuerService, link: str) -> set[str]:
+    got = svc.query_availability(KATO, link)
+    assert isinstance(got, Offers), got
+    return {o.kind for o in got.offers}
+
+
+def count(engine: sa.Engine, table: sa.Table, *where: Any) -> int:
+    with engine.connect() as c:
+        return int(c.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
 
 
 def test_a_difference_applied_twice_or_out_of_order_is_refused_and_changes_nothing(
@@ -157,6 +167,102 @@ def test_a_seal_abolished_by_a_difference_is_refused_at_the_very_next_request(wo
     assert after == before
 
 
+def test_a_difference_removes_seals_tax_records_registers_and_households(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    assert {"inkan", "koseki", "zeimu"} <= offered(svc, "link-R001")
+    # H002's members move into H003 (sent whole); H002 is then removed.
+    h002 = next(h for h in kato["households"] if h["id"] == "H002")
+    h003 = json.loads(json.dumps(next(h for h in kato["households"] if h["id"] == "H003")))
+    h003["members"] += json.loads(json.dumps(h002["members"]))
+    d1 = write(tmp_path / "d1.json", difference(
+        1, households=[h003, {"id": "H002", "deleted": True}],
+        seal_registrations=[{"number": "KT-0001", "deleted": True}],               # registered in error (誤登録)
+        tax_records=[{"resident": "R001", "fiscal_year": 2024, "deleted": True}],  # assessed in error (課税取消)
+        family_registers=[{"id": "K001", "deleted": True}],                       # 転籍 to another municipality
+    ))
+    summary = import_file(svc.engine, d1)
+    assert summary.removed == 4
+    code = seal_registrations.c.municipality_code == KATO
+    assert count(svc.engine, seal_registrations, code, seal_registrations.c.registration_number == "KT-0001") == 0
+    assert count(svc.engine, tax_records, tax_records.c.municipality_code == KATO,
+                 tax_records.c.resident_id == "R001") == 2  # 2023 and 2025 stay
+    assert count(svc.engine, family_registers, family_registers.c.municipality_code == KATO,
+                 family_registers.c.register_id == "K001") == 0
+    assert count(svc.engine, register_members, register_members.c.municipality_code == KATO,
+                 register_members.c.register_id == "K001") == 0
+    assert count(svc.engine, households, households.c.municipality_code == KATO,
+                 households.c.household_id == "H002") == 0
+    with svc.engine.connect() as c:
+        assert c.execute(sa.select(residents.c.household_id).where(
+            residents.c.municipality_code == KATO, residents.c.resident_id == "R010")).scalar_one() == "H003"
+    # At the very next request: no 印鑑登録証明書, no 戸籍 (本籍 no longer here); 2025's tax certificate still.
+    kinds = offered(svc, "link-R001")
+    assert "inkan" not in kinds and "koseki" not in kinds and "fuhyo" not in kinds and "zeimu" in kinds
+    after = snapshot(svc.engine)
+
+    def refused(name: str, message: str, doc: dict[str, Any]) -> None:
+        with pytest.raises(ImportError_, match=message):
+            import_file(svc.engine, write(tmp_path / name, doc))
+        assert snapshot(svc.engine) == after
+
+    # Removing what is not stored: the difference disagrees with the data; refused, nothing changes.
+    refused("gone.json", r"seal_registrations\[0\]: this seal registration is removed, but 282286 has no such",
+            difference(2, seal_registrations=[{"number": "KT-0001", "deleted": True}]))
+    # A household still holding a resident: refused after the merge, which is rolled back.
+    refused("held.json", r"households\[0\]: household H003 is removed, but resident R010 still belongs to it",
+            difference(2, households=[{"id": "H003", "deleted": True}],
+                       seal_registrations=[{"number": "KT-0002", "deleted": True}]))
+    # A record removed and sent in one file.
+    refused("both.json", r"seal_registrations\[1\]: this seal registration also appears at "
+                         r"municipalities\[0\]\.seal_registrations\[0\]",
+            difference(2, seal_registrations=[kato["seal_registrations"][1], {"number": "KT-0002", "deleted": True}]))
+    # Removals came with the new versions: an earlier one that carries one is refused, naming the version.
+    refused("old.json", r"seal_registrations\[0\]\.deleted: removing a record needs format 'kofu-issuer-import/3' "
+                        r"or 'kofu-issuer-difference/2'; this file is 'kofu-issuer-difference/1'",
+            difference(2, "kofu-issuer-difference/1", seal_registrations=[{"number": "KT-0002", "deleted": True}]))
+    # Difference 1 without removals still applies.
+    import_file(svc.engine, write(tmp_path / "d2.json", difference(2, "kofu-issuer-difference/1", households=[h003])))
+
+
+def test_a_full_export_may_remove_records_and_imports_twice(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    doc["format"] = "kofu-issuer-import/3"
+    kato = doc["municipalities"][0]
+    kato["seal_registrations"][1] = {"number": "KT-0002", "deleted": True}
+    path = write(tmp_path / "full.json", doc)
+    assert import_file(svc.engine, path).removed == 1
+    after = snapshot(svc.engine)
+    assert count(svc.engine, seal_registrations, seal_registrations.c.registration_number == "KT-0002") == 0
+    # The same file again: nothing left to remove, nothing changes (a full export may be sent twice).
+    summary = import_file(svc.engine, path)
+    assert (summary.removed, summary.changed) == (0, 0)
+    assert {k: v for k, v in snapshot(svc.engine).items() if k != "municipalities"} == \
+        {k: v for k, v in after.items() if k != "municipalities"}
+
+
+def test_earlier_format_versions_import_while_their_content_is_valid(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    before = snapshot(svc.engine)
+    for fmt in ("kofu-issuer-import/2", "kofu-issuer-import/3"):
+        doc["format"] = fmt
+        assert import_file(svc.engine, write(tmp_path / "same.json", doc)).changed == 0
+    # Format 2's free {label, text} events: refused, naming the change and the version that made it.
+    doc["format"] = "kofu-issuer-import/2"
+    doc["municipalities"][0]["family_registers"][0]["persons"][0]["events"] = [
+        {"label": "出生", "text": "【出生日】昭和55年4月1日"}]
+    with pytest.raises(ImportError_, match=r"family_registers\[0\]\.persons\[0\]\.events\[0\]: \{label, text\} "
+                                           r"events are no longer imported: since kofu-issuer-import/3"):
+        import_file(svc.engine, write(tmp_path / "old.json", doc))
+    doc["format"] = "kofu-issuer-import/4"
+    with pytest.raises(ImportError_, match=r"format must be 'kofu-issuer-import/3' or 'kofu-issuer-difference/2' "
+                                           r"\(or an earlier version: kofu-issuer-import/1, kofu-issuer-import/2, "
+                                           r"kofu-issuer-difference/1\), got 'kofu-issuer-import/4'"):
+        import_file(svc.engine, write(tmp_path / "new.json", doc))
+    assert {k: v for k, v in snapshot(svc.engine).items() if k != "municipalities"} == \
+        {k: v for k, v in before.items() if k != "municipalities"}
+
+
 def test_an_unchanged_full_import_writes_nothing(world: Any) -> None:
     svc, w, _doc = world
     before = snapshot(svc.engine)
@@ -168,9 +274,10 @@ def test_an_unchanged_full_import_writes_nothing(world: Any) -> None:
         {k: v for k, v in before.items() if k != "municipalities"}
 
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+@pytest.mark.parametrize(("suffix", "workers"), [(".json", 0), (".jsonl", 0), (".jsonl", 2)],
+                         ids=["json", "jsonl", "jsonl-in-2-worker-processes"])
 def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
-    db_url: str, tmp_path: Path, suffix: str
+    db_url: str, tmp_path: Path, suffix: str, workers: int
 ) -> None:
     engine = make_engine(db_url)
     create_all(engine)
@@ -178,7 +285,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
     n = city.write_full(good, 12_000)
     clock.set_for_tests(NOW)
     try:
-        summary = import_file(engine, good)
+        summary = import_file(engine, good, workers=workers)
         assert summary.residents == n and summary.changed > n
         before = snapshot(engine)
         # The same city with every household moved, and an impossible date in the very last record.
@@ -188,7 +295,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
         bad.write_text(text, encoding="utf-8")
         with pytest.raises(ImportError_, match=r"municipalities\[0\]\.households\[\d+\]\.members\[\d\]\.birth_date: "
                                                r"'2010-13-40' is not a date"):
-            import_file(engine, bad)
+            import_file(engine, bad, workers=workers)
         assert snapshot(engine) == before
     finally:
         clock.set_for_tests(None)

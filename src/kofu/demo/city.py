@@ -7,7 +7,7 @@ here) for about half the households. Everything about household ``h`` comes
 from its own random stream, so a difference can regenerate exactly the
 records it changes.
 
->>> write_full(Path("city.json"), residents=100_000)                  # kofu-issuer-import/2
+>>> write_full(Path("city.json"), residents=100_000)                  # kofu-issuer-import/3
 >>> write_difference(Path("diff.json"), residents=100_000, changes=5_000, sequence=1)
 
 The file is written as a stream: memory stays small whatever the size.
@@ -212,7 +212,7 @@ def write_full(path: Path, residents: int, *, code: str = CODE, sequence: int = 
                 rec[0]["members"][-1]["birth_date"] = "2010-13-40"
             yield rec
 
-    return _write(path, {"format": "kofu-issuer-import/2"}, municipality(code) | {"sequence": sequence},
+    return _write(path, {"format": "kofu-issuer-import/3"}, municipality(code) | {"sequence": sequence},
                   records())
 
 
@@ -222,7 +222,7 @@ def write_difference(path: Path, residents: int, changes: int, sequence: int, *,
     total = sum(1 for _ in households_for(residents))
     rng = random.Random(SEED + sequence)
     chosen = sorted(rng.sample(range(total), min(changes, total)))
-    return _write(path, {"format": "kofu-issuer-difference/1"}, {"code": code, "sequence": sequence},
+    return _write(path, {"format": "kofu-issuer-difference/2"}, {"code": code, "sequence": sequence},
                   (_household(h, code, png, variant=sequence * 7 + k + 1) for k, h in enumerate(chosen)))
 
 

@@ -435,7 +435,7 @@ def issuer_import_document(
                 ],
             }
         )
-    return {"format": "kofu-issuer-import/2", "municipalities": municipalities}
+    return {"format": "kofu-issuer-import/3", "municipalities": municipalities}
 
 
 def household_members_of(import_doc: dict[str, Any], resident_id: str) -> list[str]:

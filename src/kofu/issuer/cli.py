@@ -101,8 +101,8 @@ def _import(args: argparse.Namespace) -> int:
     what = "applied a difference:" if summary.difference else "imported"
     print(f"{what} {summary.municipalities} municipalities, {summary.households} households, "
           f"{summary.residents} residents, {summary.seals} seal registrations, {summary.tax_records} tax "
-          f"records, {summary.family_registers} family registers ({summary.changed} rows written; "
-          "unchanged records are not written again)")
+          f"records, {summary.family_registers} family registers ({summary.changed} rows written, "
+          f"{summary.removed} records removed; unchanged records are not written again)")
     read, checked, merged = summary.seconds
     print(f"read and staged in {read:.1f} s, checked in {checked:.1f} s, merged in {merged:.1f} s")
     return 0

@@ -11,15 +11,26 @@ issuer's tables, in the same transaction. Memory stays bounded whatever the
 file size, and bad input anywhere changes nothing. Every error names its
 field path; the first ``MAX_ERRORS`` are reported together.
 
+A large JSON Lines file is parsed and checked by worker processes
+(:func:`default_workers`): the importing process reads the lines, hands
+chunks of record lines to the workers (:func:`_check_lines`, which runs the
+same :func:`checked_rows` as the in-process path) and stages what comes back
+in file order, so the field paths, the order of the errors and the staged
+rows are the same either way.
+
 Two kinds of file:
 
-- a **full export** (``kofu-issuer-import/1`` and ``/2``): records are
-  upserted by key; a record whose content is unchanged (the same content hash)
-  is not written again, so importing the same file twice is cheap;
-- a **difference** (``kofu-issuer-difference/1``): only the records that
-  changed, with a sequence number per municipality that must follow the
-  last one applied; a difference applied twice or out of order is refused
-  and changes nothing.
+- a **full export** (``kofu-issuer-import/3``; ``/1`` and ``/2`` still
+  import): records are upserted by key; a record whose stored columns are
+  unchanged is not written again, so importing the same file twice is cheap;
+- a **difference** (``kofu-issuer-difference/2``; ``/1`` still imports):
+  only the records that changed, with a sequence number per municipality
+  that must follow the last one applied; a difference applied twice or out
+  of order is refused and changes nothing.
+
+From ``kofu-issuer-import/3`` and ``kofu-issuer-difference/2`` a household,
+seal registration, tax record or family register may be removed: the record
+with ``"deleted": true`` and its key.
 
 >>> summary = import_file(engine, Path("export.json"))
 
@@ -46,7 +57,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+import os
+import re
+from collections import deque
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -64,7 +78,6 @@ from kofu.domain.ids import InvalidIdentifier, validate_municipality_code
 from kofu.domain.rules import HoursWindow, Kind, MaintenanceWindow
 from kofu.domain.taxyears import TaxYearWindow, TaxYearWindowError
 from kofu.issuer import plausibility, staging
-from kofu.issuer.tables import residents, seal_registrations
 
 # The reader's methods ``date`` and ``list`` shadow the builtins inside its class body.
 _date = date
@@ -76,10 +89,15 @@ MAX_YEN = 10**12
 MAX_ERRORS = 10
 """Errors reported at most; reading stops after that many."""
 
-FORMAT = "kofu-issuer-import/2"
-ACCEPTED_FORMATS = ("kofu-issuer-import/1", FORMAT)
-"""Version 1 files (residents only) still import; 2 adds seals, tax, registers."""
-DIFFERENCE_FORMAT = "kofu-issuer-difference/1"
+FORMAT = "kofu-issuer-import/3"
+DIFFERENCE_FORMAT = "kofu-issuer-difference/2"
+FULL_FORMATS = ("kofu-issuer-import/1", "kofu-issuer-import/2", FORMAT)
+"""1 holds residents only; 2 adds seals, tax records and registers; 3 has structured 戸籍 events
+(required of every version now) and removals (``"deleted": true``)."""
+DIFFERENCE_FORMATS = ("kofu-issuer-difference/1", DIFFERENCE_FORMAT)
+"""Difference 2 is to difference 1 what import 3 is to import 2."""
+WITH_REMOVALS = (FORMAT, DIFFERENCE_FORMAT)
+ACCEPTED_FORMATS = FULL_FORMATS + DIFFERENCE_FORMATS
 
 RECORD_LISTS = ("households", "seal_registrations", "tax_records", "family_registers")
 """The municipality's record lists: streamed record by record."""
@@ -111,6 +129,8 @@ class ImportSummary:
     family_registers: int = 0
     changed: int = 0
     """Rows written; records whose content was already stored are not written again."""
+    removed: int = 0
+    """Records removed (``"deleted": true``)."""
     difference: bool = False
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """Time spent reading and staging, checking across records, and merging."""
@@ -471,8 +491,17 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
                 data=json.dumps(data, ensure_ascii=False, sort_keys=True))
 
 
+OLD_EVENTS = ("{label, text} events are no longer imported: since kofu-issuer-import/3 (and "
+              "kofu-issuer-difference/2) each event gives its type and items, e.g. "
+              '{"type": "出生", "date": "1980-04-01", "place": "兵庫県西脇市"}, and the issuer prints them '
+              "(docs/issuer-import.md)")
+
+
 def _koseki_events(r: _Reader, check: Any) -> list[dict[str, str]]:
     """``r``'s events, each checked by :mod:`kofu.domain.koseki` (errors name the field path)."""
+    for n, e in enumerate(r.list("events", [])):
+        if isinstance(e, dict) and "type" not in e and ("label" in e or "text" in e):
+            raise ImportError_(f"{r.where('events')}[{n}]: {OLD_EVENTS}")
     try:
         return [check(e, f"{r.where('events')}[{n}]") for n, e in enumerate(r.list("events", []))]
     except koseki.KosekiFormatError as e:
@@ -532,13 +561,53 @@ def _register(kr: _Reader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise ImportError_(f"{kr.where('persons')} must list at least one person")
     data = {"events": _koseki_events(kr, koseki.register_event), "persons": persons}
     return dict(register_id=register_id, honseki=kr.text("honseki"), head_name=kr.text("head"),
-                data=json.dumps(data, ensure_ascii=False)), members
+                data=json.dumps(data, ensure_ascii=False), _data=data), members
+
+
+def checked_rows(r: _Reader, key: str, base: Path, fmt: str | None) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """One record of list ``key`` (``households`` …), checked: its rows as
+    ``(staging kind, field path, row, deleted)``; raises ImportError_ naming the field.
+
+    Pure (reads no database): the same in the importing process and in the
+    worker processes that check a large JSON Lines file.
+    """
+    if r.data.get("deleted") is not None and r.get("deleted", bool):
+        # A removal: the key only (other fields are not read).
+        if fmt not in WITH_REMOVALS:
+            raise ImportError_(f"{r.where('deleted')}: removing a record needs format {FORMAT!r} or "
+                               f"{DIFFERENCE_FORMAT!r}; this file is {fmt!r}")
+        if key == "households":
+            kind, row = "households", {"household_id": r.text("id", max_len=64)}
+        elif key == "seal_registrations":
+            kind, row = "seals", {"registration_number": r.text("number", max_len=32)}
+        elif key == "tax_records":
+            year = r.get("fiscal_year", int)
+            kind, row = "tax_records", {"resident_id": r.text("resident", max_len=64), "fiscal_year": year}
+        else:
+            kind, row = "family_registers", {"register_id": r.text("id", max_len=64)}
+        return [(kind, r.path, row, True)]
+    if key == "households":
+        household, members = _household(r)
+        return [("households", r.path, household, False),
+                *(("residents", m.pop("_where"), m, False) for m in members)]
+    if key == "seal_registrations":
+        return [("seals", r.path, _seal(r, base), False)]
+    if key == "tax_records":
+        return [("tax_records", r.path, _tax_record(r), False)]
+    register, members = _register(r)
+    found = plausibility.problems(residents=(), seals=(),
+                                  registers=[{"data": register.pop("_data"), "_where": r.path}])
+    if found:
+        raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
+                           [f"{w}: {message}" for w, message in found])
+    return [("family_registers", r.path, register, False),
+            *(("register_members", m.pop("_where"), m, False) for m in members)]
 
 
 # ---------------------------------------------------------------- the stream
 
 
-def _walk(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+def _walk(fp: IO[bytes]) -> Generator[tuple[Any, ...], None, None]:
     """The file as a stream of parts, never holding more than one record:
 
     ``("format", value)``, ``("municipalities", value)`` (``[]`` when the
@@ -609,16 +678,28 @@ LINE_KEYS = {"household": "households", "seal_registration": "seal_registrations
 """JSON Lines: the key of a record line → the list it belongs to."""
 
 
-def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+_RECORD_LINE = re.compile(rb'\s*\{\s*"([a-z_]+)"\s*:')
+"""The key of a record line, read without parsing the line (the worker processes parse it)."""
+
+
+def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Generator[tuple[Any, ...], None, None]:
     """The same parts from JSON Lines: a format line, then each municipality's line and its records.
 
     Each line is one object with one key: ``format``, ``municipality`` (its
     settings) or a record (``household``, ``seal_registration``,
     ``tax_record``, ``family_register``) of the municipality above it.
+    ``unparsed``: record lines come as ``("line", i, list_key, j, line
+    number, bytes)``, to be parsed and checked by :func:`_check_lines`.
     """
     i = -1
     counters: dict[str, int] = {}
     for number, raw in enumerate(fp, start=1):
+        if unparsed and i >= 0:
+            found = _RECORD_LINE.match(raw)
+            if found is not None and (name := LINE_KEYS.get(found.group(1).decode())) is not None:
+                counters[name] += 1
+                yield ("line", i, name, counters[name], number, raw)
+                continue
         if not raw.strip():
             continue
         try:
@@ -655,6 +736,53 @@ def _walk_lines(fp: IO[bytes]) -> Iterator[tuple[Any, ...]]:
         yield ("municipalities", None)
 
 
+def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, int, bytes]]) -> tuple[
+        list[tuple[str, int, str, tuple[Any, ...], bool]], list[str], str | None]:
+    """In a worker process: record lines parsed and checked, as
+    ``(rows (kind, municipality, field path, values, deleted), errors, the error that ends the file)``."""
+    rows: list[tuple[str, int, str, tuple[Any, ...], bool]] = []
+    errors: list[str] = []
+    for i, name, j, number, raw in lines:
+        try:
+            line = json.loads(raw)
+        except ValueError as e:  # UnicodeDecodeError included
+            return rows, errors, f"line {number} is not valid UTF-8 JSON: {e}"
+        if not isinstance(line, dict) or len(line) != 1:
+            return rows, errors, (f"line {number} must be an object with one key (format, municipality, "
+                                  "household, seal_registration, tax_record, family_register)")
+        (value,) = line.values()
+        try:
+            for kind, where, row, deleted in checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"),
+                                                          name, Path(base), fmt):
+                rows.append((kind, i, where, staging.values(kind, row, deleted), deleted))
+        except ImportError_ as e:
+            errors.append(str(e))
+            if len(errors) >= MAX_ERRORS:
+                break
+    return rows, errors, None
+
+
+WORKER_MIN_BYTES = 32 * 1024 * 1024
+"""JSON Lines files from this size (about 30,000 residents) are checked by worker processes."""
+CHUNK_LINES = 1000
+"""Record lines per task of a worker process."""
+
+
+def default_workers(path: Path) -> int:
+    """Worker processes for ``path``: one per core for a large JSON Lines file, else none.
+
+    ``KOFU_IMPORT_WORKERS`` overrides it (``0``: check every record in the importing process).
+    """
+    raw = os.environ.get("KOFU_IMPORT_WORKERS")
+    if raw is not None and raw.strip():
+        return max(0, int(raw))
+    try:
+        large = path.stat().st_size >= WORKER_MIN_BYTES
+    except OSError:
+        large = False
+    return min(os.cpu_count() or 1, 8) if large and (os.cpu_count() or 1) > 1 else 0
+
+
 # ---------------------------------------------------------------- one import
 
 
@@ -673,6 +801,7 @@ class Import:
         self.sequences: dict[int, int | None] = {}
         self.codes: dict[str, str] = {}
         self.counts = dict.fromkeys(("households", "residents", "seals", "tax_records", "family_registers"), 0)
+        self.removals = 0
         self.started = perf_counter()
 
     def error(self, message: str) -> None:
@@ -682,13 +811,37 @@ class Import:
 
     # -- reading
 
-    def read(self, fp: IO[bytes], *, lines: bool = False) -> None:
-        """Read and check the file, staging its records (``lines``: JSON Lines)."""
+    def read(self, fp: IO[bytes], *, lines: bool = False, workers: int = 0) -> None:
+        """Read and check the file, staging its records (``lines``: JSON Lines, whose record
+        lines ``workers`` processes parse and check when there are two or more)."""
+        parts: Generator[tuple[Any, ...], None, None]
+        if lines and workers > 1:
+            parts = self._in_workers(_walk_lines(fp, unparsed=True), workers)
+        else:
+            parts = _walk_lines(fp) if lines else _walk(fp)
+        try:
+            self._read(parts)
+        finally:
+            parts.close()  # stops the worker processes at once when reading fails
+
+    def _read(self, parts: Generator[tuple[Any, ...], None, None]) -> None:
         settings: dict[str, Any] = {}
         saw_municipalities = False
-        for part in _walk_lines(fp) if lines else _walk(fp):
+        for part in parts:
             tag = part[0]
-            if tag == "record":
+            if tag == "checked":
+                _, rows, errors, fatal = part
+                for kind, i, where, values, deleted in rows:
+                    self.stage.add_values(kind, i, where, values, deleted=deleted)
+                    if deleted:
+                        self.removals += 1
+                    elif kind in self.counts:
+                        self.counts[kind] += 1
+                for message in errors:
+                    self.error(message)
+                if fatal is not None:
+                    raise ImportError_(fatal)
+            elif tag == "record":
                 _, i, key, j, value = part
                 try:
                     self._record(i, key, _Reader(value, f"municipalities[{i}].{key}[{j}]"))
@@ -715,10 +868,12 @@ class Import:
                     self.error(str(e))
             elif tag == "format":
                 fmt = part[1]
-                if fmt not in (*ACCEPTED_FORMATS, DIFFERENCE_FORMAT):
-                    raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r}, got {fmt!r}")
+                if fmt not in ACCEPTED_FORMATS:
+                    raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r} (or an earlier "
+                                       f"version: {', '.join(x for x in ACCEPTED_FORMATS if x not in WITH_REMOVALS)}), "
+                                       f"got {fmt!r}")
                 self.format = fmt
-                self.difference = fmt == DIFFERENCE_FORMAT
+                self.difference = fmt in DIFFERENCE_FORMATS
             elif tag == "municipalities":
                 saw_municipalities = True
                 if part[1] == []:
@@ -732,35 +887,67 @@ class Import:
         if not saw_municipalities:
             self.error("municipalities is required")
 
+    def _in_workers(self, parts: Iterator[tuple[Any, ...]], workers: int) -> Generator[tuple[Any, ...], None, None]:
+        """``parts`` with their record lines checked by ``workers`` processes, in file order.
+
+        Lines go out in chunks; at most two chunks per worker are in flight,
+        so memory stays bounded. Each chunk comes back as ``("checked",
+        rows, errors, fatal)`` in its place among the other parts.
+        """
+        import multiprocessing
+
+        # forkserver: the workers do not inherit this process's database connection or threads.
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["kofu.issuer.importer"])
+        pending: deque[tuple[str, Any]] = deque()
+        chunk: list[tuple[Any, ...]] = []
+        with ctx.Pool(workers) as pool:
+
+            def submit() -> None:
+                pending.append(("chunk", pool.apply_async(_check_lines, (str(self.base), self.format, chunk[:]))))
+                chunk.clear()
+
+            def ready(final: bool) -> Iterator[tuple[Any, ...]]:
+                in_flight = sum(1 for k, _ in pending if k == "chunk")
+                while pending and (final or pending[0][0] == "part" or pending[0][1].ready()
+                                   or in_flight > 2 * workers):
+                    what, item = pending.popleft()
+                    if what == "part":
+                        yield item
+                    else:
+                        in_flight -= 1
+                        yield ("checked", *item.get())
+
+            for part in parts:
+                if part[0] == "line":
+                    chunk.append(part[1:])
+                    if len(chunk) >= CHUNK_LINES:
+                        submit()
+                else:
+                    if chunk:
+                        submit()
+                    pending.append(("part", part))
+                yield from ready(False)
+            if chunk:
+                submit()
+            yield from ready(True)
+
     def _record(self, i: int, key: str, r: _Reader) -> None:
-        if key == "households":
-            household, members = _household(r)
-            self.record(i, "households", household, r.path)
-            for m in members:
-                self.record(i, "residents", m, m.pop("_where"))
-        elif key == "seal_registrations":
-            self.record(i, "seals", _seal(r, self.base), r.path)
-        elif key == "tax_records":
-            self.record(i, "tax_records", _tax_record(r), r.path)
-        else:
-            register, members = _register(r)
-            self.record(i, "family_registers", register, r.path)
-            for m in members:
-                self.record(i, "register_members", m, m.pop("_where"))
+        for kind, where, row, deleted in checked_rows(r, key, self.base, self.format):
+            if deleted:
+                self.stage.add(kind, i, where, row, deleted=True)
+                self.removals += 1
+            else:
+                self.record(i, kind, row, where)
 
     def record(self, i: int, kind: str, row: dict[str, Any], where: str) -> None:
         """One checked record of the ``i``-th municipality (kind: a staging.TABLES key), staged.
 
-        Per-record checks belong here: raise ImportError_ naming ``where``. A
-        family register's plausibility (:mod:`kofu.issuer.plausibility`) is
-        checked here; seals need the residents' birth dates and the seals
-        already stored, and are checked across records in :meth:`finish`.
+        Per-record checks belong in :func:`checked_rows` (which runs in
+        worker processes for a large JSON Lines file); seals need the
+        residents' birth dates and the seals already stored, and are checked
+        across records in :meth:`finish`.
         """
-        if kind == "family_registers":
-            found = plausibility.problems(residents=(), seals=(), registers=[dict(row, _where=where)])
-            if found:
-                raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
-                                   [f"{w}: {message}" for w, message in found])
         self.stage.add(kind, i, where, row)
         if kind in self.counts:
             self.counts[kind] += 1
@@ -809,72 +996,66 @@ class Import:
             raise _errors(self.errors)
         try:
             changed = self.stage.merge(now)
+            for message in self.stage.blocked_removals(MAX_ERRORS):
+                self.error(message)
+            if self.errors:
+                raise _errors(self.errors)  # the caller rolls the merge back
+            removed = self.stage.remove()
         except sa.exc.IntegrityError as e:
             raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
         c = self.counts
         return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
-                             c["family_registers"], changed=changed, difference=self.difference,
+                             c["family_registers"], changed=changed, removed=removed, difference=self.difference,
                              seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
 
     def _implausible_seals(self) -> list[str]:
-        """Each municipality's staged seals against its residents' ages and the seals already stored.
+        """The staged seals against their residents' ages and the seals already stored.
 
         Runs in the import's transaction, so the stored seals are the ones
-        the merge will sit beside. Birth dates come from the file, else (a
-        difference) from the stored residents.
+        the merge will sit beside. Read as one stream ordered by resident
+        (:meth:`staging.Stage.seals_by_resident`) and checked a few thousand
+        residents at a time, so memory stays bounded however many seals.
         """
-        if not self.stage.staged["seals"]:
+        if not self.stage.staged["seals"] - self.stage.removals["seals"]:
             return []
-        s_name, r_name = staging._name("seals"), staging._name("residents")
-        when = seal_registrations.c.registered_at.type
 
         def aware(value: datetime | None) -> datetime | None:
             # SQLite hands back the wall time, which is Japan time.
             return value.replace(tzinfo=clock.JST) if value is not None and value.tzinfo is None else value
 
         errors: list[str] = []
-        for i, row in sorted(self.munis.items()):
-            code = row["code"]
-            seals = [
-                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
-                for r in self.conn.execute(
-                    sa.text(f"SELECT where_ AS _where, registration_number, resident_id, registered_at, "
-                            f"abolished_at FROM {s_name} WHERE m = :m ORDER BY n")
-                    .bindparams(m=i).columns(registered_at=when, abolished_at=when)
-                )
-            ]
-            if not seals:
-                continue
-            ids = sorted({s["resident_id"] for s in seals})
-            births: dict[str, Any] = {}
-            if self.stage.staged["residents"]:
-                for rid, birth in self.conn.execute(
-                    sa.text(f"SELECT resident_id, birth_date FROM {r_name} WHERE m = :m "
-                            "AND resident_id IN :ids")
-                    .bindparams(sa.bindparam("ids", ids, expanding=True), m=i)
-                    .columns(resident_id=sa.Text, birth_date=residents.c.birth_date.type)
-                ):
-                    births[rid] = birth
-            if self.difference:
-                for rid, birth in self.conn.execute(
-                    sa.select(residents.c.resident_id, residents.c.birth_date)
-                    .where(residents.c.municipality_code == code, residents.c.resident_id.in_(ids))
-                ):
-                    births.setdefault(rid, birth)
-            stored = [
-                dict(r._mapping, registered_at=aware(r.registered_at), abolished_at=aware(r.abolished_at))
-                for r in self.conn.execute(
-                    sa.select(seal_registrations.c.registration_number, seal_registrations.c.resident_id,
-                              seal_registrations.c.registered_at, seal_registrations.c.abolished_at)
-                    .where(seal_registrations.c.municipality_code == code,
-                           seal_registrations.c.resident_id.in_(ids))
-                )
-            ]
+        births: dict[str, Any] = {}
+        seals: list[dict[str, Any]] = []
+        stored: list[dict[str, Any]] = []
+
+        def check() -> None:
             found = plausibility.problems(
                 residents=[{"resident_id": rid, "birth_date": b} for rid, b in births.items()],
                 seals=seals, registers=(), stored_seals=stored,
             )
-            errors += [f"{w}: {message}" for w, message in found]
+            errors.extend(f"{w}: {message}" for w, message in found)
+            births.clear()
+            seals.clear()
+            stored.clear()
+
+        last: tuple[int, str] | None = None
+        for row in self.stage.seals_by_resident(difference=self.difference):
+            key = (row.m, row.resident_id)
+            if last is not None and key != last and (row.m != last[0] or len(seals) + len(stored) >= 5000):
+                check()  # a batch of whole residents (one municipality each)
+                if len(errors) >= MAX_ERRORS:
+                    break
+            last = key
+            seal = {"registration_number": row.registration_number, "resident_id": row.resident_id,
+                    "registered_at": aware(row.registered_at), "abolished_at": aware(row.abolished_at)}
+            if row.where_ is None:
+                stored.append(seal)
+            else:
+                seals.append(dict(seal, _where=row.where_))
+                if row.birth_date is not None:
+                    births[row.resident_id] = row.birth_date
+        if seals or stored:
+            check()
         return errors
 
     def _sequence_and_settings(self, now: datetime) -> list[str]:
@@ -923,8 +1104,11 @@ class Import:
         return errors
 
 
-def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
-    """Import a full export or a difference; all or nothing."""
+def import_file(engine: sa.Engine, path: Path, *, workers: int | None = None) -> ImportSummary:
+    """Import a full export or a difference; all or nothing.
+
+    ``workers``: processes that check a JSON Lines file's records (default:
+    :func:`default_workers`)."""
     try:
         fp = path.open("rb")
     except OSError as e:
@@ -934,7 +1118,8 @@ def import_file(engine: sa.Engine, path: Path) -> ImportSummary:
         try:
             job.stage.create()
             try:
-                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"))
+                job.read(fp, lines=path.suffix in (".jsonl", ".ndjson"),
+                         workers=default_workers(path) if workers is None else workers)
             except ijson.JSONError as e:
                 raise ImportError_(f"{path} is not valid UTF-8 JSON: {e}") from e
             except UnicodeDecodeError as e:

@@ -4,10 +4,12 @@ An import stages every checked record in temporary tables of its own
 connection and transaction (COPY through psycopg 3 on PostgreSQL,
 ``executemany`` on SQLite), in batches, so memory stays bounded; it checks
 keys and references across records in SQL, then merges each staging table
-into its table with one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` whose
-update applies only where the stored content hash differs: an unchanged
-record is read, compared and left alone. Nothing is visible to others until
-the import commits, and a rollback leaves the tables as they were.
+into its table with one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` of the
+rows whose stored columns differ (compared in SQL, row value against row
+value): an unchanged record is read, compared and left alone. Records
+marked ``"deleted": true`` are staged with their key only and removed after
+the upserts. Nothing is visible to others until the import commits, and a
+rollback leaves the tables as they were.
 
 >>> stage = Stage(conn); stage.create()
 >>> stage.add("residents", 0, "municipalities[0].households[3].members[1]", row)
@@ -17,7 +19,6 @@ the import commits, and a rollback leaves the tables as they were.
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 from collections.abc import Callable
@@ -48,7 +49,8 @@ class Spec:
     """The key within a municipality (the table's primary key without municipality_code)."""
     columns: tuple[str, ...]
     label: str
-    hashed: bool = True
+    compared: bool = True
+    """Rewritten only when a stored column differs (register members are replaced with their register)."""
 
 
 TABLES: dict[str, Spec] = {
@@ -69,15 +71,18 @@ TABLES: dict[str, Spec] = {
     "family_registers": Spec(family_registers, ("register_id",), ("register_id", "honseki", "head_name", "data"),
                              "family register"),
     "register_members": Spec(register_members, ("resident_id",), ("resident_id", "register_id", "position", "removed"),
-                             "register member", hashed=False),
+                             "register member", compared=False),
 }
 ORDER = ("households", "residents", "seals", "tax_records", "family_registers", "register_members")
 """Merge order: households before the residents that reference them."""
+REMOVABLE = ("households", "seals", "tax_records", "family_registers")
+"""Kinds a file may remove (``"deleted": true`` with the key only)."""
 
 
-def content_hash(values: tuple[Any, ...]) -> str:
-    """A fingerprint of a record's stored values (not of when it was written)."""
-    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+def values(kind: str, row: dict[str, Any], deleted: bool = False) -> tuple[Any, ...]:
+    """A checked record's staged columns, in order (a removal: its key, the rest None)."""
+    columns = TABLES[kind].columns
+    return tuple(row.get(c) for c in columns) if deleted else tuple(row[c] for c in columns)
 
 
 def _name(kind: str) -> str:
@@ -92,6 +97,7 @@ class Stage:
         self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in TABLES}
         self.bytes = dict.fromkeys(TABLES, 0)
         self.staged = dict.fromkeys(TABLES, 0)
+        self.removals = dict.fromkeys(TABLES, 0)
         self.queue: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=3)
         self.writer: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -111,7 +117,7 @@ class Stage:
             n = "n BIGINT" if self.pg else "n INTEGER PRIMARY KEY"
             self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {_name(kind)} ({n}, m INTEGER NOT NULL, where_ TEXT NOT NULL, "
-                f"content_hash VARCHAR(32), {cols}){tail}"
+                f"deleted BOOLEAN NOT NULL, {cols}){tail}"
             )
         self.conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {_name('m')} (m INTEGER PRIMARY KEY, code VARCHAR(6) NOT NULL){tail}"
@@ -132,17 +138,21 @@ class Stage:
 
     # -- rows
 
-    def add(self, kind: str, m: int, where: str, row: dict[str, Any]) -> None:
-        spec = TABLES[kind]
-        values = tuple(row[c] for c in spec.columns)
+    def add(self, kind: str, m: int, where: str, row: dict[str, Any], *, deleted: bool = False) -> None:
+        """One checked record; ``deleted``: a removal, ``row`` holds the key columns only."""
+        self.add_values(kind, m, where, values(kind, row, deleted), deleted=deleted)
+
+    def add_values(self, kind: str, m: int, where: str, values: tuple[Any, ...], *, deleted: bool = False) -> None:
+        """One checked record as :func:`values` gives it."""
         self.n += 1
-        digest = content_hash(values) if spec.hashed else None
         if not self.pg:
             values = tuple(v if p is None or v is None else p(v)
                            for v, p in zip(values, self.processors[kind], strict=True))
-        self.rows[kind].append((self.n, m, where, digest, *values))
-        if kind == "seals":
-            self.bytes[kind] += len(row["impression_png"])
+        self.rows[kind].append((self.n, m, where, deleted, *values))
+        if deleted:
+            self.removals[kind] += 1
+        elif kind == "seals":
+            self.bytes[kind] += len(values[2])
         if len(self.rows[kind]) >= BATCH_ROWS or self.bytes[kind] >= BATCH_BYTES:
             self._write(kind)
 
@@ -165,7 +175,7 @@ class Stage:
             if self.failure is not None:
                 self.stop()
         else:
-            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
+            cols = ("n", "m", "where_", "deleted", *TABLES[kind].columns)
             marks = ", ".join("?" for _ in cols)
             self.conn.exec_driver_sql(f"INSERT INTO {_name(kind)} VALUES ({marks})", rows)
         self.staged[kind] += len(rows)
@@ -181,7 +191,7 @@ class Stage:
             if self.failure is not None:
                 continue  # drain: the import fails at the next flush
             kind, rows = item
-            cols = ("n", "m", "where_", "content_hash", *TABLES[kind].columns)
+            cols = ("n", "m", "where_", "deleted", *TABLES[kind].columns)
             try:
                 cursor = dbapi.cursor()  # type: ignore[union-attr]
                 sql = f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
@@ -196,7 +206,7 @@ class Stage:
         """The PostgreSQL type of each staged column, for binary COPY."""
         names = {sa.BigInteger: "int8", sa.Integer: "int4", sa.Boolean: "bool", sa.Date: "date",
                  sa.LargeBinary: "bytea"}
-        out = ["int8", "int4", "text", "varchar"]
+        out = ["int8", "int4", "text", "bool"]
         for c in TABLES[kind].columns:
             t = TABLES[kind].table.c[c].type
             if isinstance(t, sa.DateTime):
@@ -223,15 +233,23 @@ class Stage:
         if self.pg:
             for kind in (*TABLES, "m"):
                 self.conn.exec_driver_sql(f"ANALYZE {_name(kind)}")
-        elif self.staged["residents"]:
-            self.conn.exec_driver_sql(
-                f"CREATE INDEX temp.{_name('residents')}_key ON {_name('residents')} (m, resident_id)"
-            )
+            return
+        # SQLite joins by nested loops: the lookups of the checks and the merge need indexes.
+        for kind, cols in (("residents", "m, resident_id"), ("seals", "m, resident_id"),
+                           ("seals", "m, registration_number")):
+            if self.staged[kind]:
+                self.conn.exec_driver_sql(
+                    f"CREATE INDEX temp.{_name(kind)}_{cols.split()[-1]} ON {_name(kind)} ({cols})"
+                )
 
     # -- checks across records
 
+    def _key_match(self, kind: str, stored: str, staged: str) -> str:
+        return " AND ".join(f"{stored}.{k} = {staged}.{k}" for k in TABLES[kind].keys)
+
     def check(self, *, difference: bool, limit: int) -> list[str]:
-        """Keys unique in the file, resident links unique, references to residents resolve."""
+        """Keys unique in the file, resident links unique, references to residents resolve;
+        in a difference, every record removed is stored."""
         problems: list[tuple[int, str]] = []
         for kind in ORDER:
             if not self.staged[kind]:
@@ -262,24 +280,73 @@ class Stage:
         ) if difference else ""
         where = "in the file or stored" if difference else "in the file"
         for kind in ("seals", "tax_records", "register_members"):
-            if not self.staged[kind]:
+            if not self.staged[kind] - self.removals[kind]:
                 continue
             missing = self.conn.exec_driver_sql(
-                f"SELECT s.n, s.where_, s.resident_id FROM {_name(kind)} s WHERE NOT EXISTS "
+                f"SELECT s.n, s.where_, s.resident_id FROM {_name(kind)} s WHERE NOT s.deleted AND NOT EXISTS "
                 f"(SELECT 1 FROM {_name('residents')} r WHERE r.m = s.m AND r.resident_id = s.resident_id)"
                 f"{stored} ORDER BY s.n LIMIT {int(limit)}"
             ).all()
             for n, w, rid in missing:
                 problems.append((n, f"{w}: resident {rid!r} is not among this municipality's residents {where}"))
+        if difference:
+            # A difference follows the stored data: removing what is not there means the two disagree.
+            for kind in REMOVABLE:
+                if not self.removals[kind]:
+                    continue
+                spec = TABLES[kind]
+                gone = self.conn.exec_driver_sql(
+                    f"SELECT s.n, s.where_, sm.code FROM {_name(kind)} s JOIN {_name('m')} sm ON sm.m = s.m "
+                    f"WHERE s.deleted AND NOT EXISTS (SELECT 1 FROM {spec.table.name} t "
+                    f"WHERE t.municipality_code = sm.code AND {self._key_match(kind, 't', 's')}) "
+                    f"ORDER BY s.n LIMIT {int(limit)}"
+                ).all()
+                for n, w, code in gone:
+                    problems.append((n, f"{w}: this {spec.label} is removed, but {code} has no such "
+                                        f"{spec.label} stored"))
         return [message for _n, message in sorted(problems)[:limit]]
 
     def _where(self, kind: str, n: int) -> str:
         return str(self.conn.exec_driver_sql(f"SELECT where_ FROM {_name(kind)} WHERE n = {int(n)}").scalar_one())
 
+    def seals_by_resident(self, *, difference: bool) -> Any:
+        """For every resident with a seal in the file: their seals in the file, their stored seals
+        the file neither replaces nor removes, and their birth date (from the file, else stored),
+        ordered by municipality and resident: read as a stream, for the checks across seals.
+
+        Rows: ``m, resident_id, where_ (NULL for a stored seal), registration_number,
+        registered_at, abolished_at, birth_date``.
+        """
+        when = seal_registrations.c.registered_at.type
+        s, r, sm = _name("seals"), _name("residents"), _name("m")
+        born = "r.birth_date"
+        joins = f"LEFT JOIN {r} r ON r.m = s.m AND r.resident_id = s.resident_id"
+        if difference:
+            born = "COALESCE(r.birth_date, t.birth_date)"
+            joins += (f" JOIN {sm} sm ON sm.m = s.m LEFT JOIN residents t ON t.municipality_code = sm.code "
+                      "AND t.resident_id = s.resident_id")
+        if not self.staged["residents"] and not difference:
+            born, joins = "NULL", ""
+        sql = (
+            f"SELECT s.m AS m, s.resident_id AS resident_id, s.where_ AS where_, s.registration_number AS "
+            f"registration_number, s.registered_at AS registered_at, s.abolished_at AS abolished_at, "
+            f"{born} AS birth_date FROM {s} s {joins} WHERE NOT s.deleted "
+            "UNION ALL "
+            f"SELECT sm.m, t.resident_id, NULL, t.registration_number, t.registered_at, t.abolished_at, NULL "
+            f"FROM seal_registrations t JOIN {sm} sm ON sm.code = t.municipality_code "
+            f"WHERE EXISTS (SELECT 1 FROM {s} s WHERE s.m = sm.m AND s.resident_id = t.resident_id "
+            "AND NOT s.deleted) "
+            f"AND NOT EXISTS (SELECT 1 FROM {s} s WHERE s.m = sm.m AND s.registration_number = t.registration_number) "
+            "ORDER BY 1, 2"
+        )
+        stmt = sa.text(sql).columns(m=sa.Integer, resident_id=sa.Text, where_=sa.Text, registration_number=sa.Text,
+                                    registered_at=when, abolished_at=when, birth_date=residents.c.birth_date.type)
+        return self.conn.execute(stmt, execution_options={"yield_per": BATCH_ROWS})
+
     # -- the merge
 
     def merge(self, now: datetime) -> int:
-        """Write what changed; the number of rows written."""
+        """Write what changed (removals excepted: see :meth:`remove`); the number of rows written."""
         distinct = "IS DISTINCT FROM" if self.pg else "IS NOT"
         at = sa.bindparam("now", now, type_=sa.DateTime(timezone=True))
         changed = 0
@@ -294,14 +361,14 @@ class Stage:
                 f"AND residents.resident_link {distinct} s.resident_link"
             )).rowcount
         if self.staged["family_registers"]:
-            # A register's member list is replaced whole when the register changed.
+            # A register's member list is replaced whole when the register changed or is removed.
             self.conn.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {_name('changed_registers')}"
                 f"{' ON COMMIT DROP' if self.pg else ''} AS "
                 f"SELECT sm.code AS code, s.register_id AS register_id FROM {_name('family_registers')} s "
                 f"JOIN {_name('m')} sm ON sm.m = s.m LEFT JOIN family_registers f "
                 "ON f.municipality_code = sm.code AND f.register_id = s.register_id "
-                f"WHERE f.content_hash {distinct} s.content_hash"
+                f"WHERE s.deleted OR (f.honseki, f.head_name, f.data) {distinct} (s.honseki, s.head_name, s.data)"
             )
             if self.pg:
                 self.conn.exec_driver_sql(f"ANALYZE {_name('changed_registers')}")
@@ -310,7 +377,7 @@ class Stage:
                 f"(SELECT code, register_id FROM {_name('changed_registers')})"
             )
         for kind in ORDER:
-            if not self.staged[kind]:
+            if not self.staged[kind] - self.removals[kind]:
                 continue
             spec = TABLES[kind]
             table = spec.table.name
@@ -318,20 +385,59 @@ class Stage:
             keys = ["municipality_code", *spec.keys]
             select = ["sm.code", *(f"s.{c}" for c in cols)]
             into = ["municipality_code", *cols]
-            if spec.hashed:
-                into += ["content_hash", "updated_at"]
-                select += ["s.content_hash", ":now"]
+            if spec.compared:
+                into += ["updated_at"]
+                select += [":now"]
             updates = ", ".join(f"{c} = excluded.{c}" for c in into if c not in keys)
             source = f"{_name(kind)} s JOIN {_name('m')} sm ON sm.m = s.m"
             if kind == "register_members":
                 source += (f" JOIN {_name('changed_registers')} cr ON cr.code = sm.code "
                            "AND cr.register_id = s.register_id")
-            only_changed = f" WHERE {table}.content_hash {distinct} excluded.content_hash" if spec.hashed else ""
+            where = "WHERE NOT s.deleted"
+            only_changed = ""
+            if spec.compared:
+                # Only the rows that differ from what is stored: a missing row, or any column changed.
+                values = [c for c in cols if c not in spec.keys]
+                stored = ", ".join(f"t.{c}" for c in values)
+                staged = ", ".join(f"s.{c}" for c in values)
+                source += (f" LEFT JOIN {table} t ON t.municipality_code = sm.code AND "
+                           f"{self._key_match(kind, 't', 's')}")
+                where += f" AND (t.municipality_code IS NULL OR ({stored}) {distinct} ({staged}))"
+                only_changed = (f" WHERE ({', '.join(f'{table}.{c}' for c in values)}) {distinct} "
+                                f"({', '.join(f'excluded.{c}' for c in values)})")
             stmt = sa.text(
-                f"INSERT INTO {table} ({', '.join(into)}) SELECT {', '.join(select)} FROM {source} WHERE true "
+                f"INSERT INTO {table} ({', '.join(into)}) SELECT {', '.join(select)} FROM {source} {where} "
                 f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}{only_changed}"
             )
-            if spec.hashed:
+            if spec.compared:
                 stmt = stmt.bindparams(at)
             changed += self.conn.execute(stmt).rowcount
         return changed
+
+    def blocked_removals(self, limit: int) -> list[str]:
+        """Households removed while a resident still belongs to them (after the merge)."""
+        if not self.removals["households"]:
+            return []
+        rows = self.conn.exec_driver_sql(
+            f"SELECT s.where_, s.household_id, min(r.resident_id) FROM {_name('households')} s "
+            f"JOIN {_name('m')} sm ON sm.m = s.m JOIN residents r ON r.municipality_code = sm.code "
+            f"AND r.household_id = s.household_id WHERE s.deleted GROUP BY s.n, s.where_, s.household_id "
+            f"ORDER BY s.n LIMIT {int(limit)}"
+        ).all()
+        return [f"{w}: household {hid} is removed, but resident {rid} still belongs to it (send them in "
+                "their new household)" for w, hid, rid in rows]
+
+    def remove(self) -> int:
+        """Remove the records marked ``deleted``; the number of rows removed."""
+        removed = 0
+        for kind in ("tax_records", "seals", "family_registers", "households"):
+            if not self.removals[kind]:
+                continue
+            table = TABLES[kind].table.name
+            keys = ", ".join(TABLES[kind].keys)
+            removed += self.conn.exec_driver_sql(
+                f"DELETE FROM {table} WHERE (municipality_code, {keys}) IN (SELECT sm.code, "
+                f"{', '.join(f's.{k}' for k in TABLES[kind].keys)} FROM {_name(kind)} s "
+                f"JOIN {_name('m')} sm ON sm.m = s.m WHERE s.deleted)"
+            ).rowcount
+        return removed

@@ -49,8 +49,6 @@ households = sa.Table(
     sa.Column("household_id", sa.String(64), primary_key=True),
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("householder", sa.Text, nullable=False),
-    # Fingerprint of the record as imported: an unchanged record is not written again.
-    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -83,8 +81,6 @@ residents = sa.Table(
     # records are never issued at a kiosk.
     sa.Column("support_measure", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("resident_link", sa.String(128), unique=True),
-    # Fingerprint of the record as imported: an unchanged record is not written again.
-    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(
         ["municipality_code", "household_id"],
@@ -101,15 +97,13 @@ seal_registrations = sa.Table(
     metadata,
     sa.Column("municipality_code", sa.String(6), primary_key=True),
     sa.Column("registration_number", sa.String(32), primary_key=True),
-    sa.Column("resident_id", sa.String(64), nullable=False, index=True),
+    sa.Column("resident_id", sa.String(64), nullable=False),
     sa.Index("ix_seal_registrations_holder", "municipality_code", "resident_id"),
     sa.Column("impression_png", sa.LargeBinary, nullable=False),
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     # Set when the seal is abolished (廃止); checked at the instant of every
     # request and again inside the transaction that records an issuance.
     sa.Column("abolished_at", sa.DateTime(timezone=True)),
-    # Fingerprint of the record as imported: an unchanged record is not written again.
-    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -121,8 +115,6 @@ tax_records = sa.Table(
     sa.Column("fiscal_year", sa.Integer, primary_key=True),
     # JSON as exported (incomes, deductions, taxes, payments): read whole.
     sa.Column("data", sa.Text, nullable=False),
-    # Fingerprint of the record as imported: an unchanged record is not written again.
-    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -135,8 +127,6 @@ family_registers = sa.Table(
     sa.Column("head_name", sa.Text, nullable=False),
     # JSON: 戸籍事項 and the persons with their 身分事項 and 附票 addresses.
     sa.Column("data", sa.Text, nullable=False),
-    # Fingerprint of the record as imported: an unchanged record is not written again.
-    sa.Column("content_hash", sa.String(32)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
