@@ -355,6 +355,14 @@ def _try_corners(
                 return
 
 
+def _front_not_judged(payload: QrPayload, diagnostics: list[str], restored: NDArray[np.uint8],
+                      **extra: Any) -> VerificationResult:
+    """The back verified, with no verdict on the front: none was given, or too little of it
+    could be judged (``extra``: the aligned front and its unchecked regions)."""
+    return VerificationResult(qr_valid=True, payload=payload, serial=payload.serial, tampered=None, regions=(),
+                              diagnostics=tuple(diagnostics), restored=restored, **extra)
+
+
 def check_scan(
     back: bytes,
     front: bytes | None,
@@ -410,15 +418,7 @@ def check_scan(
     restored = toned(linear)
     diagnostics = [f"QR signed by the center; page {payload.page} of {payload.pages}"]
     if aligning is None:
-        return VerificationResult(
-            qr_valid=True,
-            payload=payload,
-            serial=payload.serial,
-            tampered=None,
-            regions=(),
-            diagnostics=tuple(diagnostics),
-            restored=restored,
-        )
+        return _front_not_judged(payload, diagnostics, restored)
     # 6.
     if front_side.scan is None:
         raise ScrambleNotFound(
@@ -466,17 +466,8 @@ def check_scan(
                 "the front was not checked: too much of it cannot be judged; take both photos"
                 " again from straight above, in even light, without glare"
             )
-            return VerificationResult(
-                qr_valid=True,
-                payload=payload,
-                serial=payload.serial,
-                tampered=None,
-                regions=(),
-                diagnostics=tuple(diagnostics),
-                restored=restored,
-                aligned_front=front_side.image,
-                unchecked=unchecked,
-            )
+            return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
+                                     unchecked=unchecked)
     score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:

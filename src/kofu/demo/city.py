@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from kofu.domain.rules import Kind
+
 CODE = "141003"  # 横浜市
 NAME = "横浜市"
 SEED = 2026
@@ -52,7 +54,7 @@ def _seal_png() -> str:
 
 
 def municipality(code: str = CODE, name: str = NAME) -> dict[str, Any]:
-    kinds = ["juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo"]
+    kinds = [k.value for k in Kind]
     return {
         "code": code, "name": name, "mayor_title": f"{name}長", "mayor_name": "山中 竹春",
         "population_class": 1, "participating": True,

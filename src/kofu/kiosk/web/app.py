@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kofu import clock
+from kofu.domain.rules import Kind
 from kofu.kiosk.web import catalog, voice
 from kofu.kiosk.web.devices import (
     COINS,
@@ -53,7 +54,7 @@ log = logging.getLogger("kofu.kiosk.web")
 
 COOKIE = "kofu_kiosk"
 WEB = Path(__file__).parent
-KINDS = ("juminhyo", "kisai", "inkan", "zeimu", "koseki", "fuhyo")
+KINDS = tuple(k.value for k in Kind)
 # Screens on which the idle timeout does not apply (their own deadlines do).
 NO_IDLE = ("start", "pay", "printing")
 # Screens on which the transaction of the resident at the kiosk may be taken over by a
@@ -235,17 +236,8 @@ class Kiosk:
             if arg in self.settings.languages:
                 t.lang = arg
             return
-        if verb == "contrast":
-            t.contrast = not t.contrast
-            return
-        if verb == "earphone":
-            t.earphone = not t.earphone
-            return
-        if verb == "magnify":
-            t.magnify = not t.magnify
-            return
-        if verb == "wheelchair":
-            t.wheelchair = not t.wheelchair
+        if verb in ("contrast", "earphone", "magnify", "wheelchair"):  # the display and sound switches
+            setattr(t, verb, not getattr(t, verb))
             return
         if verb == "stay":
             return  # "more time, please": the touch itself was the point
