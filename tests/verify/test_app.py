@@ -45,7 +45,7 @@ class Result:
     payload: Any
     serial: str | None
     restored_png: bytes | None
-    tampered: bool
+    tampered: bool | None
     regions: tuple[Region, ...]
     marked_png: bytes | None
     diagnostics: tuple[str, ...] = ()
@@ -194,6 +194,21 @@ def test_parts_not_checked_are_shown_apart() -> None:
     body = c.post("/api/verify", files=files).json()
     assert body["tampered"] is False and body["regions"] == []
     assert body["unchecked"] == [{"x": 600, "y": 1100, "width": 300, "height": 320}]
+
+
+def test_a_front_that_could_not_be_judged_is_never_said_to_match() -> None:
+    """A front given but not judged (too much of a photo blurred, glare everywhere): the page
+    says 未確認 and the API answers tampered null, never "no alteration"."""
+    from dataclasses import replace
+
+    res = replace(GOOD, tampered=None, regions=(), unchecked=(Region(0, 0, 1240, 1754),))
+    c = client(verifier(result=res))
+    files = {"back": ("b.png", b"B", "image/png"), "front": ("f.png", b"F", "image/png")}
+    r = c.post("/verify", files=files)
+    assert 'data-tampered="unchecked"' in r.text and "判定できません（未確認）" in r.text
+    assert "改ざんの疑いなし" not in r.text
+    body = c.post("/api/verify", files=files).json()
+    assert body["tampered"] is None
 
 
 def test_payload_is_escaped() -> None:

@@ -248,7 +248,8 @@ def result_json(result: Any, front_given: bool, status: dict[str, Any] | None = 
         "qr_valid": bool(result.qr_valid),
         "serial": None if result.serial is None else str(result.serial),
         "payload": _jsonable(payload),
-        "tampered": bool(result.tampered) if front_given else None,
+        # None with a front given: the front could not be judged (never "no alteration").
+        "tampered": None if not front_given or result.tampered is None else bool(result.tampered),
         "regions": _regions(result) if front_given else [],
         "unchecked": _regions(result, "unchecked") if front_given else [],
         "score": getattr(result, "score", None) if front_given else None,

@@ -15,7 +15,7 @@ center: a voided certificate is reported 「無効」 with the reason. With
 
 Exit status: 0 the QR is valid, (if a front was given) nothing differs and the
 certificate is not void; 1 the QR is invalid, no QR or scrambled image was
-found, the front differs or the center says void; 2 the input was refused
+found, the front differs or could not be judged, or the center says void; 2 the input was refused
 (not an image, too large, missing keys).
 """
 
@@ -152,6 +152,8 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"serial (QR): {p.serial}")
         if result["restored"]:
             print(f"restored image: {result['restored']}")
+        if front is not None and r.tampered is None:
+            print("front: NOT CHECKED (it could not be judged; this does not mean it is unaltered)")
         if r.tampered is not None:
             print("front: " + ("ALTERED" if r.tampered else "matches the restored image"))
             for g in r.regions:
@@ -167,4 +169,5 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             print(f"status: {status['message']}")
     void = status["checked"] and status["status"] == "void"
-    return 0 if r.qr_valid and not r.tampered and not void else 1
+    front_unjudged = front is not None and r.tampered is None
+    return 0 if r.qr_valid and not r.tampered and not front_unjudged and not void else 1
