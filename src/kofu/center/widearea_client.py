@@ -9,7 +9,7 @@ result.
 This is the wire's edge: one typed method per operation takes and returns
 the values of :mod:`kofu.widearea.messages`, so the center's service never
 sees a zeep object or a SOAP option dict. Faults become
-:class:`~kofu.center.errors.IssuerRefused` (not retryable) or
+:class:`~kofu.center.errors.Refused` (not retryable) or
 :class:`~kofu.center.errors.IssuerUnavailable`.
 """
 
@@ -191,11 +191,17 @@ class WideAreaClient:
             issuance_id=str(reply.IssuanceId),
             certificate_serial=str(reply.CertificateSerial),
             state=str(reply.Status),
-            copies=int(reply.Copies),
-            copies_printed=int(reply.CopiesPrinted),
-            fee=int(reply.Fee),
-            charged_fee=int(reply.ChargedFee),
+            # The schema makes these optional (minOccurs=0): an absent one reads as 0, and
+            # `kofu center compare` then shows the disagreement instead of the sweeper failing.
+            copies=_count(reply.Copies),
+            copies_printed=_count(reply.CopiesPrinted),
+            fee=_count(reply.Fee),
+            charged_fee=_count(reply.ChargedFee),
         )
+
+
+def _count(value: Any) -> int:
+    return 0 if value is None else int(value)
 
 
 def options_element(options: OrderOptions) -> dict[str, Any]:
