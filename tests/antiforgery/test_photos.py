@@ -131,3 +131,18 @@ def test_unjudgeable_back_is_refused_saying_why(jobs: Jobs, center: Center, phot
             keyring=center.keyring,
             jwks=center.jwks,
         )
+
+
+def test_a_whole_line_changed_in_a_photo_is_never_passed(jobs: Jobs, center: Center, back_photo: bytes) -> None:
+    """A large change (the whole address line) is most of a band's deviation: the photo's
+    noise level, raised to that band's own noise, must not rise over it."""
+    from kofu.render.juminhyo import render_juminhyo
+    from kofu.render.samples import household
+
+    from .conftest import compose
+
+    forged = compose(center, render_juminhyo(household(2, address="大阪府大阪市北区梅田三丁目一番地二十五号梅田第一ビル九階")).pdf)
+    r = check_scan(back_photo, photograph(printed_for_photos(render_page(forged, 0)), FRONT),
+                   keyring=center.keyring, jwks=center.jwks)
+    assert r.tampered is True, (r.score, r.regions, r.diagnostics)
+
