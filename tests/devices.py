@@ -53,6 +53,7 @@ if [ -e "$dir/JAMMED" ]; then echo "ERROR: paper jam" >&2; exit 1; fi
 if [ -e "$dir/JAM-AFTER" ] && [ "$(ls "$dir" | grep -c '^job-.*\.pdf$')" -ge "$(cat "$dir/JAM-AFTER")" ]; then
   echo "ERROR: paper jam" >&2; exit 1
 fi
+printf '%s\n' "$5" > "$dir/job-$1.options"  # the job's options, as the tests check them
 if [ $# -ge 6 ]; then cat "$6" > "$dir/.job-$1"; else cat > "$dir/.job-$1"; fi && mv "$dir/.job-$1" "$dir/job-$1.pdf"
 """
 
@@ -123,8 +124,9 @@ class CupsQueue:
 
 
 @contextlib.contextmanager
-def private_cups(root: Path, queue: str = "kofu-kiosk") -> Iterator[CupsQueue]:
-    """A cupsd of its own under ``root`` with one queue that prints to ``root/tray``."""
+def private_cups(root: Path, queue: str = "kofu-kiosk", *, preserve_job_files: bool = False) -> Iterator[CupsQueue]:
+    """A cupsd of its own under ``root`` with one queue that prints to ``root/tray``
+    (``preserve_job_files``: a scheduler that keeps job files, the default of CUPS)."""
     require_cups()
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
@@ -149,7 +151,7 @@ def private_cups(root: Path, queue: str = "kofu-kiosk") -> Iterator[CupsQueue]:
     # as soon as the job ends; the job's history (attributes: title "kofu", user, state) stays.
     (root / "cupsd.conf").write_text(
         f"Listen {sock}\nLogLevel info\nBrowsing Off\nDefaultAuthType None\n"
-        "PreserveJobFiles No\nPreserveJobHistory Yes\nErrorPolicy abort-job\nJobRetryLimit 0\n"
+        f"PreserveJobFiles {'Yes' if preserve_job_files else 'No'}\nPreserveJobHistory Yes\nErrorPolicy abort-job\nJobRetryLimit 0\n"
         "<Location />\n  Order allow,deny\n  Allow all\n</Location>\n"
         "<Policy default>\n  <Limit All>\n    Order deny,allow\n  </Limit>\n</Policy>\n", encoding="ascii")
     cupsd = shutil.which("cupsd") or "/usr/sbin/cupsd"

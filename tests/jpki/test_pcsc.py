@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -122,3 +123,25 @@ def test_placing_without_a_card_or_a_reader_is_a_clear_error(slot, fresh_card: P
     (tmp_path / "not-a-card.json").write_text("{}")
     with pytest.raises(CardFileError):
         VpcdCard(tmp_path / "not-a-card.json").insert()
+
+
+def test_a_reader_named_exactly_is_chosen_over_one_whose_name_only_contains_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import smartcard.System
+
+    from kofu.jpki.reader import PcscCardReader
+
+    class Reader:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def __str__(self) -> str:
+            return self.name
+
+        def createConnection(self) -> object:  # noqa: N802 (pyscard's name)
+            return SimpleNamespace(connect=lambda: None, name=self.name)
+
+    monkeypatch.setattr(smartcard.System, "readers", lambda: [Reader("Reader 10"), Reader("Reader 1")])
+    assert PcscCardReader("Reader 1")._connection.name == "Reader 1"
+    assert PcscCardReader("Reader 10")._connection.name == "Reader 10"
+    assert PcscCardReader("10")._connection.name == "Reader 10"  # a part of a name still finds it

@@ -74,8 +74,15 @@ def test_each_copy_counts_when_its_job_is_completed_and_nothing_stays_behind(q, 
     # The check below can fail: it finds the holder on the paper.
     assert files_mentioning(q.tray, [HOLDER.split()[0]])
     nothing_left(q)
-    # Each job asked for duplex printing.
-    assert all(b"two-sided-long-edge" in c.read_bytes() for c in q.spool.glob("c*"))
+    # Each job asked for duplex printing (as its backend was given it).
+    assert all("sides=two-sided-long-edge" in p.with_suffix(".options").read_text() for p in papers)
+
+
+def test_a_scheduler_that_keeps_job_files_keeps_no_certificate(certificate, tmp_path: Path) -> None:
+    with private_cups(tmp_path / "cups", preserve_job_files=True) as keeping:
+        LpPrinter(keeping.queue, server=keeping.server, timeout=60).print_job(certificate, 1, lambda n: None)
+        assert len(keeping.papers()) == 1
+        nothing_left(keeping)
 
 
 def test_a_jam_before_the_first_copy_is_reported_and_nothing_counts(q, certificate) -> None:

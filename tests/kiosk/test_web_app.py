@@ -178,3 +178,73 @@ def test_the_remove_screen_moves_on_by_itself_once_the_card_is_out_of_the_reader
         assert r.headers.get("HX-Redirect") == "/"
         assert t.screen == "kinds" and kiosk.center.asked == ["session-1"] and kiosk.slot.released == 1
         assert screen(resident.get("/").text) == "kinds"
+
+
+def test_a_payment_paid_while_a_second_browser_waits_for_its_lock_is_not_refunded(kiosk: Any) -> None:
+    import threading
+
+    from kofu.kiosk.web.app import COOKIE, KioskBusy
+
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.kind = "pay", [OFFER], "juminhyo"
+        kiosk.vendor.insert(100)
+        t.pay_deadline = time.monotonic() - 1
+        outcome: list[str] = []
+
+        def second_browser() -> None:
+            try:
+                kiosk.txn(None)
+                outcome.append("started")
+            except KioskBusy:
+                outcome.append("busy")
+
+        with t.lock:  # the resident's own request is paying, just at the deadline
+            other = threading.Thread(target=second_browser)
+            other.start()
+            other.join(0.3)  # it waits for the resident's lock (checked, not locked, before the fix)
+            t.screen = "printing"
+        other.join(10)
+        assert outcome == ["busy"]
+        assert t.screen == "printing" and kiosk.vendor.inserted() == 100
+
+
+def test_a_coin_vendor_failing_after_printing_leaves_the_printing_screen_without_a_refund(
+        kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kofu.kiosk import flow
+    from kofu.kiosk.web.app import COOKIE
+    from kofu.kiosk.web.devices import DeviceError
+
+    class BrokenVendor:
+        refunds = 0
+
+        def insert(self, yen: int) -> int:
+            return yen
+
+        def inserted(self) -> int:
+            return 300
+
+        def collect(self, fee: int) -> int:
+            raise DeviceError("the coin hopper jammed")
+
+        def refund(self) -> int:
+            self.refunds += 1
+            return 300
+
+    def issue(center: Any, auth: Any, req: Any, printer: Any) -> Any:
+        return SimpleNamespace(kind="juminhyo", copies=1, certificate_serial="x", order_id="o")
+
+    monkeypatch.setattr(flow, "issue", issue)
+    kiosk.vendor = BrokenVendor()
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.offers, t.kind, t.copies = [OFFER], "juminhyo", 1
+        kiosk.start_issue(t, 300)
+        deadline = time.monotonic() + 10
+        while t.screen == "printing" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert t.screen == "message" and t.notice is not None and t.notice.key == "notice.device-failed"
+        assert kiosk.vendor.refunds == 0 and t.receipt is None
+        assert screen(resident.get("/").text) == "message"

@@ -65,6 +65,17 @@ def test_a_clip_is_a_wav_made_in_memory() -> None:
     assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 10_000
 
 
+def test_the_text_goes_to_espeak_ng_on_stdin_so_a_leading_dash_is_read_not_taken_for_an_option(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    require_tool("espeak-ng")
+    argvs: list[list[str]] = []
+    run = voice.subprocess.run
+    monkeypatch.setattr(voice.subprocess, "run", lambda argv, **kw: argvs.append(argv) or run(argv, **kw))
+    wav = voice.synthesize("en", "--help 山田太郎")
+    assert wav.startswith(b"RIFF") and b"WAVE" in wav[:12]
+    assert not any("help" in a or "山田" in a for a in argvs[0])  # not in /proc/*/cmdline
+
+
 def test_building_makes_every_clip_of_every_language_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[tuple[str, str]] = []
     monkeypatch.setattr(voice, "synthesize", lambda lang, text: made.append((lang, text)) or b"RIFF....WAVE")

@@ -46,7 +46,9 @@ class PcscCardReader:
             available = readers()
         except Exception as e:  # pyscard raises its own types when pcscd is missing
             raise CardError(f"cannot list PC/SC readers: {e}") from e
-        chosen = [r for r in available if reader_name is None or reader_name in str(r)]
+        # A reader named exactly so wins ("Reader 1" is not "Reader 10"); else a part of its name.
+        exact = [r for r in available if reader_name is not None and str(r) == reader_name]
+        chosen = exact or [r for r in available if reader_name is None or reader_name in str(r)]
         if not chosen:
             raise CardError(f"no PC/SC reader{' named ' + reader_name if reader_name else ''} found")
         self._connection: Any = chosen[0].createConnection()

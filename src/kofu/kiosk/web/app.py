@@ -175,12 +175,17 @@ class Kiosk:
         now = time.monotonic()
         with self.lock:
             for other in list(self.txns.values()):
+                # Checked again under the transaction's lock: its own request may have
+                # moved it on (paid, printing) between the first look and the lock.
                 if other.screen not in NO_IDLE and now - other.last_touch > self.settings.idle_timeout:
-                    self.wipe(other, Notice("notice.idle"))
+                    with other.lock:
+                        if other.screen not in NO_IDLE and now - other.last_touch > self.settings.idle_timeout:
+                            self.wipe(other, Notice("notice.idle"))
                 elif other.sid != sid and other.screen == "pay" and now > other.pay_deadline:
                     # Its payment deadline passes without its browser too: the money goes back.
                     with other.lock:
-                        self.wipe(other, Notice("notice.payment-timeout"))
+                        if other.screen == "pay" and now > other.pay_deadline:
+                            self.wipe(other, Notice("notice.payment-timeout"))
             t = self.txns.get(sid or "")
             if t is None:
                 if any(o.screen not in IDLE_SCREENS for o in self.txns.values()):
@@ -189,10 +194,11 @@ class Kiosk:
                 self.txns = {t.sid: t}  # one resident at a time stands at a kiosk
             return t
 
-    def wipe(self, t: Txn, notice: Notice | None = None) -> None:
-        """End the transaction: money put in goes back, the card is released, nothing is kept."""
+    def wipe(self, t: Txn, notice: Notice | None = None, *, refund: bool = True) -> None:
+        """End the transaction: money put in goes back (unless ``refund`` is false),
+        the card is released, nothing is kept."""
         with t.lock:
-            refunded = self.vendor.refund()
+            refunded = self.vendor.refund() if refund else 0
             had_card = self.slot.present()
             self.slot.remove()
             # The next resident starts in the default language and display; a notice
@@ -491,14 +497,22 @@ class Kiosk:
             log.exception("issuance failed at the kiosk")
             with t.lock:
                 if t.printed:
-                    self.vendor.collect(unit * t.printed)
+                    try:
+                        self.vendor.collect(unit * t.printed)
+                    except Exception as e:
+                        self.payout_failed(t, e)
+                        return
                 self.wipe(t, Notice("notice.device-failed"))
             return
         with t.lock:
             # The paper is out: the vendor keeps the fee of the copies printed and pays
             # back the rest (the change, and the fee of copies the printer failed).
             fee = unit * result.copies
-            paid_out = self.vendor.collect(fee)
+            try:
+                paid_out = self.vendor.collect(fee)
+            except Exception as e:
+                self.payout_failed(t, e)
+                return
             refund = unit * (req.copies - result.copies)
             t.receipt = {
                 "kind": result.kind, "copies": result.copies, "ordered": req.copies, "fee": fee, "paid": req.pay,
@@ -512,6 +526,16 @@ class Kiosk:
             t.offers, t.unavailable = [], []
             t.done = True
             t.screen = "reminder"
+
+    def payout_failed(self, t: Txn, e: Exception) -> None:
+        """The coin vendor failed after the paper came out: the resident is sent to the staff.
+
+        The certificate is printed (and reported, or logged as not reported), so
+        nothing is cancelled at the center and nothing is refunded here: what the
+        vendor holds is for the staff to settle. Only the error's type is logged.
+        """
+        log.error("the coin vendor failed after printing: %s", type(e).__name__)
+        self.wipe(t, Notice("notice.device-failed"), refund=False)
 
     def poll(self, t: Txn) -> None:
         """What changes without a touch: the payment deadline, and the card taken out of a real reader.

@@ -286,8 +286,9 @@ class LpPrinter:
     Progress and failure are reported as the scheduler sees them: after each
     completed job ``on_copy`` is called; a job the scheduler aborts or cancels,
     a stopped queue, or no completion within ``timeout`` seconds raises
-    :class:`DeviceError` (a job that did not end is cancelled and purged first,
-    so no copy of the certificate stays in the scheduler's spool). ``server``
+    :class:`DeviceError` (a job that did not end is cancelled and purged first).
+    Every job is purged once followed, completed or not, so no copy of the
+    certificate stays in the scheduler's spool even where it keeps job files. ``server``
     is the CUPS server (a host or a socket path; empty: the default of this
     machine). The job states are read with pycups (``pip install 'kofu[cups]'``).
     """
@@ -348,6 +349,9 @@ class LpPrinter:
                 a = conn.getJobAttributes(job_id, requested_attributes=["job-state", "job-printer-state-message"])
                 state = int(a["job-state"])
                 if state == self.JOB_COMPLETED:
+                    # Purged even when done: a scheduler that keeps job files
+                    # (PreserveJobFiles, a default of CUPS) would keep the certificate.
+                    self._cancel(conn, job_id)
                     return
                 if state in (self.JOB_CANCELED, self.JOB_ABORTED):
                     what = "cancelled" if state == self.JOB_CANCELED else "aborted"
@@ -365,7 +369,9 @@ class LpPrinter:
                 time.sleep(self.poll)
         except cups.IPPError as e:
             # Not found: the scheduler forgot the job (PreserveJobHistory No), so whether it
-            # printed is unknown. docs/devices.md asks for the history to be kept.
+            # printed is unknown. docs/devices.md asks for the history to be kept. Whatever
+            # the cause, the job is cancelled and purged if the scheduler still has it.
+            self._cancel(conn, job_id)
             raise DeviceError(f"copy {copy}: cannot follow CUPS job {self.queue}-{job_id} "
                               f"(does the scheduler keep the job history?): {e}") from e
 
@@ -375,8 +381,8 @@ class LpPrinter:
 
         try:
             conn.cancelJob(job_id, purge_job=True)
-        except cups.IPPError:
-            pass  # it ended meanwhile; PreserveJobFiles No removes its document
+        except (cups.IPPError, RuntimeError):
+            pass  # best effort: the scheduler forgot the job or cannot be reached
 
 
 # Receipt printer ---------------------------------------------------------------

@@ -88,8 +88,10 @@ def synthesize(lang: str, text: str) -> bytes:
     """A WAV of ``text`` spoken in ``lang``, in memory (``espeak-ng --stdout``)."""
     if shutil.which(ESPEAK) is None:
         raise VoiceError(f"{ESPEAK} is not installed (scripts/ensure-system-packages.sh installs it)")
-    r = subprocess.run([ESPEAK, "-v", VOICES[lang], "-s", str(SPEED), "--stdout", reading(lang, text)],
-                       capture_output=True, timeout=60)
+    # The text (it may hold names) goes on stdin: not in /proc/*/cmdline, and a text
+    # starting with "-" is not taken for an option.
+    r = subprocess.run([ESPEAK, "-v", VOICES[lang], "-s", str(SPEED), "--stdout", "--stdin"],
+                       input=reading(lang, text).encode(), capture_output=True, timeout=60)
     if r.returncode != 0 or not r.stdout.startswith(b"RIFF"):
         raise VoiceError(f"{ESPEAK} failed ({r.returncode}): {r.stderr.decode(errors='replace')[:200]}")
     return r.stdout
