@@ -4,6 +4,7 @@ taken out of a real reader. The browser walks are tests/e2e/test_kiosk_ui.py."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -210,10 +211,11 @@ def test_a_payment_paid_while_a_second_browser_waits_for_its_lock_is_not_refunde
         assert t.screen == "printing" and kiosk.vendor.inserted() == 100
 
 
-def test_a_coin_vendor_failing_after_printing_leaves_the_printing_screen_without_a_refund(
-        kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_coin_vendor_failing_after_printing_puts_the_kiosk_out_of_service_until_the_staff_clears_it(
+        kiosk: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kofu.cli import main as cli_main
     from kofu.kiosk import flow
-    from kofu.kiosk.web.app import COOKIE
+    from kofu.kiosk.web.app import COOKIE, Kiosk
     from kofu.kiosk.web.devices import DeviceError
 
     class BrokenVendor:
@@ -248,3 +250,30 @@ def test_a_coin_vendor_failing_after_printing_leaves_the_printing_screen_without
         assert t.screen == "message" and t.notice is not None and t.notice.key == "notice.device-failed"
         assert kiosk.vendor.refunds == 0 and t.receipt is None
         assert screen(resident.get("/").text) == "message"
+
+        # The vendor holds the resident's money: the kiosk takes no one until the staff
+        # has settled it, and nobody's refund pays it out meanwhile.
+        resident.post("/act", data={"a": "ok"})
+        r = resident.get("/")
+        assert r.status_code == 503 and screen(r.text) == "out-of-service"
+        assert catalog.translator("ja")("outofservice.staff") in r.text
+    with client(kiosk) as stranger:
+        assert stranger.get("/").status_code == 503
+    record = json.loads(kiosk.fault_file.read_text(encoding="utf-8"))
+    assert record["reason"] == "the coin vendor failed after printing: DeviceError" and record["kiosk"] == "kiosk-1"
+    assert kiosk.vendor.refunds == 0
+    # A restarted kiosk stays out of service.
+    restarted = Kiosk(kiosk.settings, center=Center(), slot=Reader(), vendor=kiosk.vendor)
+    with client(restarted) as stranger:
+        assert stranger.get("/").status_code == 503
+
+    # The staff settles and clears it: what the vendor held is paid out once, to them,
+    # before the next resident starts with nothing put in.
+    assert cli_main(["kiosk", "clear-fault", "--config", str(tmp_path / "kiosk.toml")]) == 0
+    assert cli_main(["kiosk", "clear-fault", "--config", str(tmp_path / "kiosk.toml")]) == 1  # nothing left
+    with client(kiosk) as next_resident:
+        r = next_resident.get("/")
+        assert r.status_code == 200 and screen(r.text) == "start"
+        assert kiosk.vendor.refunds == 1
+        next_resident.get("/")
+        assert kiosk.vendor.refunds == 1

@@ -90,6 +90,14 @@ ids and years to choose from.""",
     common(o)
     o.set_defaults(func=_offers)
 
+    c = ksub.add_parser(
+        "clear-fault", help="put a touch kiosk back in service after the staff settled a coin-vendor fault",
+        description="Print the kiosk's fault record and remove it. A running kiosk then pays out what the "
+                    "coin vendor held (to the staff) before the next resident starts. Exit 1 when no "
+                    "fault is recorded.")
+    c.add_argument("--config", type=Path, required=True, help="the kiosk's TOML file")
+    c.set_defaults(func=_clear_fault)
+
 
 def _connect(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from kofu.kiosk.client import CenterClient, KioskTls
@@ -198,3 +206,23 @@ def _offers(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, action)
+
+
+def _clear_fault(args: argparse.Namespace) -> int:
+    from kofu.kiosk.web.settings import SettingsError, load_settings
+
+    try:
+        d = load_settings(args.config).devices
+    except SettingsError as e:
+        print(f"kofu kiosk clear-fault: {e}", file=sys.stderr)
+        return 2
+    fault = d.fault_path
+    try:
+        record = fault.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"no fault recorded ({fault}): the kiosk is in service", file=sys.stderr)
+        return 1
+    fault.unlink()
+    print(record.strip())
+    print(f"cleared {fault}: the kiosk is back in service", file=sys.stderr)
+    return 0

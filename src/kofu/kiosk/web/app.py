@@ -18,11 +18,19 @@ the fee of any copy the printer failed to print are paid back (the center is
 told how many copies came out, and refunds the rest). After printing only the
 summary a receipt needs is kept (kind, copies, fee, change, refund), and it
 too is wiped when the resident leaves.
+
+When the coin vendor fails after the paper came out, it still holds the
+resident's money: the kiosk writes its fault file and takes no one (503, "out
+of service") until the staff has settled and run ``kofu kiosk clear-fault``;
+only then is what the vendor held paid out, to the staff standing at it, never
+with the next resident's refund.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -67,6 +75,10 @@ BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "sco
 
 class KioskBusy(Exception):
     """A request without the cookie of the transaction under way at this kiosk."""
+
+
+class KioskOutOfService(KioskBusy):
+    """No new transaction: a fault holds money the staff must settle (``Kiosk.fault_file``)."""
 
 
 @dataclass
@@ -156,6 +168,11 @@ class Kiosk:
         self.center = center
         self.txns: dict[str, Txn] = {}
         self.lock = threading.Lock()
+        self.fault_file = d.fault_path
+        # The vendor holds money that is not the next resident's: set while the fault
+        # file is there (after a restart too), and in memory when it could not be written.
+        self._vendor_holds = self.fault_file.exists()
+        self._fault_unrecorded = False
         if not voice.built():
             log.warning("voice guidance is not built (%s): the screens show every text but play nothing; "
                         "run make setup or python -m kofu.kiosk.web.voice", voice.VOICE)
@@ -190,15 +207,55 @@ class Kiosk:
             if t is None:
                 if any(o.screen not in IDLE_SCREENS for o in self.txns.values()):
                     raise KioskBusy()
+                if self.out_of_service():
+                    raise KioskOutOfService()
                 t = Txn(secrets.token_urlsafe(24), self.settings.languages[0])
                 self.txns = {t.sid: t}  # one resident at a time stands at a kiosk
+            elif t.screen == "start" and self.out_of_service():
+                raise KioskOutOfService()  # the resident who saw the fault's notice, once they leave it
             return t
+
+    def out_of_service(self) -> bool:
+        """Whether a fault must be cleared by the staff before anyone starts (under ``self.lock``).
+
+        Once the staff has removed the fault file (``kofu kiosk clear-fault``), what
+        the vendor held is paid out to them before the next resident starts; if the
+        vendor fails again the kiosk stays out of service.
+        """
+        if self._fault_unrecorded or self.fault_file.exists():
+            self._vendor_holds = True
+            return True
+        if self._vendor_holds:
+            try:
+                back = self.vendor.refund()
+            except Exception as e:
+                self.record_fault(f"the coin vendor failed paying out what it held: {type(e).__name__}")
+                return True
+            log.warning("fault cleared: the coin vendor paid out the %d yen it held, to the staff", back)
+            self._vendor_holds = False
+        return False
+
+    def record_fault(self, reason: str) -> None:
+        """Take the kiosk out of service: the fault file says since when and why (no personal data)."""
+        log.error("out of service until the staff clears it (%s): %s", self.fault_file, reason)
+        self._vendor_holds = True
+        record = {"since": clock.now().isoformat(timespec="seconds"), "kiosk": self.settings.kiosk_id,
+                  "store": self.settings.store, "reason": reason}
+        try:
+            self.fault_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.fault_file.with_name(self.fault_file.name + ".tmp")
+            tmp.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+            os.replace(tmp, self.fault_file)
+        except OSError:
+            log.exception("cannot write the fault file: out of service until this process restarts")
+            self._fault_unrecorded = True
 
     def wipe(self, t: Txn, notice: Notice | None = None, *, refund: bool = True) -> None:
         """End the transaction: money put in goes back (unless ``refund`` is false),
         the card is released, nothing is kept."""
         with t.lock:
-            refunded = self.vendor.refund() if refund else 0
+            # What a faulted vendor holds is for the staff (``out_of_service``), never a refund here.
+            refunded = self.vendor.refund() if refund and not self._vendor_holds else 0
             had_card = self.slot.present()
             self.slot.remove()
             # The next resident starts in the default language and display; a notice
@@ -532,9 +589,12 @@ class Kiosk:
 
         The certificate is printed (and reported, or logged as not reported), so
         nothing is cancelled at the center and nothing is refunded here: what the
-        vendor holds is for the staff to settle. Only the error's type is logged.
+        vendor holds is for the staff to settle, and the kiosk is out of service
+        until they clear the fault. Only the error's type is logged.
         """
-        log.error("the coin vendor failed after printing: %s", type(e).__name__)
+        # Not under self.lock (taken before a transaction's lock, never after): the
+        # file is written whole by a rename, and the flags only ever go up here.
+        self.record_fault(f"the coin vendor failed after printing: {type(e).__name__}")
         self.wipe(t, Notice("notice.device-failed"), refund=False)
 
     def poll(self, t: Txn) -> None:
@@ -683,36 +743,41 @@ def build_app(kiosk: Kiosk) -> Any:
                 return t, None
             return t, render(t, "poll.html")
 
-    def busy() -> Response:
-        """The answer to a request without the cookie of the transaction under way (409)."""
+    def busy(e: KioskBusy) -> Response:
+        """The answer to a request without the cookie of the transaction under way (409), or
+        to anyone while the kiosk is out of service (503)."""
+        out = isinstance(e, KioskOutOfService)
         html = env.get_template("busy.html").render(
             {"lang": kiosk.settings.languages[0], "languages": kiosk.settings.languages,
-             "translator": catalog.translator})
-        return HTMLResponse(html, status_code=409, headers={"Cache-Control": "no-store", "Refresh": "10"})
+             "translator": catalog.translator, "screen": "out-of-service" if out else "busy",
+             "title": "outofservice.title" if out else "busy.title",
+             "text": "outofservice.staff" if out else "busy.wait"})
+        return HTMLResponse(html, status_code=503 if out else 409,
+                            headers={"Cache-Control": "no-store", "Refresh": "10"})
 
     # Each handler runs its work in the thread pool: the center calls and the
     # transaction's lock must not block the event loop.
     async def index(request: Request) -> Response:
         try:
             t, html = await run_in_threadpool(_index, request.cookies.get(COOKIE))
-        except KioskBusy:
-            return busy()
+        except KioskBusy as e:
+            return busy(e)
         return headers(HTMLResponse(html), t)
 
     async def act(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         try:
             t = await run_in_threadpool(_act, request.cookies.get(COOKIE), form)
-        except KioskBusy:
-            return busy()
+        except KioskBusy as e:
+            return busy(e)
         return headers(RedirectResponse("/", status_code=303), t)
 
     async def poll(request: Request) -> Response:
         try:
             t, html = await run_in_threadpool(_poll, request.cookies.get(COOKIE),
                                               request.query_params.get("screen"))
-        except KioskBusy:
-            return busy()
+        except KioskBusy as e:
+            return busy(e)
         if html is None:
             return headers(Response(status_code=200, headers={"HX-Redirect": "/"}), t)
         return headers(HTMLResponse(html), t)
@@ -742,8 +807,8 @@ def build_app(kiosk: Kiosk) -> Any:
         except voice.VoiceError as e:
             log.error("voice: %s", e)
             return Response(status_code=503)
-        except KioskBusy:
-            return busy()
+        except KioskBusy as e:
+            return busy(e)
         if wav is None:
             return Response(status_code=403)
         return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store"})

@@ -34,6 +34,9 @@ The file (relative paths are relative to the file's folder)::
     lp_server = ""                    # lp printer: the CUPS server, host or socket ("": this machine's)
     lp_timeout = 120                  # lp printer: seconds a copy may take before it counts as failed
     receipt_dir = "receipts"          # the simulated receipt printer's paper
+    fault_file = "out-of-service.json"  # written when the coin vendor fails holding a resident's
+                                      # money: the kiosk takes no one until the staff clears it
+                                      # (kofu kiosk clear-fault --config kiosk.toml)
 
 Errors::
 
@@ -77,6 +80,12 @@ class DeviceSettings:
     pcsc_reader: str = ""
     lp_server: str = ""
     lp_timeout: float = 120.0
+    fault_file: Path | None = None
+    """The out-of-service marker (``None``: ``out-of-service.json`` beside the spool)."""
+
+    @property
+    def fault_path(self) -> Path:
+        return self.fault_file or self.spool.parent / "out-of-service.json"
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ def load_settings(path: Path) -> KioskSettings:
         pcsc_reader=f.get("devices", "pcsc_reader", str, ""),
         lp_server=f.get("devices", "lp_server", str, ""),
         lp_timeout=f.number("devices", "lp_timeout", 120.0, positive=True, unit="seconds"),
+        fault_file=f.required_path("devices", "fault_file", "out-of-service.json"),
     )
     if printer == "lp" and not devices.lp_queue:
         raise f.error("devices.lp_queue", "is required with printer = \"lp\" (a CUPS queue name)")
@@ -193,6 +203,7 @@ lp_queue = {s(lp_queue)}
 lp_server = {s(lp_server)}
 lp_timeout = {lp_timeout}
 receipt_dir = {s(folder / "receipts")}
+fault_file = {s(folder / "out-of-service.json")}
 """,
         encoding="utf-8",
     )
