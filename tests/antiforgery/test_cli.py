@@ -91,3 +91,24 @@ def test_human_output_and_refusals(center: Center, scans: dict[str, Path], tmp_p
     # The front given as the back: readable, but nothing to verify.
     r = run(str(scans["front"]), "--json", *keys(center))
     assert r.returncode == 1 and "error" in json.loads(r.stdout)
+
+def test_a_front_that_cannot_be_judged_is_reported_not_checked_and_exits_1(
+    jobs: Jobs, center: Center, tmp_path: Path
+) -> None:
+    """A front photo washed out by a lamp's glare over most of its print: the back verifies,
+    the front gets no verdict, and that is never reported as "matches" (exit 1)."""
+    from kofu.antiforgery.simulate import Photo, photograph, printed_for_photos, render_page
+
+    back, front = tmp_path / "back.jpg", tmp_path / "front.jpg"
+    back.write_bytes(photograph(printed_for_photos(render_page(jobs.genuine, 1)),
+                                Photo(tilt_deg=6, fill=0.8, desk=50, seed=3)))
+    front.write_bytes(photograph(printed_for_photos(render_page(jobs.genuine, 0)),
+                                 Photo(tilt_deg=6, fill=0.8, desk=110, seed=4, glare=0.9, glare_radius=0.12,
+                                       glare_at=(0.45, 0.3))))
+    r = run(str(back), "--front", str(front), *keys(center))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "QR: valid" in r.stdout and "front: NOT CHECKED" in r.stdout, r.stdout
+    assert "matches the restored image" not in r.stdout and "ALTERED" not in r.stdout, r.stdout
+    j = run(str(back), "--front", str(front), "--json", *keys(center))
+    body = json.loads(j.stdout)
+    assert j.returncode == 1 and body["qr_valid"] is True and body["tampered"] is None, j.stdout
