@@ -379,6 +379,26 @@ def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     assert_sealed(issued.document, tmp_path)
 
 
+def test_koseki_individual_entries_of_chosen_persons(world: Any, tmp_path: Path) -> None:
+    """戸籍法 10条: the holder (太郎) asks for the 個人事項 of his wife and of a daughter
+    who has left the register; they print in register order, his own entry not."""
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("R-chosen", "koseki", 450, koseki_scope="self", members=("K001#3", "R002")))
+    text = text_of(issued.document, tmp_path)
+    assert "戸籍個人事項証明書" in text and "本籍兵庫県加東市社50番地" in text and "氏名山田太郎" in text
+    assert "【名】葛\U000E0103子" in text and "【名】明美" in text and "除籍" in text
+    assert text.index("【名】葛\U000E0103子") < text.index("【名】明美")
+    assert "【名】太郎" not in text and "【名】𠮷郎" not in text
+    assert_sealed(issued.document, tmp_path)
+    # Someone outside his register, or persons with the 全部事項証明書: refused.
+    with pytest.raises(BadRequest) as e:
+        svc.issue_certificate(req("R-stray", "koseki", 450, koseki_scope="self", members=("R010",)))
+    assert e.value.code == "option-not-offered"
+    with pytest.raises(BadRequest) as e:
+        svc.issue_certificate(req("R-all", "koseki", 450, koseki_scope="all", members=("R002",)))
+    assert e.value.code == "option-not-offered"
+
+
 def test_fuhyo(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req("F-1", "fuhyo", 200, scope="household"))

@@ -433,7 +433,7 @@ def _seal(sr: _Reader, base: Path) -> dict[str, Any]:
 
 def _tax_choice(r: _Reader, key: str, allowed: tuple[str, ...]) -> str | None:
     """An optional field taking one of ``allowed`` (障害者区分, ひとり親)."""
-    value = r.get(key, str, None)
+    value: str | None = r.get(key, str, None)
     if value is not None and value not in allowed:
         raise ImportError_(f"{r.where(key)}: {value!r} is not one of {', '.join(allowed)}")
     return value
