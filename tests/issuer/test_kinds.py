@@ -492,6 +492,8 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
          "tax_records[0].widow and municipalities[0].tax_records[0].single_parent exclude each other"),
         (lambda k: k["tax_records"][0].update(single_parent="母", spouse=None, dependants=[]),
          "tax_records[0].single_parent: ひとり親 needs a child"),
+        (lambda k: k["tax_records"][0].update(widow=True, spouse=None, fiscal_year=2020),
+         "tax_records[0].widow: 寡婦: the 寡婦・寡夫 rules before 令和3年度 are not tabled"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
         (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
         (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),
