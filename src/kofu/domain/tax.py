@@ -167,8 +167,8 @@ class ResidentTax:
     income_levy_exempt: bool
     per_capita_exempt: bool
     taxpayer_status: tuple[str, ...] = ()
-    """本人該当区分: 障害者 / 特別障害者, 寡婦, ひとり親 (as given, even when an
-    income limit takes the deduction away)."""
+    """本人該当区分: 障害者 / 特別障害者, 寡婦, ひとり親 (寡婦 and ひとり親 only within
+    their 5,000,000 円 limit: above it the taxpayer is neither)."""
     disabled_dependants: tuple[tuple[str, int], ...] = ()
     """障害者 among the 同一生計配偶者 and the 扶養親族: (kind, count), kinds present only."""
     exempt_as_disabled_or_single: bool = False
@@ -428,7 +428,8 @@ def assess(r: TaxReturn) -> ResidentTax:
     if disability:
         deductions.append(("障害者控除", disability))
         diff += sum(_DISABILITY_DIFF[k] for k in disabled) + (_DISABILITY_DIFF[r.disability] if r.disability else 0)
-    if total <= SINGLE_PARENT_INCOME_LIMIT:
+    single_ok = total <= SINGLE_PARENT_INCOME_LIMIT  # part of 所得税法's definitions of both
+    if single_ok:
         if r.widow:
             deductions.append(("寡婦控除", WIDOW_DEDUCTION))
             diff += _WIDOW_DIFF
@@ -480,8 +481,8 @@ def assess(r: TaxReturn) -> ResidentTax:
         forest_tax=0 if per_capita_exempt else forest,
         income_levy_exempt=income_exempt,
         per_capita_exempt=per_capita_exempt,
-        taxpayer_status=tuple(x for x in (r.disability, "寡婦" if r.widow else None,
-                                          "ひとり親" if r.single_parent else None) if x),
+        taxpayer_status=tuple(x for x in (r.disability, "寡婦" if r.widow and single_ok else None,
+                                          "ひとり親" if r.single_parent and single_ok else None) if x),
         disabled_dependants=tuple((k, disabled.count(k)) for k in DISABILITY_KINDS if k in disabled),
         exempt_as_disabled_or_single=status_exempt,
     )
