@@ -75,7 +75,8 @@ def test_fuhyo_offers_all_some_and_the_domicile() -> None:
     assert fuhyo is not None and koseki_offer is not None
     assert fuhyo.options.scopes == (Scope.HOUSEHOLD, Scope.SELF) and fuhyo.options.with_domicile
     assert fuhyo.options.members == REGISTER  # the register's persons, not the household
-    assert not koseki_offer.options.with_domicile and not koseki_offer.options.members
+    assert not koseki_offer.options.with_domicile
+    assert koseki_offer.options.members == REGISTER  # 個人事項 of chosen persons (戸籍法 10条)
     ok = Order("fuhyo", OrderOptions(Scope.HOUSEHOLD, False, True, members=("R2", "K1#3")), 1, 250)
     assert check_order(HOLDER, TOWN, ok, NOW) == fuhyo
     check_order(HOLDER, TOWN, Order("fuhyo", OrderOptions(Scope.SELF, False, False), 1, 250), NOW)

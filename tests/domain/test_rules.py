@@ -327,6 +327,31 @@ ORDER_TABLE = [
 ]
 
 
+REGISTER = (MemberChoice("R1", "山田 太郎"), MemberChoice("R2", "山田 花子"), MemberChoice("K1#3", "山田 明美"))
+IN_REGISTER = PersonFacts(active=True, has_domicile=True, register_here=True, members=FAMILY, register_persons=REGISTER)
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    # 戸籍法 10条: any person of the holder's own register, 除籍 included, for a 個人事項証明書.
+    (OrderOptions(Scope.SELF, False, False, members=("R2", "K1#3"), koseki_scope="self"), None),
+    (OrderOptions(Scope.SELF, False, False, members=("R9",), koseki_scope="self"), "option-not-offered"),
+    (OrderOptions(Scope.SELF, False, False, members=("R2", "R2"), koseki_scope="self"), "option-not-offered"),
+    (OrderOptions(Scope.SELF, False, False, members=("R2",), koseki_scope="all"), "option-not-offered"),
+    (OrderOptions(Scope.HOUSEHOLD, False, False, members=("R2",), koseki_scope="self"), "option-not-offered"),
+])
+def test_koseki_individual_entries_of_chosen_persons(options: OrderOptions, problem: str | None) -> None:
+    result = offers(IN_REGISTER, ALL_KINDS_TOWN, at("2026-03-03 10:00"))
+    assert isinstance(result, Offers)
+    assert {o.kind: o for o in result.offers}["koseki"].options.members == REGISTER
+    order = Order("koseki", options, 1, 350)
+    if problem is None:
+        assert check_order(IN_REGISTER, ALL_KINDS_TOWN, order, at("2026-03-03 10:00")).kind == "koseki"
+    else:
+        with pytest.raises(OrderInvalid) as e:
+            check_order(IN_REGISTER, ALL_KINDS_TOWN, order, at("2026-03-03 10:00"))
+        assert e.value.code == problem
+
+
 @pytest.mark.parametrize(("order", "problem"), ORDER_TABLE)
 def test_order_table(order: Order, problem: str | None) -> None:
     if problem is None:
@@ -360,6 +385,8 @@ residents = st.one_of(
         register_here=st.booleans(),
         register_restricted=st.booleans(),
         members=st.lists(member_ids, unique=True, max_size=3).map(
+            lambda ids: tuple(MemberChoice(i, f"name {i}") for i in ids)),
+        register_persons=st.lists(member_ids, unique=True, max_size=3).map(
             lambda ids: tuple(MemberChoice(i, f"name {i}") for i in ids)),
     )] * 3,
     st.none(),
@@ -420,7 +447,11 @@ def _fits(order: Order, offer: object) -> bool:
         and (not order.options.with_domicile or o.with_domicile)
         and (not order.options.with_householder or o.with_householder)
         and (not order.options.with_individual_number or o.with_individual_number)
-        and (not order.options.members or (order.options.scope is Scope.HOUSEHOLD and set(order.options.members) <= ids))
+        # Members: a household (or, for a 附票, register) with scope household; a 戸籍's
+        # persons with the 個人事項証明書 only (戸籍法 10条).
+        and (not order.options.members or (
+            (order.options.koseki_scope == "self" if o.koseki_scopes else order.options.scope is Scope.HOUSEHOLD)
+            and set(order.options.members) <= ids))
         and ((order.options.tax_kind in o.tax_kinds and order.options.year in o.years) if o.tax_kinds
              else (order.options.tax_kind is None and order.options.year is None))
         and (order.options.koseki_scope in o.koseki_scopes if o.koseki_scopes else order.options.koseki_scope is None)
@@ -465,7 +496,8 @@ def _order_from(offer: object, data: st.DataObject) -> Order:
     scope = data.draw(st.sampled_from(o.scopes))
     copies = data.draw(st.integers(1, offer.max_copies))
     members: tuple[str, ...] = ()
-    if scope is Scope.HOUSEHOLD and o.members:
+    koseki_scope = data.draw(st.sampled_from(o.koseki_scopes)).value if o.koseki_scopes else None
+    if o.members and (koseki_scope == "self" if o.koseki_scopes else scope is Scope.HOUSEHOLD):
         members = tuple(data.draw(st.lists(st.sampled_from([m.resident_id for m in o.members]), unique=True)))
     options = OrderOptions(
         scope,
@@ -475,7 +507,7 @@ def _order_from(offer: object, data: st.DataObject) -> Order:
         members=members,
         tax_kind=data.draw(st.sampled_from(o.tax_kinds)).value if o.tax_kinds else None,
         year=data.draw(st.sampled_from(o.years)) if o.years else None,
-        koseki_scope=data.draw(st.sampled_from(o.koseki_scopes)).value if o.koseki_scopes else None,
+        koseki_scope=koseki_scope,
     )
     return Order(offer.kind, options, copies, offer.fee * copies)
 

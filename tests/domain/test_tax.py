@@ -221,3 +221,115 @@ def test_both_income_adjustments() -> None:
     t = assess(TaxReturn(fiscal_year=2025, salary_revenue=10_000_000, dependants=(Dependant(date(2008, 5, 1)),),
                          other_incomes=(("公的年金等に係る雑所得", 200_000),)))
     assert (t.salary_income, t.income_adjustment) == (8_050_000 - 250_000, 250_000)
+
+
+# ---------------------------------------------------------------- 障害者・寡婦・ひとり親
+
+_CHILD = Dependant(date(2010, 4, 1))  # 15 on 31 December 2025: 年少
+
+
+def test_spouse_special_deduction_has_no_difference_from_r8() -> None:
+    """令和8年度: a spouse just over the 580,000 円 limit gets the 配偶者特別控除 but no
+    人的控除額の差 (314条の6 names spouses under 550,000 円 who are not 控除対象配偶者:
+    none, with the 580,000 円 limit); 令和7年度 a spouse just over 480,000 円 had 50,000 円."""
+    for year, income, expected in ((2026, 590_000, 50_000), (2026, 640_000, 50_000), (2025, 490_000, 100_000)):
+        t = assess(TaxReturn(fiscal_year=year, salary_revenue=3_000_000, spouse=Dependant(date(1980, 1, 1), income=income)))
+        assert _deduction(t, "配偶者特別控除") == 330_000
+        assert t.taxable_income <= 2_000_000  # base = the 差 itself
+        assert t.adjustment == (expected * 3 // 100, expected * 2 // 100), (year, income)
+
+
+@pytest.mark.parametrize(
+    ("changes", "deduction", "diff"),
+    [
+        ({"disability": "障害者"}, 260_000, 10_000),
+        ({"disability": "特別障害者"}, 300_000, 100_000),
+        ({"dependants": (Dependant(date(2010, 4, 1), disability="同居特別障害者"),)}, 530_000, 220_000),
+        ({"dependants": (Dependant(date(2010, 4, 1), disability="特別障害者"),)}, 300_000, 100_000),
+        ({"spouse": Dependant(date(1980, 1, 1), disability="障害者")}, 260_000, 10_000),
+        # The taxpayer and two dependants: 260,000 + 300,000 + 530,000.
+        ({"disability": "障害者", "dependants": (Dependant(date(2010, 4, 1), disability="特別障害者"),
+                                               Dependant(date(2000, 1, 1), disability="同居特別障害者"))},
+         1_090_000, 10_000 + 100_000 + 220_000),
+        # A spouse above the 扶養 limit is no 同一生計配偶者: no 障害者控除 for them.
+        ({"spouse": Dependant(date(1980, 1, 1), income=700_000, disability="特別障害者")}, None, 0),
+    ],
+)
+def test_disability_deduction(changes: dict[str, Any], deduction: int | None, diff: int) -> None:
+    plain = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000))
+    t = assess(TaxReturn(**{"fiscal_year": 2026, "salary_revenue": 3_000_000, **changes}))
+    assert _deduction(t, "障害者控除") == deduction
+    # 人的控除額の差 = adjustment / 5 %, over what the household's other deductions give.
+    others = {"spouse": 50_000 if "spouse" in changes and changes["spouse"].income <= 580_000 else 0}
+    assert t.taxable_income <= 2_000_000
+    assert t.adjustment[0] + t.adjustment[1] == min(50_000 + others["spouse"] + diff, t.taxable_income) * 5 // 100
+    assert plain.adjustment == (1_500, 1_000)
+
+
+@pytest.mark.parametrize(
+    ("status", "label", "amount", "diff"),
+    [({"widow": True}, "寡婦控除", 260_000, 10_000),
+     ({"single_parent": "母", "dependants": (_CHILD,)}, "ひとり親控除", 300_000, 50_000),
+     ({"single_parent": "父", "dependants": (_CHILD,)}, "ひとり親控除", 300_000, 10_000)],
+)
+def test_widow_and_single_parent(status: dict[str, Any], label: str, amount: int, diff: int) -> None:
+    # 給与収入 3,000,000 円 (令和7年分): 給与所得 2,020,000; 基礎控除 430,000.
+    t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, **status))
+    assert _deduction(t, label) == amount
+    taxable = (2_020_000 - amount - 430_000) // 1000 * 1000
+    assert t.taxable_income == taxable
+    assert t.adjustment == ((50_000 + diff) * 3 // 100, (50_000 + diff) * 2 // 100)
+    assert t.income_levy == ((taxable * 6 // 100 - t.adjustment[0]) // 100 * 100,
+                             (taxable * 4 // 100 - t.adjustment[1]) // 100 * 100)
+    assert t.taxpayer_status == (label.removesuffix("控除"),)
+    # Above a 合計所得金額 of 5,000,000 円 neither applies (所得税法 defines both with the limit).
+    # 給与収入 7,000,000: 7,000,000 × 90 % − 1,100,000 = 5,200,000.
+    rich = assess(TaxReturn(fiscal_year=2026, salary_revenue=7_000_000, **status))
+    assert rich.total_income == 5_200_000 and _deduction(rich, label) is None
+    assert rich.taxpayer_status == ()
+
+
+@pytest.mark.parametrize("status", [{"disability": "障害者"}, {"widow": True},
+                                    {"single_parent": "母", "dependants": (_CHILD,)}])
+def test_disabled_widow_or_single_parent_under_1_35_million_is_exempt(status: dict[str, Any]) -> None:
+    # 令和8年度: 給与収入 2,000,000 円 → 給与所得 2,000,000 × 70 % − 80,000 = 1,320,000;
+    # plus 30,000 事業所得: 1,350,000, exactly the 地方税法 295条 limit.
+    at = assess(TaxReturn(fiscal_year=2026, salary_revenue=2_000_000, other_incomes=(("事業所得", 30_000),), **status))
+    assert at.total_income == 1_350_000
+    assert at.exempt and at.exempt_as_disabled_or_single and at.total == 0
+    over = assess(TaxReturn(fiscal_year=2026, salary_revenue=2_000_000, other_incomes=(("事業所得", 30_001),), **status))
+    assert not over.exempt_as_disabled_or_single and not over.per_capita_exempt
+    assert over.per_capita == (3_000, 1_000) and over.forest_tax == 1_000
+    # Without the status, 1,350,000 is over every limit of a household of one or two.
+    plain = assess(TaxReturn(fiscal_year=2026, salary_revenue=2_000_000, other_incomes=(("事業所得", 30_000),),
+                             dependants=status.get("dependants", ())))
+    assert not plain.exempt
+
+
+def test_income_adjustment_for_a_special_disability() -> None:
+    # 令和8年度, 給与収入 10,000,000: 8,050,000 less (10,000,000 − 8,500,000) × 10 %, with no
+    # 扶養親族 under 23 but the taxpayer a 特別障害者 (or a 同居特別障害者 dependant of 40).
+    for status in ({"disability": "特別障害者"},
+                   {"dependants": (Dependant(date(1985, 1, 1), disability="同居特別障害者"),)}):
+        t = assess(TaxReturn(fiscal_year=2026, salary_revenue=10_000_000, **status))
+        assert t.income_adjustment == 150_000 and t.salary_income == 7_900_000
+    assert assess(TaxReturn(fiscal_year=2026, salary_revenue=10_000_000, disability="障害者")).income_adjustment == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"disability": "同居特別障害者"}, "本人の障害者区分"),
+        ({"dependants": (Dependant(date(2010, 1, 1), disability="軽度"),)}, "扶養親族の障害者区分"),
+        ({"widow": True, "single_parent": "母", "dependants": (_CHILD,)}, "exclude each other"),
+        ({"widow": True, "spouse": Dependant(date(1980, 1, 1))}, "no spouse"),
+        ({"single_parent": "母"}, "needs a child"),
+        ({"single_parent": "母", "dependants": (Dependant(date(2010, 1, 1), income=600_000),)}, "needs a child"),
+        ({"single_parent": "祖母", "dependants": (_CHILD,)}, "母 or 父"),
+        ({"widow": True, "fiscal_year": 2020}, "before 令和3年度"),
+        ({"single_parent": "父", "dependants": (_CHILD,), "fiscal_year": 2028}, "令和10年度"),
+    ],
+)
+def test_impossible_or_untabled_status_is_refused(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(TaxRuleError, match=message):
+        assess(TaxReturn(**{"fiscal_year": 2026, "salary_revenue": 3_000_000, **changes}))

@@ -337,6 +337,34 @@ def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
         svc.issue_certificate(req(f"T-{tax_kind}-old", "zeimu", 300, tax_kind=tax_kind, year=2023))
 
 
+def test_tax_certificate_of_a_disabled_single_parent(world: Any, tmp_path: Path) -> None:
+    """The import's 障害者・ひとり親 fields reach the certificate: 令和7年度 (令和6年中),
+    a father who is a 特別障害者, one child of 21 (特定) who is a 障害者, computed here."""
+    svc, w, doc = world
+    record = doc["municipalities"][0]["tax_records"][2]
+    assert record["fiscal_year"] == 2025
+    record.update(spouse=None, disability="特別障害者", single_parent="父",
+                  dependants=[{"birth_date": "2003-08-01", "income": 0, "disability": "障害者"}])
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    text = text_of(svc.issue_certificate(req("T-hitorioya", "zeimu", 300, tax_kind="shotoku", year=2025)).document,
+                   tmp_path)
+    kyuyo = 5_200_000 - (5_200_000 * 20 // 100 + 440_000)
+    total = kyuyo + 80_000
+    # 社会保険料 + 特定扶養 450,000 + 障害者控除 (300,000 本人 + 260,000 子) + ひとり親 300,000 + 基礎 430,000.
+    deductions = 754_000 + 450_000 + 560_000 + 300_000 + 430_000
+    taxable = (total - deductions) // 1000 * 1000
+    # 差: 基礎 50,000, 特定 180,000, 特別障害者 100,000, 障害者 10,000, ひとり親（父） 10,000.
+    base = min(50_000 + 180_000 + 100_000 + 10_000 + 10_000, taxable)
+    city = (taxable * 6 // 100 - base * 3 // 100) // 100 * 100 + 3_000
+    pref = (taxable * 4 // 100 - base * 2 // 100) // 100 * 100 + 1_000
+    assert "障害者控除560,000円" in text and "ひとり親控除300,000円" in text
+    assert f"所得控除合計{deductions:,}円" in text and f"課税標準額{taxable:,}円" in text
+    assert "本人該当区分特別障害者・ひとり親" in text and "扶養等の障害者1人（障害者1人）" in text
+    assert f"合計{city:,}円{pref:,}円{city + pref:,}円" in text
+    assert f"年税額{city + pref + 1_000:,}円" in text
+
+
 @pytest.mark.parametrize("scope", ["all", "self"])
 def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
@@ -349,6 +377,26 @@ def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     else:
         assert "【名】明美" not in text and "【名】葛\U000E0103子" not in text and "除籍" not in text
     assert_sealed(issued.document, tmp_path)
+
+
+def test_koseki_individual_entries_of_chosen_persons(world: Any, tmp_path: Path) -> None:
+    """戸籍法 10条: the holder (太郎) asks for the 個人事項 of his wife and of a daughter
+    who has left the register; they print in register order, his own entry not."""
+    svc, _w, _doc = world
+    issued = svc.issue_certificate(req("R-chosen", "koseki", 450, koseki_scope="self", members=("K001#3", "R002")))
+    text = text_of(issued.document, tmp_path)
+    assert "戸籍個人事項証明書" in text and "本籍兵庫県加東市社50番地" in text and "氏名山田太郎" in text
+    assert "【名】葛\U000E0103子" in text and "【名】明美" in text and "除籍" in text
+    assert text.index("【名】葛\U000E0103子") < text.index("【名】明美")
+    assert "【名】太郎" not in text and "【名】𠮷郎" not in text
+    assert_sealed(issued.document, tmp_path)
+    # Someone outside his register, or persons with the 全部事項証明書: refused.
+    with pytest.raises(BadRequest) as e:
+        svc.issue_certificate(req("R-stray", "koseki", 450, koseki_scope="self", members=("R010",)))
+    assert e.value.code == "option-not-offered"
+    with pytest.raises(BadRequest) as e:
+        svc.issue_certificate(req("R-all", "koseki", 450, koseki_scope="all", members=("R002",)))
+    assert e.value.code == "option-not-offered"
 
 
 def test_fuhyo(world: Any, tmp_path: Path) -> None:
@@ -430,6 +478,22 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
          "deductions[1].kind: 所得金額調整控除 is computed"),
         (lambda k: k["tax_records"][0]["taxes"][0].update(due_dates=["2023-02-30"]), "due_dates[0]"),
         (lambda k: k["tax_records"][0]["dependants"][0].update(birth_date="2003"), "dependants[0].birth_date"),
+        (lambda k: k["tax_records"][0]["deductions"].append({"kind": "障害者控除", "amount": 260_000}),
+         "deductions[1].kind: 障害者控除 is computed"),
+        (lambda k: k["tax_records"][0].update(disability="同居特別障害者"),
+         "tax_records[0].disability: '同居特別障害者' is not one of 障害者, 特別障害者"),
+        (lambda k: k["tax_records"][0]["dependants"][0].update(disability="軽度"),
+         "tax_records[0].dependants[0].disability: '軽度' is not one of"),
+        (lambda k: k["tax_records"][0]["spouse"].update(disability=True), "tax_records[0].spouse.disability has the wrong type"),
+        (lambda k: k["tax_records"][0].update(widow="yes"), "tax_records[0].widow has the wrong type"),
+        (lambda k: k["tax_records"][0].update(single_parent="母"),
+         "tax_records[0].single_parent: a 寡婦 or ひとり親 has no spouse; municipalities[0].tax_records[0].spouse is given"),
+        (lambda k: k["tax_records"][0].update(single_parent="父", widow=True, spouse=None),
+         "tax_records[0].widow and municipalities[0].tax_records[0].single_parent exclude each other"),
+        (lambda k: k["tax_records"][0].update(single_parent="母", spouse=None, dependants=[]),
+         "tax_records[0].single_parent: ひとり親 needs a child"),
+        (lambda k: k["tax_records"][0].update(widow=True, spouse=None, fiscal_year=2020),
+         "tax_records[0].widow: 寡婦: the 寡婦・寡夫 rules before 令和3年度 are not tabled"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
         (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
         (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),

@@ -74,6 +74,19 @@ def test_one_person(test_seal: SealKit, tmp_path: Path) -> None:
     assert not re.search(r"除\s+籍", run("pdftotext", "-layout", str(tmp_path / "k.pdf"), "-"))
 
 
+def test_chosen_persons(test_seal: SealKit, tmp_path: Path) -> None:
+    """戸籍法 10条: a 個人事項証明書 of two persons chosen from the register, in its order."""
+    doc = s.koseki(4, scope="self", chosen=(1, 3))
+    text = seal_and_read(render_koseki(doc).pdf, test_seal, doc, tmp_path / "k.pdf")
+    flat = compact(text)
+    assert "戸籍個人事項証明書" in flat
+    _assert_person(doc.persons[1], text)
+    _assert_person(doc.persons[3], text)
+    assert flat.index(f"【名】{compact(doc.persons[1].name)}") < flat.index(f"【名】{compact(doc.persons[3].name)}")
+    for i in (0, 2):
+        assert f"【名】{compact(doc.persons[i].name)}" not in flat
+
+
 def test_long_register_numbers_every_page(test_seal: SealKit, tmp_path: Path) -> None:
     doc = s.koseki(9)  # persons 5 and 6 are 辻+U+E0102 and 𠮷
     rendered = render_koseki(doc)
@@ -108,7 +121,9 @@ def test_variation_sequences_select_their_own_glyph(tmp_path: Path) -> None:
     ("changes", "message"),
     [
         ({"persons": ()}, "at least one person"),
-        ({"scope": "self", "self_index": 7}, "self_index 7"),
+        ({"scope": "self", "self_index": 7}, "person index 7"),
+        ({"scope": "self", "chosen": (0, 9)}, "person index 9"),
+        ({"scope": "self", "chosen": (1, 0)}, "in register order"),
         ({"scope": "partial"}, "all or self"),
         ({"honseki": " "}, "本籍"),
     ],

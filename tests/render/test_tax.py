@@ -214,3 +214,56 @@ def test_nozei_amounts_must_add_up() -> None:
     bad = replace(doc.tax_items[0], paid=doc.tax_items[0].paid + 1)
     with pytest.raises(InvalidDocument, match="is not the assessed"):
         render_tax(replace(doc, tax_items=(bad,)))
+
+
+def test_single_parent_with_disabilities(test_seal: SealKit, tmp_path: Path) -> None:
+    """令和8年度 (令和7年中): a mother, herself a 障害者, with a child of 17 who is a
+    同居特別障害者 and a child of 10; 給与収入 4,000,000 円, 社会保険料 600,000 円,
+    written out by the published rules."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
+    raw = TaxReturn(fiscal_year=2026, salary_revenue=4_000_000, deductions=(("社会保険料控除", 600_000),),
+                    dependants=(Dependant(date(2008, 5, 5), disability="同居特別障害者"), Dependant(date(2015, 1, 1))),
+                    disability="障害者", single_parent="母")
+    kyuyo = 4_000_000 * 8 // 10 - 440_000  # 3,600,000〜6,599,999 円 band: 2,760,000
+    # 障害者控除 260,000 (本人) + 530,000 (同居特別障害者); ひとり親 300,000; 扶養 一般 330,000; 基礎 430,000.
+    disability = 260_000 + 530_000
+    deductions = 600_000 + 330_000 + disability + 300_000 + 430_000
+    taxable = (kyuyo - deductions) // 1000 * 1000
+    # 人的控除額の差: 基礎 50,000 + 一般扶養 50,000 + 障害者 10,000 + 同居特別障害者 220,000 + ひとり親（母） 50,000.
+    diff = 50_000 + 50_000 + 10_000 + 220_000 + 50_000
+    assert taxable <= 2_000_000
+    base = min(diff, taxable)
+    city = (taxable * 6 // 100 - base * 3 // 100) // 100 * 100
+    pref = (taxable * 4 // 100 - base * 2 // 100) // 100 * 100
+    doc = s.tax_shotoku(assessment=assess(raw))
+    flat, lines = read(doc, test_seal, tmp_path)
+    assert has(lines, f"給与所得{_y(4_000_000)}{_y(kyuyo)}")
+    assert has(lines, f"障害者控除{_y(disability)}") and has(lines, f"ひとり親控除{_y(300_000)}")
+    assert has(lines, f"扶養控除{_y(330_000)}")
+    assert has(lines, f"所得控除合計{_y(deductions)}") and has(lines, f"課税標準額{_y(taxable)}")
+    assert has(lines, "本人該当区分障害者・ひとり親")
+    assert has(lines, "扶養等の障害者1人（同居特別障害者1人）")
+    assert has(lines, "扶養親族2人（一般1人・年少1人）")
+    assert has(lines, f"調整控除額{_y(base * 3 // 100)}{_y(base * 2 // 100)}{_y(base * 5 // 100)}")
+    assert has(lines, f"所得割額{_y(city)}{_y(pref)}{_y(city + pref)}")
+    assert has(lines, f"年税額{_y(city + pref + 3_000 + 1_000 + 1_000)}")
+    assert "寡婦" not in flat and "非課税" not in flat
+
+
+def test_widow_under_1_35_million_is_exempt_and_says_why(test_seal: SealKit, tmp_path: Path) -> None:
+    """A 寡婦 with 1,300,000 円 of 事業所得 is over the 非課税限度額 of one person
+    (450,000 円) but at most 1,350,000 円: 非課税 by 地方税法 295条."""
+    from kofu.domain.tax import TaxReturn, assess
+
+    raw = TaxReturn(fiscal_year=2026, other_incomes=(("事業所得", 1_300_000),), widow=True)
+    doc = s.tax_shotoku(assessment=assess(raw))
+    flat, lines = read(doc, test_seal, tmp_path)
+    assert "所得・非課税証明書" in flat
+    assert has(lines, f"寡婦控除{_y(260_000)}") and has(lines, "本人該当区分寡婦")
+    assert has(lines, "所得割額非課税非課税非課税") and has(lines, "均等割額非課税非課税非課税")
+    assert has(lines, "年税額非課税")
+    assert "障害者・寡婦・ひとり親（前年の合計所得金額135万円以下）のため非課税" in flat
+    # The ordinary certificate says nothing of it.
+    other, other_lines = read(s.tax_shotoku(exempt=True), test_seal, tmp_path)
+    assert "135万円" not in other and has(other_lines, "本人該当区分該当なし")

@@ -139,7 +139,8 @@ class KosekiScope(StrEnum):
     ALL = "all"
     """全部事項証明書 (謄本): every person in the register."""
     SELF = "self"
-    """個人事項証明書 (抄本): the holder."""
+    """個人事項証明書 (抄本): the holder, or the persons of the holder's register
+    listed in ``OrderOptions.members`` (戸籍法 10条)."""
 
 
 class RefusalCode(StrEnum):
@@ -375,8 +376,9 @@ class OrderOptions:
     with_individual_number: bool = False
     """Include 個人番号 (住民票の写し)."""
     members: tuple[str, ...] = ()
-    """Ids of chosen members (scope household; 附票: persons of the register);
-    empty: the whole household (register)."""
+    """Ids of chosen members (scope household; 附票: persons of the register;
+    戸籍 with KosekiScope self: persons of the register); empty: the whole
+    household (register), or for a 個人事項証明書 the holder's own entry."""
     tax_kind: str | None = None
     """A :class:`TaxKind` value (税証明)."""
     year: int | None = None
@@ -717,9 +719,11 @@ def _options_for(
                 scopes=(Scope.HOUSEHOLD, Scope.SELF), with_householder=False, with_domicile=True,
                 members=person.register_persons,
             )
+        # 全部事項 or 個人事項: the holder's entry, or persons chosen from the
+        # holder's own register (戸籍法 10条: anyone recorded in it may ask).
         return AllowedOptions(
             scopes=_SELF_ONLY, with_householder=False, with_domicile=False,
-            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF),
+            koseki_scopes=(KosekiScope.ALL, KosekiScope.SELF), members=person.register_persons,
         )
     return None
 
@@ -825,7 +829,11 @@ def _check_kind_options(chosen: OrderOptions, allowed: AllowedOptions) -> None:
     if chosen.with_individual_number and not allowed.with_individual_number:
         raise refuse("WithIndividualNumber is not offered")
     if chosen.members:
-        if chosen.scope is not Scope.HOUSEHOLD:
+        if allowed.koseki_scopes:
+            # 戸籍個人事項証明書 of chosen persons of the holder's own register (戸籍法 10条).
+            if chosen.koseki_scope != KosekiScope.SELF:
+                raise refuse("Member may only be given with KosekiScope self (個人事項証明書)")
+        elif chosen.scope is not Scope.HOUSEHOLD:
             raise refuse("Member may only be given with scope household")
         offered = {m.resident_id for m in allowed.members}
         if len(set(chosen.members)) != len(chosen.members):

@@ -33,11 +33,20 @@ year). The steps, in the order of 地方税法:
    3,000 + 1,000 円; 森林環境税 (国税, levied with 均等割) 1,000 円 from
    令和6年度.
 
-Not modelled: 障害者・寡婦・ひとり親・勤労学生 (their deductions, the
-所得金額調整控除 for a 特別障害者, and the 非課税 for them), 分離課税,
-指定都市 rates (8 % / 2 %). Those records must be computed by the
-municipality's own system and are refused by :func:`assess` only when the
-figures themselves are impossible.
+障害者控除 (the taxpayer: 障害者 260,000 / 特別障害者 300,000 円; the
+同一生計配偶者 and each 扶養親族, 年少 included: also 同居特別障害者 530,000
+円), 寡婦控除 (260,000 円) and ひとり親控除 (300,000 円), both for a
+合計所得金額 of at most 5,000,000 円 (地方税法 314条の2 ①六〜八の二, from
+令和3年度), are computed with their 人的控除額の差 and the 所得金額調整控除
+(a) for a 特別障害者; a 障害者, 寡婦 or ひとり親 with a 合計所得金額 of at
+most 1,350,000 円 (1,250,000 before 令和3年度) is 非課税 altogether (地方税法
+295条 ①二). 寡婦 and ひとり親 are refused before 令和3年度 (the 寡婦・寡夫 of
+the old law) and ひとり親 from 令和10年度 (the 令和8年度 改正 raises it to
+330,000 円; not tabled here).
+
+Not modelled: 勤労学生, 未成年者 (its 非課税), 分離課税, 指定都市 rates (8 % /
+2 %). Those records must be computed by the municipality's own system and are
+refused by :func:`assess` only when the figures themselves are impossible.
 """
 
 from __future__ import annotations
@@ -60,6 +69,23 @@ INCOME_ADJUSTMENT_FROM: Final = 2021
 """所得金額調整控除: 令和2年分の所得, so 令和3年度 of the 個人住民税."""
 SPOUSE_SPECIAL_FROM: Final = 2019
 """配偶者特別控除 as tabled here (scaled by the taxpayer's income): 平成31年度 on."""
+SINGLE_PARENT_FROM: Final = 2021
+"""寡婦控除 (as reformed) and ひとり親控除: 令和2年分の所得, so 令和3年度."""
+SINGLE_PARENT_UNTIL: Final = 2027
+"""Last 年度 of the 300,000 円 ひとり親控除 (330,000 円 from 令和10年度, not tabled)."""
+SINGLE_PARENT_INCOME_LIMIT: Final = 5_000_000
+"""合計所得金額 limit of 寡婦 and ひとり親."""
+DISABILITY_KINDS: Final = ("障害者", "特別障害者", "同居特別障害者")
+"""障害者控除 kinds; 同居特別障害者 only for a 同一生計配偶者 or 扶養親族."""
+SINGLE_PARENTS: Final = ("母", "父")
+"""ひとり親: the parent, whose 人的控除額の差 differs (50,000 / 10,000 円)."""
+# 障害者控除 and its 人的控除額の差 (地方税法 314条の6 ①一イ), by kind.
+_DISABILITY_DEDUCTION: Final = {"障害者": 260_000, "特別障害者": 300_000, "同居特別障害者": 530_000}
+_DISABILITY_DIFF: Final = {"障害者": 10_000, "特別障害者": 100_000, "同居特別障害者": 220_000}
+WIDOW_DEDUCTION: Final = 260_000
+SINGLE_PARENT_DEDUCTION: Final = 300_000
+_WIDOW_DIFF: Final = 10_000
+_SINGLE_PARENT_DIFF: Final = {"母": 50_000, "父": 10_000}
 
 
 class TaxRuleError(ValueError):
@@ -75,6 +101,8 @@ class Dependant:
     """合計所得金額 of the income year (yen)."""
     cohabiting_parent: bool = False
     """同居老親等: a lineal ascendant aged 70 or more living with the taxpayer."""
+    disability: str | None = None
+    """None, 障害者, 特別障害者 or 同居特別障害者 (a 特別障害者 living with the taxpayer)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +122,12 @@ class TaxReturn:
     """(税額控除の種類, 個人住民税の控除額): 住宅借入金等特別税額控除 …"""
     grade: int = 1
     """級地 (1, 2 or 3) of the municipality, for the 均等割 非課税限度額."""
+    disability: str | None = None
+    """The taxpayer: None, 障害者 or 特別障害者."""
+    widow: bool = False
+    """寡婦 (所得税法 2条 ①三十)."""
+    single_parent: str | None = None
+    """ひとり親 (所得税法 2条 ①三十一): None, 母 or 父."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +166,13 @@ class ResidentTax:
     """森林環境税 (国税, collected with 均等割)."""
     income_levy_exempt: bool
     per_capita_exempt: bool
+    taxpayer_status: tuple[str, ...] = ()
+    """本人該当区分: 障害者 / 特別障害者, 寡婦, ひとり親 (寡婦 and ひとり親 only within
+    their 5,000,000 円 limit: above it the taxpayer is neither)."""
+    disabled_dependants: tuple[tuple[str, int], ...] = ()
+    """障害者 among the 同一生計配偶者 and the 扶養親族: (kind, count), kinds present only."""
+    exempt_as_disabled_or_single: bool = False
+    """非課税 by 地方税法 295条 ①二 (障害者・寡婦・ひとり親, 合計所得金額 ≤ 1,350,000 円)."""
 
     @property
     def municipal(self) -> int:
@@ -258,7 +299,8 @@ _SPOUSE_SPECIAL: Final = (
     (1_300_000, (60_000, 40_000, 20_000)),
     (1_330_000, (30_000, 20_000, 10_000)),
 )
-# Its 人的控除額の差 for the 調整控除 (地方税法 314条の6): only just above the limit.
+# Its 人的控除額の差 for the 調整控除 (地方税法 314条の6): only just above the limit,
+# and only before 令和8年度 (spouse_special_deduction).
 _SPOUSE_SPECIAL_DIFF: Final = ((20_000, (50_000, 40_000, 20_000)), (70_000, (30_000, 20_000, 10_000)))
 
 
@@ -270,8 +312,11 @@ def spouse_special_deduction(fiscal_year: int, total_income: int, spouse_income:
 
     The 人的控除額の差 is 50,000 / 30,000 円 (less for a taxpayer over 9,000,000 円)
     for a spouse less than 20,000 / 70,000 円 above the limit (48万円超50万円未満,
-    50万円以上55万円未満 in 令和3〜7年度); from 令和8年度 the bands are taken to
-    move with the limit (58万円超) as they did in 令和3年度.
+    50万円以上55万円未満 in 令和3〜7年度; 38万円超40万円未満, 40万円以上45万円未満
+    before). From 令和8年度 it is 0: 地方税法 314条の6 ①一イ (and 37条) still
+    names a spouse with a 合計所得金額 under 550,000 円 who is not a 控除対象配偶者,
+    and with the 580,000 円 limit no spouse is both, so the 配偶者特別控除 has no
+    差 (an earlier version moved the bands to 58万円超; see docs/certificates.md).
     """
     limit = dependant_income_limit(fiscal_year)
     shift = 0 if fiscal_year >= 2021 else -100_000
@@ -282,7 +327,7 @@ def spouse_special_deduction(fiscal_year: int, total_income: int, spouse_income:
     col = 0 if total_income <= 9_000_000 else 1 if total_income <= 9_500_000 else 2
     amount = next(amounts[col] for upper, amounts in _SPOUSE_SPECIAL if spouse_income <= upper + shift)
     over = spouse_income - limit
-    diff = next((d[col] for below, d in _SPOUSE_SPECIAL_DIFF if over < below), 0)
+    diff = next((d[col] for below, d in _SPOUSE_SPECIAL_DIFF if over < below), 0) if fiscal_year < 2026 else 0
     return amount, diff
 
 
@@ -332,22 +377,28 @@ def assess(r: TaxReturn) -> ResidentTax:
     for what, v in (("給与収入", r.salary_revenue), *r.other_incomes, *r.deductions, *r.tax_credits):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise TaxRuleError(f"{what}: {v!r} is not a non-negative int of yen")
+    _check_status(r)
     # 1. Incomes (給与所得 after the 所得金額調整控除).
     limit = dependant_income_limit(r.fiscal_year)
     deps = [d for d in r.dependants if d.income <= limit]
+    spouse = r.spouse if r.spouse is not None and r.spouse.income <= limit else None
+    household = deps + ([spouse] if spouse is not None else [])
     sal = salary_income(r.salary_revenue, income_year) if r.salary_revenue else 0
     pension = sum(v for k, v in r.other_incomes if k == PENSION_INCOME)
-    young = any(_age(d.birth_date, date(income_year, 12, 31)) < 23 for d in deps)
-    adjustment_income = income_adjustment(r.fiscal_year, r.salary_revenue, sal, pension, young)
+    # (a) applies for a 扶養親族 under 23, or a 特別障害者 (the taxpayer, the 同一生計配偶者 or a 扶養親族).
+    qualifying = any(_age(d.birth_date, date(income_year, 12, 31)) < 23 for d in deps) or (
+        r.disability == "特別障害者" or any(d.disability in ("特別障害者", "同居特別障害者") for d in household))
+    adjustment_income = income_adjustment(r.fiscal_year, r.salary_revenue, sal, pension, qualifying)
     sal -= adjustment_income
     incomes = ((("給与所得", sal),) if r.salary_revenue else ()) + tuple(r.other_incomes)
     total = sum(v for _, v in incomes)
-    # 2. Household size for the 非課税限度額.
-    spouse = r.spouse if r.spouse is not None and r.spouse.income <= limit else None
+    # 2. 非課税: by the household's 非課税限度額, or as a 障害者・寡婦・ひとり親.
     persons = 1 + (spouse is not None) + len(deps)
     income_limit, per_capita_limit = nontaxable_limits(r.fiscal_year, persons, r.grade)
-    income_exempt = total <= income_limit
-    per_capita_exempt = total <= per_capita_limit
+    status_exempt = bool(r.disability or r.widow or r.single_parent) and total <= (
+        1_350_000 if r.fiscal_year >= SINGLE_PARENT_FROM else 1_250_000)
+    income_exempt = total <= income_limit or status_exempt
+    per_capita_exempt = total <= per_capita_limit or status_exempt
     # 3. Deductions.
     deductions = list(r.deductions)
     diff = 50_000  # 基礎控除's difference
@@ -371,6 +422,20 @@ def assess(r: TaxReturn) -> ResidentTax:
     if dependant_deduction:
         deductions.append(("扶養控除", dependant_deduction))
     diff += sum(_DEPENDANT_DIFF[k] * n for k, n in counts.items())
+    disabled = [d.disability for d in household if d.disability]
+    disability = sum(_DISABILITY_DEDUCTION[k] for k in disabled)
+    disability += _DISABILITY_DEDUCTION[r.disability] if r.disability else 0
+    if disability:
+        deductions.append(("障害者控除", disability))
+        diff += sum(_DISABILITY_DIFF[k] for k in disabled) + (_DISABILITY_DIFF[r.disability] if r.disability else 0)
+    single_ok = total <= SINGLE_PARENT_INCOME_LIMIT  # part of 所得税法's definitions of both
+    if single_ok:
+        if r.widow:
+            deductions.append(("寡婦控除", WIDOW_DEDUCTION))
+            diff += _WIDOW_DIFF
+        if r.single_parent:
+            deductions.append(("ひとり親控除", SINGLE_PARENT_DEDUCTION))
+            diff += _SINGLE_PARENT_DIFF[r.single_parent]
     basic = _basic_deduction(r.fiscal_year, total)
     if basic:
         deductions.append(("基礎控除", basic))
@@ -416,7 +481,35 @@ def assess(r: TaxReturn) -> ResidentTax:
         forest_tax=0 if per_capita_exempt else forest,
         income_levy_exempt=income_exempt,
         per_capita_exempt=per_capita_exempt,
+        taxpayer_status=tuple(x for x in (r.disability, "寡婦" if r.widow and single_ok else None,
+                                          "ひとり親" if r.single_parent and single_ok else None) if x),
+        disabled_dependants=tuple((k, disabled.count(k)) for k in DISABILITY_KINDS if k in disabled),
+        exempt_as_disabled_or_single=status_exempt,
     )
+
+
+def _check_status(r: TaxReturn) -> None:
+    """The 障害者・寡婦・ひとり親 facts of ``r`` are possible and tabled, else TaxRuleError."""
+    if r.disability not in (None, "障害者", "特別障害者"):
+        raise TaxRuleError(f"本人の障害者区分 {r.disability!r}: 障害者 or 特別障害者 (同居特別障害者 is for a dependant)")
+    for who, d in (("配偶者", r.spouse), *(("扶養親族", d) for d in r.dependants)):
+        if d is not None and d.disability not in (None, *DISABILITY_KINDS):
+            raise TaxRuleError(f"{who}の障害者区分 {d.disability!r}: one of {'・'.join(DISABILITY_KINDS)}")
+    if r.single_parent not in (None, *SINGLE_PARENTS):
+        raise TaxRuleError(f"ひとり親 {r.single_parent!r}: 母 or 父")
+    if not (r.widow or r.single_parent):
+        return
+    what = "寡婦" if r.widow else "ひとり親"
+    if r.widow and r.single_parent:
+        raise TaxRuleError("寡婦 and ひとり親 exclude each other (ひとり親 takes precedence by law: give one)")
+    if r.fiscal_year < SINGLE_PARENT_FROM:
+        raise TaxRuleError(f"{what}: the 寡婦・寡夫 rules before 令和3年度 are not tabled ({r.fiscal_year}年度)")
+    if r.single_parent and r.fiscal_year > SINGLE_PARENT_UNTIL:
+        raise TaxRuleError(f"ひとり親: the 令和10年度 ひとり親控除 (330,000 円) is not tabled ({r.fiscal_year}年度)")
+    if r.spouse is not None:
+        raise TaxRuleError(f"{what} has no spouse (現に婚姻をしていない者)")
+    if r.single_parent and not any(d.income <= dependant_income_limit(r.fiscal_year) for d in r.dependants):
+        raise TaxRuleError("ひとり親 needs a child among the 扶養親族 within the 扶養 income limit")
 
 
 # ---------------------------------------------------------------- 納税 (payments)

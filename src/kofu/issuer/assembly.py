@@ -87,7 +87,8 @@ def document_for(
         data = json.loads(reg.data)
         if kind == Kind.KOSEKI:
             return koseki_document(head, options.koseki_scope or "all", reg.honseki, reg.head_name,
-                                   data, holder_row.resident_id)
+                                   data, holder_row.resident_id, register_id=reg.register_id,
+                                   chosen=options.members)
         if options.scope == Scope.SELF:
             chosen = tuple(pid for pid, p in register_persons(reg.register_id, data)
                            if p.get("resident") == holder_row.resident_id)

@@ -46,7 +46,7 @@ def register(sub: Any, serve: Any) -> None:
     r.add_argument("--with-householder", action="store_true", help="include 世帯主・続柄")
     r.add_argument("--with-domicile", action="store_true", help="include 本籍・筆頭者")
     r.add_argument("--with-individual-number", action="store_true", help="juminhyo: include 個人番号")
-    r.add_argument("--member", action="append", default=[], metavar="ID", help="juminhyo/kisai: chosen members; fuhyo: chosen persons (一部)")
+    r.add_argument("--member", action="append", default=[], metavar="ID", help="juminhyo/kisai: chosen members; fuhyo: chosen persons (一部); koseki with --koseki-scope self: chosen persons (戸籍法 10条)")
     r.add_argument("--tax-kind", choices=["shotoku", "nozei"], default="shotoku", help="zeimu")
     r.add_argument("--year", type=int, help="zeimu: fiscal year (年度)")
     r.add_argument("--koseki-scope", choices=["all", "self"], default="all", help="koseki")

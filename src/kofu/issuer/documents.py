@@ -311,12 +311,20 @@ def _koseki_person(p: dict[str, Any]) -> Any:
 
 def koseki_document(
     head: dict[str, Any], scope: str, honseki: str, head_name: str, data: dict[str, Any], holder_id: str,
+    *, register_id: str = "", chosen: Sequence[str] = (),
 ) -> KosekiDocument:
-    """全部事項証明書 (every person) or 個人事項証明書 (the holder's entry only)."""
+    """全部事項証明書 (every person) or 個人事項証明書: the holder's entry, or the
+    ``chosen`` person ids of the register (戸籍法 10条), in register order."""
     from kofu.render.model import KosekiDocument
 
     persons = data["persons"]
-    if scope == "self":
+    if scope == "self" and chosen:
+        # Only the chosen entries go into the document at all.
+        wanted = set(chosen)
+        persons = [p for pid, p in register_persons(register_id, data) if pid in wanted]
+        if len(persons) != len(wanted):
+            raise DocumentUnprintable("a chosen person is not in the family register")
+    elif scope == "self":
         # Only the holder's entry goes into the document at all.
         persons = [p for p in persons if p.get("resident") == holder_id]
         if len(persons) != 1:
@@ -329,6 +337,7 @@ def koseki_document(
         koseki_events=_event_rows(data.get("events", [])),
         persons=tuple(_koseki_person(p) for p in persons),
         self_index=0,
+        chosen=tuple(range(len(persons))) if scope == "self" else (),
     )
 
 

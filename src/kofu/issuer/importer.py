@@ -431,14 +431,26 @@ def _seal(sr: _Reader, base: Path) -> dict[str, Any]:
                 impression_png=_seal_png(sr, base), registered_at=registered, abolished_at=abolished)
 
 
-def _tax_dependant(r: _Reader) -> dict[str, Any]:
-    return {"birth_date": r.date("birth_date").isoformat(), "income": r.yen("income", 0),
-            "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
+def _tax_choice(r: _Reader, key: str, allowed: tuple[str, ...]) -> str | None:
+    """An optional field taking one of ``allowed`` (障害者区分, ひとり親)."""
+    value: str | None = r.get(key, str, None)
+    if value is not None and value not in allowed:
+        raise ImportError_(f"{r.where(key)}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _tax_dependant(r: _Reader, kinds: tuple[str, ...]) -> dict[str, Any]:
+    out = {"birth_date": r.date("birth_date").isoformat(), "income": r.yen("income", 0),
+           "cohabiting_parent": r.get("cohabiting_parent", bool, False)}
+    disability = _tax_choice(r, "disability", kinds)
+    if disability is not None:  # absent stays absent: records stored before it read the same
+        out["disability"] = disability
+    return out
 
 
 def _tax_record(tr: _Reader) -> dict[str, Any]:
     """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
-    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.domain.tax import DISABILITY_KINDS, SINGLE_PARENTS, TaxRuleError, assess
     from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
 
     t = tr.data
@@ -469,8 +481,8 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
         "salary_revenue": tr.yen("salary_revenue", 0),
         "incomes": tr.labelled("incomes", "kind", "amount"),
         "deductions": deductions,
-        "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse"))) if spouse is not None else None,
-        "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"))
+        "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse")), DISABILITY_KINDS) if spouse is not None else None,
+        "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"), DISABILITY_KINDS)
                        for k, d in enumerate(tr.list("dependants", []))],
         "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
         "grade": tr.get("grade", int, 1),
@@ -478,10 +490,23 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
     }
     if data["grade"] not in (1, 2, 3):
         raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
+    # 障害者・寡婦・ひとり親 of the taxpayer: stored only when given.
+    status = {"disability": _tax_choice(tr, "disability", DISABILITY_KINDS[:2]),
+              "widow": tr.get("widow", bool, False) or None,
+              "single_parent": _tax_choice(tr, "single_parent", SINGLE_PARENTS)}
+    data.update({k: v for k, v in status.items() if v is not None})
+    if data.get("widow") and data.get("single_parent"):
+        raise ImportError_(f"{tr.where('widow')} and {tr.where('single_parent')} exclude each other; give one")
+    if (data.get("widow") or data.get("single_parent")) and data["spouse"] is not None:
+        raise ImportError_(f"{tr.where('widow' if data.get('widow') else 'single_parent')}: "
+                           f"a 寡婦 or ひとり親 has no spouse; {tr.where('spouse')} is given")
     try:
         assessment = assess(tax_return(data, year))
     except TaxRuleError as e:
-        raise ImportError_(f"{tr.path}: {e}") from e
+        msg = str(e)
+        field = ("single_parent" if data.get("single_parent") and "ひとり親" in msg
+                 else "widow" if data.get("widow") and "寡婦" in msg else None)
+        raise ImportError_(f"{tr.where(field) if field else tr.path}: {e}") from e
     for j, x in enumerate(taxes):
         assessed = x["assessed"] if x["assessed"] is not None else assessment.total
         if x["paid"] > assessed:

@@ -14,7 +14,8 @@ from typing import Any
 
 from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, assess, instalments
 
-COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除")
+COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除",
+                       "障害者控除", "寡婦控除", "ひとり親控除")
 """Deductions the issuer computes from the household; an import may not give them."""
 
 
@@ -23,6 +24,7 @@ def _dependant(d: dict[str, Any]) -> Dependant:
         birth_date=date.fromisoformat(d["birth_date"]),
         income=int(d.get("income", 0)),
         cohabiting_parent=bool(d.get("cohabiting_parent", False)),
+        disability=d.get("disability"),
     )
 
 
@@ -38,6 +40,9 @@ def tax_return(data: dict[str, Any], fiscal_year: int) -> TaxReturn:
         dependants=tuple(_dependant(d) for d in data.get("dependants", [])),
         tax_credits=tuple((str(k), int(v)) for k, v in data.get("tax_credits", [])),
         grade=int(data.get("grade", 1)),
+        disability=data.get("disability"),
+        widow=bool(data.get("widow", False)),
+        single_parent=data.get("single_parent"),
     )
 
 

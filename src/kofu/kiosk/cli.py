@@ -56,7 +56,9 @@ kinds and their options:
   kisai     住民票記載事項証明書  same as juminhyo, without 個人番号
   inkan     印鑑登録証明書        (the holder's registered seal; no options)
   zeimu     各種税証明書          --tax-kind shotoku|nozei --year YYYY (fiscal year 年度)
-  koseki    戸籍証明書            --koseki-scope all|self (全部事項 / 個人事項)
+  koseki    戸籍証明書            --koseki-scope all|self (全部事項 / 個人事項); with self,
+                                  --member ID (repeatable): chosen persons of the
+                                  holder's register (戸籍法 10条), else the holder
   fuhyo     戸籍の附票の写し      --scope household (全部, default) or self (the holder),
                                   --member ID (repeatable: 一部, chosen persons of the
                                   register), --with-domicile (本籍・筆頭者)

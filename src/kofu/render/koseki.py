@@ -1,4 +1,5 @@
-"""戸籍証明書: 全部事項証明書 (everyone in the 戸籍) and 個人事項証明書 (one person).
+"""戸籍証明書: 全部事項証明書 (everyone in the 戸籍) and 個人事項証明書 (the persons chosen
+from it, by default the applicant).
 
 The computerised (横書き) layout of 戸籍法施行規則 付録第22号様式: 本籍 and
 氏名 of the 筆頭者, the 戸籍事項, then one block per person recorded
@@ -55,11 +56,13 @@ def koseki_data(doc: KosekiDocument) -> dict[str, Any]:
     if not doc.persons:
         raise InvalidDocument("a 戸籍 records at least one person")
     if doc.scope == "self":
-        if not 0 <= doc.self_index < len(doc.persons):
-            raise InvalidDocument(
-                f"self_index {doc.self_index} is not one of the {len(doc.persons)} persons"
-            )
-        persons = [_person(doc.persons[doc.self_index], "person")]
+        indices = doc.chosen or (doc.self_index,)
+        for i in indices:
+            if not 0 <= i < len(doc.persons):
+                raise InvalidDocument(f"person index {i} is not one of the {len(doc.persons)} persons")
+        if list(indices) != sorted(set(indices)):
+            raise InvalidDocument(f"chosen persons {indices} must be distinct and in register order")
+        persons = [_person(doc.persons[i], f"person {i + 1}") for i in indices]
     else:
         persons = [_person(p, f"person {i + 1}") for i, p in enumerate(doc.persons)]
     title, sentence = SENTENCES[doc.scope]

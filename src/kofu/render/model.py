@@ -255,6 +255,10 @@ class KosekiDocument(CertificateHeader):
     persons: tuple[KosekiPerson, ...]
     self_index: int = 0
     """For ``self``: the index in ``persons`` of the one person certified."""
+    chosen: tuple[int, ...] = ()
+    """For ``self``: the indices in ``persons`` of the persons certified, in register
+    order (戸籍法 10条: a person in the register may ask for any member's 個人事項);
+    empty: ``self_index`` alone."""
 
 
 @dataclass(frozen=True)

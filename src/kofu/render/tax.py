@@ -4,8 +4,9 @@ Amounts are ints of yen, printed with thousands separators (1,234,567円).
 The income figures of a 年度 are those of the calendar year before it
 (令和7年度 taxes 令和6年中の所得), and the certificate says so. The
 所得・課税証明書 prints the assessment :func:`kofu.domain.tax.assess` made
-(収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 課税標準額, 所得割 with 調整控除 and 税額控除,
-均等割, 森林環境税, 年税額); the 納税証明書 prints one line per 期.
+(収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 障害者控除, 寡婦控除 and
+ひとり親控除, 本人該当区分 and the 障害者 among the household, 課税標準額, 所得割 with 調整控除 and
+税額控除, 均等割, 森林環境税, 年税額); the 納税証明書 prints one line per 期.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
     deps = t.dependants
     listed = [f"{k}{n}人" for k, n in deps.items() if n]
     dependants = f"{sum(deps.values())}人" + (f"（{'・'.join(listed)}）" if listed else "")
+    disabled = [f"{k}{n}人" for k, n in t.disabled_dependants]
+    status = "・".join(t.taxpayer_status) or "該当なし"
     taxes = [
         row("算出所得割額", t.levy_computed, t.income_levy_exempt),
         row("調整控除額", t.adjustment, t.income_levy_exempt),
@@ -75,6 +78,11 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
         "taxable_income": yen(t.taxable_income, "課税標準額"),
         "spouse": f"有（{t.spouse}）" if t.spouse else "無",
         "dependants": dependants,
+        "status": status,
+        "disabled": f"{sum(n for _, n in t.disabled_dependants)}人" + (f"（{'・'.join(disabled)}）" if disabled else ""),
+        # 地方税法 295条 ①二: why a household over the 非課税限度額 is 非課税.
+        "exempt_note": "障害者・寡婦・ひとり親（前年の合計所得金額135万円以下）のため非課税"
+        if t.exempt_as_disabled_or_single else "",
         "tax_columns": [m_label, p_label],
         "taxes": taxes,
         # 森林環境税 from 令和6年度 only; 非課税 with the 均等割.
