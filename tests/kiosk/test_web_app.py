@@ -277,3 +277,93 @@ def test_a_coin_vendor_failing_after_printing_puts_the_kiosk_out_of_service_unti
         assert kiosk.vendor.refunds == 1
         next_resident.get("/")
         assert kiosk.vendor.refunds == 1
+
+
+KOSEKI = {"kind": "koseki", "fee": 450, "max_copies": 5, "scopes": ["self"], "with_householder": False,
+          "with_domicile": False, "koseki_scopes": ["all", "self"],
+          "members": [{"id": "R-father", "name": "山田 太郎", "holder": False},
+                      {"id": "R-holder", "name": "山田 花子", "holder": True},
+                      {"id": "R-son", "name": "山田 一郎", "holder": False}]}
+
+
+def pressed(html: str) -> dict[str, bool]:
+    """The person buttons of the screen: id → aria-pressed."""
+    return {m: p == "true" for m, p in re.findall(r'value="set:member=([^"]+)" aria-pressed="(true|false)"', html)}
+
+
+def test_a_koseki_individual_certificate_is_of_the_persons_the_resident_chooses_the_holder_preselected(
+        kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kofu.kiosk import flow
+    from kofu.kiosk.web.app import COOKIE
+
+    ordered: list[Any] = []
+
+    def issue(center: Any, auth: Any, req: Any, printer: Any) -> Any:
+        ordered.append(req)
+        return SimpleNamespace(kind="koseki", copies=req.copies, certificate_serial="x", order_id="o")
+
+    monkeypatch.setattr(flow, "issue", issue)
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [KOSEKI], SimpleNamespace(session_id="s")
+        assert screen(resident.post("/act", data={"a": "kind:koseki"}).text) == "scope"
+        # 全部事項 (the default) has no choice of persons: 部数 comes next, and a member is refused.
+        resident.post("/act", data={"a": "set:member=R-son"})
+        assert t.members == []
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "copies"
+        resident.post("/act", data={"a": "back"})
+        resident.post("/act", data={"a": "set:koseki_scope=self"})
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "persons"
+        assert ja("prompt.persons") in html and all(m["name"] in html for m in KOSEKI["members"])
+        assert pressed(html) == {"R-father": False, "R-holder": True, "R-son": False}
+        # The last person chosen stays chosen; a stray id changes nothing.
+        assert pressed(resident.post("/act", data={"a": "set:member=R-holder"}).text)["R-holder"]
+        for stray in ("R-stranger", "", "R-son,R-father"):
+            html = resident.post("/act", data={"a": f"set:member={stray}"}).text
+            assert screen(html) == "persons" and t.members == ["R-holder"], stray
+        resident.post("/act", data={"a": "set:member=R-son"})
+        html = resident.post("/act", data={"a": "set:member=R-holder"}).text
+        assert pressed(html) == {"R-father": False, "R-holder": False, "R-son": True}
+        assert screen(resident.post("/act", data={"a": "next"}).text) == "copies"
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "confirm"
+        row = re.search(rf'<th scope="row">{ja("items.members")}</th><td>(.*?)</td>', html)
+        assert row and "山田 一郎" in row.group(1) and "山田 花子" not in row.group(1)
+        assert ja("koseki.self") in html
+        resident.post("/act", data={"a": "next"})
+        resident.post("/act", data={"a": "insert:500"})
+        deadline = time.monotonic() + 10
+        while t.screen == "printing" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert t.screen == "reminder"
+        # The order carries the chosen person, as a 個人事項証明書.
+        assert [(r.kind, r.options.koseki_scope, r.options.members) for r in ordered] == [
+            ("koseki", "self", ("R-son",))]
+        assert screen(resident.post("/act", data={"a": "stop"}).text) == "receipt"
+    receipt = next(kiosk.receipts.folder.glob("receipt-*.txt")).read_text(encoding="utf-8")
+    assert f"{ja('koseki.self')}: {ja('receipt.persons', n=1)}" in receipt
+    assert "山田" not in receipt  # no name on the receipt paper
+
+
+def test_going_back_to_full_entries_drops_the_chosen_persons(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [KOSEKI], SimpleNamespace(session_id="s")
+        resident.post("/act", data={"a": "kind:koseki"})
+        resident.post("/act", data={"a": "set:koseki_scope=self"})
+        resident.post("/act", data={"a": "next"})
+        resident.post("/act", data={"a": "set:member=R-father"})
+        assert t.members == ["R-father", "R-holder"]
+        resident.post("/act", data={"a": "back"})
+        resident.post("/act", data={"a": "set:koseki_scope=all"})
+        assert t.members == [] and kiosk.request(t, 450).options.members == ()
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "copies"
+        resident.post("/act", data={"a": "next"})
+        assert ja("items.members") not in resident.get("/").text

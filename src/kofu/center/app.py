@@ -69,6 +69,7 @@ class MemberOut(BaseModel):
     id: str = Field(description="send back in CreateOrder.members",
                     validation_alias=AliasChoices("id", "resident_id"))  # read from a domain MemberChoice
     name: str = Field(description="to show on the screen; not stored by the center")
+    holder: bool = Field(default=False, description="the card holder themself (preselected on the screen)")
 
 
 class OfferOut(BaseModel):

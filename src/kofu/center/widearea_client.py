@@ -240,7 +240,8 @@ def _kind_offer(o: Any) -> KindOffer:
         with_householder=bool(opts.WithHouseholder),
         with_domicile=bool(opts.WithDomicile),
         with_individual_number=bool(getattr(opts, "WithIndividualNumber", False)),
-        members=tuple(MemberChoice(str(m.Id), str(m.Name)) for m in many("Member")),
+        members=tuple(MemberChoice(str(m.Id), str(m.Name), holder=bool(getattr(m, "Holder", None)))
+                      for m in many("Member")),
         tax_kinds=tuple(str(k) for k in many("TaxKind")),
         years=tuple(int(y) for y in many("Year")),
         koseki_scopes=tuple(str(k) for k in many("KosekiScope")),

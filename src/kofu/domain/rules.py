@@ -266,10 +266,13 @@ class MunicipalityFacts:
 
 @dataclass(frozen=True)
 class MemberChoice:
-    """A household member the holder may choose for a 住民票 of chosen members."""
+    """A household member the holder may choose for a 住民票 of chosen members
+    (or a person of the holder's family register, for a 附票 or 戸籍)."""
 
     resident_id: str
     name: str
+    holder: bool = False
+    """This is the card holder themself (the kiosk preselects them)."""
 
 
 @dataclass(frozen=True)

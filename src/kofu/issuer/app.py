@@ -73,7 +73,8 @@ def _offers_el(result: Offers) -> etree._Element:
                     build("WithDomicile", value=o.options.with_domicile),
                     build("WithIndividualNumber", value=o.options.with_individual_number),
                     *[
-                        build("Member", build("Id", value=m.resident_id), build("Name", value=m.name))
+                        build("Member", build("Id", value=m.resident_id), build("Name", value=m.name),
+                              build("Holder", value=True) if m.holder else None)
                         for m in o.options.members
                     ],
                     *build_many("TaxKind", [k.value for k in o.options.tax_kinds]),

@@ -136,7 +136,7 @@ def person_facts(
             )
         ).scalar_one_or_none()
         if stored is not None:
-            persons = tuple(MemberChoice(pid, p["name"])
+            persons = tuple(MemberChoice(pid, p["name"], holder=pid == row.resident_id)
                             for pid, p in register_persons(register.register_id, json.loads(stored)))
         ids = [r.resident_id for r in conn.execute(
             sa.select(register_members.c.resident_id).where(
@@ -167,7 +167,8 @@ def person_facts(
         register_here=register is not None,
         register_restricted=register_restricted,
         register_persons=persons,
-        members=tuple(MemberChoice(r.resident_id, r.name) for r in household if r.status == "active"),
+        members=tuple(MemberChoice(r.resident_id, r.name, holder=r.resident_id == row.resident_id)
+                      for r in household if r.status == "active"),
     )
 
 

@@ -8,7 +8,8 @@ htmx. The center is reached through :mod:`kofu.kiosk.client` and the
 issuance itself runs :func:`kofu.kiosk.flow.issue`, as the headless kiosk does.
 
     start → services → terms → card → municipality → pin → remove → kinds
-    → scope (交付種別) → items (記載事項) → copies (部数) → confirm → pay
+    → scope (交付種別) → items (記載事項) / persons (個人事項: whose entries)
+    → copies (部数) → confirm → pay
     → printing → reminder → receipt → start
 
 ``quit`` (終了する) on any screen, the idle timeout and the payment timeout
@@ -69,8 +70,10 @@ NO_IDLE = ("start", "pay", "printing")
 # browser without its cookie: nothing under way (see ``Kiosk.txn``).
 IDLE_SCREENS = ("start", "message", "receipt")
 # Screens with 前画面へ.
-BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "scope", "items", "copies", "confirm",
-            "pay")
+BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "scope", "items", "persons", "copies",
+            "confirm", "pay")
+# The option screens (before 部数).
+OPTION_SCREENS = ("scope", "items", "persons")
 
 
 class KioskBusy(Exception):
@@ -118,6 +121,8 @@ class Txn:
     with_domicile: bool = False
     with_individual_number: bool = False
     members: list[str] = field(default_factory=list)
+    """Chosen ids. 住民票: empty for the whole household. 戸籍 個人事項: the persons of
+    the register whose entries are certified, never empty (the holder preselected)."""
     tax_kind: str | None = None
     year: int | None = None
     koseki_scope: str | None = None
@@ -136,13 +141,24 @@ class Txn:
         return int(self.offer()["fee"]) * self.copies
 
 
-def option_screens(kind: str | None) -> list[str]:
-    """The option screens a kind has, in order, before 部数."""
-    if kind in ("juminhyo", "kisai"):
+def option_screens(t: Txn) -> list[str]:
+    """The option screens the chosen kind has, in order, before 部数.
+
+    A 戸籍個人事項証明書 asks whose entries (persons of the holder's own register,
+    戸籍法 10条), when the offer lists them and marks the holder to preselect.
+    """
+    if t.kind in ("juminhyo", "kisai"):
         return ["scope", "items"]
-    if kind in ("zeimu", "koseki"):
+    if t.kind == "koseki" and t.koseki_scope == "self" and holder_id(t.offer()):
+        return ["scope", "persons"]
+    if t.kind in ("zeimu", "koseki"):
         return ["scope"]
     return []
+
+
+def holder_id(offer: dict[str, Any]) -> str | None:
+    """The id of the card holder among the offer's members, if the center marks one."""
+    return next((m["id"] for m in offer.get("members") or [] if m.get("holder")), None)
 
 
 class Kiosk:
@@ -387,11 +403,13 @@ class Kiosk:
             if not any(o["kind"] == arg for o in t.offers):
                 return
             self.choose_kind(t, arg)
-            self.go(t, (option_screens(arg) or ["copies"])[0])
-        elif s in ("scope", "items") and verb == "set":
+            self.go(t, (option_screens(t) or ["copies"])[0])
+        elif s in OPTION_SCREENS and verb == "set":
             self.set_option(t, arg, form)
-        elif s in ("scope", "items") and verb == "next":
-            screens = option_screens(t.kind) + ["copies"]
+        elif s in OPTION_SCREENS and verb == "next":
+            screens = option_screens(t) + ["copies"]
+            if s not in screens:
+                return
             self.go(t, screens[screens.index(s) + 1])
         elif s == "copies":
             most = int(t.offer()["max_copies"])
@@ -481,7 +499,18 @@ class Kiosk:
         elif name == "year" and value.isdigit() and int(value) in (o.get("years") or []):
             t.year = int(value)
         elif name == "koseki_scope" and value in (o.get("koseki_scopes") or []):
+            if value != t.koseki_scope:
+                # 個人事項 starts with the holder's own entry; 全部事項 has no choice of persons.
+                holder = holder_id(o)
+                t.members = [holder] if value == "self" and holder else []
             t.koseki_scope = value
+        elif name == "member" and t.kind == "koseki":
+            everyone = [m["id"] for m in o.get("members") or []]
+            if t.koseki_scope != "self" or value not in everyone or not t.members:
+                return  # a stray id, or no choice of persons here: nothing changes
+            chosen = [m for m in t.members if m != value] if value in t.members else t.members + [value]
+            if chosen:  # at least one person: the last one chosen stays
+                t.members = [m for m in everyone if m in chosen]
         elif name == "householder" and o.get("with_householder"):
             t.with_householder = not t.with_householder
         elif name == "domicile" and o.get("with_domicile"):
@@ -575,6 +604,7 @@ class Kiosk:
                 "kind": result.kind, "copies": result.copies, "ordered": req.copies, "fee": fee, "paid": req.pay,
                 "change": paid_out - refund, "refund": refund, "serial": result.certificate_serial,
                 "reported": reported, "at": clock.now().strftime("%Y-%m-%d %H:%M"),
+                "koseki_scope": req.options.koseki_scope, "persons": len(req.options.members),
             }
             if refund:
                 t.notice = Notice("notice.printer-partial")
@@ -620,6 +650,10 @@ class Kiosk:
             f"{tr('receipt.store')}: {self.settings.store} / {self.settings.kiosk_id}",
             f"{tr('receipt.date')}: {r['at']}",
             f"{tr('kind.' + r['kind'])} × {r['copies']}",
+            # Which 戸籍 certificate, and for how many persons (their names are not printed here).
+            *([f"{tr('koseki.' + r['koseki_scope'])}: {tr('receipt.persons', n=r['persons'] or 1)}"]
+              if r.get("koseki_scope") == "self" else
+              [tr("koseki." + r["koseki_scope"])] if r.get("koseki_scope") else []),
             f"{tr('receipt.fee')}: {r['fee']}",
             f"{tr('receipt.paid')}: {r['paid']}",
             f"{tr('receipt.change')}: {r['change']}",
@@ -673,7 +707,7 @@ def voice_clips(t: Txn) -> list[dict[str, Any]]:
 
 def personal_text(t: Txn) -> str | None:
     """The personal readout of this screen (names, and the fee beside them), for earphones only."""
-    if t.screen not in ("items", "confirm") or not t.kind or not t.offers:
+    if t.screen not in ("items", "persons", "confirm") or not t.kind or not t.offers:
         return None
     tr = catalog.translator(t.lang)
     o = t.offer()
@@ -683,6 +717,8 @@ def personal_text(t: Txn) -> str | None:
     if t.screen == "confirm":
         parts.append(tr("voice.confirm", kind=tr(f"kind.{t.kind}"), copies=t.copies, fee=t.fee_total()))
     if names and t.scope == "household" and t.kind in ("juminhyo", "kisai"):
+        parts.append(tr("voice.members", names=sep.join(names)))
+    if names and t.members and t.kind == "koseki" and t.koseki_scope == "self":
         parts.append(tr("voice.members", names=sep.join(names)))
     return " ".join(parts) or None
 
@@ -714,7 +750,7 @@ def build_app(kiosk: Kiosk) -> Any:
             "voice_idle": {"id": "idle.warning", "src": f"/voice/{t.lang}/idle.warning.wav",
                            "text": voice.clip_text(t.lang, "idle.warning"), "personal": False, "repeat": 0},
         }
-        if t.kind and t.offers and t.screen in ("scope", "items", "copies", "confirm", "pay"):
+        if t.kind and t.offers and t.screen in (*OPTION_SCREENS, "copies", "confirm", "pay"):
             ctx["offer"] = t.offer()
             ctx["fee_total"] = t.fee_total()
             ctx["remaining"] = max(0, t.fee_total() - kiosk.vendor.inserted())
