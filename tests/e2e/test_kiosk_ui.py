@@ -23,7 +23,7 @@ from kofu.kiosk.web.settings import write_config
 from kofu.procs import Service, free_port, kofu_argv, start_service
 from tests.clocks import business_morning, service_env
 from tests.conftest import require_tool
-from tests.e2e.kiosk_people import card_with, fee_of, household, pdf_text, person
+from tests.e2e.kiosk_people import card_with, fee_of, household, import_doc, pdf_text, person
 
 pytestmark = pytest.mark.slow
 
@@ -486,6 +486,71 @@ def test_a_tax_certificate_with_its_options_in_japanese(world, kiosk, browser, t
     (printed,) = sorted(set(tray.glob("*.pdf")) - before)
     text = pdf_text(printed)
     assert name.replace(" ", "") in text and "納税証明書" in text
+
+
+def test_a_koseki_individual_certificate_of_another_person_in_the_register(world, kiosk, browser,
+                                                                          tmp_path: Path) -> None:
+    """戸籍法 10条: the holder may ask for the 個人事項 of anyone in their own register.
+    The holder is preselected; the resident chooses another person and drops themself."""
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "koseki", without="-")
+    m = next(m for m in import_doc(root)["municipalities"] if m["code"] == card["municipality"])
+    register = next(r for r in m["family_registers"] if any(p["resident"] == card["resident"] for p in r["persons"]))
+    holder = next(p for p in register["persons"] if p["resident"] == card["resident"])
+    other = next(p for p in register["persons"] if p is not holder)
+    fee = fee_of(root, card, "koseki")
+    tray = kiosk["folder"] / "tray"
+    before = set(tray.glob("*.pdf")) if tray.exists() else set()
+    w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
+    try:
+        w.to_pin(card)
+        w.type_pin(card["pin"])
+        w.expect("remove")
+        w.press("remove.do")
+        w.expect("kinds")
+        w.value("kind:koseki")
+        w.expect("scope")
+        w.press("koseki.self")
+        assert w.page.get_by_role("button", name=w._("koseki.self")).get_attribute("aria-pressed") == "true"
+        w.press("nav.ok")
+        w.expect("persons")  # axe-checked, as every screen
+        for p in register["persons"]:  # everyone in the register, by name; the holder preselected
+            button = w.page.get_by_role("button", name=p["name"], exact=True)
+            assert button.get_attribute("aria-pressed") == ("true" if p is holder else "false"), p["name"]
+        w.page.get_by_role("button", name=other["name"], exact=True).click()
+        w.page.locator(f"button[aria-pressed='true']:text-is('{other['name']}')").wait_for()
+        w.page.get_by_role("button", name=holder["name"], exact=True).click()
+        w.page.locator(f"button[aria-pressed='false']:text-is('{holder['name']}')").wait_for()
+        assert w.page.locator("fieldset.members button[aria-pressed='true']").all_inner_texts() == [other["name"]]
+        w.press("nav.ok")
+        w.expect("copies")
+        w.press("nav.ok")
+        w.expect("confirm")
+        text = w.text()
+        assert w._("koseki.self") in text and other["name"] in text and holder["name"] not in text
+        assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+        w.press("nav.ok")
+        w.expect("pay")
+        paid = 0
+        while paid < fee:  # the exact fee in coins
+            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
+            w.press("yen", n=coin)
+            paid += coin
+        w.expect("reminder", timeout=90_000)
+        w.press("reminder.stop")
+        w.expect("receipt")
+    finally:
+        w.close()
+    (printed,) = sorted(set(tray.glob("*.pdf")) - before)
+    text = pdf_text(printed)
+    assert "個人事項証明" in text
+    # The chosen person's entry, not the holder's (【名】 is the given name alone).
+    assert f"【名】{other['name'].split(' ', 1)[1]}" in text
+    assert f"【名】{holder['name'].split(' ', 1)[1]}" not in text
+    receipts = sorted((kiosk["folder"] / "receipts").glob("*.txt"), key=lambda p: p.stat().st_mtime)
+    receipt = receipts[-1].read_text(encoding="utf-8")
+    assert f"{w._('koseki.self')}: {w._('receipt.persons', n=1)}" in receipt and other["name"] not in receipt
 
 
 def test_a_revoked_card_is_refused_after_its_pin(world, kiosk, browser, tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ class CreateOrder(BaseModel):
     with_householder: bool = False
     with_domicile: bool = False
     with_individual_number: bool = False
-    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household; fuhyo: 一部 of these persons)")
+    members: list[str] = Field(default_factory=list, max_length=50, description="chosen member ids (scope household; fuhyo: 一部 of these persons; koseki with koseki_scope self: whose 個人事項)")
     tax_kind: Literal["shotoku", "nozei"] | None = None
     year: int | None = Field(default=None, ge=1989, le=2200, description="fiscal year (年度) of a tax certificate")
     koseki_scope: Literal["all", "self"] | None = None

@@ -123,7 +123,10 @@ def _check_kind_options(offer: KindOffer, options: OrderOptions) -> None:
         raise OrderConflict("個人番号 is not offered", code="bad-options")
     if options.members:
         offered = {m.resident_id for m in offer.members}
-        if options.scope != "household" or not set(options.members) <= offered or len(set(options.members)) != len(options.members):
+        # 戸籍: persons of the holder's register, for a 個人事項証明書 only (戸籍法 10条);
+        # the other kinds: household members (附票: persons of the register) with scope household.
+        fits = options.koseki_scope == "self" if offer.koseki_scopes else options.scope == "household"
+        if not fits or not set(options.members) <= offered or len(set(options.members)) != len(options.members):
             raise OrderConflict("members must be chosen from the offered household members", code="bad-options")
     if offer.tax_kinds or options.tax_kind is not None or options.year is not None:
         if options.tax_kind not in offer.tax_kinds or options.year not in offer.years:
