@@ -563,7 +563,9 @@ def _assert_allowed(person: PersonFacts | None, town: MunicipalityFacts, order: 
         assert person.register_here and not person.register_restricted
     if order.options.with_individual_number:
         assert order.kind == "juminhyo" and town.individual_number
-    assert set(order.options.members) <= {m.resident_id for m in person.members}
+    # 附票 and 戸籍: persons of the holder's register; the other kinds: the household.
+    choosable = person.register_persons if order.kind in ("koseki", "fuhyo") else person.members
+    assert set(order.options.members) <= {m.resident_id for m in choosable}
     # Fees add up: the per-copy fee of this municipality times the copies.
     assert offer.fee == town.fees.per_copy(order.kind)
     assert order.fee == town.fees.total(order.kind, order.copies) == offer.fee * order.copies

@@ -144,6 +144,9 @@ def test_offers_for_the_koseki_card(world: dict[str, Any]) -> None:
         assert o["fee"] == m["fees"][kind] and o["counter_fee"] == m["counter_fees"][kind]
     household, _p = resident(world, card)
     assert [x["id"] for x in offers["juminhyo"]["members"]] == [p["id"] for p in household["members"]]
+    # The register's persons for a 個人事項, the card holder marked (the touch kiosk preselects them).
+    assert [x["id"] for x in offers["koseki"]["members"] if x["holder"]] == [card["resident"]]
+    assert len(offers["koseki"]["members"]) > 1
 
 
 def test_juminhyo_of_chosen_members_with_individual_number(world: dict[str, Any], tmp_path: Path) -> None:
