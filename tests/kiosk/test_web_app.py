@@ -327,6 +327,11 @@ def test_a_koseki_individual_certificate_is_of_the_persons_the_resident_chooses_
         resident.post("/act", data={"a": "set:member=R-son"})
         html = resident.post("/act", data={"a": "set:member=R-holder"}).text
         assert pressed(html) == {"R-father": False, "R-holder": False, "R-son": True}
+        from kofu.kiosk.web.app import personal_text
+
+        t.earphone = True  # the chosen names are read out into earphones only
+        assert personal_text(t) == ja("voice.members", names="山田 一郎")
+        t.earphone = False
         assert screen(resident.post("/act", data={"a": "next"}).text) == "copies"
         html = resident.post("/act", data={"a": "next"}).text
         assert screen(html) == "confirm"
