@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -986,9 +987,13 @@ class Import:
         ctx.set_forkserver_preload(["kofu.issuer.importer"])
         pending: deque[tuple[str, Any]] = deque()
         chunk: list[tuple[Any, ...]] = []
-        with ctx.Pool(workers) as pool:
+        with contextlib.ExitStack() as stack:
+            pool: Any = None
 
             def submit() -> None:
+                nonlocal pool
+                if pool is None:  # started for the first chunk: a file of unchanged records needs none
+                    pool = stack.enter_context(ctx.Pool(workers))
                 pending.append(("chunk", pool.apply_async(_check_lines, (str(self.base), self.format, chunk[:]))))
                 chunk.clear()
 
