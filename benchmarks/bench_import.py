@@ -216,6 +216,13 @@ class _Service:
         self.engine.dispose()
 
 
+def _options(extra: dict[str, Any]) -> Any:
+    """The order options of a render: the household with its householder and domicile, and ``extra``."""
+    from kofu.domain.rules import OrderOptions, Scope
+
+    return OrderOptions(scope=Scope.HOUSEHOLD, with_householder=True, with_domicile=True, **extra)
+
+
 def _lookups(service: _Service, seed: int, count: int) -> tuple[list[float], list[float]]:
     """Raw timings (seconds) of ``count`` offers and renders of random residents."""
     from kofu import clock
@@ -236,8 +243,7 @@ def _lookups(service: _Service, seed: int, count: int) -> tuple[list[float], lis
                 h = warm.randrange(households)
                 svc.query_availability(city.CODE, city.resident_link(h))
                 try:
-                    svc.render_for_check(city.CODE, f"R{h:08d}-0", "household", True, True, kind="juminhyo",
-                                         options={})
+                    svc.render_for_check(city.CODE, f"R{h:08d}-0", "juminhyo", _options({}))
                 except IssuanceRefused:
                     pass
             service.warm = True
@@ -252,7 +258,7 @@ def _lookups(service: _Service, seed: int, count: int) -> tuple[list[float], lis
             kind, options = next(((k, o) for k, o in kinds[i % len(kinds):] + kinds if k in offered), kinds[0])
             started = time.perf_counter()
             try:
-                svc.render_for_check(city.CODE, f"R{h:08d}-0", "household", True, True, kind=kind, options=options)
+                svc.render_for_check(city.CODE, f"R{h:08d}-0", kind, _options(options))
             except IssuanceRefused:
                 continue
             renders.append(time.perf_counter() - started)
