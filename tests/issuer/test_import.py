@@ -125,6 +125,11 @@ def test_a_difference_applied_twice_or_out_of_order_is_refused_and_changes_nothi
     with pytest.raises(ImportError_, match=r"difference 1 for 282286 was already applied"):
         import_file(svc.engine, first)
     assert snapshot(svc.engine) == after_first
+    # Refused before its records are read: a bad record in it is not even reported.
+    with pytest.raises(ImportError_) as e:
+        import_file(svc.engine, write(tmp_path / "d1-again.json", difference(1, households=[{"id": "H001"}])))
+    assert e.value.errors == ["municipalities[0].sequence: difference 1 for 282286 was already applied "
+                              "(the last applied is 1)"]
     # Out of order (2 is missing), even with a good record in it: refused, nothing changes.
     moved["address"] = "兵庫県加東市山国1番地"
     third = write(tmp_path / "d3.json", difference(3, households=[moved]))

@@ -843,6 +843,24 @@ class Import:
               and part[1] != self.known[0] and self._format_seen not in DIFFERENCE_FORMATS):
             self._load_digests(part[1], part[3])
 
+    def _early_sequence(self, i: int, settings: dict[str, Any]) -> None:
+        """A difference applied already or out of order is refused before its records are read
+        (the check that counts is the conditional update at the end, :meth:`_sequence_and_settings`)."""
+        from kofu.issuer.tables import municipalities as m_table
+
+        code, seq = settings.get("code"), settings.get("sequence")
+        if not isinstance(code, str) or not isinstance(seq, int) or isinstance(seq, bool):
+            return
+        self.stage.stop()  # PostgreSQL: the writer thread is done with the connection
+        stored = self.conn.execute(
+            sa.select(m_table.c.data_sequence).where(m_table.c.code == code)
+        ).scalar_one_or_none()
+        where = f"municipalities[{i}].sequence"
+        if stored is not None and seq <= stored:
+            raise ImportError_(f"{where}: difference {seq} for {code} was already applied (the last applied is {stored})")
+        if stored is not None and seq > stored + 1:
+            raise ImportError_(f"{where}: difference {seq} for {code} is out of order: the next is {stored + 1}")
+
     def _load_digests(self, i: int, code: str) -> None:
         """The digests stored for ``code``, sorted (8 bytes each: 32 MB for 4 million records)."""
         from kofu.issuer.tables import import_digests as d
@@ -941,6 +959,8 @@ class Import:
                     self.error(f"municipalities[{i}].{key} has the wrong type ({type(value).__name__})")
                 elif key not in RECORD_LISTS:
                     settings[key] = value
+                    if self.difference and key in ("code", "sequence"):
+                        self._early_sequence(i, settings)
             elif tag == "start":
                 saw_municipalities = True
                 if self.format is None:
