@@ -172,6 +172,10 @@ class _Reader:
         return value
 
     def text(self, key: str, default: Any = ..., max_len: int = 400) -> Any:
+        value = self.data.get(key)
+        # The common case first (millions of calls): a string that passes; else the checks below say why not.
+        if value.__class__ is str and len(value) <= max_len and (default is not ... or value.strip()):
+            return value
         value = self.get(key, str, default)
         if isinstance(value, str):
             if default is ... and not value.strip():
@@ -762,6 +766,7 @@ def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, in
     rows: list[tuple[str, int, str, tuple[Any, ...], bool]] = []
     errors: list[str] = []
     records: list[Record] = []
+    folder = Path(base)
     for i, name, j, number, raw, digest in lines:
         try:
             line = json.loads(raw)
@@ -772,7 +777,7 @@ def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, in
                                   "household, seal_registration, tax_record, family_register)"), records
         (value,) = line.values()
         try:
-            checked = checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"), name, Path(base), fmt)
+            checked = checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"), name, folder, fmt)
         except ImportError_ as e:
             errors.append(str(e))
             if len(errors) >= MAX_ERRORS:
