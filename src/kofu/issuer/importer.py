@@ -22,7 +22,11 @@ Two kinds of file:
 
 - a **full export** (``kofu-issuer-import/3``; ``/1`` and ``/2`` still
   import): records are upserted by key; a record whose stored columns are
-  unchanged is not written again, so importing the same file twice is cheap;
+  unchanged is not written again, and a record given exactly as the last
+  import stored it (its digest, of the line or of its canonical JSON, is in
+  ``import_digests``) is not even parsed or checked again: importing the
+  same file twice is cheap. Skipped records still count in the checks
+  across the file (keys given twice, references to residents);
 - a **difference** (``kofu-issuer-difference/2``; ``/1`` still imports):
   only the records that changed, with a sequence number per municipality
   that must follow the last one applied; a difference applied twice or out
