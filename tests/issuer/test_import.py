@@ -501,3 +501,28 @@ def test_a_record_twice_is_refused_when_the_first_is_unchanged(world: Any, tmp_p
                                            r"the household at municipalities\[0\]\.households\[0\]"):
         import_file(svc.engine, write(tmp_path / "moved.json", doc))
     assert snapshot(svc.engine, digests=True) == before
+
+
+def test_a_resident_moved_by_a_difference_is_read_again_in_the_next_full_export(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    assert import_file(svc.engine, write(tmp_path / "full.json", doc)).unchanged > 0
+    # The difference sends only the household the resident joins, not the one they left.
+    joined = json.loads(json.dumps(kato["households"][2]))
+    resident = json.loads(json.dumps(kato["households"][0]["members"][2]))
+    resident["relationship"] = "同居人"
+    joined["members"].append(resident)
+    import_file(svc.engine, write(tmp_path / "d1.json", difference(1, households=[joined])))
+
+    def household_of(rid: str) -> str:
+        with svc.engine.connect() as c:
+            return str(c.execute(sa.select(residents.c.household_id).where(
+                residents.c.municipality_code == KATO, residents.c.resident_id == rid)).scalar_one())
+
+    assert household_of(resident["id"]) == joined["id"]
+    # The next full export has them back where they were: the household they left is read, not
+    # skipped as unchanged (its line is the same as at the first import).
+    kato["sequence"] = 1
+    summary = import_file(svc.engine, write(tmp_path / "full.json", doc))
+    assert summary.households == 2
+    assert household_of(resident["id"]) == kato["households"][0]["id"]

@@ -432,6 +432,19 @@ class Stage:
         distinct = "IS DISTINCT FROM" if self.pg else "IS NOT"
         at = sa.bindparam("now", now, type_=sa.DateTime(timezone=True))
         changed = 0
+        # A resident given in another household (register) than stored changes the household
+        # (register) left too, which this file may not carry: its digest goes, so that the next full
+        # export reads it again rather than skip it as unchanged.
+        for kind, table, column, staged in (("households", "residents", "household_id", "residents"),
+                                            ("family_registers", "register_members", "register_id",
+                                             "register_members")):
+            if self.staged[staged]:
+                self.conn.exec_driver_sql(
+                    f"DELETE FROM import_digests WHERE kind = '{kind}' AND (municipality_code, record_key) IN "
+                    f"(SELECT t.municipality_code, t.{column} FROM {table} t JOIN {_name('m')} sm "
+                    f"ON sm.code = t.municipality_code JOIN {_name(staged)} s ON s.m = sm.m "
+                    f"AND s.resident_id = t.resident_id WHERE NOT s.deleted AND t.{column} <> s.{column})"
+                )
         if self.staged["residents"]:
             # A card may move from one record to another within one import (a
             # correction): release the links that change first, or the UNIQUE
