@@ -16,13 +16,14 @@ from kofu.db import make_engine
 from kofu.demo import city
 from kofu.domain.rules import Offers, Refusal, RefusalCode
 from kofu.issuer.errors import IssuanceRefused
-from kofu.issuer.importer import ImportError_, import_file
+from kofu.issuer.importer import RECORD_LISTS, ImportError_, import_file
 from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
 from kofu.issuer.tables import (
     create_all,
     family_registers,
     households,
+    import_digests,
     issuance_events,
     issuances,
     municipalities,
@@ -61,9 +62,11 @@ def world(issuer_world: World) -> Any:
     engine.dispose()
 
 
-def snapshot(engine: sa.Engine) -> dict[str, list[Any]]:
+def snapshot(engine: sa.Engine, *, digests: bool = False) -> dict[str, list[Any]]:
+    """The stored records (``digests``: and the digests that let the next import skip them)."""
     with engine.connect() as c:
-        return {t.name: sorted(map(tuple, c.execute(sa.select(t)).all()), key=repr) for t in DATA}
+        return {t.name: sorted(map(tuple, c.execute(sa.select(t)).all()), key=repr)
+                for t in (*DATA, import_digests) if digests or t is not import_digests}
 
 
 def write(path: Path, doc: dict[str, Any]) -> Path:
@@ -122,6 +125,11 @@ def test_a_difference_applied_twice_or_out_of_order_is_refused_and_changes_nothi
     with pytest.raises(ImportError_, match=r"difference 1 for 282286 was already applied"):
         import_file(svc.engine, first)
     assert snapshot(svc.engine) == after_first
+    # Refused before its records are read: a bad record in it is not even reported.
+    with pytest.raises(ImportError_) as e:
+        import_file(svc.engine, write(tmp_path / "d1-again.json", difference(1, households=[{"id": "H001"}])))
+    assert e.value.errors == ["municipalities[0].sequence: difference 1 for 282286 was already applied "
+                              "(the last applied is 1)"]
     # Out of order (2 is missing), even with a good record in it: refused, nothing changes.
     moved["address"] = "兵庫県加東市山国1番地"
     third = write(tmp_path / "d3.json", difference(3, households=[moved]))
@@ -264,10 +272,12 @@ def test_earlier_format_versions_import_while_their_content_is_valid(world: Any,
 
 
 def test_an_unchanged_full_import_writes_nothing(world: Any) -> None:
-    svc, w, _doc = world
+    svc, w, doc = world
     before = snapshot(svc.engine)
     summary = import_file(svc.engine, w.import_file)
-    assert (summary.residents, summary.changed) == (8, 0)
+    # Every record is given as stored: none is read again (skipped by its digest), none is written.
+    records = sum(len(m.get(k, [])) for m in doc["municipalities"] for k in RECORD_LISTS)
+    assert (summary.residents, summary.changed, summary.unchanged) == (0, 0, records)
     after = snapshot(svc.engine)
     # Only the municipalities' settings and refresh time are written again.
     assert {k: v for k, v in after.items() if k != "municipalities"} == \
@@ -287,7 +297,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
     try:
         summary = import_file(engine, good, workers=workers)
         assert summary.residents == n and summary.changed > n
-        before = snapshot(engine)
+        before = snapshot(engine, digests=True)
         # The same city with every household moved, and an impossible date in the very last record.
         bad = tmp_path / f"bad{suffix}"
         city.write_full(bad, 12_000, bad_last=True, sequence=1)
@@ -296,7 +306,7 @@ def test_a_bad_record_at_the_end_of_a_large_streamed_file_changes_nothing(
         with pytest.raises(ImportError_, match=r"municipalities\[0\]\.households\[\d+\]\.members\[\d\]\.birth_date: "
                                                r"'2010-13-40' is not a date"):
             import_file(engine, bad, workers=workers)
-        assert snapshot(engine) == before
+        assert snapshot(engine, digests=True) == before
     finally:
         clock.set_for_tests(None)
         engine.dispose()
@@ -404,3 +414,115 @@ def test_malformed_files_are_refused(db_url: str, tmp_path: Path, name: str, con
 def write_text(path: Path, content: str) -> Path:
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def test_a_full_import_skips_what_is_unchanged_and_applies_the_rest(world: Any, tmp_path: Path) -> None:
+    svc, w, doc = world
+    kato = doc["municipalities"][0]
+    records = sum(len(m.get(k, [])) for m in doc["municipalities"] for k in RECORD_LISTS)
+    # The export in format 3 (removals need it): a record's digest includes the format, so all are read once.
+    doc["format"] = "kofu-issuer-import/3"
+    assert import_file(svc.engine, write(tmp_path / "v3.json", doc)).unchanged == 0
+    # One household moved, one seal abolished, one tax record removed; everything else as stored.
+    kato["households"][2]["address"] = "兵庫県加東市社50番地"
+    kato["seal_registrations"][0]["abolished_at"] = "2026-03-02T10:00:00+09:00"
+    removed = kato["tax_records"].pop(0)
+    kato["tax_records"].append({"resident": removed["resident"], "fiscal_year": removed["fiscal_year"],
+                                "deleted": True})
+    changed = write(tmp_path / "changed.json", doc)
+    summary = import_file(svc.engine, changed)
+    assert (summary.households, summary.seals, summary.tax_records, summary.removed) == (1, 1, 0, 1)
+    assert summary.unchanged == records - 3
+    hid = kato["households"][2]["id"]
+    with svc.engine.connect() as c:
+        assert c.execute(sa.select(households.c.address).where(
+            households.c.municipality_code == KATO, households.c.household_id == hid)).scalar_one() == \
+            "兵庫県加東市社50番地"
+        assert c.execute(sa.select(seal_registrations.c.abolished_at).where(
+            seal_registrations.c.registration_number == "KT-0001")).scalar_one() is not None
+        assert c.execute(sa.select(sa.func.count()).select_from(tax_records).where(
+            tax_records.c.municipality_code == KATO, tax_records.c.resident_id == removed["resident"],
+            tax_records.c.fiscal_year == removed["fiscal_year"])).scalar_one() == 0
+    # The seal abolished is refused at the very next request.
+    assert "inkan" not in offered(svc, "link-R001")
+    # The same file again: nothing left to read but the removal (a removal is never skipped).
+    again = import_file(svc.engine, changed)
+    assert (again.households, again.seals, again.changed, again.removed, again.unchanged) == (0, 0, 0, 0, records - 1)
+    # A record given as it was before it changed is read and applied again.
+    kato["households"][2]["address"] = full_import(w.seals)["municipalities"][0]["households"][2]["address"]
+    back = import_file(svc.engine, write(tmp_path / "back.json", doc))
+    assert (back.households, back.changed) == (1, 1)
+
+
+@pytest.mark.parametrize(("suffix", "workers"), [(".json", 0), (".jsonl", 0), (".jsonl", 2)],
+                         ids=["json", "jsonl", "jsonl-in-2-worker-processes"])
+def test_a_bad_last_record_among_unchanged_ones_changes_nothing(
+    db_url: str, tmp_path: Path, suffix: str, workers: int
+) -> None:
+    engine = make_engine(db_url)
+    create_all(engine)
+    good = tmp_path / f"city{suffix}"
+    city.write_full(good, 3_000)
+    clock.set_for_tests(NOW)
+    try:
+        import_file(engine, good, workers=workers)
+        before = snapshot(engine, digests=True)
+        # The same file but for the very last record: every other record is skipped unread.
+        bad = tmp_path / f"bad{suffix}"
+        city.write_full(bad, 3_000, bad_last=True)
+        with pytest.raises(ImportError_, match=r"municipalities\[0\]\.households\[\d+\]\.members\[\d\]\.birth_date: "
+                                               r"'2010-13-40' is not a date"):
+            import_file(engine, bad, workers=workers)
+        assert snapshot(engine, digests=True) == before
+        # The file unchanged is skipped whole, and so fast.
+        assert import_file(engine, good, workers=workers).residents == 0
+    finally:
+        clock.set_for_tests(None)
+        engine.dispose()
+
+
+def test_a_record_twice_is_refused_when_the_first_is_unchanged(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    before = snapshot(svc.engine, digests=True)
+    kato["seal_registrations"].append(dict(kato["seal_registrations"][0]))  # the same record twice
+    with pytest.raises(ImportError_, match=r"seal_registrations\[2\]: this seal registration also appears at "
+                                           r"municipalities\[0\]\.seal_registrations\[0\]"):
+        import_file(svc.engine, write(tmp_path / "twice.json", doc))
+    kato["seal_registrations"][2]["registered_at"] = "2016-06-01T10:00:00+09:00"  # its key, other content
+    with pytest.raises(ImportError_, match=r"seal_registrations\[2\]: this seal registration also appears at "
+                                           r"municipalities\[0\]\.seal_registrations\[0\]"):
+        import_file(svc.engine, write(tmp_path / "twice.json", doc))
+    kato["seal_registrations"].pop()
+    # A resident of an unchanged household given again in another household.
+    moved = dict(kato["households"][0]["members"][1])
+    kato["households"][1]["members"].append(moved)
+    with pytest.raises(ImportError_, match=rf"households\[1\]\.members\[\d\]\.id: {moved['id']} also appears in "
+                                           r"the household at municipalities\[0\]\.households\[0\]"):
+        import_file(svc.engine, write(tmp_path / "moved.json", doc))
+    assert snapshot(svc.engine, digests=True) == before
+
+
+def test_a_resident_moved_by_a_difference_is_read_again_in_the_next_full_export(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    assert import_file(svc.engine, write(tmp_path / "full.json", doc)).unchanged > 0
+    # The difference sends only the household the resident joins, not the one they left.
+    joined = json.loads(json.dumps(kato["households"][2]))
+    resident = json.loads(json.dumps(kato["households"][0]["members"][2]))
+    resident["relationship"] = "同居人"
+    joined["members"].append(resident)
+    import_file(svc.engine, write(tmp_path / "d1.json", difference(1, households=[joined])))
+
+    def household_of(rid: str) -> str:
+        with svc.engine.connect() as c:
+            return str(c.execute(sa.select(residents.c.household_id).where(
+                residents.c.municipality_code == KATO, residents.c.resident_id == rid)).scalar_one())
+
+    assert household_of(resident["id"]) == joined["id"]
+    # The next full export has them back where they were: the household they left is read, not
+    # skipped as unchanged (its line is the same as at the first import).
+    kato["sequence"] = 1
+    summary = import_file(svc.engine, write(tmp_path / "full.json", doc))
+    assert summary.households == 2
+    assert household_of(resident["id"]) == kato["households"][0]["id"]

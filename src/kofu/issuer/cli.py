@@ -102,7 +102,8 @@ def _import(args: argparse.Namespace) -> int:
     print(f"{what} {summary.municipalities} municipalities, {summary.households} households, "
           f"{summary.residents} residents, {summary.seals} seal registrations, {summary.tax_records} tax "
           f"records, {summary.family_registers} family registers ({summary.changed} rows written, "
-          f"{summary.removed} records removed; unchanged records are not written again)")
+          f"{summary.removed} records removed; {summary.unchanged} records unchanged since the last import "
+          "were not read again)")
     read, checked, merged = summary.seconds
     print(f"read and staged in {read:.1f} s, checked in {checked:.1f} s, merged in {merged:.1f} s")
     return 0

@@ -22,7 +22,11 @@ Two kinds of file:
 
 - a **full export** (``kofu-issuer-import/3``; ``/1`` and ``/2`` still
   import): records are upserted by key; a record whose stored columns are
-  unchanged is not written again, so importing the same file twice is cheap;
+  unchanged is not written again, and a record given exactly as the last
+  import stored it (its digest, of the line or of its canonical JSON, is in
+  ``import_digests``) is not even parsed or checked again: importing the
+  same file twice is cheap. Skipped records still count in the checks
+  across the file (keys given twice, references to residents);
 - a **difference** (``kofu-issuer-difference/2``; ``/1`` still imports):
   only the records that changed, with a sequence number per municipality
   that must follow the last one applied; a difference applied twice or out
@@ -56,9 +60,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
 import json
 import os
 import re
+from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -99,6 +107,9 @@ DIFFERENCE_FORMATS = ("kofu-issuer-difference/1", DIFFERENCE_FORMAT)
 WITH_REMOVALS = (FORMAT, DIFFERENCE_FORMAT)
 ACCEPTED_FORMATS = FULL_FORMATS + DIFFERENCE_FORMATS
 
+DIGEST_VERSION = "kofu-import-digest/1"
+"""Part of every record digest: a new version makes the next import read every record again."""
+
 RECORD_LISTS = ("households", "seal_registrations", "tax_records", "family_registers")
 """The municipality's record lists: streamed record by record."""
 
@@ -131,6 +142,8 @@ class ImportSummary:
     """Rows written; records whose content was already stored are not written again."""
     removed: int = 0
     """Records removed (``"deleted": true``)."""
+    unchanged: int = 0
+    """Records skipped unread: given exactly as the last import stored them (not in the counts above)."""
     difference: bool = False
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """Time spent reading and staging, checking across records, and merging."""
@@ -163,6 +176,10 @@ class _Reader:
         return value
 
     def text(self, key: str, default: Any = ..., max_len: int = 400) -> Any:
+        value = self.data.get(key)
+        # The common case first (millions of calls): a string that passes; else the checks below say why not.
+        if value.__class__ is str and len(value) <= max_len and (default is not ... or value.strip()):
+            return value
         value = self.get(key, str, default)
         if isinstance(value, str):
             if default is ... and not value.strip():
@@ -692,7 +709,7 @@ def _municipalities(events: Iterator[tuple[str, str, Any]], build: Any) -> Itera
                     if p3 == p2 and e3 == "end_array":
                         break
                     j += 1
-                    yield ("record", i, key, j, build(p3, e3, v3))
+                    yield ("record", i, key, j, build(p3, e3, v3), None)
             else:
                 yield ("setting", i, key, build(p2, e2, v2))
         yield ("end", i)
@@ -752,7 +769,7 @@ def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Generator[tuple[Any
                 raise ImportError_(f"line {number}: a {key} before any municipality")
             name = LINE_KEYS[key]
             counters[name] += 1
-            yield ("record", i, name, counters[name], value)
+            yield ("record", i, name, counters[name], value, raw)
         else:
             raise ImportError_(f"line {number}: unknown line {key!r}")
     if i >= 0:
@@ -761,30 +778,45 @@ def _walk_lines(fp: IO[bytes], *, unparsed: bool = False) -> Generator[tuple[Any
         yield ("municipalities", None)
 
 
-def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, int, bytes]]) -> tuple[
-        list[tuple[str, int, str, tuple[Any, ...], bool]], list[str], str | None]:
+def _record_key(kind: str, row: dict[str, Any]) -> str:
+    """A record's key as import_digests keeps it (a tax record's: resident and year, tab-separated)."""
+    return "\t".join(str(row[k]) for k in staging.TABLES[kind].keys)
+
+
+Record = tuple[int, str, str, str, int | None, bool]
+"""A record read: (municipality, field path, list, key, digest, deleted)."""
+
+
+def _check_lines(base: str, fmt: str | None, lines: list[tuple[int, str, int, int, bytes, int | None]]) -> tuple[
+        list[tuple[str, int, str, tuple[Any, ...], bool]], list[str], str | None, list[Record]]:
     """In a worker process: record lines parsed and checked, as
-    ``(rows (kind, municipality, field path, values, deleted), errors, the error that ends the file)``."""
+    ``(rows (kind, municipality, field path, values, deleted), errors, the error that ends the file,
+    the records read)``."""
     rows: list[tuple[str, int, str, tuple[Any, ...], bool]] = []
     errors: list[str] = []
-    for i, name, j, number, raw in lines:
+    records: list[Record] = []
+    folder = Path(base)
+    for i, name, j, number, raw, digest in lines:
         try:
             line = json.loads(raw)
         except ValueError as e:  # UnicodeDecodeError included
-            return rows, errors, f"line {number} is not valid UTF-8 JSON: {e}"
+            return rows, errors, f"line {number} is not valid UTF-8 JSON: {e}", records
         if not isinstance(line, dict) or len(line) != 1:
             return rows, errors, (f"line {number} must be an object with one key (format, municipality, "
-                                  "household, seal_registration, tax_record, family_register)")
+                                  "household, seal_registration, tax_record, family_register)"), records
         (value,) = line.values()
         try:
-            for kind, where, row, deleted in checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"),
-                                                          name, Path(base), fmt):
-                rows.append((kind, i, where, staging.values(kind, row, deleted), deleted))
+            checked = checked_rows(_Reader(value, f"municipalities[{i}].{name}[{j}]"), name, folder, fmt)
         except ImportError_ as e:
             errors.append(str(e))
             if len(errors) >= MAX_ERRORS:
                 break
-    return rows, errors, None
+            continue
+        for kind, where, row, deleted in checked:
+            rows.append((kind, i, where, staging.values(kind, row, deleted), deleted))
+        kind, where, row, deleted = checked[0]
+        records.append((i, where, name, _record_key(kind, row), None if deleted else digest, deleted))
+    return rows, errors, None, records
 
 
 WORKER_MIN_BYTES = 32 * 1024 * 1024
@@ -828,6 +860,75 @@ class Import:
         self.counts = dict.fromkeys(("households", "residents", "seals", "tax_records", "family_registers"), 0)
         self.removals = 0
         self.started = perf_counter()
+        self._format_seen: str | None = None
+        self.hasher: Any = None
+        """blake2b seeded with the format: the digests of this file's records (None until the format is read)."""
+        self.known: tuple[int, array[int]] = (-1, array("q"))
+        """The stored digests of the municipality being read (its index in the file), sorted."""
+
+    # -- unchanged records
+
+    def _note(self, part: tuple[Any, ...]) -> None:
+        """Follow the format and the municipality code as they stream by, for the digests."""
+        if part[0] == "format" and part[1] in ACCEPTED_FORMATS and self.hasher is None:
+            self._format_seen = part[1]
+            self.hasher = hashlib.blake2b(f"{DIGEST_VERSION}\n{part[1]}\n".encode(), digest_size=8)
+        elif (part[0] == "setting" and part[2] == "code" and isinstance(part[3], str) and self.hasher is not None
+              and part[1] != self.known[0] and self._format_seen not in DIFFERENCE_FORMATS):
+            self._load_digests(part[1], part[3])
+
+    def _early_sequence(self, i: int, settings: dict[str, Any]) -> None:
+        """A difference applied already or out of order is refused before its records are read
+        (the check that counts is the conditional update at the end, :meth:`_sequence_and_settings`)."""
+        from kofu.issuer.tables import municipalities as m_table
+
+        code, seq = settings.get("code"), settings.get("sequence")
+        if not isinstance(code, str) or not isinstance(seq, int) or isinstance(seq, bool):
+            return
+        self.stage.stop()  # PostgreSQL: the writer thread is done with the connection
+        stored = self.conn.execute(
+            sa.select(m_table.c.data_sequence).where(m_table.c.code == code)
+        ).scalar_one_or_none()
+        where = f"municipalities[{i}].sequence"
+        if stored is not None and seq <= stored:
+            raise ImportError_(f"{where}: difference {seq} for {code} was already applied (the last applied is {stored})")
+        if stored is not None and seq > stored + 1:
+            raise ImportError_(f"{where}: difference {seq} for {code} is out of order: the next is {stored + 1}")
+
+    def _load_digests(self, i: int, code: str) -> None:
+        """The digests stored for ``code``, sorted (8 bytes each: 32 MB for 4 million records)."""
+        from kofu.issuer.tables import import_digests as d
+
+        self.stage.stop()  # PostgreSQL: the writer thread is done with the connection
+        digests: array[int] = array("q")
+        result = self.conn.execute(sa.select(d.c.digest).where(d.c.municipality_code == code).order_by(d.c.digest),
+                                   execution_options={"yield_per": 20000})
+        for batch in result.partitions():
+            digests.extend(row[0] for row in batch)
+        self.known = (i, digests)
+
+    def _digest(self, key: str, value: Any, raw: bytes | None) -> int | None:
+        """The digest of a record as written (a JSON Lines line; else its canonical JSON)."""
+        if self.hasher is None:
+            return None
+        h = self.hasher.copy()
+        if raw is not None:
+            h.update(raw.strip())
+        else:
+            h.update(json.dumps([key, value], ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
+        return int.from_bytes(h.digest(), "big", signed=True)
+
+    def _unchanged(self, i: int, digest: int | None, raw: bytes | None, value: Any) -> bool:
+        """Whether the record is stored exactly as given (an impression read from a file is always read)."""
+        if digest is None or self.known[0] != i or not self.known[1]:
+            return False
+        known = self.known[1]
+        at = bisect_left(known, digest)
+        if at == len(known) or known[at] != digest:
+            return False
+        if raw is not None:
+            return b'"impression_file"' not in raw
+        return not (isinstance(value, dict) and "impression_file" in value)
 
     def error(self, message: str) -> None:
         self.errors.append(message)
@@ -855,7 +956,9 @@ class Import:
         for part in parts:
             tag = part[0]
             if tag == "checked":
-                _, rows, errors, fatal = part
+                _, rows, errors, fatal, records = part
+                for i, where, name, key, digest, deleted in records:
+                    self.stage.add_record(i, where, name, key, digest, deleted=deleted)
                 for kind, i, where, values, deleted in rows:
                     self.stage.add_values(kind, i, where, values, deleted=deleted)
                     if deleted:
@@ -867,12 +970,21 @@ class Import:
                 if fatal is not None:
                     raise ImportError_(fatal)
             elif tag == "record":
-                _, i, key, j, value = part
+                _, i, key, j, value, raw = part
+                where = f"municipalities[{i}].{key}[{j}]"
+                digest = self._digest(key, value, raw)
+                if self._unchanged(i, digest, raw, value):
+                    self.stage.add_record(i, where, key, None, digest, unchanged=True)
+                    continue
                 try:
-                    self._record(i, key, _Reader(value, f"municipalities[{i}].{key}[{j}]"))
+                    self._record(i, key, _Reader(value, where), digest)
                 except ImportError_ as e:
                     self.error(str(e))
+            elif tag == "unchanged":
+                _, i, key, where, digest = part
+                self.stage.add_record(i, where, key, None, digest, unchanged=True)
             elif tag == "setting":
+                self._note(part)
                 _, i, key, value = part
                 if key is None:
                     saw_municipalities = True
@@ -881,6 +993,8 @@ class Import:
                     self.error(f"municipalities[{i}].{key} has the wrong type ({type(value).__name__})")
                 elif key not in RECORD_LISTS:
                     settings[key] = value
+                    if self.difference and key in ("code", "sequence"):
+                        self._early_sequence(i, settings)
             elif tag == "start":
                 saw_municipalities = True
                 if self.format is None:
@@ -892,6 +1006,7 @@ class Import:
                 except ImportError_ as e:
                     self.error(str(e))
             elif tag == "format":
+                self._note(part)
                 fmt = part[1]
                 if fmt not in ACCEPTED_FORMATS:
                     raise ImportError_(f"format must be {FORMAT!r} or {DIFFERENCE_FORMAT!r} (or an earlier "
@@ -926,9 +1041,13 @@ class Import:
         ctx.set_forkserver_preload(["kofu.issuer.importer"])
         pending: deque[tuple[str, Any]] = deque()
         chunk: list[tuple[Any, ...]] = []
-        with ctx.Pool(workers) as pool:
+        with contextlib.ExitStack() as stack:
+            pool: Any = None
 
             def submit() -> None:
+                nonlocal pool
+                if pool is None:  # started for the first chunk: a file of unchanged records needs none
+                    pool = stack.enter_context(ctx.Pool(workers))
                 pending.append(("chunk", pool.apply_async(_check_lines, (str(self.base), self.format, chunk[:]))))
                 chunk.clear()
 
@@ -945,20 +1064,29 @@ class Import:
 
             for part in parts:
                 if part[0] == "line":
-                    chunk.append(part[1:])
-                    if len(chunk) >= CHUNK_LINES:
-                        submit()
+                    _, i, name, j, _number, raw = part
+                    digest = self._digest(name, None, raw)
+                    if self._unchanged(i, digest, raw, None):
+                        pending.append(("part", ("unchanged", i, name, f"municipalities[{i}].{name}[{j}]", digest)))
+                    else:
+                        chunk.append((*part[1:], digest))
+                        if len(chunk) >= CHUNK_LINES:
+                            submit()
                 else:
                     if chunk:
                         submit()
+                    self._note(part)  # before the lines that follow are looked at
                     pending.append(("part", part))
                 yield from ready(False)
             if chunk:
                 submit()
             yield from ready(True)
 
-    def _record(self, i: int, key: str, r: _Reader) -> None:
-        for kind, where, row, deleted in checked_rows(r, key, self.base, self.format):
+    def _record(self, i: int, key: str, r: _Reader, digest: int | None = None) -> None:
+        checked = checked_rows(r, key, self.base, self.format)
+        kind, where, row, deleted = checked[0]
+        self.stage.add_record(i, where, key, _record_key(kind, row), None if deleted else digest, deleted=deleted)
+        for kind, where, row, deleted in checked:
             if deleted:
                 self.stage.add(kind, i, where, row, deleted=True)
                 self.removals += 1
@@ -1030,7 +1158,8 @@ class Import:
             raise ImportError_(f"the data conflicts with records already stored: {e.orig}") from e
         c = self.counts
         return ImportSummary(len(self.munis), c["households"], c["residents"], c["seals"], c["tax_records"],
-                             c["family_registers"], changed=changed, removed=removed, difference=self.difference,
+                             c["family_registers"], changed=changed, removed=removed, unchanged=self.stage.unchanged,
+                             difference=self.difference,
                              seconds=(read_done - self.started, checked - read_done, perf_counter() - checked))
 
     def _implausible_seals(self) -> list[str]:
@@ -1064,7 +1193,8 @@ class Import:
             stored.clear()
 
         last: tuple[int, str] | None = None
-        for row in self.stage.seals_by_resident(difference=self.difference):
+        # With records unchanged (not read again), a resident's birth date may be the stored one.
+        for row in self.stage.seals_by_resident(difference=self.difference or self.stage.unchanged > 0):
             key = (row.m, row.resident_id)
             if last is not None and key != last and (row.m != last[0] or len(seals) + len(stored) >= 5000):
                 check()  # a batch of whole residents (one municipality each)

@@ -76,6 +76,10 @@ TABLES: dict[str, Spec] = {
 ORDER = ("households", "residents", "seals", "tax_records", "family_registers", "register_members")
 """Merge order: households before the residents that reference them."""
 REMOVABLE = ("households", "seals", "tax_records", "family_registers")
+RECORD_COLUMNS = ("kind", "record_key", "digest", "unchanged")
+"""``kofu_stage_records``: every record of the file (a household with its members is one record):
+its list (``households`` …), key and digest; an unchanged record (skipped unread) has no key."""
+RECORDS = "records"
 """Kinds a file may remove (``"deleted": true`` with the key only)."""
 
 
@@ -89,15 +93,26 @@ def _name(kind: str) -> str:
     return f"kofu_stage_{kind}"
 
 
+def _columns(kind: str) -> tuple[str, ...]:
+    return RECORD_COLUMNS if kind == RECORDS else TABLES[kind].columns
+
+
+LIST_KINDS = {"households": "households", "seal_registrations": "seals", "tax_records": "tax_records",
+              "family_registers": "family_registers"}
+"""A record list of the file → the staging kind of its records' first row."""
+
+
 class Stage:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
         self.n = 0
-        self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in TABLES}
-        self.bytes = dict.fromkeys(TABLES, 0)
-        self.staged = dict.fromkeys(TABLES, 0)
-        self.removals = dict.fromkeys(TABLES, 0)
+        self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in (*TABLES, RECORDS)}
+        self.bytes = dict.fromkeys((*TABLES, RECORDS), 0)
+        self.staged = dict.fromkeys((*TABLES, RECORDS), 0)
+        self.removals = dict.fromkeys((*TABLES, RECORDS), 0)
+        self.unchanged = 0
+        """Records skipped because their digest is stored (see :meth:`add_record`)."""
         self.queue: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=3)
         self.writer: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -119,13 +134,19 @@ class Stage:
                 f"CREATE TEMPORARY TABLE {_name(kind)} ({n}, m INTEGER NOT NULL, where_ TEXT NOT NULL, "
                 f"deleted BOOLEAN NOT NULL, {cols}){tail}"
             )
+        n = "n BIGINT" if self.pg else "n INTEGER PRIMARY KEY"
+        self.conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {_name(RECORDS)} ({n}, m INTEGER NOT NULL, where_ TEXT NOT NULL, "
+            "deleted BOOLEAN NOT NULL, kind VARCHAR(20) NOT NULL, record_key VARCHAR(140), digest BIGINT, "
+            f"unchanged BOOLEAN NOT NULL){tail}"
+        )
         self.conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {_name('m')} (m INTEGER PRIMARY KEY, code VARCHAR(6) NOT NULL){tail}"
         )
 
     def drop(self) -> None:
         if not self.pg:  # PostgreSQL drops them at commit
-            for kind in (*TABLES, "m", "changed_registers"):
+            for kind in (*TABLES, RECORDS, "m", "changed_registers"):
                 self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_name(kind)}")
 
     def drop_after_rollback(self) -> None:
@@ -156,8 +177,18 @@ class Stage:
         if len(self.rows[kind]) >= BATCH_ROWS or self.bytes[kind] >= BATCH_BYTES:
             self._write(kind)
 
+    def add_record(self, m: int, where: str, kind: str, key: str | None, digest: int | None, *,
+                   deleted: bool = False, unchanged: bool = False) -> None:
+        """One record of list ``kind`` with its key (None when ``unchanged``) and digest (None: not kept)."""
+        self.n += 1
+        self.rows[RECORDS].append((self.n, m, where, deleted, kind, key, digest, unchanged))
+        if unchanged:
+            self.unchanged += 1
+        if len(self.rows[RECORDS]) >= BATCH_ROWS:
+            self._write(RECORDS)
+
     def flush(self) -> None:
-        for kind in TABLES:
+        for kind in (*TABLES, RECORDS):
             self._write(kind)
         self.stop()
 
@@ -175,7 +206,7 @@ class Stage:
             if self.failure is not None:
                 self.stop()
         else:
-            cols = ("n", "m", "where_", "deleted", *TABLES[kind].columns)
+            cols = ("n", "m", "where_", "deleted", *_columns(kind))
             marks = ", ".join("?" for _ in cols)
             self.conn.exec_driver_sql(f"INSERT INTO {_name(kind)} VALUES ({marks})", rows)
         self.staged[kind] += len(rows)
@@ -191,7 +222,7 @@ class Stage:
             if self.failure is not None:
                 continue  # drain: the import fails at the next flush
             kind, rows = item
-            cols = ("n", "m", "where_", "deleted", *TABLES[kind].columns)
+            cols = ("n", "m", "where_", "deleted", *_columns(kind))
             try:
                 cursor = dbapi.cursor()  # type: ignore[union-attr]
                 sql = f"COPY {_name(kind)} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
@@ -207,6 +238,8 @@ class Stage:
         names = {sa.BigInteger: "int8", sa.Integer: "int4", sa.Boolean: "bool", sa.Date: "date",
                  sa.LargeBinary: "bytea"}
         out = ["int8", "int4", "text", "bool"]
+        if kind == RECORDS:
+            return [*out, "text", "text", "int8", "bool"]
         for c in TABLES[kind].columns:
             t = TABLES[kind].table.c[c].type
             if isinstance(t, sa.DateTime):
@@ -231,7 +264,7 @@ class Stage:
             self.conn.execute(sa.text(f"INSERT INTO {_name('m')} (m, code) VALUES (:m, :code)"),
                               [{"m": m, "code": c} for m, c in codes.items()])
         if self.pg:
-            for kind in (*TABLES, "m"):
+            for kind in (*TABLES, RECORDS, "m"):
                 self.conn.exec_driver_sql(f"ANALYZE {_name(kind)}")
             return
         # SQLite joins by nested loops: the lookups of the checks and the merge need indexes.
@@ -241,6 +274,8 @@ class Stage:
                 self.conn.exec_driver_sql(
                     f"CREATE INDEX temp.{_name(kind)}_{cols.split()[-1]} ON {_name(kind)} ({cols})"
                 )
+        if self.unchanged:
+            self.conn.exec_driver_sql(f"CREATE INDEX temp.{_name(RECORDS)}_digest ON {_name(RECORDS)} (m, digest)")
 
     # -- checks across records
 
@@ -274,10 +309,20 @@ class Stage:
             for first, last in dups:
                 problems.append((last, f"{self._where('residents', last)}.resident_link also appears at "
                                        f"{self._where('residents', first)}"))
+        if self.unchanged:
+            problems += self._unchanged_duplicates(limit)
         stored = (
             f" AND NOT EXISTS (SELECT 1 FROM residents t JOIN {_name('m')} sm ON sm.code = t.municipality_code "
             "WHERE sm.m = s.m AND t.resident_id = s.resident_id)"
         ) if difference else ""
+        if self.unchanged and not difference:
+            # A resident of a household that is unchanged (not read again) is in the file as stored.
+            stored = (
+                f" AND NOT EXISTS (SELECT 1 FROM residents t JOIN {_name('m')} sm ON sm.code = t.municipality_code "
+                "JOIN import_digests d ON d.municipality_code = t.municipality_code AND d.kind = 'households' "
+                f"AND d.record_key = t.household_id JOIN {_name(RECORDS)} u ON u.m = sm.m AND u.unchanged "
+                "AND u.digest = d.digest WHERE sm.m = s.m AND t.resident_id = s.resident_id)"
+            )
         where = "in the file or stored" if difference else "in the file"
         for kind in ("seals", "tax_records", "register_members"):
             if not self.staged[kind] - self.removals[kind]:
@@ -305,6 +350,43 @@ class Stage:
                     problems.append((n, f"{w}: this {spec.label} is removed, but {code} has no such "
                                         f"{spec.label} stored"))
         return [message for _n, message in sorted(problems)[:limit]]
+
+    def _unchanged_duplicates(self, limit: int) -> list[tuple[int, str]]:
+        """Keys that appear twice when one of the two records is unchanged (skipped, so not staged)."""
+        problems: list[tuple[int, str]] = []
+        rec, sm = _name(RECORDS), _name("m")
+        labels = {k: TABLES[v].label for k, v in LIST_KINDS.items()}
+        # The same record twice: both unchanged.
+        for first, last, kind in self.conn.exec_driver_sql(
+            f"SELECT min(n), max(n), min(kind) FROM {rec} WHERE unchanged GROUP BY m, digest "
+            f"HAVING count(*) > 1 ORDER BY max(n) LIMIT {int(limit)}"
+        ).all():
+            problems.append((last, f"{self._where(RECORDS, last)}: this {labels.get(kind, 'record')} also "
+                                   f"appears at {self._where(RECORDS, first)}"))
+        # A record read, whose key is stored with the digest of a record unchanged in this file.
+        for a, b, wa, wb, kind, key in self.conn.exec_driver_sql(
+            f"SELECT s.n, u.n, s.where_, u.where_, s.kind, s.record_key FROM {rec} s JOIN {sm} sm ON sm.m = s.m "
+            "JOIN import_digests d ON d.municipality_code = sm.code AND d.kind = s.kind "
+            f"AND d.record_key = s.record_key JOIN {rec} u ON u.m = s.m AND u.unchanged AND u.digest = d.digest "
+            f"WHERE NOT s.unchanged ORDER BY s.n LIMIT {int(limit)}"
+        ).all():
+            first, second = ((wa, wb), (wb, wa))[a > b]
+            if kind == "households":
+                problems.append((max(a, b), f"{second}.id: {key} also appears at {first}"))
+            else:
+                problems.append((max(a, b), f"{second}: this {labels.get(kind, 'record')} also appears at {first}"))
+        # A member of a household read who is stored as a member of another household unchanged in this file.
+        if self.staged["residents"]:
+            for n, w, rid, other in self.conn.exec_driver_sql(
+                f"SELECT r.n, r.where_, r.resident_id, u.where_ FROM {_name('residents')} r "
+                f"JOIN {sm} sm ON sm.m = r.m JOIN residents t ON t.municipality_code = sm.code "
+                "AND t.resident_id = r.resident_id AND t.household_id <> r.household_id "
+                "JOIN import_digests d ON d.municipality_code = sm.code AND d.kind = 'households' "
+                f"AND d.record_key = t.household_id JOIN {rec} u ON u.m = r.m AND u.unchanged "
+                f"AND u.digest = d.digest ORDER BY r.n LIMIT {int(limit)}"
+            ).all():
+                problems.append((n, f"{w}.id: {rid} also appears in the household at {other}"))
+        return problems
 
     def _where(self, kind: str, n: int) -> str:
         return str(self.conn.exec_driver_sql(f"SELECT where_ FROM {_name(kind)} WHERE n = {int(n)}").scalar_one())
@@ -350,6 +432,19 @@ class Stage:
         distinct = "IS DISTINCT FROM" if self.pg else "IS NOT"
         at = sa.bindparam("now", now, type_=sa.DateTime(timezone=True))
         changed = 0
+        # A resident given in another household (register) than stored changes the household
+        # (register) left too, which this file may not carry: its digest goes, so that the next full
+        # export reads it again rather than skip it as unchanged.
+        for kind, table, column, staged in (("households", "residents", "household_id", "residents"),
+                                            ("family_registers", "register_members", "register_id",
+                                             "register_members")):
+            if self.staged[staged]:
+                self.conn.exec_driver_sql(
+                    f"DELETE FROM import_digests WHERE kind = '{kind}' AND (municipality_code, record_key) IN "
+                    f"(SELECT t.municipality_code, t.{column} FROM {table} t JOIN {_name('m')} sm "
+                    f"ON sm.code = t.municipality_code JOIN {_name(staged)} s ON s.m = sm.m "
+                    f"AND s.resident_id = t.resident_id WHERE NOT s.deleted AND t.{column} <> s.{column})"
+                )
         if self.staged["residents"]:
             # A card may move from one record to another within one import (a
             # correction): release the links that change first, or the UNIQUE
@@ -412,6 +507,15 @@ class Stage:
             if spec.compared:
                 stmt = stmt.bindparams(at)
             changed += self.conn.execute(stmt).rowcount
+        if self.staged[RECORDS]:
+            # The digest of every record read, so that the next import skips it while it is unchanged.
+            self.conn.exec_driver_sql(
+                "INSERT INTO import_digests (municipality_code, kind, record_key, digest) "
+                f"SELECT sm.code, s.kind, s.record_key, s.digest FROM {_name(RECORDS)} s "
+                f"JOIN {_name('m')} sm ON sm.m = s.m WHERE NOT s.unchanged AND NOT s.deleted "
+                "AND s.digest IS NOT NULL "
+                "ON CONFLICT (municipality_code, kind, record_key) DO UPDATE SET digest = excluded.digest"
+            )
         return changed
 
     def blocked_removals(self, limit: int) -> list[str]:
@@ -430,6 +534,12 @@ class Stage:
     def remove(self) -> int:
         """Remove the records marked ``deleted``; the number of rows removed."""
         removed = 0
+        if any(self.removals[k] for k in REMOVABLE):
+            self.conn.exec_driver_sql(
+                "DELETE FROM import_digests WHERE (municipality_code, kind, record_key) IN (SELECT sm.code, "
+                f"s.kind, s.record_key FROM {_name(RECORDS)} s JOIN {_name('m')} sm ON sm.m = s.m "
+                "WHERE s.deleted)"
+            )
         for kind in ("tax_records", "seals", "family_registers", "households"):
             if not self.removals[kind]:
                 continue

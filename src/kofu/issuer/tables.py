@@ -143,6 +143,19 @@ register_members = sa.Table(
     sa.Index("ix_register_members_register", "municipality_code", "register_id"),
 )
 
+# The digest of each record as a full export last gave it (kofu.issuer.importer):
+# a record whose line has the same digest again is unchanged and is not read
+# again. kind is the record list (households, seal_registrations, tax_records,
+# family_registers); record_key its key (a tax record's "resident_id\tyear").
+import_digests = sa.Table(
+    "import_digests",
+    metadata,
+    sa.Column("municipality_code", sa.String(6), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("record_key", sa.String(140), primary_key=True),
+    sa.Column("digest", sa.BigInteger, nullable=False),
+)
+
 issuances = sa.Table(
     "issuances",
     metadata,
