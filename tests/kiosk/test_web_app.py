@@ -435,6 +435,11 @@ def test_a_fuhyo_of_chosen_persons_with_the_domicile_the_holder_preselected(
         resident.post("/act", data={"a": "set:member=R-son"})
         html = resident.post("/act", data={"a": "set:member=R-holder"}).text
         assert pressed(html) == {"R-father": False, "R-holder": False, "R-son": True}
+        from kofu.kiosk.web.app import personal_text
+
+        t.earphone = True  # the chosen names are read out into earphones only
+        assert personal_text(t) == ja("voice.members", names="山田 一郎")
+        t.earphone = False
         html = resident.post("/act", data={"a": "next"}).text
         assert screen(html) == "items"
         # 本籍・筆頭者 only, default off; no person buttons here.
