@@ -553,6 +553,99 @@ def test_a_koseki_individual_certificate_of_another_person_in_the_register(world
     assert f"{w._('koseki.self')}: {w._('receipt.persons', n=1)}" in receipt and other["name"] not in receipt
 
 
+
+def walk_fuhyo(w: Walk, card: dict[str, Any], fee: int, *, chosen: dict[str, Any] | None,
+               holder: dict[str, Any], register: dict[str, Any], domicile: bool) -> None:
+    """A 戸籍の附票の写し: 全部, or 一部 of ``chosen`` (the holder preselected, then dropped); 本籍・筆頭者 if asked."""
+    w.to_pin(card)
+    w.type_pin(card["pin"])
+    w.expect("remove")
+    w.press("remove.do")
+    w.expect("kinds")
+    w.value("kind:fuhyo")
+    w.expect("scope")
+    assert w.page.get_by_role("button", name=w._("fuhyo.all")).get_attribute("aria-pressed") == "true"
+    if chosen is not None:
+        w.press("fuhyo.some")
+        w.page.locator("button[value='set:part=some'][aria-pressed='true']").wait_for()
+        w.press("nav.ok")
+        w.expect("persons")  # axe-checked, as every screen
+        for p in register["persons"]:  # everyone in the register, by name; the holder preselected
+            button = w.page.get_by_role("button", name=p["name"], exact=True)
+            assert button.get_attribute("aria-pressed") == ("true" if p is holder else "false"), p["name"]
+        if chosen is not holder:
+            w.page.get_by_role("button", name=chosen["name"], exact=True).click()
+            w.page.locator(f"button[aria-pressed='true']:text-is('{chosen['name']}')").wait_for()
+            w.page.get_by_role("button", name=holder["name"], exact=True).click()
+            w.page.locator(f"button[aria-pressed='false']:text-is('{holder['name']}')").wait_for()
+        assert w.page.locator("fieldset.members button[aria-pressed='true']").all_inner_texts() == [chosen["name"]]
+    w.press("nav.ok")
+    w.expect("items")
+    off = f"{w._('items.domicile')}: {w._('no')}"
+    assert w.page.get_by_role("button", name=off, exact=True).get_attribute("aria-pressed") == "false"
+    if domicile:
+        w.value("set:domicile")
+        w.page.get_by_role("button", name=f"{w._('items.domicile')}: {w._('yes')}", exact=True).wait_for()
+    w.press("nav.ok")
+    w.expect("copies")
+    w.press("nav.ok")
+    w.expect("confirm")
+    text = w.text()
+    assert w._("fuhyo.some" if chosen is not None else "fuhyo.all") in text
+    assert f"{w._('items.domicile')}\t{w._('yes' if domicile else 'no')}" in text
+    if chosen is not None and chosen is not holder:
+        assert chosen["name"] in text and holder["name"] not in text
+    assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
+    w.press("nav.ok")
+    w.expect("pay")
+    paid = 0
+    while paid < fee:  # the exact fee in coins
+        coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
+        w.press("yen", n=coin)
+        paid += coin
+    w.expect("reminder", timeout=90_000)
+    w.press("reminder.stop")
+    w.expect("receipt")
+
+
+def test_a_fuhyo_of_another_person_in_the_register_with_the_domicile_then_whole_without_it(
+        world, kiosk, browser, tmp_path: Path) -> None:
+    """附票 一部 of a chosen person with 本籍・筆頭者 (asked for), then 全部 with the default:
+    本籍・筆頭者 left out (住民基本台帳法 20条, since 令和4年1月11日)."""
+    require_tool("pdftotext")
+    root = world["_root"]
+    card = card_with(world, "koseki", without="-")
+    m = next(m for m in import_doc(root)["municipalities"] if m["code"] == card["municipality"])
+    register = next(r for r in m["family_registers"] if any(p["resident"] == card["resident"] for p in r["persons"]))
+    holder = next(p for p in register["persons"] if p["resident"] == card["resident"])
+    other = next(p for p in register["persons"] if p is not holder and not p.get("removed") and p.get("addresses"))
+    fee = fee_of(root, card, "fuhyo")
+    tray = kiosk["folder"] / "tray"
+    printed: list[str] = []
+    for chosen, domicile in ((other, True), (None, False)):
+        before = set(tray.glob("*.pdf")) if tray.exists() else set()
+        w = Walk(browser, kiosk["url"], "ja", tmp_path / ("some" if chosen else "all"))
+        try:
+            walk_fuhyo(w, card, fee, chosen=chosen, holder=holder, register=register, domicile=domicile)
+        finally:
+            w.close()
+        (pdf,) = sorted(set(tray.glob("*.pdf")) - before)
+        printed.append(pdf_text(pdf))
+        receipts = sorted((kiosk["folder"] / "receipts").glob("*.txt"), key=lambda p: p.stat().st_mtime)
+        receipt = receipts[-1].read_text(encoding="utf-8")
+        assert holder["name"] not in receipt and other["name"] not in receipt  # a count, no names
+        assert (f"{w._('fuhyo.some')}: {w._('receipt.persons', n=1)}" if chosen else w._("fuhyo.all")) in receipt
+    some, whole = printed
+    honseki, head = register["honseki"].replace(" ", ""), register["head"].replace(" ", "")
+    # 一部: the chosen person alone, with 本籍 and 筆頭者 as asked.
+    assert "戸籍の附票の写し（一部）" in some
+    assert f"本籍{honseki}" in some and f"筆頭者{head}" in some
+    entries = some.replace(f"筆頭者{head}", "")  # the holder may be the 筆頭者 too
+    assert other["name"].replace(" ", "") in entries and holder["name"].replace(" ", "") not in entries
+    # 全部 by default: everyone with an address, 本籍・筆頭者 omitted.
+    assert "（一部）" not in whole and holder["name"].replace(" ", "") in whole and other["name"].replace(" ", "") in whole
+    assert "本籍省略" in whole and "筆頭者省略" in whole and f"本籍{honseki}" not in whole
+
 def test_a_revoked_card_is_refused_after_its_pin(world, kiosk, browser, tmp_path: Path) -> None:
     card = card_with(world, "revoked")
     w = Walk(browser, kiosk["url"], "en", tmp_path / "screens")

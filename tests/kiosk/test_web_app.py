@@ -372,3 +372,176 @@ def test_going_back_to_full_entries_drops_the_chosen_persons(kiosk: Any) -> None
         assert screen(html) == "copies"
         resident.post("/act", data={"a": "next"})
         assert ja("items.members") not in resident.get("/").text
+
+
+FUHYO = {"kind": "fuhyo", "fee": 300, "max_copies": 5, "scopes": ["household", "self"], "with_householder": False,
+         "with_domicile": True, "with_individual_number": False,
+         "members": [{"id": "R-father", "name": "山田 太郎", "holder": False},
+                     {"id": "R-holder", "name": "山田 花子", "holder": True},
+                     {"id": "R-son", "name": "山田 一郎", "holder": False}]}
+
+
+def confirm_row(html: str, key: str) -> str | None:
+    row = re.search(rf'<th scope="row">{re.escape(ja(key))}</th><td>(.*?)</td>', html)
+    return row.group(1) if row else None
+
+
+def issue_recording(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    from kofu.kiosk import flow
+
+    ordered: list[Any] = []
+
+    def issue(center: Any, auth: Any, req: Any, printer: Any) -> Any:
+        ordered.append(req)
+        return SimpleNamespace(kind=req.kind, copies=req.copies, certificate_serial="x", order_id="o")
+
+    monkeypatch.setattr(flow, "issue", issue)
+    return ordered
+
+
+def pay_and_take(kiosk: Any, resident: Any, t: Any) -> None:
+    resident.post("/act", data={"a": "next"})
+    resident.post("/act", data={"a": "insert:500"})
+    deadline = time.monotonic() + 10
+    while t.screen == "printing" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert t.screen == "reminder"
+    assert screen(resident.post("/act", data={"a": "stop"}).text) == "receipt"
+
+
+def test_a_fuhyo_of_chosen_persons_with_the_domicile_the_holder_preselected(
+        kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """附票 一部: 交付種別 → persons (the holder preselected) → 記載事項 (本籍・筆頭者) → 部数."""
+    from kofu.kiosk.web.app import COOKIE
+
+    ordered = issue_recording(monkeypatch)
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [FUHYO], SimpleNamespace(session_id="s")
+        html = resident.post("/act", data={"a": "kind:fuhyo"}).text
+        assert screen(html) == "scope"
+        # 全部 and 一部, 全部 chosen first.
+        assert re.findall(r'value="set:part=(\w+)" aria-pressed="(true|false)"', html) == [
+            ("all", "true"), ("some", "false")]
+        assert ja("fuhyo.all") in html and ja("fuhyo.some") in html
+        html = resident.post("/act", data={"a": "set:part=some"}).text
+        assert re.findall(r'value="set:part=(\w+)" aria-pressed="(true|false)"', html) == [
+            ("all", "false"), ("some", "true")]
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "persons"
+        assert ja("fuhyo.some") in html and all(m["name"] in html for m in FUHYO["members"])
+        assert pressed(html) == {"R-father": False, "R-holder": True, "R-son": False}
+        resident.post("/act", data={"a": "set:member=R-son"})
+        html = resident.post("/act", data={"a": "set:member=R-holder"}).text
+        assert pressed(html) == {"R-father": False, "R-holder": False, "R-son": True}
+        from kofu.kiosk.web.app import personal_text
+
+        t.earphone = True  # the chosen names are read out into earphones only
+        assert personal_text(t) == ja("voice.members", names="山田 一郎")
+        t.earphone = False
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "items"
+        # 本籍・筆頭者 only, default off; no person buttons here.
+        assert f'value="set:domicile" aria-pressed="false">{ja("items.domicile")}: {ja("no")}' in html
+        assert "set:householder" not in html and "set:individual_number" not in html and not pressed(html)
+        html = resident.post("/act", data={"a": "set:domicile"}).text
+        assert f'value="set:domicile" aria-pressed="true">{ja("items.domicile")}: {ja("yes")}' in html
+        assert screen(resident.post("/act", data={"a": "next"}).text) == "copies"
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "confirm"
+        assert confirm_row(html, "screen.scope") == ja("fuhyo.some")
+        members = confirm_row(html, "items.members")
+        assert members and "山田 一郎" in members and "山田 花子" not in members and "山田 太郎" not in members
+        assert confirm_row(html, "items.domicile") == ja("yes")
+        pay_and_take(kiosk, resident, t)
+    # The order: 一部 (scope household with the chosen person) with 本籍・筆頭者.
+    assert [(r.kind, r.options.scope.value, r.options.members, r.options.with_domicile, r.options.koseki_scope)
+            for r in ordered] == [("fuhyo", "household", ("R-son",), True, None)]
+    receipt = next(kiosk.receipts.folder.glob("receipt-*.txt")).read_text(encoding="utf-8")
+    assert f"{ja('fuhyo.some')}: {ja('receipt.persons', n=1)}" in receipt
+    assert "山田" not in receipt  # no name on the receipt paper
+
+
+def test_a_fuhyo_of_the_whole_register_leaves_the_domicile_out_by_default(
+        kiosk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    ordered = issue_recording(monkeypatch)
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [FUHYO], SimpleNamespace(session_id="s")
+        resident.post("/act", data={"a": "kind:fuhyo"})
+        # 全部 has no choice of persons: 記載事項 comes next.
+        html = resident.post("/act", data={"a": "next"}).text
+        assert screen(html) == "items" and not pressed(html)
+        assert screen(resident.post("/act", data={"a": "next"}).text) == "copies"
+        html = resident.post("/act", data={"a": "next"}).text
+        assert confirm_row(html, "screen.scope") == ja("fuhyo.all")
+        assert confirm_row(html, "items.domicile") == ja("no")
+        assert confirm_row(html, "items.members") is None
+        pay_and_take(kiosk, resident, t)
+    assert [(r.kind, r.options.scope.value, r.options.members, r.options.with_domicile) for r in ordered] == [
+        ("fuhyo", "household", (), False)]
+    receipt = next(kiosk.receipts.folder.glob("receipt-*.txt")).read_text(encoding="utf-8")
+    assert ja("fuhyo.all") in receipt and ja("fuhyo.some") not in receipt and "山田" not in receipt
+
+
+def test_stray_fuhyo_choices_change_nothing(kiosk: Any) -> None:
+    """Values the screen does not show (a stray id, another kind's option, an option of
+    another screen, the offer's scope self) are ignored: the order stays as shown."""
+    from kofu.kiosk.web.app import COOKIE
+
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [FUHYO], SimpleNamespace(session_id="s")
+        resident.post("/act", data={"a": "kind:fuhyo"})
+
+        def state() -> tuple[Any, ...]:
+            o = kiosk.request(t, 300).options
+            return t.screen, o.scope.value, o.members, o.with_domicile, o.with_householder, o.koseki_scope
+
+        # On 交付種別 (全部): persons and 記載事項 are not chosen here.
+        before = state()
+        for stray in ("set:part=self", "set:part=", "set:scope=self", "set:member=R-son", "set:domicile",
+                      "set:householder", "set:koseki_scope=self", "set:individual_number", "set:year=2025"):
+            resident.post("/act", data={"a": stray})
+            assert state() == before, stray
+        resident.post("/act", data={"a": "set:part=some"})
+        resident.post("/act", data={"a": "next"})
+        assert t.screen == "persons" and t.members == ["R-holder"]
+        before = state()
+        for stray in ("set:member=R-stranger", "set:member=", "set:member=R-son,R-father", "set:part=all",
+                      "set:domicile", "set:scope=self", "set:member=R-holder"):  # the last one chosen stays
+            resident.post("/act", data={"a": stray})
+            assert state() == before, stray
+        resident.post("/act", data={"a": "set:member=R-father"})
+        resident.post("/act", data={"a": "next"})
+        assert t.screen == "items" and t.members == ["R-father", "R-holder"]
+        before = state()
+        for stray in ("set:member=R-son", "set:part=all", "set:householder", "set:scope=self"):
+            resident.post("/act", data={"a": stray})
+            assert state() == before, stray
+        # Back to 交付種別 and 全部: the chosen persons are dropped, and persons is no longer on the way.
+        resident.post("/act", data={"a": "back"})
+        resident.post("/act", data={"a": "back"})
+        assert t.screen == "scope"
+        resident.post("/act", data={"a": "set:part=all"})
+        assert kiosk.request(t, 300).options.members == ()
+        assert screen(resident.post("/act", data={"a": "next"}).text) == "items"
+
+
+def test_without_the_holder_marked_a_fuhyo_is_offered_whole_only(kiosk: Any) -> None:
+    from kofu.kiosk.web.app import COOKIE
+
+    unmarked = {**FUHYO, "members": [{**m, "holder": False} for m in FUHYO["members"]]}
+    with client(kiosk) as resident:
+        resident.get("/")
+        t = kiosk.txns[resident.cookies[COOKIE]]
+        t.screen, t.offers, t.auth = "kinds", [unmarked], SimpleNamespace(session_id="s")
+        html = resident.post("/act", data={"a": "kind:fuhyo"}).text
+        assert re.findall(r'value="set:part=(\w+)"', html) == ["all"]
+        resident.post("/act", data={"a": "set:part=some"})
+        assert t.members == [] and screen(resident.post("/act", data={"a": "next"}).text) == "items"

@@ -8,7 +8,7 @@ htmx. The center is reached through :mod:`kofu.kiosk.client` and the
 issuance itself runs :func:`kofu.kiosk.flow.issue`, as the headless kiosk does.
 
     start → services → terms → card → municipality → pin → remove → kinds
-    → scope (交付種別) → items (記載事項) / persons (個人事項: whose entries)
+    → scope (交付種別) → items (記載事項) / persons (個人事項, 附票 一部: whose)
     → copies (部数) → confirm → pay
     → printing → reminder → receipt → start
 
@@ -74,6 +74,12 @@ BACKABLE = ("services", "terms", "card", "municipality", "domicile", "pin", "sco
             "confirm", "pay")
 # The option screens (before 部数).
 OPTION_SCREENS = ("scope", "items", "persons")
+# The choices each option screen shows (``set:<name>=...``); any other is ignored there.
+SCREEN_OPTIONS = {
+    "scope": ("scope", "tax_kind", "year", "koseki_scope", "part"),
+    "items": ("householder", "domicile", "individual_number", "member"),
+    "persons": ("member",),
+}
 
 
 class KioskBusy(Exception):
@@ -121,8 +127,9 @@ class Txn:
     with_domicile: bool = False
     with_individual_number: bool = False
     members: list[str] = field(default_factory=list)
-    """Chosen ids. 住民票: empty for the whole household. 戸籍 個人事項: the persons of
-    the register whose entries are certified, never empty (the holder preselected)."""
+    """Chosen ids. 住民票: empty for the whole household. 戸籍 個人事項 and 附票 一部: the
+    persons of the register whose entries are certified, never empty (the holder
+    preselected); a 附票 with none is 全部."""
     tax_kind: str | None = None
     year: int | None = None
     koseki_scope: str | None = None
@@ -145,15 +152,26 @@ def option_screens(t: Txn) -> list[str]:
     """The option screens the chosen kind has, in order, before 部数.
 
     A 戸籍個人事項証明書 asks whose entries (persons of the holder's own register,
-    戸籍法 10条), when the offer lists them and marks the holder to preselect.
+    戸籍法 10条), when the offer lists them and marks the holder to preselect; so
+    does a 戸籍の附票の写し 一部, which then asks for 本籍・筆頭者 (記載事項).
     """
     if t.kind in ("juminhyo", "kisai"):
         return ["scope", "items"]
     if t.kind == "koseki" and t.koseki_scope == "self" and holder_id(t.offer()):
         return ["scope", "persons"]
+    if t.kind == "fuhyo":
+        return ["scope", *(["persons"] if t.members else []), "items"]
     if t.kind in ("zeimu", "koseki"):
         return ["scope"]
     return []
+
+
+def fuhyo_parts(offer: dict[str, Any]) -> list[str]:
+    """The 交付種別 of a 附票 the kiosk offers: 全部, and 一部 (chosen persons, the
+    holder preselected) when the offer lists the register's persons and marks the holder."""
+    if "household" not in (offer.get("scopes") or []):
+        return []
+    return ["all", "some"] if holder_id(offer) else ["all"]
 
 
 def holder_id(offer: dict[str, Any]) -> str | None:
@@ -481,7 +499,8 @@ class Kiosk:
         t.with_householder = t.with_domicile = t.with_individual_number = False
         t.members = []
         scopes = list(o.get("scopes") or ["self"])
-        t.scope = "household" if "household" in scopes and kind in ("juminhyo", "kisai") else scopes[0]
+        # 住民票: the whole household first; 附票: 全部 (the whole register) first.
+        t.scope = "household" if "household" in scopes and kind in ("juminhyo", "kisai", "fuhyo") else scopes[0]
         t.tax_kind = (o.get("tax_kinds") or [None])[0] if kind == "zeimu" else None
         years = o.get("years") or []
         t.year = max(years) if kind == "zeimu" and years else None
@@ -490,7 +509,17 @@ class Kiosk:
     def set_option(self, t: Txn, arg: str, form: dict[str, str]) -> None:
         o = t.offer()
         name, _, value = arg.partition("=")
-        if name == "scope" and value in (o.get("scopes") or []):
+        if name not in SCREEN_OPTIONS.get(t.screen, ()):
+            return  # not a choice of this screen: nothing changes
+        if name == "part" and t.kind == "fuhyo" and value in fuhyo_parts(o):
+            # 附票 全部 (the whole register: scope household, no persons) or 一部 (the holder preselected).
+            if value == "some" and not t.members:
+                t.members = [holder_id(o) or ""]
+            elif value == "all":
+                t.members = []
+        elif t.kind == "fuhyo" and name not in ("part", "domicile", "member"):
+            return  # a 附票 has 全部/一部 and 本籍・筆頭者 only (its scope self is 一部 of the holder)
+        elif name == "scope" and value in (o.get("scopes") or []):
             t.scope = value
             if value == "self":
                 t.members = []
@@ -504,9 +533,10 @@ class Kiosk:
                 holder = holder_id(o)
                 t.members = [holder] if value == "self" and holder else []
             t.koseki_scope = value
-        elif name == "member" and t.kind == "koseki":
+        elif name == "member" and t.kind in ("koseki", "fuhyo"):
             everyone = [m["id"] for m in o.get("members") or []]
-            if t.koseki_scope != "self" or value not in everyone or not t.members:
+            some = t.koseki_scope == "self" if t.kind == "koseki" else t.screen == "persons"
+            if not some or value not in everyone or not t.members:
                 return  # a stray id, or no choice of persons here: nothing changes
             chosen = [m for m in t.members if m != value] if value in t.members else t.members + [value]
             if chosen:  # at least one person: the last one chosen stays
@@ -605,6 +635,7 @@ class Kiosk:
                 "change": paid_out - refund, "refund": refund, "serial": result.certificate_serial,
                 "reported": reported, "at": clock.now().strftime("%Y-%m-%d %H:%M"),
                 "koseki_scope": req.options.koseki_scope, "persons": len(req.options.members),
+                "fuhyo_part": ("some" if req.options.members else "all") if req.kind == "fuhyo" else None,
             }
             if refund:
                 t.notice = Notice("notice.printer-partial")
@@ -654,6 +685,8 @@ class Kiosk:
             *([f"{tr('koseki.' + r['koseki_scope'])}: {tr('receipt.persons', n=r['persons'] or 1)}"]
               if r.get("koseki_scope") == "self" else
               [tr("koseki." + r["koseki_scope"])] if r.get("koseki_scope") else []),
+            *([f"{tr('fuhyo.some')}: {tr('receipt.persons', n=r['persons'])}"] if r.get("fuhyo_part") == "some" else
+              [tr("fuhyo.all")] if r.get("fuhyo_part") == "all" else []),
             f"{tr('receipt.fee')}: {r['fee']}",
             f"{tr('receipt.paid')}: {r['paid']}",
             f"{tr('receipt.change')}: {r['change']}",
@@ -718,7 +751,7 @@ def personal_text(t: Txn) -> str | None:
         parts.append(tr("voice.confirm", kind=tr(f"kind.{t.kind}"), copies=t.copies, fee=t.fee_total()))
     if names and t.scope == "household" and t.kind in ("juminhyo", "kisai"):
         parts.append(tr("voice.members", names=sep.join(names)))
-    if names and t.members and t.kind == "koseki" and t.koseki_scope == "self":
+    if names and t.members and (t.kind == "koseki" and t.koseki_scope == "self" or t.kind == "fuhyo"):
         parts.append(tr("voice.members", names=sep.join(names)))
     return " ".join(parts) or None
 
@@ -752,6 +785,7 @@ def build_app(kiosk: Kiosk) -> Any:
         }
         if t.kind and t.offers and t.screen in (*OPTION_SCREENS, "copies", "confirm", "pay"):
             ctx["offer"] = t.offer()
+            ctx["fuhyo_parts"] = fuhyo_parts(ctx["offer"]) if t.kind == "fuhyo" else []
             ctx["fee_total"] = t.fee_total()
             ctx["remaining"] = max(0, t.fee_total() - kiosk.vendor.inserted())
             ctx["seconds_left"] = max(0, int(t.pay_deadline - time.monotonic()))
