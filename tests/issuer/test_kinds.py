@@ -399,6 +399,26 @@ def test_koseki_individual_entries_of_chosen_persons(world: Any, tmp_path: Path)
     assert e.value.code == "option-not-offered"
 
 
+def test_the_holder_is_marked_in_the_register_persons_when_persons_carry_their_own_ids(
+        world: Any, tmp_path: Path) -> None:
+    """A register whose persons the municipality exports with ids of their own (not the
+    resident's): the offer still marks the card holder, so a kiosk can preselect him."""
+    svc, w, doc = world
+    for n, person in enumerate(doc["municipalities"][0]["family_registers"][0]["persons"], start=1):
+        person["id"] = f"P{n}"
+    write_to = tmp_path / "ids.json"
+    write_to.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, write_to)
+    got = svc.query_availability(KATO, "link-R001")
+    assert isinstance(got, Offers), got
+    for kind in ("koseki", "fuhyo"):
+        offer = got.find(kind)
+        assert offer is not None
+        persons = offer.options.members
+        assert [m.resident_id for m in persons] == ["P1", "P2", "P3", "P4"]
+        assert [m.resident_id for m in persons if m.holder] == ["P1"], persons  # 太郎, resident R001
+
+
 def test_fuhyo(world: Any, tmp_path: Path) -> None:
     svc, _w, _doc = world
     issued = svc.issue_certificate(req("F-1", "fuhyo", 200, scope="household"))

@@ -136,7 +136,8 @@ def person_facts(
             )
         ).scalar_one_or_none()
         if stored is not None:
-            persons = tuple(MemberChoice(pid, p["name"], holder=pid == row.resident_id)
+            # A person may carry an id of their own: the holder is the one whose resident is theirs.
+            persons = tuple(MemberChoice(pid, p["name"], holder=p.get("resident") == row.resident_id)
                             for pid, p in register_persons(register.register_id, json.loads(stored)))
         ids = [r.resident_id for r in conn.execute(
             sa.select(register_members.c.resident_id).where(
