@@ -153,12 +153,43 @@ class Walk:
         assert self.page.get_by_test_id("pin").inner_text() == "●" * len(pin) + "○" * (4 - len(pin))
         self.press("nav.ok")
 
-    def to_confirm_juminhyo(self, card: dict[str, Any], copies: int) -> None:
+    def to_kinds(self, card: dict[str, Any]) -> None:
+        """From the start to the kinds the card holder may get (PIN typed, card taken)."""
         self.to_pin(card)
         self.type_pin(card["pin"])
         self.expect("remove")
         self.press("remove.do")
         self.expect("kinds")
+
+    def choose_persons(self, persons: list[dict[str, Any]], holder: dict[str, Any],
+                       chosen: dict[str, Any]) -> None:
+        """On 証明が必要な方: everyone listed by name with the holder preselected; leave ``chosen`` only."""
+        self.expect("persons")  # axe-checked, as every screen
+        for p in persons:
+            button = self.page.get_by_role("button", name=p["name"], exact=True)
+            assert button.get_attribute("aria-pressed") == ("true" if p is holder else "false"), p["name"]
+        if chosen is not holder:
+            self.page.get_by_role("button", name=chosen["name"], exact=True).click()
+            self.page.locator(f"button[aria-pressed='true']:text-is('{chosen['name']}')").wait_for()
+            self.page.get_by_role("button", name=holder["name"], exact=True).click()
+            self.page.locator(f"button[aria-pressed='false']:text-is('{holder['name']}')").wait_for()
+        assert self.page.locator("fieldset.members button[aria-pressed='true']").all_inner_texts() == [chosen["name"]]
+
+    def pay_exact_to_receipt(self, fee: int) -> None:
+        """Pay the exact fee in coins (no change), wait for the paper, stop the reminder."""
+        self.expect("pay")
+        paid = 0
+        while paid < fee:
+            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
+            self.press("yen", n=coin)
+            paid += coin
+        self.expect("reminder", timeout=90_000)
+        assert self.page.get_by_test_id("change").count() == 0
+        self.press("reminder.stop")
+        self.expect("receipt")
+
+    def to_confirm_juminhyo(self, card: dict[str, Any], copies: int) -> None:
+        self.to_kinds(card)
         assert self._("kind.koseki") in self.text()
         self.value("kind:juminhyo")
         self.expect("scope")
@@ -336,11 +367,7 @@ def test_a_kind_closed_at_this_hour_says_so_and_the_others_are_issued(evening, b
     card = next(c for c in evening["cards"] if c["municipality"] == "282154" and c["tags"] == ["household"])
     w = Walk(browser, evening["kiosk"], "ja", tmp_path / "screens")
     try:
-        w.to_pin(card)
-        w.type_pin(card["pin"])
-        w.expect("remove")
-        w.press("remove.do")
-        w.expect("kinds")
+        w.to_kinds(card)
         koseki = w.page.locator("button[value='kind:koseki']")
         assert w._("kinds.closed") in koseki.inner_text()
         assert w._("kinds.fee", fee=fee_of(evening["_root"], card, "juminhyo")) in w.page.locator("button[value='kind:juminhyo']").inner_text()
@@ -450,11 +477,7 @@ def test_a_tax_certificate_with_its_options_in_japanese(world, kiosk, browser, t
     before = set(tray.glob("*.pdf"))
     w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
     try:
-        w.to_pin(card)
-        w.type_pin(card["pin"])
-        w.expect("remove")
-        w.press("remove.do")
-        w.expect("kinds")
+        w.to_kinds(card)
         w.value("kind:zeimu")
         w.expect("scope")
         w.press("tax.nozei")
@@ -471,16 +494,7 @@ def test_a_tax_certificate_with_its_options_in_japanese(world, kiosk, browser, t
         assert w._("tax.nozei") in text and w._("zeimu.year-of", year=min(years)) in text
         assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
         w.press("nav.ok")
-        w.expect("pay")
-        paid = 0
-        while paid < fee:  # the exact fee in coins: no change
-            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
-            w.press("yen", n=coin)
-            paid += coin
-        w.expect("reminder", timeout=90_000)
-        assert w.page.get_by_test_id("change").count() == 0
-        w.press("reminder.stop")
-        w.expect("receipt")
+        w.pay_exact_to_receipt(fee)
     finally:
         w.close()
     (printed,) = sorted(set(tray.glob("*.pdf")) - before)
@@ -504,25 +518,13 @@ def test_a_koseki_individual_certificate_of_another_person_in_the_register(world
     before = set(tray.glob("*.pdf")) if tray.exists() else set()
     w = Walk(browser, kiosk["url"], "ja", tmp_path / "screens")
     try:
-        w.to_pin(card)
-        w.type_pin(card["pin"])
-        w.expect("remove")
-        w.press("remove.do")
-        w.expect("kinds")
+        w.to_kinds(card)
         w.value("kind:koseki")
         w.expect("scope")
         w.press("koseki.self")
         assert w.page.get_by_role("button", name=w._("koseki.self")).get_attribute("aria-pressed") == "true"
         w.press("nav.ok")
-        w.expect("persons")  # axe-checked, as every screen
-        for p in register["persons"]:  # everyone in the register, by name; the holder preselected
-            button = w.page.get_by_role("button", name=p["name"], exact=True)
-            assert button.get_attribute("aria-pressed") == ("true" if p is holder else "false"), p["name"]
-        w.page.get_by_role("button", name=other["name"], exact=True).click()
-        w.page.locator(f"button[aria-pressed='true']:text-is('{other['name']}')").wait_for()
-        w.page.get_by_role("button", name=holder["name"], exact=True).click()
-        w.page.locator(f"button[aria-pressed='false']:text-is('{holder['name']}')").wait_for()
-        assert w.page.locator("fieldset.members button[aria-pressed='true']").all_inner_texts() == [other["name"]]
+        w.choose_persons(register["persons"], holder, other)
         w.press("nav.ok")
         w.expect("copies")
         w.press("nav.ok")
@@ -531,15 +533,7 @@ def test_a_koseki_individual_certificate_of_another_person_in_the_register(world
         assert w._("koseki.self") in text and other["name"] in text and holder["name"] not in text
         assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
         w.press("nav.ok")
-        w.expect("pay")
-        paid = 0
-        while paid < fee:  # the exact fee in coins
-            coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
-            w.press("yen", n=coin)
-            paid += coin
-        w.expect("reminder", timeout=90_000)
-        w.press("reminder.stop")
-        w.expect("receipt")
+        w.pay_exact_to_receipt(fee)
     finally:
         w.close()
     (printed,) = sorted(set(tray.glob("*.pdf")) - before)
@@ -557,11 +551,7 @@ def test_a_koseki_individual_certificate_of_another_person_in_the_register(world
 def walk_fuhyo(w: Walk, card: dict[str, Any], fee: int, *, chosen: dict[str, Any] | None,
                holder: dict[str, Any], register: dict[str, Any], domicile: bool) -> None:
     """A 戸籍の附票の写し: 全部, or 一部 of ``chosen`` (the holder preselected, then dropped); 本籍・筆頭者 if asked."""
-    w.to_pin(card)
-    w.type_pin(card["pin"])
-    w.expect("remove")
-    w.press("remove.do")
-    w.expect("kinds")
+    w.to_kinds(card)
     w.value("kind:fuhyo")
     w.expect("scope")
     assert w.page.get_by_role("button", name=w._("fuhyo.all")).get_attribute("aria-pressed") == "true"
@@ -569,16 +559,7 @@ def walk_fuhyo(w: Walk, card: dict[str, Any], fee: int, *, chosen: dict[str, Any
         w.press("fuhyo.some")
         w.page.locator("button[value='set:part=some'][aria-pressed='true']").wait_for()
         w.press("nav.ok")
-        w.expect("persons")  # axe-checked, as every screen
-        for p in register["persons"]:  # everyone in the register, by name; the holder preselected
-            button = w.page.get_by_role("button", name=p["name"], exact=True)
-            assert button.get_attribute("aria-pressed") == ("true" if p is holder else "false"), p["name"]
-        if chosen is not holder:
-            w.page.get_by_role("button", name=chosen["name"], exact=True).click()
-            w.page.locator(f"button[aria-pressed='true']:text-is('{chosen['name']}')").wait_for()
-            w.page.get_by_role("button", name=holder["name"], exact=True).click()
-            w.page.locator(f"button[aria-pressed='false']:text-is('{holder['name']}')").wait_for()
-        assert w.page.locator("fieldset.members button[aria-pressed='true']").all_inner_texts() == [chosen["name"]]
+        w.choose_persons(register["persons"], holder, chosen)
     w.press("nav.ok")
     w.expect("items")
     off = f"{w._('items.domicile')}: {w._('no')}"
@@ -597,15 +578,7 @@ def walk_fuhyo(w: Walk, card: dict[str, Any], fee: int, *, chosen: dict[str, Any
         assert chosen["name"] in text and holder["name"] not in text
     assert w.page.get_by_test_id("fee").inner_text() == w._("yen", n=fee)
     w.press("nav.ok")
-    w.expect("pay")
-    paid = 0
-    while paid < fee:  # the exact fee in coins
-        coin = max(c for c in (500, 100, 50, 10) if c <= fee - paid)
-        w.press("yen", n=coin)
-        paid += coin
-    w.expect("reminder", timeout=90_000)
-    w.press("reminder.stop")
-    w.expect("receipt")
+    w.pay_exact_to_receipt(fee)
 
 
 def test_a_fuhyo_of_another_person_in_the_register_with_the_domicile_then_whole_without_it(
