@@ -146,3 +146,37 @@ def test_a_whole_line_changed_in_a_photo_is_never_passed(jobs: Jobs, center: Cen
                    keyring=center.keyring, jwks=center.jwks)
     assert r.tampered is True, (r.score, r.regions, r.diagnostics)
 
+
+
+def test_an_added_person_in_a_photo_is_never_passed(jobs: Jobs, center: Center, back_photo: bytes) -> None:
+    """A person added to the household (a whole block of new lines) must be flagged or left
+    unchecked, never passed as unaltered (found in review, with the changed address line)."""
+    from kofu.render.juminhyo import render_juminhyo
+    from kofu.render.samples import household
+
+    from .conftest import compose
+
+    forged = compose(center, render_juminhyo(household(3)).pdf)
+    r = check_scan(back_photo, photograph(printed_for_photos(render_page(forged, 0)), FRONT),
+                   keyring=center.keyring, jwks=center.jwks)
+    assert r.tampered is not False, (r.score, r.regions, r.diagnostics)
+
+
+def test_seam_remnants_of_a_photo_are_no_print() -> None:
+    """A 2 px dash on both sides of a block seam, with paper around it (what an oblique,
+    blurred back photo leaves after unmixing), is taken out of the restored image and
+    marked a guess; a rule line along the seam and a stroke across it stay."""
+    from kofu.antiforgery import layout as L
+    from kofu.antiforgery.restore import _drop_dashes
+
+    img = np.full((L.RASTER_H, L.RASTER_W), 255, np.uint8)
+    b = L.BLOCK
+    img[10 * b + 2 : 11 * b + 4, 20 * b - 1 : 20 * b + 1] = 100  # the dash, running a little into the next block
+    img[30 * b : 34 * b, 40 * b - 1 : 40 * b + 1] = 0  # a rule line four blocks long on a seam
+    img[50 * b + 5 : 50 * b + 7, 10 * b - 6 : 10 * b + 6] = 0  # a stroke across a seam
+    before = img.copy()
+    guessed = _drop_dashes(img)
+    assert (img[10 * b + 2 : 11 * b + 4, 20 * b - 1 : 20 * b + 1] == 255).all()
+    assert guessed[10 * b + 2 : 11 * b + 4, 20 * b - 1 : 20 * b + 1].all()
+    assert (img[30 * b : 34 * b] == before[30 * b : 34 * b]).all()
+    assert (img[50 * b : 51 * b] == before[50 * b : 51 * b]).all()

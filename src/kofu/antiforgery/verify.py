@@ -479,14 +479,16 @@ def check_scan(
             f" a genuine front gives about 0.7): another document, a blank page, or not the front"
         )
     elif front_side.scan.perspective:
-        # A photo: flagged from PHOTO_THRESHOLD; changes scattered all over are the
-        # photos' fault, and the front is then not checked (never "no alteration").
+        # A photo: flagged from PHOTO_THRESHOLD; many changes scattered over the page are
+        # the photos' fault, and the front is then not checked (never "no alteration");
+        # many in one place are one large change, flagged.
         found = compare.regions(score, compare.PHOTO_THRESHOLD)
-        if len(found) > compare.MAX_PHOTO_REGIONS:
+        if len(found) > compare.MAX_PHOTO_REGIONS and compare.scattered(found):
             diagnostics.append(
                 f"the front was not checked: the photos differ in {len(found)} places scattered over"
-                " the page, as photos too blurred, too oblique or too unevenly lit do; take both"
-                " again from straight above, in even light, holding still"
+                " the page, as photos too blurred, too oblique or too unevenly lit do (and as a front"
+                " changed all over would); take both again from straight above, in even light,"
+                " holding still"
             )
             return VerificationResult(
                 qr_valid=True,
