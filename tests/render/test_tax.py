@@ -267,3 +267,17 @@ def test_widow_under_1_35_million_is_exempt_and_says_why(test_seal: SealKit, tmp
     # The ordinary certificate says nothing of it.
     other, other_lines = read(s.tax_shotoku(exempt=True), test_seal, tmp_path)
     assert "135万円" not in other and has(other_lines, "本人該当区分該当なし")
+
+
+def test_a_disabled_person_exempt_before_reiwa_3_is_told_the_limit_of_that_year(
+        test_seal: SealKit, tmp_path: Path) -> None:
+    """令和2年度: the 295条 limit was 1,250,000 円 (障害者・寡婦・寡夫; no ひとり親 yet)."""
+    from kofu.domain.tax import TaxReturn, assess
+
+    raw = TaxReturn(fiscal_year=2020, other_incomes=(("事業所得", 1_200_000),), disability="障害者")
+    flat, lines = read(s.tax_shotoku(fiscal_year=2020, assessment=assess(raw)), test_seal, tmp_path)
+    assert has(lines, "年税額非課税")
+    assert "障害者・寡婦・寡夫（前年の合計所得金額125万円以下）のため非課税" in flat and "135万円" not in flat
+    # One yen over that year's limit: taxed (it would be exempt by the later limit).
+    over = assess(TaxReturn(fiscal_year=2020, other_incomes=(("事業所得", 1_250_001),), disability="障害者"))
+    assert not over.exempt_as_disabled_or_single

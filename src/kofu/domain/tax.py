@@ -193,6 +193,12 @@ class ResidentTax:
         return self.income_levy_exempt and self.per_capita_exempt
 
 
+
+def status_exemption_limit(fiscal_year: int) -> int:
+    """地方税法 295条 ①二: the 前年の合計所得金額 up to which a 障害者・寡婦・ひとり親 is 非課税
+    (1,350,000 円 from 令和3年度, 1,250,000 円 before)."""
+    return 1_350_000 if fiscal_year >= SINGLE_PARENT_FROM else 1_250_000
+
 def _floor(amount: int, unit: int) -> int:
     return amount // unit * unit
 
@@ -395,8 +401,8 @@ def assess(r: TaxReturn) -> ResidentTax:
     # 2. 非課税: by the household's 非課税限度額, or as a 障害者・寡婦・ひとり親.
     persons = 1 + (spouse is not None) + len(deps)
     income_limit, per_capita_limit = nontaxable_limits(r.fiscal_year, persons, r.grade)
-    status_exempt = bool(r.disability or r.widow or r.single_parent) and total <= (
-        1_350_000 if r.fiscal_year >= SINGLE_PARENT_FROM else 1_250_000)
+    status_exempt = bool(r.disability or r.widow or r.single_parent) and total <= status_exemption_limit(
+        r.fiscal_year)
     income_exempt = total <= income_limit or status_exempt
     per_capita_exempt = total <= per_capita_limit or status_exempt
     # 3. Deductions.

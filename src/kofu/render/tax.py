@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kofu.domain.tax import per_capita_rates
+from kofu.domain.tax import SINGLE_PARENT_FROM, per_capita_rates, status_exemption_limit
 from kofu.render._common import (
     calendar_year,
     compile_certificate,
@@ -28,6 +28,12 @@ from kofu.render.model import RenderedPdf, TaxCertificateDocument
 
 SENTENCE = "上記のとおり相違ないことを証明する。"
 
+
+
+def exempt_note(fiscal_year: int) -> str:
+    """Why a 障害者・寡婦・ひとり親 is 非課税, with the year's limit (寡夫 before 令和3年度, ひとり親 since)."""
+    who = "障害者・寡婦・ひとり親" if fiscal_year >= SINGLE_PARENT_FROM else "障害者・寡婦・寡夫"
+    return f"{who}（前年の合計所得金額{status_exemption_limit(fiscal_year) // 10_000}万円以下）のため非課税"
 
 def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> dict[str, Any]:
     t = doc.assessment
@@ -81,8 +87,7 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
         "status": status,
         "disabled": f"{sum(n for _, n in t.disabled_dependants)}人" + (f"（{'・'.join(disabled)}）" if disabled else ""),
         # 地方税法 295条 ①二: why a household over the 非課税限度額 is 非課税.
-        "exempt_note": "障害者・寡婦・ひとり親（前年の合計所得金額135万円以下）のため非課税"
-        if t.exempt_as_disabled_or_single else "",
+        "exempt_note": exempt_note(t.fiscal_year) if t.exempt_as_disabled_or_single else "",
         "tax_columns": [m_label, p_label],
         "taxes": taxes,
         # 森林環境税 from 令和6年度 only; 非課税 with the 均等割.
