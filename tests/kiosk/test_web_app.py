@@ -266,6 +266,14 @@ def test_a_coin_vendor_failing_after_printing_puts_the_kiosk_out_of_service_unti
     restarted = Kiosk(kiosk.settings, center=Center(), slot=Reader(), vendor=kiosk.vendor)
     with client(restarted) as stranger:
         assert stranger.get("/").status_code == 503
+    # A kiosk started with money in the vendor and no fault file (it could not be
+    # written) is out of service too, and says so in a fault file of its own.
+    kiosk.fault_file.rename(tmp_path / "kept.json")
+    unrecorded = Kiosk(kiosk.settings, center=Center(), slot=Reader(), vendor=kiosk.vendor)
+    with client(unrecorded) as stranger:
+        assert stranger.get("/").status_code == 503
+    assert "held 300 yen at start" in json.loads(kiosk.fault_file.read_text(encoding="utf-8"))["reason"]
+    (tmp_path / "kept.json").replace(kiosk.fault_file)
 
     # The staff settles and clears it: what the vendor held is paid out once, to them,
     # before the next resident starts with nothing put in.

@@ -207,6 +207,11 @@ class Kiosk:
         # file is there (after a restart too), and in memory when it could not be written.
         self._vendor_holds = self.fault_file.exists()
         self._fault_unrecorded = False
+        held = self.vendor.inserted()
+        if held and not self._vendor_holds:
+            # Money in the vendor before anyone started: a transaction this process
+            # never saw (a crash, or a fault file that could not be written).
+            self.record_fault(f"the coin vendor held {held} yen at start")
         if not voice.built():
             log.warning("voice guidance is not built (%s): the screens show every text but play nothing; "
                         "run make setup or python -m kofu.kiosk.web.voice", voice.VOICE)
