@@ -193,3 +193,17 @@ def test_glare_over_most_of_the_print_is_never_judged_unaltered(jobs: Jobs, cent
     assert altered.tampered is not False, altered.diagnostics
     assert altered.tampered is True or _covers(altered.unchecked, ALTERED_AT), (altered.regions, altered.unchecked)
     assert any("could not be judged" in d for d in altered.diagnostics), altered.diagnostics
+
+
+def test_a_half_whose_photo_noise_reaches_its_cap_is_not_checked(
+        jobs: Jobs, center: Center, back_photo: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the cap, the noise level no longer follows what the photos show, and a change as
+    large as most of a half could hide under it: such a half is not checked, never judged
+    unaltered (found in review). The cap is lowered here so that both halves reach it."""
+    from kofu.antiforgery import compare
+
+    monkeypatch.setattr(compare, "_PHOTO_NOISE_MAX", 0.05)
+    r = check_scan(back_photo, photograph(printed_for_photos(render_page(jobs.genuine, 0)), FRONT),
+                   keyring=center.keyring, jwks=center.jwks)
+    assert r.tampered is None and r.unchecked, (r.score, r.diagnostics)
+    assert any("noise reached its limit" in d for d in r.diagnostics), r.diagnostics

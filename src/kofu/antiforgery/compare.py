@@ -682,12 +682,15 @@ def blur_difference(
 
 
 def difference_score(
-    front_ink: NDArray[np.float32], ref: Reference, photo: bool = False
+    front_ink: NDArray[np.float32], ref: Reference, photo: bool = False,
+    capped: list[tuple[int, int]] | None = None,
 ) -> NDArray[np.float32]:
     """5.-7. Per window of _WINDOW px: the summed deviation beyond _NOISE, in solid strokes.
 
     ``front_ink`` is ink() of the aligned scan, ``ref`` the restored image's reference();
-    ``photo``: the two are photos, whose noise level is measured (_PHOTO_NOISE)."""
+    ``photo``: the two are photos, whose noise level is measured (_PHOTO_NOISE). The rows
+    (y0, y1) of a band whose photo noise level reached _PHOTO_NOISE_MAX are appended to
+    ``capped``: a difference there may hide below that level, so they cannot be judged."""
     f = front_ink
     fh, gh = _half(f), ref.half_ink
     # The two inks on one scale (the scan's black is not the restoration's):
@@ -706,8 +709,8 @@ def difference_score(
     mid = L.RASTER_H // 2
     score = np.empty((L.RASTER_H, L.RASTER_W), np.float32)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, score, 0, mid, photo)
-        _band_score(f, ref, dx, dy, k, scale, score, mid, L.RASTER_H, photo)
+        top = pool.submit(_band_score, f, ref, dx, dy, k, scale, score, 0, mid, photo, capped)
+        _band_score(f, ref, dx, dy, k, scale, score, mid, L.RASTER_H, photo, capped)
         top.result()
     return score
 
@@ -722,7 +725,9 @@ pairs with one fixed key each, untouched fronts up to 2.5 (1 of 30 over PHOTO_TH
 changed name character at least 1.75, a changed digit 4.5. With random keys the bench found
 4-6 untouched fronts of 30 over the threshold (restoration errors: docs/verify.md)."""
 _PHOTO_NOISE_MAX = 1.0
-"""The most _PHOTO_NOISE may raise the level to (strokes): a backstop only. A deviation is
+"""The most _PHOTO_NOISE may raise the level to (strokes): a backstop only, and a band that
+reaches it is not checked (difference_score's ``capped``: a change as large as most of the
+band could raise its tiles' level this far, and a deviation is about one stroke at most). A deviation is
 at most about one stroke, so this cap alone did not keep a large change from raising the
 level over itself (a whole address line changed passed at 0.20 on the bench's photos with
 the band's own 99th percentile as the level); what does is measuring the level per tile."""
@@ -769,8 +774,10 @@ def _band_score(
     y0: int,
     y1: int,
     photo: bool = False,
+    capped: list[tuple[int, int]] | None = None,
 ) -> None:
-    """Steps 5 (the offsets applied) to 7 for the rows y0:y1 of the raster, into ``score``."""
+    """Steps 5 (the offsets applied) to 7 for the rows y0:y1 of the raster, into ``score``
+    (``capped``: see difference_score)."""
     a, b = max(0, y0 - _MARGIN), min(L.RASTER_H, y1 + _MARGIN)
     f = f[a:b]
     rows, size = b - a, (L.RASTER_W, b - a)
@@ -814,7 +821,10 @@ def _band_score(
         sel = ref.counts[a:b].astype(bool) & (np.maximum(f, g) > 0.05)
         level = _photo_noise_level(e, sel)
         if level is not None:
-            noise = max(noise, min(_PHOTO_NOISE * level / scale, _PHOTO_NOISE_MAX))
+            raised = _PHOTO_NOISE * level / scale
+            if raised >= _PHOTO_NOISE_MAX and capped is not None:
+                capped.append((y0, y1))  # (list.append is atomic: the other band's thread)
+            noise = max(noise, min(raised, _PHOTO_NOISE_MAX))
     np.subtract(e, np.float32(noise * scale), out=e)
     cv2.threshold(e, 0.0, 0.0, cv2.THRESH_TOZERO, dst=e)
     np.multiply(e, ref.counts[a:b], out=e)

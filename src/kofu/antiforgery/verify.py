@@ -468,7 +468,8 @@ def check_scan(
             )
             return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
                                      unchecked=unchecked)
-    score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective)
+    capped: list[tuple[int, int]] = []
+    score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective, capped=capped)
     top = float(score.max())
     if likeness < compare.MIN_LIKENESS:
         # Not this certificate at all (a blank page, another document): the
@@ -502,6 +503,26 @@ def check_scan(
                 aligned_front=front_side.image,
                 unchecked=unchecked,
             )
+        if capped and not found:
+            # The photos' noise level reached its cap over a half of the page: a change as
+            # large as most of that half would raise it as far, so nothing there is judged.
+            band = np.zeros_like(unjudged)
+            for y0, y1 in capped:
+                band[y0:y1] = True
+            inked = (ref.ink > 0.1) & ref.counts.astype(bool)
+            share = float((inked & (band | unjudged)).sum()) / max(int(inked.sum()), 1)
+            unchecked = unchecked + compare.unchecked_regions(band, ref.counts)
+            diagnostics.append(
+                f"the photos differ evenly over {'the whole page' if len(capped) > 1 else 'half the page'}"
+                f" (their noise reached its limit there): {share:.0%} of the front's print not checked"
+            )
+            if share > compare.MAX_UNCHECKED:
+                diagnostics.append(
+                    "the front was not checked: too much of it cannot be judged; take both photos"
+                    " again from straight above, in even light, holding still"
+                )
+                return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
+                                         unchecked=unchecked)
         diagnostics.append(
             (
                 f"{len(found)} region(s) of the front differ from the restored image"
