@@ -20,7 +20,6 @@ from kofu.issuer.errors import IssuanceRefused
 from kofu.issuer.importer import RECORD_LISTS, ImportError_, import_file
 from kofu.issuer.service import IssuerService
 from kofu.issuer.settings import load_settings
-from kofu.render.samples import seal_impression_png
 from kofu.issuer.tables import (
     create_all,
     family_registers,
@@ -34,6 +33,7 @@ from kofu.issuer.tables import (
     seal_registrations,
     tax_records,
 )
+from kofu.render.samples import seal_impression_png
 
 from .conftest import KATO, MIKI, World, issue_request
 from .test_kinds import NOW, full_import
