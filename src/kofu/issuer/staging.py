@@ -334,8 +334,6 @@ class Stage:
             ).all()
             for n, w, rid in missing:
                 problems.append((n, f"{w}: resident {rid!r} is not among this municipality's residents {where}"))
-        if self.unchanged and not difference:
-            problems += self._unchanged_references(stored, limit)
         if difference:
             # A difference follows the stored data: removing what is not there means the two disagree.
             for kind in REMOVABLE:
@@ -399,35 +397,6 @@ class Stage:
                 f"AND u.digest = d.digest ORDER BY r.n LIMIT {int(limit)}"
             ).all():
                 problems.append((n, f"{w}: this register member also appears in the family register at {other}"))
-        return problems
-
-    def _unchanged_references(self, stored: str, limit: int) -> list[tuple[int, str]]:
-        """Seals, tax records and family registers unchanged (skipped, so not staged) whose stored
-        resident is not in the file: neither staged nor of a household unchanged in this file
-        (``stored``: that condition on ``s.m`` and ``s.resident_id``, from :meth:`check`)."""
-        problems: list[tuple[int, str]] = []
-        rec, sm = _name(RECORDS), _name("m")
-        tab = "E'\\t'" if self.pg else "char(9)"
-        tax_resident = (f"split_part(d.record_key, {tab}, 1)" if self.pg
-                        else f"substr(d.record_key, 1, instr(d.record_key, {tab}) - 1)")
-        references = {
-            "seal_registrations": ("JOIN seal_registrations t ON t.municipality_code = d.municipality_code "
-                                   "AND t.registration_number = d.record_key", "t.resident_id"),
-            "tax_records": ("", tax_resident),
-            "family_registers": ("JOIN register_members t ON t.municipality_code = d.municipality_code "
-                                 "AND t.register_id = d.record_key", "t.resident_id"),
-        }
-        for kind, (join, resident) in references.items():
-            rows = self.conn.exec_driver_sql(
-                f"SELECT s.n, s.where_, s.resident_id FROM (SELECT u.n, u.m, u.where_, {resident} AS resident_id "
-                f"FROM {rec} u JOIN {sm} sm ON sm.m = u.m JOIN import_digests d ON d.municipality_code = sm.code "
-                f"AND d.kind = '{kind}' AND d.digest = u.digest {join} WHERE u.unchanged AND u.kind = '{kind}') s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {_name('residents')} r WHERE r.m = s.m "
-                f"AND r.resident_id = s.resident_id){stored} ORDER BY s.n LIMIT {int(limit)}"
-            ).all()
-            for n, w, rid in rows:
-                problems.append((n, f"{w}: resident {rid!r} (as stored; the record is unchanged) is not among "
-                                    "this municipality's residents in the file"))
         return problems
 
     def _where(self, kind: str, n: int) -> str:
