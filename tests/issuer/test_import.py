@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from datetime import timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from kofu import clock
+from kofu import clock, migrations
 from kofu.db import make_engine
 from kofu.demo import city
 from kofu.domain.rules import Offers, Refusal, RefusalCode
@@ -32,6 +33,7 @@ from kofu.issuer.tables import (
     seal_registrations,
     tax_records,
 )
+from kofu.render.samples import seal_impression_png
 
 from .conftest import KATO, MIKI, World, issue_request
 from .test_kinds import NOW, full_import
@@ -501,6 +503,100 @@ def test_a_record_twice_is_refused_when_the_first_is_unchanged(world: Any, tmp_p
                                            r"the household at municipalities\[0\]\.households\[0\]"):
         import_file(svc.engine, write(tmp_path / "moved.json", doc))
     assert snapshot(svc.engine, digests=True) == before
+
+
+def test_a_register_member_twice_is_refused_when_the_first_register_is_unchanged(
+    world: Any, tmp_path: Path
+) -> None:
+    svc, _w, doc = world
+    kato = doc["municipalities"][0]
+    before = snapshot(svc.engine, digests=True)
+    # K001 is exactly as stored (skipped unread) and lists R003; a new register lists R003 too.
+    k001 = kato["family_registers"][0]
+    r003 = next(p for p in k001["persons"] if p["resident"] == "R003")
+    kato["family_registers"].append({"id": "K002", "honseki": k001["honseki"], "head": "山田 𠮷郎",
+                                     "events": [{"type": "編製", "date": "2026-03-02"}],
+                                     "persons": [json.loads(json.dumps(r003))]})
+    with pytest.raises(ImportError_, match=r"family_registers\[1\]\.persons\[0\]: this register member also "
+                                           r"appears in the family register at municipalities\[0\]\."
+                                           r"family_registers\[0\]"):
+        import_file(svc.engine, write(tmp_path / "twice.json", doc))
+    assert snapshot(svc.engine, digests=True) == before
+    with svc.engine.connect() as c:
+        assert c.execute(sa.select(register_members.c.register_id).where(
+            register_members.c.municipality_code == KATO, register_members.c.resident_id == "R003")
+        ).scalar_one() == "K001"
+
+
+def lines(doc: dict[str, Any]) -> str:
+    """The export as JSON Lines: the format, then each municipality's settings and its records."""
+    singular = {"households": "household", "seal_registrations": "seal_registration",
+                "tax_records": "tax_record", "family_registers": "family_register"}
+    out = [json.dumps({"format": doc["format"]})]
+    for m in doc["municipalities"]:
+        out.append(json.dumps({"municipality": {k: v for k, v in m.items() if k not in RECORD_LISTS}},
+                              ensure_ascii=False))
+        out += [json.dumps({singular[k]: r}, ensure_ascii=False) for k in RECORD_LISTS for r in m.get(k, [])]
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["jsonl", "jsonl-in-2-worker-processes"])
+def test_a_seal_impression_from_a_file_is_read_again_even_under_an_escaped_key(
+    world: Any, tmp_path: Path, workers: int
+) -> None:
+    svc, _w, doc = world
+    seal = doc["municipalities"][0]["seal_registrations"][0]
+    old = base64.b64decode(seal.pop("impression_png"))
+    seal["impression_file"] = "seal.png"
+    (tmp_path / "seal.png").write_bytes(old)
+    # "impression\u005ffile" is the key impression_file, as JSON escapes it.
+    text = lines(doc).replace('"impression_file"', '"impression\\u005ffile"')
+    assert text.count("impression\\u005ffile") == 1
+    path = write_text(tmp_path / "export.jsonl", text)
+    import_file(svc.engine, path, workers=workers)
+
+    def stored() -> bytes:
+        with svc.engine.connect() as c:
+            return bytes(c.execute(sa.select(seal_registrations.c.impression_png).where(
+                seal_registrations.c.municipality_code == KATO,
+                seal_registrations.c.registration_number == seal["number"])).scalar_one())
+
+    assert stored() == old
+    # The registry's impression changed, the line did not: the file is read again.
+    new = seal_impression_png("佐藤")
+    assert new != old
+    (tmp_path / "seal.png").write_bytes(new)
+    summary = import_file(svc.engine, path, workers=workers)
+    assert summary.seals == 1
+    assert stored() == new
+
+
+def test_a_municipality_code_given_twice_is_refused(world: Any, tmp_path: Path) -> None:
+    svc, _w, doc = world
+    before = snapshot(svc.engine, digests=True)
+    # The stored digests would be read at the first code (三木市's), and 加東市 (the last) imported.
+    kato = json.dumps(doc["municipalities"][0], ensure_ascii=False)
+    doc["municipalities"][0] = "@kato@"
+    text = json.dumps(doc, ensure_ascii=False).replace('"@kato@"', f'{{"code": "{MIKI}", ' + kato[1:])
+    with pytest.raises(ImportError_, match=r"municipalities\[0\]\.code is given twice"):
+        import_file(svc.engine, write_text(tmp_path / "twice.json", text))
+    assert snapshot(svc.engine, digests=True) == before
+
+
+def test_a_new_migration_makes_the_next_import_read_every_record(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, w, doc = world
+    records = sum(len(m.get(k, [])) for m in doc["municipalities"] for k in RECORD_LISTS)
+    assert import_file(svc.engine, w.import_file).unchanged == records
+    head = migrations._head("kofu.issuer")
+    assert head is not None
+    monkeypatch.setattr(migrations, "_head", lambda package: f"{head}_next")
+    summary = import_file(svc.engine, w.import_file)
+    households = sum(len(m.get("households", [])) for m in doc["municipalities"])
+    assert (summary.unchanged, summary.households) == (0, households)
+    # … and stores the new digests: the import after skips them again.
+    assert import_file(svc.engine, w.import_file).unchanged == records
 
 
 def test_a_resident_moved_by_a_difference_is_read_again_in_the_next_full_export(world: Any, tmp_path: Path) -> None:

@@ -386,6 +386,17 @@ class Stage:
                 f"AND u.digest = d.digest ORDER BY r.n LIMIT {int(limit)}"
             ).all():
                 problems.append((n, f"{w}.id: {rid} also appears in the household at {other}"))
+        # A person of a register read who is stored as a member of another register unchanged in this file.
+        if self.staged["register_members"]:
+            for n, w, other in self.conn.exec_driver_sql(
+                f"SELECT r.n, r.where_, u.where_ FROM {_name('register_members')} r "
+                f"JOIN {sm} sm ON sm.m = r.m JOIN register_members t ON t.municipality_code = sm.code "
+                "AND t.resident_id = r.resident_id AND t.register_id <> r.register_id "
+                "JOIN import_digests d ON d.municipality_code = sm.code AND d.kind = 'family_registers' "
+                f"AND d.record_key = t.register_id JOIN {rec} u ON u.m = r.m AND u.unchanged "
+                f"AND u.digest = d.digest ORDER BY r.n LIMIT {int(limit)}"
+            ).all():
+                problems.append((n, f"{w}: this register member also appears in the family register at {other}"))
         return problems
 
     def _where(self, kind: str, n: int) -> str:
