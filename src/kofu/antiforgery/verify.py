@@ -452,9 +452,18 @@ def check_scan(
     if front_side.scan.perspective:
         unjudged |= compare.glare(front_side.image, ref.counts)
     unchecked: tuple[Region, ...] = ()
+    inked = (ref.ink > 0.1) & ref.counts.astype(bool)  # the print that counts (before any is taken out)
+
+    def share_of(mask: NDArray[np.bool_]) -> float:
+        return float((inked & mask).sum()) / max(int(inked.sum()), 1)
+
+    def too_much_unjudged(advice: str) -> VerificationResult:
+        diagnostics.append(f"the front was not checked: too much of it cannot be judged; {advice}")
+        return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
+                                 unchecked=unchecked)
+
     if unjudged.any():
-        inked = (ref.ink > 0.1) & ref.counts.astype(bool)
-        share = float((inked & unjudged).sum()) / max(int(inked.sum()), 1)
+        share = share_of(unjudged)
         unchecked = compare.unchecked_regions(unjudged, ref.counts)
         ref = dataclasses.replace(ref, counts=np.where(unjudged, 0, ref.counts).astype(np.uint8))
         diagnostics.append(
@@ -462,12 +471,7 @@ def check_scan(
             " checked: the back photo too coarse or too faint there, or glare on the front)"
         )
         if share > compare.MAX_UNCHECKED:
-            diagnostics.append(
-                "the front was not checked: too much of it cannot be judged; take both photos"
-                " again from straight above, in even light, without glare"
-            )
-            return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
-                                     unchecked=unchecked)
+            return too_much_unjudged("take both photos again from straight above, in even light, without glare")
     capped: list[tuple[int, int]] = []
     score = compare.difference_score(front_side.ink, ref, photo=front_side.scan.perspective, capped=capped)
     top = float(score.max())
@@ -509,20 +513,14 @@ def check_scan(
             band = np.zeros_like(unjudged)
             for y0, y1 in capped:
                 band[y0:y1] = True
-            inked = (ref.ink > 0.1) & ref.counts.astype(bool)
-            share = float((inked & (band | unjudged)).sum()) / max(int(inked.sum()), 1)
+            share = share_of(band | unjudged)
             unchecked = unchecked + compare.unchecked_regions(band, ref.counts)
             diagnostics.append(
                 f"the photos differ evenly over {'the whole page' if len(capped) > 1 else 'half the page'}"
                 f" (their noise reached its limit there): {share:.0%} of the front's print not checked"
             )
             if share > compare.MAX_UNCHECKED:
-                diagnostics.append(
-                    "the front was not checked: too much of it cannot be judged; take both photos"
-                    " again from straight above, in even light, holding still"
-                )
-                return _front_not_judged(payload, diagnostics, restored, aligned_front=front_side.image,
-                                         unchecked=unchecked)
+                return too_much_unjudged("take both photos again from straight above, in even light, holding still")
         diagnostics.append(
             (
                 f"{len(found)} region(s) of the front differ from the restored image"
