@@ -333,3 +333,120 @@ def test_income_adjustment_for_a_special_disability() -> None:
 def test_impossible_or_untabled_status_is_refused(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(TaxRuleError, match=message):
         assess(TaxReturn(**{"fiscal_year": 2026, "salary_revenue": 3_000_000, **changes}))
+
+
+# ---------------------------------------------------------------- 指定都市, 勤労学生, 特定親族特別控除
+
+
+def test_designated_city_rates() -> None:
+    # 令和8年度, 給与収入 3,000,000 (令和7年分): 給与所得 3,000,000 × 70 % − 80,000 = 2,020,000;
+    # 社会保険料 450,000, 基礎控除 430,000 → 課税標準額 1,140,000. 調整控除: 5 % of
+    # min(50,000, 1,140,000) = 2,500 (4 % / 1 % in a 指定都市, 3 % / 2 % elsewhere);
+    # 税額控除 10,000 split 8 : 2 (6 : 4).
+    raw = {"fiscal_year": 2026, "salary_revenue": 3_000_000, "deductions": (("社会保険料控除", 450_000),),
+           "tax_credits": (("住宅借入金等特別税額控除", 10_000),)}
+    city = assess(TaxReturn(**raw, designated_city=True))
+    plain = assess(TaxReturn(**raw))
+    assert city.taxable_income == plain.taxable_income == 1_140_000
+    assert city.rates == (8, 2) and plain.rates == (6, 4)
+    assert city.levy_computed == (91_200, 22_800) and plain.levy_computed == (68_400, 45_600)
+    assert city.adjustment == (2_000, 500) and plain.adjustment == (1_500, 1_000)
+    assert city.credits == (8_000, 2_000) and plain.credits == (6_000, 4_000)
+    assert city.income_levy == ((91_200 - 2_000 - 8_000) // 100 * 100, (22_800 - 500 - 2_000) // 100 * 100)
+    assert city.income_levy == (81_200, 20_300)
+    assert city.per_capita == plain.per_capita == (3_000, 1_000)
+    # Before 平成30年度 a 指定都市 levied 6 % / 4 % like everyone.
+    old = assess(TaxReturn(fiscal_year=2017, other_incomes=(("事業所得", 2_000_000),), designated_city=True))
+    assert old.rates == (6, 4) and old.levy_computed[0] == (2_000_000 - 330_000) * 6 // 100
+    assert assess(TaxReturn(fiscal_year=2018, salary_revenue=3_000_000, designated_city=True)).rates == (8, 2)
+
+
+def test_designated_cities_by_code() -> None:
+    from kofu.domain.ids import validate_municipality_code
+    from kofu.domain.tax import DESIGNATED_CITIES, is_designated_city
+
+    assert len(DESIGNATED_CITIES) == 20
+    for code in DESIGNATED_CITIES:
+        validate_municipality_code(code)  # a real 団体コード with its check digit
+    assert is_designated_city("281000") and is_designated_city("141003")  # 神戸市, 横浜市
+    assert not is_designated_city("282286") and not is_designated_city("282154")  # 加東市, 三木市
+
+
+@pytest.mark.parametrize(
+    ("fiscal_year", "revenue", "applies"),
+    [
+        # 令和8年度 (令和7年分, 給与所得控除 650,000 minimum up to 1,900,000): limit 850,000.
+        (2026, 1_500_000, True),   # 850,000
+        (2026, 1_500_001, False),  # 850,001
+        # 令和7年度 (令和6年分, 550,000 minimum up to 1,625,000): limit 750,000.
+        (2025, 1_300_000, True),   # 750,000
+        (2025, 1_304_000, False),  # (1,304,000 × 60 % + 100,000) = 882,400
+        # 令和2年度 (令和元年分, 650,000 minimum): limit 650,000.
+        (2020, 1_300_000, True),   # 650,000
+        (2020, 1_304_000, False),  # 1,304,000 × 60 % = 782,400
+    ],
+)
+def test_working_student(fiscal_year: int, revenue: int, applies: bool) -> None:
+    t = assess(TaxReturn(fiscal_year=fiscal_year, salary_revenue=revenue, working_student=True))
+    plain = assess(TaxReturn(fiscal_year=fiscal_year, salary_revenue=revenue))
+    if applies:
+        assert _deduction(t, "勤労学生控除") == 260_000 and t.taxpayer_status == ("勤労学生",)
+        assert t.deductions_total == plain.deductions_total + 260_000
+    else:
+        assert _deduction(t, "勤労学生控除") is None and t.taxpayer_status == ()
+        assert t == plain
+
+
+def test_working_student_tax_and_adjustment() -> None:
+    # 令和8年度, 給与収入 1,500,000: 給与所得 850,000; 勤労学生 260,000 + 基礎 430,000 →
+    # 課税標準額 160,000; 調整控除 5 % of min(50,000 + 10,000, 160,000) = 3,000 → 1,800 / 1,200.
+    # Not 非課税: a 勤労学生 is not among 地方税法 295条 ①二 (障害者・未成年者・寡婦・ひとり親).
+    t = assess(TaxReturn(fiscal_year=2026, salary_revenue=1_500_000, working_student=True))
+    assert t.total_income == 850_000 and t.taxable_income == 160_000
+    assert t.adjustment == (1_800, 1_200)
+    assert t.income_levy == ((9_600 - 1_800) // 100 * 100, (6_400 - 1_200) // 100 * 100) == (7_800, 5_200)
+    assert t.per_capita == (3_000, 1_000) and not t.exempt_as_disabled_or_single
+
+
+@pytest.mark.parametrize(
+    ("income", "amount", "diff"),
+    [
+        (580_000, None, 0),  # within the 扶養 limit: 特定扶養控除 450,000 instead
+        (580_001, 450_000, 180_000),
+        (850_000, 450_000, 180_000),
+        (850_001, 450_000, 160_000),
+        (950_000, 450_000, 60_000),
+        (950_001, 410_000, 0),
+        (1_000_001, 310_000, 0),
+        (1_050_001, 210_000, 0),
+        (1_100_001, 110_000, 0),
+        (1_150_001, 60_000, 0),
+        (1_200_001, 30_000, 0),
+        (1_230_000, 30_000, 0),
+        (1_230_001, None, 0),
+    ],
+)
+def test_specified_relative(income: int, amount: int | None, diff: int) -> None:
+    # 令和8年度, 給与収入 3,000,000: 給与所得 2,020,000; a student of 20 on 31 December 2025.
+    student = Dependant(date(2005, 4, 1), income=income)
+    t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, dependants=(student,)))
+    assert _deduction(t, "特定親族特別控除") == amount
+    if income <= 580_000:
+        assert _deduction(t, "扶養控除") == 450_000 and t.dependants["特定"] == 1
+        return
+    assert _deduction(t, "扶養控除") is None and sum(t.dependants.values()) == 0
+    taxable = (2_020_000 - (amount or 0) - 430_000) // 1000 * 1000
+    assert t.taxable_income == taxable
+    base = min(50_000 + diff, taxable)
+    assert t.adjustment == (base * 3 // 100, base * 2 // 100)
+    assert t.specified_relatives == (1 if amount else 0)
+
+
+def test_specified_relative_needs_the_age_and_the_year() -> None:
+    # 23 on 31 December 2025, or 18: no 特定親族; 令和7年度 (令和6年分): not yet.
+    for born in (date(2002, 12, 31), date(2007, 1, 1)):
+        t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, dependants=(Dependant(born, income=700_000),)))
+        assert _deduction(t, "特定親族特別控除") is None
+    assert _deduction(assess(TaxReturn(fiscal_year=2025, salary_revenue=3_000_000,
+                                       dependants=(Dependant(date(2004, 4, 1), income=700_000),))),
+                      "特定親族特別控除") is None

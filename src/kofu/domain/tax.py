@@ -27,8 +27,10 @@ year). The steps, in the order of 地方税法:
    課税標準額 (課税総所得金額) = 総所得金額等 − 所得控除合計, rounded down to
    1,000 円, never below 0.
 4. 所得割: 課税標準額 × 6 % (市町村民税) and 4 % (道府県民税), less 調整控除
-   (3 % / 2 % of its base) and the 税額控除 given (split 3 : 2), each
-   rounded down to 100 円 and never below 0.
+   (3 % / 2 % of its base) and the 税額控除 given (split 6 : 4), each
+   rounded down to 100 円 and never below 0. A resident of a 指定都市 pays
+   8 % / 2 % from 平成30年度 (the 県費負担教職員 transfer), the 調整控除 and
+   the 税額控除 following at 4 % / 1 % and 8 : 2 (``designated_city``).
 5. 均等割: 3,500 + 1,500 円 in 平成26〜令和5年度 (復興特別加算), otherwise
    3,000 + 1,000 円; 森林環境税 (国税, levied with 均等割) 1,000 円 from
    令和6年度.
@@ -44,9 +46,16 @@ most 1,350,000 円 (1,250,000 before 令和3年度) is 非課税 altogether (地
 the old law) and ひとり親 from 令和10年度 (the 令和8年度 改正 raises it to
 330,000 円; not tabled here).
 
-Not modelled: 勤労学生, 未成年者 (its 非課税), 分離課税, 指定都市 rates (8 % /
-2 %). Those records must be computed by the municipality's own system and are
-refused by :func:`assess` only when the figures themselves are impossible.
+勤労学生控除 (260,000 円, 人的控除額の差 10,000 円) applies within its
+合計所得金額 limit (650,000 円 before 令和3年度, 750,000 円 in 令和3〜7年度,
+850,000 円 from 令和8年度); above it the taxpayer is no 勤労学生 (所得税法 2条
+①三十二) and nothing is taken. 特定親族特別控除 (from 令和8年度): a relative
+of 19〜22 whose 合計所得金額 is over the 扶養 limit up to 1,230,000 円 gives
+450,000 円 stepping down to 30,000 円.
+
+Not modelled: 未成年者 (its 非課税), 分離課税. Those records must be computed
+by the municipality's own system and are refused by :func:`assess` only when
+the figures themselves are impossible.
 """
 
 from __future__ import annotations
@@ -60,6 +69,41 @@ from kofu.domain.holidays import is_business_day
 MUNICIPAL_RATE: Final = 6
 PREFECTURAL_RATE: Final = 4
 """Standard 所得割 rates, percent."""
+DESIGNATED_MUNICIPAL_RATE: Final = 8
+DESIGNATED_PREFECTURAL_RATE: Final = 2
+"""所得割 rates of a resident of a 指定都市 (地方税法 314条の3 ②, 35条 ②), percent."""
+DESIGNATED_RATES_FROM: Final = 2018
+"""The 指定都市 rates apply from 平成30年度 (平成29年度税制改正: 県費負担教職員の給与負担の移譲)."""
+DESIGNATED_CITIES: Final = {
+    "011002": "札幌市", "041009": "仙台市", "111007": "さいたま市", "121002": "千葉市", "141003": "横浜市",
+    "141305": "川崎市", "141500": "相模原市", "151009": "新潟市", "221007": "静岡市", "221309": "浜松市",
+    "231002": "名古屋市", "261009": "京都市", "271004": "大阪市", "271403": "堺市", "281000": "神戸市",
+    "331007": "岡山市", "341002": "広島市", "401005": "北九州市", "401307": "福岡市", "431001": "熊本市",
+}
+"""The 20 指定都市 (地方自治法 252条の19) by 団体コード; the last designated, 熊本市,
+became one on 1 April 2012, before the rates changed, so no date is needed."""
+WORKING_STUDENT_DEDUCTION: Final = 260_000
+"""勤労学生控除 of the 個人住民税 (地方税法 314条の2; 所得税 270,000 円)."""
+_WORKING_STUDENT_DIFF: Final = 10_000
+SPECIFIED_RELATIVE_FROM: Final = 2026
+"""特定親族特別控除: 令和7年分の所得, so 令和8年度."""
+# 特定親族特別控除 of the 個人住民税 (地方税法 314条の2 as amended in 令和7年): the
+# upper bounds of the relative's 合計所得金額 (the first band starts above the 扶養
+# limit, 580,000 円), each with the deduction and its 人的控除額の差 for the 調整控除.
+# The deductions as 館林市 and other municipalities publish them for 令和8年度;
+# the 差 is the 所得税 amount (630,000 / 610,000 / 510,000, then equal) less the
+# 住民税 one, which could not be confirmed against the amended 314条の6.
+_SPECIFIED_RELATIVE: Final = (
+    (850_000, 450_000, 180_000),
+    (900_000, 450_000, 160_000),
+    (950_000, 450_000, 60_000),
+    (1_000_000, 410_000, 0),
+    (1_050_000, 310_000, 0),
+    (1_100_000, 210_000, 0),
+    (1_150_000, 110_000, 0),
+    (1_200_000, 60_000, 0),
+    (1_230_000, 30_000, 0),
+)
 FOREST_TAX: Final = 1_000
 FOREST_TAX_FROM: Final = 2024
 """森林環境税 is levied from 令和6年度."""
@@ -128,6 +172,10 @@ class TaxReturn:
     """寡婦 (所得税法 2条 ①三十)."""
     single_parent: str | None = None
     """ひとり親 (所得税法 2条 ①三十一): None, 母 or 父."""
+    working_student: bool = False
+    """勤労学生 (所得税法 2条 ①三十二): the student's status; the income limit is applied here."""
+    designated_city: bool = False
+    """The taxpayer lives in a 指定都市 (see :func:`is_designated_city`): 8 % / 2 % from 平成30年度."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +221,10 @@ class ResidentTax:
     """障害者 among the 同一生計配偶者 and the 扶養親族: (kind, count), kinds present only."""
     exempt_as_disabled_or_single: bool = False
     """非課税 by 地方税法 295条 ①二 (障害者・寡婦・ひとり親, 合計所得金額 ≤ 1,350,000 円)."""
+    rates: tuple[int, int] = (MUNICIPAL_RATE, PREFECTURAL_RATE)
+    """所得割 rates applied, percent: (6, 4), or (8, 2) in a 指定都市 from 平成30年度."""
+    specified_relatives: int = 0
+    """Relatives giving a 特定親族特別控除 (19〜22, above the 扶養 limit; not 扶養親族)."""
 
     @property
     def municipal(self) -> int:
@@ -192,6 +244,38 @@ class ResidentTax:
         """非課税 altogether (所得割 and 均等割)."""
         return self.income_levy_exempt and self.per_capita_exempt
 
+
+
+def is_designated_city(municipality_code: str) -> bool:
+    """Whether the municipality of ``municipality_code`` (団体コード, 6 digits) is a 指定都市."""
+    return municipality_code in DESIGNATED_CITIES
+
+
+def income_levy_rates(fiscal_year: int, designated_city: bool) -> tuple[int, int]:
+    """(市町村民税, 道府県民税) 所得割 rates of ``fiscal_year``, percent."""
+    if designated_city and fiscal_year >= DESIGNATED_RATES_FROM:
+        return DESIGNATED_MUNICIPAL_RATE, DESIGNATED_PREFECTURAL_RATE
+    return MUNICIPAL_RATE, PREFECTURAL_RATE
+
+
+def working_student_income_limit(fiscal_year: int) -> int:
+    """The 合計所得金額 a 勤労学生 may have: 650,000 円 up to 令和2年度, 750,000 円 in
+    令和3〜7年度 (令和2年分 on, with the 給与所得控除 cut by 100,000 円), 850,000 円
+    from 令和8年度 (令和7年度税制改正, 令和7年分 on)."""
+    if fiscal_year >= 2026:
+        return 850_000
+    if fiscal_year >= 2021:
+        return 750_000
+    return 650_000
+
+
+def specified_relative_deduction(fiscal_year: int, relative_income: int) -> tuple[int, int]:
+    """(特定親族特別控除, its 人的控除額の差) for a relative of 19〜22 with a 合計所得金額
+    of ``relative_income``; (0, 0) before 令和8年度, within the 扶養 limit (a 扶養親族)
+    or over 1,230,000 円."""
+    if fiscal_year < SPECIFIED_RELATIVE_FROM or relative_income <= dependant_income_limit(fiscal_year):
+        return 0, 0
+    return next(((amount, diff) for upper, amount, diff in _SPECIFIED_RELATIVE if relative_income <= upper), (0, 0))
 
 
 def status_exemption_limit(fiscal_year: int) -> int:
@@ -442,22 +526,34 @@ def assess(r: TaxReturn) -> ResidentTax:
         if r.single_parent:
             deductions.append(("ひとり親控除", SINGLE_PARENT_DEDUCTION))
             diff += _SINGLE_PARENT_DIFF[r.single_parent]
+    student_ok = r.working_student and total <= working_student_income_limit(r.fiscal_year)
+    if student_ok:
+        deductions.append(("勤労学生控除", WORKING_STUDENT_DEDUCTION))
+        diff += _WORKING_STUDENT_DIFF
+    # 特定親族特別控除: 19〜22 on 31 December, above the 扶養 limit (so not in ``deps``).
+    specified = [specified_relative_deduction(r.fiscal_year, d.income) for d in r.dependants
+                 if d.income > limit and 19 <= _age(d.birth_date, date(income_year, 12, 31)) <= 22]
+    specified = [x for x in specified if x[0]]
+    if specified:
+        deductions.append(("特定親族特別控除", sum(a for a, _ in specified)))
+        diff += sum(d for _, d in specified)
     basic = _basic_deduction(r.fiscal_year, total)
     if basic:
         deductions.append(("基礎控除", basic))
     deductions_total = sum(v for _, v in deductions)
     taxable = _floor(max(0, total - deductions_total), 1_000)
-    # 4. 所得割.
-    computed = (taxable * MUNICIPAL_RATE // 100, taxable * PREFECTURAL_RATE // 100)
+    # 4. 所得割 (調整控除 is 5 %, split as the rates: 3 / 2, or 4 / 1 in a 指定都市).
+    rate_m, rate_p = income_levy_rates(r.fiscal_year, r.designated_city)
+    computed = (taxable * rate_m // 100, taxable * rate_p // 100)
     if total > 25_000_000 and r.fiscal_year >= 2021:
         base = 0
     elif taxable <= 2_000_000:
         base = min(diff, taxable)
     else:
         base = max(diff - (taxable - 2_000_000), 50_000)
-    adjustment = (min(base * 3 // 100, computed[0]), min(base * 2 // 100, computed[1]))
+    adjustment = (min(base * rate_m // 200, computed[0]), min(base * rate_p // 200, computed[1]))
     credit_total = sum(v for _, v in r.tax_credits)
-    credit_m = credit_total * MUNICIPAL_RATE // (MUNICIPAL_RATE + PREFECTURAL_RATE)
+    credit_m = credit_total * rate_m // (rate_m + rate_p)
     after = (computed[0] - adjustment[0], computed[1] - adjustment[1])
     credits = (min(credit_m, after[0]), min(credit_total - credit_m, after[1]))
     if income_exempt:
@@ -488,9 +584,12 @@ def assess(r: TaxReturn) -> ResidentTax:
         income_levy_exempt=income_exempt,
         per_capita_exempt=per_capita_exempt,
         taxpayer_status=tuple(x for x in (r.disability, "寡婦" if r.widow and single_ok else None,
-                                          "ひとり親" if r.single_parent and single_ok else None) if x),
+                                          "ひとり親" if r.single_parent and single_ok else None,
+                                          "勤労学生" if student_ok else None) if x),
         disabled_dependants=tuple((k, disabled.count(k)) for k in DISABILITY_KINDS if k in disabled),
         exempt_as_disabled_or_single=status_exempt,
+        rates=(rate_m, rate_p),
+        specified_relatives=len(specified),
     )
 
 

@@ -236,13 +236,14 @@ def tax_document(
 ) -> TaxCertificateDocument:
     """所得・課税証明書 or 納税証明書 from one stored tax record (docs/issuer-import.md):
     the amounts are computed from its raw figures (kofu.domain.tax)."""
-    from kofu.domain.tax import TaxRuleError, assess
+    from kofu.domain.tax import TaxRuleError, assess, is_designated_city
     from kofu.issuer.taxrecord import tax_lines, tax_return
     from kofu.render.model import TaxCertificateDocument, TaxItem
 
     local, prefectural = _tax_labels(str(head["municipality_name"]), address)
+    designated = is_designated_city(str(head["municipality_code"]))  # 8 % / 2 % (kofu.domain.tax)
     try:
-        assessment = assess(tax_return(record, fiscal_year))
+        assessment = assess(tax_return(record, fiscal_year, designated_city=designated))
         lines = tax_lines(record, fiscal_year, assessment) if tax_kind == "nozei" else []
     except (TaxRuleError, ValueError, KeyError) as e:
         raise DocumentUnprintable(f"the tax record cannot be assessed: {e}") from e

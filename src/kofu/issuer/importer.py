@@ -516,10 +516,11 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
     }
     if data["grade"] not in (1, 2, 3):
         raise ImportError_(f"{tr.where('grade')} must be 1, 2 or 3 (級地)")
-    # 障害者・寡婦・ひとり親 of the taxpayer: stored only when given.
+    # 障害者・寡婦・ひとり親・勤労学生 of the taxpayer: stored only when given.
     status = {"disability": _tax_choice(tr, "disability", DISABILITY_KINDS[:2]),
               "widow": tr.get("widow", bool, False) or None,
-              "single_parent": _tax_choice(tr, "single_parent", SINGLE_PARENTS)}
+              "single_parent": _tax_choice(tr, "single_parent", SINGLE_PARENTS),
+              "working_student": tr.get("working_student", bool, False) or None}
     data.update({k: v for k, v in status.items() if v is not None})
     if data.get("widow") and data.get("single_parent"):
         raise ImportError_(f"{tr.where('widow')} and {tr.where('single_parent')} exclude each other; give one")
@@ -533,11 +534,17 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
         field = ("single_parent" if data.get("single_parent") and "ひとり親" in msg
                  else "widow" if data.get("widow") and "寡婦" in msg else None)
         raise ImportError_(f"{tr.where(field) if field else tr.path}: {e}") from e
+    # The record does not say whether its municipality is a 指定都市 (8 % / 2 %), and the
+    # rounding of the two splits may differ by a few hundred yen: a payment is refused here
+    # only when it is more than either total (the issuer checks it exactly when it prints).
+    widest = assessment
+    if any(x["assessed"] is None for x in taxes):
+        widest = max(assessment, assess(tax_return(data, year, designated_city=True)), key=lambda t: t.total)
     for j, x in enumerate(taxes):
-        assessed = x["assessed"] if x["assessed"] is not None else assessment.total
+        assessed = x["assessed"] if x["assessed"] is not None else widest.total
         if x["paid"] > assessed:
             raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
-    tax_lines(data, year, assessment)
+    tax_lines(data, year, widest)
     return dict(resident_id=tr.text("resident", max_len=64), fiscal_year=year,
                 data=json.dumps(data, ensure_ascii=False, sort_keys=True))
 

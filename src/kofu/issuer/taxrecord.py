@@ -15,7 +15,7 @@ from typing import Any
 from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, assess, instalments
 
 COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除",
-                       "障害者控除", "寡婦控除", "ひとり親控除")
+                       "障害者控除", "寡婦控除", "ひとり親控除", "勤労学生控除", "特定親族特別控除")
 """Deductions the issuer computes from the household; an import may not give them."""
 
 
@@ -28,8 +28,9 @@ def _dependant(d: dict[str, Any]) -> Dependant:
     )
 
 
-def tax_return(data: dict[str, Any], fiscal_year: int) -> TaxReturn:
-    """The raw figures of a stored record (``data`` as the importer stored it)."""
+def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool = False) -> TaxReturn:
+    """The raw figures of a stored record (``data`` as the importer stored it);
+    ``designated_city``: the municipality is a 指定都市 (its 団体コード, not the record, says so)."""
     spouse = data.get("spouse")
     return TaxReturn(
         fiscal_year=fiscal_year,
@@ -43,6 +44,8 @@ def tax_return(data: dict[str, Any], fiscal_year: int) -> TaxReturn:
         disability=data.get("disability"),
         widow=bool(data.get("widow", False)),
         single_parent=data.get("single_parent"),
+        working_student=bool(data.get("working_student", False)),
+        designated_city=designated_city,
     )
 
 
@@ -57,7 +60,8 @@ class TaxLine:
     """Paid in one sum (printed 全期)."""
 
 
-def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax | None = None) -> list[TaxLine]:
+def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax | None = None, *,
+              designated_city: bool = False) -> list[TaxLine]:
     """Every tax of the record split into its 期, payments applied oldest first.
 
     A tax without ``assessed`` is the 個人住民税 of the record itself: its
@@ -67,7 +71,7 @@ def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax | 
     for t in data.get("taxes", []):
         assessed = t.get("assessed")
         if assessed is None:
-            assessment = assessment or assess(tax_return(data, fiscal_year))
+            assessment = assessment or assess(tax_return(data, fiscal_year, designated_city=designated_city))
             assessed = assessment.total
         dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
         if not dues:
