@@ -23,6 +23,7 @@ from tests.ports import retry_on_taken_port
 KATO = "282286"  # 加東市
 MIKI = "282154"  # 三木市
 OUTSIDE = "282219"  # 丹波篠山市: known to the issuer, not participating
+KOBE = "281000"  # 神戸市, a 指定都市 (its seal is made for the tax tests that import it)
 
 # A Tuesday morning, inside every window.
 OPEN_CLOCK = "2026-03-03T10:00:00+09:00"
@@ -151,7 +152,7 @@ def lgpki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     server = lg.issue_server("issuer", ["127.0.0.1", "localhost"])
     client = lg.issue_client("center", "center", "center-east")
     seals = {}
-    for code, name in ((KATO, "加東市"), (MIKI, "三木市")):
+    for code, name in ((KATO, "加東市"), (MIKI, "三木市"), (KOBE, "神戸市")):
         s = lg.issue_seal(code, name)
         seals[code] = {"cert": str(s.cert_path), "key": str(s.key_path), "chain": [str(p) for p in s.chain]}
     return {"ca": lg.ca_path, "server": server, "client": client, "seals": seals}

@@ -33,7 +33,8 @@ from kofu.issuer.tables import create_all, issuance_events, issuances, seal_regi
 from kofu.widearea.messages import IssueCertificateRequest
 from tests.conftest import require_tool
 
-from .conftest import KATO, MIKI, World, issue_request, member, sample_import
+from .conftest import KATO, MIKI, World, issue_request, member, municipality, sample_import
+from .conftest import KOBE as KOBE_CITY
 
 NOW = datetime.fromisoformat("2026-03-03T10:00:00+09:00")  # a Tuesday
 FEES = {"juminhyo": 200, "kisai": 200, "inkan": 200, "zeimu": 300, "koseki": 450, "fuhyo": 200}
@@ -365,6 +366,94 @@ def test_tax_certificate_of_a_disabled_single_parent(world: Any, tmp_path: Path)
     assert f"年税額{city + pref + 1_000:,}円" in text
 
 
+def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, tmp_path: Path) -> None:
+    """神戸市 (a 指定都市) levies 所得割 at 8 % / 2 % from 平成30年度, its 調整控除 at 4 % / 1 %
+    and its 税額控除 8 : 2; the same record in 加東市 at 6 % / 4 %. A 勤労学生 in 加東市
+    within the 750,000 円 limit (令和7年度) gets the 勤労学生控除 and says so. Computed here."""
+    svc, w, doc = world
+    kobe = municipality(KOBE_CITY, "神戸市", w.seals[KOBE_CITY], fees={"zeimu": 300}, offered_kinds=["zeimu"],
+                        tax_years=[2025])
+    address = "兵庫県神戸市中央区加納町6丁目5番1号"
+    kobe["households"] = [{"id": "K1", "address": address, "householder": "B001",
+                           "members": [member("B001", "髙橋 一郎", "タカハシ イチロウ", "1985-05-05", "male", "世帯主",
+                                              domicile=address, domicile_head="髙橋 一郎")]}]
+    record = {"resident": "B001", "fiscal_year": 2025, "salary_revenue": 3_000_000,
+              "deductions": [{"kind": "社会保険料控除", "amount": 450_000}],
+              "tax_credits": [{"kind": "住宅借入金等特別税額控除", "amount": 10_000}]}
+    kobe["tax_records"] = [record]
+    kato = doc["municipalities"][0]
+    kato["tax_records"].append(dict(record, resident="R002"))
+    kato["tax_records"].append({"resident": "R003", "fiscal_year": 2025, "salary_revenue": 1_300_000,
+                                "working_student": True})
+    doc["municipalities"].append(kobe)
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    # 令和7年度 (令和6年中): 給与所得 3,000,000 × 70 % − 80,000 = 2,020,000; 社会保険料 450,000,
+    # 基礎控除 430,000 → 課税標準額 1,140,000; 調整控除 5 % of min(50,000, 1,140,000).
+    taxable = (3_000_000 * 7 // 10 - 80_000 - 450_000 - 430_000) // 1000 * 1000
+    base = min(50_000, taxable)
+    for code, link, (m, p), label in ((KOBE_CITY, "link-B001", (8, 2), "市民税"), (KATO, "link-R002", (6, 4), "市民税")):
+        calc = (taxable * m // 100, taxable * p // 100)
+        adj = (base * m // 2 // 100, base * p // 2 // 100)
+        credit = (10_000 * m // 10, 10_000 * p // 10)
+        levy = tuple((c - a - t) // 100 * 100 for c, a, t in zip(calc, adj, credit, strict=True))
+        text = text_of(svc.issue_certificate(req(f"T-{code}", "zeimu", 300, link=link, municipality_code=code,
+                                                 tax_kind="shotoku", year=2025)).document, tmp_path)
+        assert f"{label}県民税" in text.replace("算出所得割額", "")
+        assert f"課税標準額{taxable:,}円" in text
+        assert f"算出所得割額{calc[0]:,}円{calc[1]:,}円{sum(calc):,}円" in text, code
+        assert f"調整控除額{adj[0]:,}円{adj[1]:,}円{sum(adj):,}円" in text, code
+        assert f"税額控除額{credit[0]:,}円{credit[1]:,}円{sum(credit):,}円" in text, code
+        assert f"所得割額{levy[0]:,}円{levy[1]:,}円{sum(levy):,}円" in text, code
+        assert f"年税額{sum(levy) + 3_000 + 1_000 + 1_000:,}円" in text, code
+        if code == KOBE_CITY:
+            assert (calc, adj, levy) == ((91_200, 22_800), (2_000, 500), (81_200, 20_300))
+            assert "神戸市長" in text
+    # The 勤労学生: 給与収入 1,300,000 → 給与所得 750,000 (550,000 minimum in 令和6年分), the limit.
+    text = text_of(svc.issue_certificate(req("T-student", "zeimu", 300, link="link-R003", tax_kind="shotoku",
+                                             year=2025)).document, tmp_path)
+    taxable = (750_000 - 260_000 - 430_000) // 1000 * 1000
+    base = min(50_000 + 10_000, taxable)
+    levy = ((taxable * 6 // 100 - base * 3 // 100) // 100 * 100, (taxable * 4 // 100 - base * 2 // 100) // 100 * 100)
+    assert "勤労学生控除260,000円" in text and "本人該当区分勤労学生" in text
+    assert f"課税標準額{taxable:,}円" in text
+    assert f"所得割額{levy[0]:,}円{levy[1]:,}円{sum(levy):,}円" in text
+
+
+def test_nozei_of_a_designated_city_takes_its_own_total(world: Any, tmp_path: Path) -> None:
+    """The 8 % / 2 % split rounds each column to 100 円 on its own: with 給与収入 2,296,000 円
+    and a 税額控除 of 5,550 円 神戸市's 年税額 is 100 円 more than at 6 % / 4 %. Paid in full
+    at 神戸市's figure, the import takes it and the 納税証明書 shows nothing unpaid."""
+    svc, w, doc = world
+    kobe = municipality(KOBE_CITY, "神戸市", w.seals[KOBE_CITY], fees={"zeimu": 300}, offered_kinds=["zeimu"],
+                        tax_years=[2025])
+    address = "兵庫県神戸市中央区加納町6丁目5番1号"
+    kobe["households"] = [{"id": "K1", "address": address, "householder": "B001",
+                           "members": [member("B001", "髙橋 一郎", "タカハシ イチロウ", "1985-05-05", "male", "世帯主",
+                                              domicile=address, domicile_head="髙橋 一郎")]}]
+    # 令和7年度: 給与所得 2,296,000 × 70 % − 80,000 = 1,527,200; 基礎控除 430,000 → 1,097,000;
+    # 調整控除 base 50,000; 税額控除 5,550.
+    taxable = (2_296_000 * 7 // 10 - 80_000 - 430_000) // 1000 * 1000
+
+    def year_total(m: int, p: int) -> int:
+        credit_m = 5_550 * m // 10
+        city = (taxable * m // 100 - 50_000 * m // 200 - credit_m) // 100 * 100
+        pref = (taxable * p // 100 - 50_000 * p // 200 - (5_550 - credit_m)) // 100 * 100
+        return city + pref + 3_000 + 1_000 + 1_000
+
+    assert (year_total(8, 2), year_total(6, 4)) == (106_600, 106_500)
+    kobe["tax_records"] = [{"resident": "B001", "fiscal_year": 2025, "salary_revenue": 2_296_000,
+                            "tax_credits": [{"kind": "住宅借入金等特別税額控除", "amount": 5_550}],
+                            "taxes": [{"name": "市民税・県民税(普通徴収)", "paid": 106_600, "due_on": "2025-06-30"}]}]
+    doc["municipalities"].append(kobe)
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    text = text_of(svc.issue_certificate(req("T-kobe-nozei", "zeimu", 300, link="link-B001",
+                                             municipality_code=KOBE_CITY, tax_kind="nozei", year=2025)).document,
+                   tmp_path)
+    assert "市民税・県民税(普通徴収)令和7年度全期令和7年6月30日106,600円106,600円0円" in text
+
+
 @pytest.mark.parametrize("scope", ["all", "self"])
 def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
@@ -506,6 +595,12 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
          "tax_records[0].dependants[0].disability: '軽度' is not one of"),
         (lambda k: k["tax_records"][0]["spouse"].update(disability=True), "tax_records[0].spouse.disability has the wrong type"),
         (lambda k: k["tax_records"][0].update(widow="yes"), "tax_records[0].widow has the wrong type"),
+        (lambda k: k["tax_records"][0].update(working_student="yes"),
+         "tax_records[0].working_student has the wrong type"),
+        (lambda k: k["tax_records"][0]["deductions"].append({"kind": "勤労学生控除", "amount": 260_000}),
+         "tax_records[0].deductions[1].kind: 勤労学生控除 is computed"),
+        (lambda k: k["tax_records"][0]["deductions"].append({"kind": "特定親族特別控除", "amount": 450_000}),
+         "tax_records[0].deductions[1].kind: 特定親族特別控除 is computed"),
         (lambda k: k["tax_records"][0].update(single_parent="母"),
          "tax_records[0].single_parent: a 寡婦 or ひとり親 has no spouse; municipalities[0].tax_records[0].spouse is given"),
         (lambda k: k["tax_records"][0].update(single_parent="父", widow=True, spouse=None),

@@ -281,3 +281,48 @@ def test_a_disabled_person_exempt_before_reiwa_3_is_told_the_limit_of_that_year(
     # One yen over that year's limit: taxed (it would be exempt by the later limit).
     over = assess(TaxReturn(fiscal_year=2020, other_incomes=(("事業所得", 1_250_001),), disability="障害者"))
     assert not over.exempt_as_disabled_or_single
+
+
+def test_specified_relative_special_deduction(test_seal: SealKit, tmp_path: Path) -> None:
+    """令和8年度 (令和7年中): a parent (給与収入 4,000,000 円, 社会保険料 600,000 円) whose
+    student of 20 earned a 合計所得金額 of 900,000 円 (給与収入 1,550,000 − 650,000): above the
+    扶養 limit (580,000), so no 扶養控除 but the 特定親族特別控除, 450,000 円 for 85万円超90万円以下
+    (館林市's 令和8年度 table); its 人的控除額の差 is 610,000 (所得税) − 450,000 = 160,000."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
+    student = Dependant(date(2005, 4, 1), income=1_550_000 - 650_000)
+    raw = TaxReturn(fiscal_year=2026, salary_revenue=4_000_000, deductions=(("社会保険料控除", 600_000),),
+                    dependants=(student,))
+    kyuyo = 4_000_000 * 8 // 10 - 440_000
+    deductions = 600_000 + 450_000 + 430_000
+    taxable = (kyuyo - deductions) // 1000 * 1000
+    base = min(50_000 + 160_000, taxable)
+    city = (taxable * 6 // 100 - base * 3 // 100) // 100 * 100
+    pref = (taxable * 4 // 100 - base * 2 // 100) // 100 * 100
+    assert (taxable, city, pref) == (1_280_000, 70_500, 47_000)
+    flat, lines = read(s.tax_shotoku(assessment=assess(raw)), test_seal, tmp_path)
+    assert has(lines, f"特定親族特別控除{_y(450_000)}") and "扶養控除" not in flat
+    assert has(lines, f"所得控除合計{_y(deductions)}") and has(lines, f"課税標準額{_y(taxable)}")
+    assert has(lines, "扶養親族0人")
+    assert has(lines, f"調整控除額{_y(base * 3 // 100)}{_y(base * 2 // 100)}{_y(base * 5 // 100)}")
+    assert has(lines, f"所得割額{_y(city)}{_y(pref)}{_y(city + pref)}")
+    assert has(lines, f"年税額{_y(city + pref + 3_000 + 1_000 + 1_000)}")
+
+
+def test_working_student(test_seal: SealKit, tmp_path: Path) -> None:
+    """令和8年度: a 勤労学生 with 給与収入 1,500,000 円 (給与所得 850,000, the limit from 令和8年度)."""
+    from kofu.domain.tax import TaxReturn, assess
+
+    taxable = (1_500_000 - 650_000 - 260_000 - 430_000) // 1000 * 1000
+    base = min(50_000 + 10_000, taxable)
+    city = (taxable * 6 // 100 - base * 3 // 100) // 100 * 100
+    pref = (taxable * 4 // 100 - base * 2 // 100) // 100 * 100
+    raw = TaxReturn(fiscal_year=2026, salary_revenue=1_500_000, working_student=True)
+    flat, lines = read(s.tax_shotoku(assessment=assess(raw)), test_seal, tmp_path)
+    assert has(lines, f"勤労学生控除{_y(260_000)}") and has(lines, "本人該当区分勤労学生")
+    assert has(lines, f"課税標準額{_y(taxable)}")
+    assert has(lines, f"所得割額{_y(city)}{_y(pref)}{_y(city + pref)}")
+    # One yen more and the student is over the limit: no 勤労学生 at all.
+    flat, lines = read(s.tax_shotoku(assessment=assess(TaxReturn(fiscal_year=2026, salary_revenue=1_500_001,
+                                                                 working_student=True))), test_seal, tmp_path)
+    assert "勤労学生" not in flat and has(lines, "本人該当区分該当なし")

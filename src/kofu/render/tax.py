@@ -4,9 +4,10 @@ Amounts are ints of yen, printed with thousands separators (1,234,567円).
 The income figures of a 年度 are those of the calendar year before it
 (令和7年度 taxes 令和6年中の所得), and the certificate says so. The
 所得・課税証明書 prints the assessment :func:`kofu.domain.tax.assess` made
-(収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 障害者控除, 寡婦控除 and
-ひとり親控除, 本人該当区分 and the 障害者 among the household, 課税標準額, 所得割 with 調整控除 and
-税額控除, 均等割, 森林環境税, 年税額); the 納税証明書 prints one line per 期.
+(収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 障害者控除, 寡婦控除,
+ひとり親控除, 勤労学生控除 and 特定親族特別控除, 本人該当区分 and the 障害者 among the household,
+課税標準額, 所得割 with 調整控除 and 税額控除 (at 8 % / 2 % in a 指定都市), 均等割, 森林環境税,
+年税額); the 納税証明書 prints one line per 期.
 """
 
 from __future__ import annotations
