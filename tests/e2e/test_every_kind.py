@@ -190,12 +190,12 @@ def test_tax(world: dict[str, Any], tmp_path: Path, tax_kind: str) -> None:
     assert f"令和{year - 2018}年度" in text
     # The amounts are the issuer's computation from the raw figures (checked against an
     # independent computation in tests/render/test_tax.py and tests/issuer/test_kinds.py).
-    from kofu.domain.tax import assess
+    from kofu.domain.tax import assess, is_designated_city
     from kofu.issuer.taxrecord import tax_lines, tax_return
 
     data = {**record, "deductions": [[d["kind"], d["amount"]] for d in record["deductions"]],
             "tax_credits": [[c["kind"], c["amount"]] for c in record.get("tax_credits", [])]}
-    assessment = assess(tax_return(data, year))
+    assessment = assess(tax_return(data, year, designated_city=is_designated_city(m["code"])))
     if tax_kind == "shotoku":
         assert f"{record['salary_revenue']:,}円" in text and f"{assessment.salary_income:,}円" in text
         for item in record["deductions"]:

@@ -71,7 +71,7 @@ PREFECTURAL_RATE: Final = 4
 """Standard 所得割 rates, percent."""
 DESIGNATED_MUNICIPAL_RATE: Final = 8
 DESIGNATED_PREFECTURAL_RATE: Final = 2
-"""所得割 rates of a resident of a 指定都市 (地方税法 314条の3 ②, 35条 ②), percent."""
+"""所得割 rates of a resident of a 指定都市 (地方税法 314条の3, 35条), percent."""
 DESIGNATED_RATES_FROM: Final = 2018
 """The 指定都市 rates apply from 平成30年度 (平成29年度税制改正: 県費負担教職員の給与負担の移譲)."""
 DESIGNATED_CITIES: Final = {
