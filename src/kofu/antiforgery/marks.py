@@ -50,6 +50,14 @@ _SKEWED = 0.02
 _NEAR_MM = 8.0
 """How far from where the page's corners put it a mark may be found (the corners are
 found to a few millimetres; the nearest other mark-like shape is some 5 mm off)."""
+_FILLED = 0.8
+"""How much of its minimum-area rectangle a mark's blob fills, at least (its contour's area)."""
+_FILLED_OBLIQUE = 0.7
+"""The same on a page seen in perspective. On the far side of a photo 18° off the normal a
+mark is some 11 px at the working scale, and one pixel of blur or JPEG at one corner widens
+its rectangle by a pixel: the contour then filled 0.79 of it, and the back was not found
+("no scrambled image found", bench photos pair 43). The photo's marks are picked by where
+the page puts them (_by_page), so a looser shape admits no stray candidate there."""
 _PAGE_INSET_MM = 1.5
 """The top marks' outer edges lie 4 mm in from the paper's edge; 1.5 mm in leaves the
 page's outline (found to a few pixels) out, and the opening of step 3 the rest of it."""
@@ -79,7 +87,8 @@ def _candidates(
             continue
         (cx, cy), (rw, rh), _ = cv2.minAreaRect(c)
         squat = 2.0 if oblique else 1.43
-        if rw <= 0 or rh <= 0 or not (1 / squat < rw / rh < squat) or area < 0.8 * rw * rh:
+        filled = _FILLED_OBLIQUE if oblique else _FILLED
+        if rw <= 0 or rh <= 0 or not (1 / squat < rw / rh < squat) or area < filled * rw * rh:
             continue
         x, y, w, h = cv2.boundingRect(c)
         if ink[y : y + h, x : x + w].mean() < 0.75 * area / (w * h):

@@ -431,16 +431,14 @@ def check_scan(
     assert ref is not None
     if front_side.scan.perspective:
         # A photo: its blur (focus, motion, the lens) is not the restoration's. The
-        # restored image is blurred as much as the photo shows more than it.
-        sigma = compare.blur_difference(front_side.image, front_side.ink, linear, ref)
+        # restored image is blurred as much as the photo shows more than it (never the
+        # front photo: see compare.blur_difference).
+        sigma = compare.blur_difference(front_side.ink, linear, ref)
         if sigma > 0:
             ref = compare.reference(compare.blurred(linear, sigma), unsure)
-        elif sigma < 0:
-            front_side.ink = compare.ink(compare.blurred(front_side.image, -sigma))
-        if sigma:
             diagnostics.append(
-                f"the {'front' if sigma > 0 else 'back'} photo is more blurred than the other"
-                f" (by about {abs(sigma):.1f} px at 150 dpi): the sharper one was blurred to match"
+                f"the front photo is more blurred than the restored image (by about {sigma:.1f} px"
+                " at 150 dpi): the restored image was blurred to match"
             )
     # Parts that cannot be judged (photos): blocks the back photo shows too coarsely or
     # with too little contrast, glare on the front photo. Nothing counts there; they are
