@@ -283,3 +283,20 @@ def test_a_very_oblique_front_on_a_light_desk_aligns(center: Center) -> None:
     assert genuine.tampered is False, (genuine.score, genuine.diagnostics)
     altered = check_scan(b, photograph(printed_for_photos(render_page(job(ALTERED_ADDRESS), 0)), front), **kw)
     assert altered.tampered is True and _covers(altered.regions, ALTERED_AT), (altered.score, altered.regions)
+
+
+def test_print_the_restoration_lost_does_not_raise_the_contrast_around_it(center: Center) -> None:
+    """The bench's pair 70: a blurred back photo whose restoration lost most of a table's
+    rule beside the 昭 of a date line (restoration errors). The front's contrast was matched
+    to the restored one over several characters, the lost rule included: the restored 昭
+    was then scaled up, and the untouched front was flagged (1.96, from 1.5). The contrast is
+    matched robustly (what the restoration lost, or a forger changed, weighs little): the
+    untouched front passes, the changed digit is found."""
+    keyring, job, back, front = _bench_pair(70, center)
+    genuine_job = job(None)
+    kw = {"keyring": keyring, "jwks": center.jwks}
+    b = photograph(printed_for_photos(render_page(genuine_job, 1)), back)
+    genuine = check_scan(b, photograph(printed_for_photos(render_page(genuine_job, 0)), front), **kw)
+    assert genuine.tampered is False, (genuine.score, genuine.regions, genuine.diagnostics)
+    altered = check_scan(b, photograph(printed_for_photos(render_page(job(ALTERED_ADDRESS), 0)), front), **kw)
+    assert altered.tampered is True and _covers(altered.regions, ALTERED_AT), (altered.score, altered.regions)
