@@ -237,6 +237,18 @@ def _bench_pair(n: int, center: Center) -> tuple[ScrambleKeyring, Callable[[str 
     return keyring, job, photos[2 * n], photos[2 * n + 1]
 
 
+def _untouched_passes_changed_digit_found(n: int, center: Center) -> None:
+    """The bench's pair ``n`` photographed: the untouched front passes, the changed digit is found."""
+    keyring, job, back, front = _bench_pair(n, center)
+    genuine_job = job(None)
+    kw = {"keyring": keyring, "jwks": center.jwks}
+    b = photograph(printed_for_photos(render_page(genuine_job, 1)), back)
+    genuine = check_scan(b, photograph(printed_for_photos(render_page(genuine_job, 0)), front), **kw)
+    assert genuine.tampered is False, (genuine.score, genuine.regions, genuine.diagnostics)
+    altered = check_scan(b, photograph(printed_for_photos(render_page(job(ALTERED_ADDRESS), 0)), front), **kw)
+    assert altered.tampered is True and _covers(altered.regions, ALTERED_AT), (altered.score, altered.regions)
+
+
 def test_the_far_marks_of_an_oblique_photo_are_found(center: Center) -> None:
     """The bench's pair 43: a back 18° off the normal, whose far marks are some 11 px at the
     working scale; a pixel of blur at one corner of one made it fill less of its rectangle
@@ -252,14 +264,7 @@ def test_a_sharp_front_and_a_blurred_back_photo_do_not_differ(center: Center) ->
     photo blurred to match the restoration lost the insides of small glyphs (the 日 of 昭 on a
     date line) and the untouched front was flagged (1.65, from 1.5). Only the restoration is
     blurred to match: the untouched front passes, the changed digit is still found."""
-    keyring, job, back, front = _bench_pair(29, center)
-    genuine_job = job(None)
-    kw = {"keyring": keyring, "jwks": center.jwks}
-    b = photograph(printed_for_photos(render_page(genuine_job, 1)), back)
-    genuine = check_scan(b, photograph(printed_for_photos(render_page(genuine_job, 0)), front), **kw)
-    assert genuine.tampered is False, (genuine.score, genuine.regions, genuine.diagnostics)
-    altered = check_scan(b, photograph(printed_for_photos(render_page(job(ALTERED_ADDRESS), 0)), front), **kw)
-    assert altered.tampered is True and _covers(altered.regions, ALTERED_AT), (altered.score, altered.regions)
+    _untouched_passes_changed_digit_found(29, center)
 
 
 def test_a_very_oblique_front_on_a_light_desk_aligns(center: Center) -> None:
@@ -292,11 +297,4 @@ def test_print_the_restoration_lost_does_not_raise_the_contrast_around_it(center
     was then scaled up, and the untouched front was flagged (1.96, from 1.5). The contrast is
     matched robustly (what the restoration lost, or a forger changed, weighs little): the
     untouched front passes, the changed digit is found."""
-    keyring, job, back, front = _bench_pair(70, center)
-    genuine_job = job(None)
-    kw = {"keyring": keyring, "jwks": center.jwks}
-    b = photograph(printed_for_photos(render_page(genuine_job, 1)), back)
-    genuine = check_scan(b, photograph(printed_for_photos(render_page(genuine_job, 0)), front), **kw)
-    assert genuine.tampered is False, (genuine.score, genuine.regions, genuine.diagnostics)
-    altered = check_scan(b, photograph(printed_for_photos(render_page(job(ALTERED_ADDRESS), 0)), front), **kw)
-    assert altered.tampered is True and _covers(altered.regions, ALTERED_AT), (altered.score, altered.regions)
+    _untouched_passes_changed_digit_found(70, center)

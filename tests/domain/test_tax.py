@@ -13,6 +13,7 @@ from kofu.domain.tax import (
     TaxReturn,
     TaxRuleError,
     assess,
+    dependant_kind,
     due_date,
     instalments,
     nontaxable_limits,
@@ -380,10 +381,10 @@ def test_designated_cities_by_code() -> None:
         (2026, 1_500_001, False),  # 850,001
         # 令和7年度 (令和6年分, 550,000 minimum up to 1,625,000): limit 750,000.
         (2025, 1_300_000, True),   # 750,000
-        (2025, 1_304_000, False),  # (1,304,000 × 60 % + 100,000) = 882,400
+        (2025, 1_300_004, False),  # 1,300,004 − 550,000 = 750,004
         # 令和2年度 (令和元年分, 650,000 minimum): limit 650,000.
         (2020, 1_300_000, True),   # 650,000
-        (2020, 1_304_000, False),  # 1,304,000 × 60 % = 782,400
+        (2020, 1_300_004, False),  # 1,300,004 − 650,000 = 650,004
     ],
 )
 def test_working_student(fiscal_year: int, revenue: int, applies: bool) -> None:
@@ -443,10 +444,33 @@ def test_specified_relative(income: int, amount: int | None, diff: int) -> None:
 
 
 def test_specified_relative_needs_the_age_and_the_year() -> None:
-    # 23 on 31 December 2025, or 18: no 特定親族; 令和7年度 (令和6年分): not yet.
-    for born in (date(2002, 12, 31), date(2007, 1, 1)):
+    # 23 on 31 December 2025 (born 1 January 2003: a year older that day, 年齢計算ニ関スル法律),
+    # or 18: no 特定親族; 令和7年度 (令和6年分): not yet.
+    for born in (date(2002, 12, 31), date(2003, 1, 1), date(2007, 1, 2)):
         t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, dependants=(Dependant(born, income=700_000),)))
         assert _deduction(t, "特定親族特別控除") is None
     assert _deduction(assess(TaxReturn(fiscal_year=2025, salary_revenue=3_000_000,
                                        dependants=(Dependant(date(2004, 4, 1), income=700_000),))),
                       "特定親族特別控除") is None
+
+
+@pytest.mark.parametrize(
+    ("born", "kind"),
+    [
+        # 令和8年度 (令和7年分): ages on 31 December 2025; one born on 1 January is a year older
+        # that day (年齢計算ニ関スル法律): 国税庁's 特定扶養 is 平成15年1月2日〜平成19年1月1日生.
+        (date(2010, 1, 1), "一般"),  # 16
+        (date(2010, 1, 2), "年少"),  # 15
+        (date(2007, 1, 1), "特定"),  # 19
+        (date(2007, 1, 2), "一般"),  # 18
+        (date(2003, 1, 2), "特定"),  # 22
+        (date(2003, 1, 1), "一般"),  # 23
+        (date(1956, 1, 1), "老人"),  # 70
+        (date(1956, 1, 2), "一般"),  # 69
+    ],
+)
+def test_ages_on_31_december_count_a_1_january_birthday(born: date, kind: str) -> None:
+    assert dependant_kind(Dependant(born), 2025) == kind
+    t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, dependants=(Dependant(born, income=700_000),)))
+    # Above the 扶養 limit (580,000): the 特定親族特別控除 (450,000 up to 850,000) only at 19〜22.
+    assert _deduction(t, "特定親族特別控除") == (450_000 if kind == "特定" else None)

@@ -366,17 +366,23 @@ def test_tax_certificate_of_a_disabled_single_parent(world: Any, tmp_path: Path)
     assert f"年税額{city + pref + 1_000:,}円" in text
 
 
-def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, tmp_path: Path) -> None:
-    """神戸市 (a 指定都市) levies 所得割 at 8 % / 2 % from 平成30年度, its 調整控除 at 4 % / 1 %
-    and its 税額控除 8 : 2; the same record in 加東市 at 6 % / 4 %. A 勤労学生 in 加東市
-    within the 750,000 円 limit (令和7年度) gets the 勤労学生控除 and says so. Computed here."""
-    svc, w, doc = world
+def _kobe(w: Any) -> dict[str, Any]:
+    """神戸市 (a 指定都市) with one resident, B001, for its 所得・課税証明書 and 納税証明書."""
     kobe = municipality(KOBE_CITY, "神戸市", w.seals[KOBE_CITY], fees={"zeimu": 300}, offered_kinds=["zeimu"],
                         tax_years=[2025])
     address = "兵庫県神戸市中央区加納町6丁目5番1号"
     kobe["households"] = [{"id": "K1", "address": address, "householder": "B001",
                            "members": [member("B001", "髙橋 一郎", "タカハシ イチロウ", "1985-05-05", "male", "世帯主",
                                               domicile=address, domicile_head="髙橋 一郎")]}]
+    return kobe
+
+
+def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, tmp_path: Path) -> None:
+    """神戸市 (a 指定都市) levies 所得割 at 8 % / 2 % from 平成30年度, its 調整控除 at 4 % / 1 %
+    and its 税額控除 8 : 2; the same record in 加東市 at 6 % / 4 %. A 勤労学生 in 加東市
+    within the 750,000 円 limit (令和7年度) gets the 勤労学生控除 and says so. Computed here."""
+    svc, w, doc = world
+    kobe = _kobe(w)
     record = {"resident": "B001", "fiscal_year": 2025, "salary_revenue": 3_000_000,
               "deductions": [{"kind": "社会保険料控除", "amount": 450_000}],
               "tax_credits": [{"kind": "住宅借入金等特別税額控除", "amount": 10_000}]}
@@ -425,12 +431,7 @@ def test_nozei_of_a_designated_city_takes_its_own_total(world: Any, tmp_path: Pa
     and a 税額控除 of 5,550 円 神戸市's 年税額 is 100 円 more than at 6 % / 4 %. Paid in full
     at 神戸市's figure, the import takes it and the 納税証明書 shows nothing unpaid."""
     svc, w, doc = world
-    kobe = municipality(KOBE_CITY, "神戸市", w.seals[KOBE_CITY], fees={"zeimu": 300}, offered_kinds=["zeimu"],
-                        tax_years=[2025])
-    address = "兵庫県神戸市中央区加納町6丁目5番1号"
-    kobe["households"] = [{"id": "K1", "address": address, "householder": "B001",
-                           "members": [member("B001", "髙橋 一郎", "タカハシ イチロウ", "1985-05-05", "male", "世帯主",
-                                              domicile=address, domicile_head="髙橋 一郎")]}]
+    kobe = _kobe(w)
     # 令和7年度: 給与所得 2,296,000 × 70 % − 80,000 = 1,527,200; 基礎控除 430,000 → 1,097,000;
     # 調整控除 base 50,000; 税額控除 5,550.
     taxable = (2_296_000 * 7 // 10 - 80_000 - 430_000) // 1000 * 1000

@@ -149,12 +149,12 @@ def test_spouse_special_and_income_adjustment(test_seal: SealKit, tmp_path: Path
     from kofu.domain.tax import Dependant, TaxReturn, assess
 
     raw = TaxReturn(fiscal_year=2026, salary_revenue=9_500_000, deductions=(("社会保険料控除", 1_300_000),),
-                    spouse=Dependant(date(1975, 3, 3), income=1_020_000), dependants=(Dependant(date(2010, 1, 1)),))
+                    spouse=Dependant(date(1975, 3, 3), income=1_020_000), dependants=(Dependant(date(2010, 1, 2)),))
     # 給与所得控除 above 8,500,000 円 is 1,950,000 円; the 所得金額調整控除 for a
     # 扶養親族 under 23 (年少 included) is (9,500,000 − 8,500,000) × 10 %.
     adjustment = (9_500_000 - 8_500_000) // 10
     kyuyo = 9_500_000 - 1_950_000 - adjustment
-    # 配偶者特別控除: spouse 100万円超105万円以下, taxpayer ≤ 9,000,000 円: 310,000 円; 年少 0; 基礎 430,000.
+    # 配偶者特別控除: spouse 100万円超105万円以下, taxpayer ≤ 9,000,000 円: 310,000 円; 年少 0 (born 2 January 2010: 15 on 31 December 2025); 基礎 430,000.
     deductions = 1_300_000 + 310_000 + 430_000
     taxable = (kyuyo - deductions) // 1000 * 1000
     # 人的控除額の差: 基礎控除's 50,000 only (the spouse is far above the limit); 課税標準額 over

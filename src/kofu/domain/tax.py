@@ -342,13 +342,17 @@ def dependant_income_limit(fiscal_year: int) -> int:
     return 380_000
 
 
-def _age(born: date, on: date) -> int:
+def _age(born: date, income_year: int) -> int:
+    """Age on 31 December of ``income_year``, as the tax laws count it: under 年齢計算ニ関スル法律
+    an age is reached at the end of the day before the birthday, so one born on 1 January is a
+    year older on 31 December (国税庁: 令和7年分 特定扶養親族 born 平成15年1月2日〜平成19年1月1日)."""
+    on = date(income_year + 1, 1, 1)
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def dependant_kind(d: Dependant, income_year: int) -> str:
     """一般, 特定 (19〜22), 老人 (70〜), 同居老親等 or 年少 (under 16), by age on 31 December."""
-    age = _age(d.birth_date, date(income_year, 12, 31))
+    age = _age(d.birth_date, income_year)
     if age < 16:
         return "年少"
     if 19 <= age <= 22:
@@ -476,7 +480,7 @@ def assess(r: TaxReturn) -> ResidentTax:
     sal = salary_income(r.salary_revenue, income_year) if r.salary_revenue else 0
     pension = sum(v for k, v in r.other_incomes if k == PENSION_INCOME)
     # (a) applies for a 扶養親族 under 23, or a 特別障害者 (the taxpayer, the 同一生計配偶者 or a 扶養親族).
-    qualifying = any(_age(d.birth_date, date(income_year, 12, 31)) < 23 for d in deps) or (
+    qualifying = any(_age(d.birth_date, income_year) < 23 for d in deps) or (
         r.disability == "特別障害者" or any(d.disability in ("特別障害者", "同居特別障害者") for d in household))
     adjustment_income = income_adjustment(r.fiscal_year, r.salary_revenue, sal, pension, qualifying)
     sal -= adjustment_income
@@ -494,7 +498,7 @@ def assess(r: TaxReturn) -> ResidentTax:
     diff = 50_000  # 基礎控除's difference
     spouse_kind = None
     if spouse is not None:
-        elderly = _age(spouse.birth_date, date(income_year, 12, 31)) >= 70
+        elderly = _age(spouse.birth_date, income_year) >= 70
         amount, d = _spouse_deduction(total, elderly)
         if amount:
             spouse_kind = "老人" if elderly else "一般"
@@ -532,7 +536,7 @@ def assess(r: TaxReturn) -> ResidentTax:
         diff += _WORKING_STUDENT_DIFF
     # 特定親族特別控除: 19〜22 on 31 December, above the 扶養 limit (so not in ``deps``).
     specified = [specified_relative_deduction(r.fiscal_year, d.income) for d in r.dependants
-                 if d.income > limit and 19 <= _age(d.birth_date, date(income_year, 12, 31)) <= 22]
+                 if d.income > limit and 19 <= _age(d.birth_date, income_year) <= 22]
     specified = [x for x in specified if x[0]]
     if specified:
         deductions.append(("特定親族特別控除", sum(a for a, _ in specified)))
