@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, assess, instalments
+from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, instalments
 
 COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除",
                        "障害者控除", "寡婦控除", "ひとり親控除", "勤労学生控除", "特定親族特別控除")
@@ -60,18 +60,16 @@ class TaxLine:
     """Paid in one sum (printed 全期)."""
 
 
-def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax | None = None, *,
-              designated_city: bool = False) -> list[TaxLine]:
+def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax) -> list[TaxLine]:
     """Every tax of the record split into its 期, payments applied oldest first.
 
     A tax without ``assessed`` is the 個人住民税 of the record itself: its
-    amount is the assessment's 年税額.
+    amount is ``assessment``'s 年税額 (assessed at its municipality's rates).
     """
     out = []
     for t in data.get("taxes", []):
         assessed = t.get("assessed")
         if assessed is None:
-            assessment = assessment or assess(tax_return(data, fiscal_year, designated_city=designated_city))
             assessed = assessment.total
         dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
         if not dues:
