@@ -474,3 +474,75 @@ def test_ages_on_31_december_count_a_1_january_birthday(born: date, kind: str) -
     t = assess(TaxReturn(fiscal_year=2026, salary_revenue=3_000_000, dependants=(Dependant(born, income=700_000),)))
     # Above the 扶養 limit (580,000): the 特定親族特別控除 (450,000 up to 850,000) only at 19〜22.
     assert _deduction(t, "特定親族特別控除") == (450_000 if kind == "特定" else None)
+
+
+# ---------------------------------------------------------------- 未成年者 (地方税法 295条 ①二)
+
+
+def _minor_case(fiscal_year: int, born: date, business: int, **kw: Any) -> Any:
+    return assess(TaxReturn(fiscal_year=fiscal_year, other_incomes=(("事業所得", business),), birth_date=born, **kw))
+
+
+@pytest.mark.parametrize(
+    ("fiscal_year", "adult_born", "minor_born"),
+    [
+        # 令和8年度: 賦課期日 2026-01-01, 成年 18. One born on 2008-01-02 is 18 at the end of
+        # 2008-01-01 + 18 years, i.e. on 1 January 2026 (年齢計算ニ関スル法律); a day later, 17.
+        (2026, date(2008, 1, 2), date(2008, 1, 3)),
+        # 令和5年度: the first 賦課期日 after the reform (2022-04-01): 18.
+        (2023, date(2005, 1, 2), date(2005, 1, 3)),
+        # 令和4年度: 賦課期日 2022-01-01, before the reform: 成年 20.
+        (2022, date(2002, 1, 2), date(2002, 1, 3)),
+    ],
+)
+def test_a_minor_on_1_january_is_exempt_up_to_1_35_million(fiscal_year: int, adult_born: date,
+                                                            minor_born: date) -> None:
+    # 1,350,000 円 of 事業所得: over the 非課税限度額 of one (450,000 / 450,000 from 令和3年度).
+    minor = _minor_case(fiscal_year, minor_born, 1_350_000)
+    assert minor.total_income == 1_350_000 and minor.exempt and minor.exempt_as_minor and minor.total == 0
+    assert not minor.exempt_as_disabled_or_single and minor.forest_tax == 0
+    assert "未成年者" in minor.taxpayer_status
+    # One yen more: taxed in full (均等割 and 所得割), still a 未成年者.
+    over = _minor_case(fiscal_year, minor_born, 1_350_001)
+    assert not over.exempt_as_minor and not over.per_capita_exempt and not over.income_levy_exempt
+    assert sum(over.income_levy) > 0 and over.taxpayer_status == ("未成年者",)
+    # Born one day earlier: an adult on the 賦課期日, taxed.
+    adult = _minor_case(fiscal_year, adult_born, 1_350_000)
+    assert not adult.exempt and not adult.exempt_as_minor and adult.taxpayer_status == ()
+    unknown_age = assess(TaxReturn(fiscal_year=fiscal_year, other_incomes=(("事業所得", 1_350_000),)))
+    assert adult.total == unknown_age.total > 0
+
+
+def test_the_age_of_majority_follows_the_reform() -> None:
+    """19 on the 賦課期日: a 未成年者 for 令和4年度 (2022-01-01, 成年 20), an adult for
+    令和5年度 (2023-01-01, 成年 18) — one born on 2003-01-03 is 18 then 19."""
+    born = date(2003, 1, 3)
+    assert _minor_case(2022, born, 1_000_000).exempt_as_minor
+    assert not _minor_case(2023, born, 1_000_000).exempt_as_minor
+    # On 2023-01-01 one born on 2004-01-02 is 19, one born on 2005-01-03 is 17.
+    assert not _minor_case(2023, date(2004, 1, 2), 1_000_000).exempt_as_minor
+    assert _minor_case(2023, date(2005, 1, 3), 1_000_000).exempt_as_minor
+
+
+def test_the_limit_before_reiwa_3_is_1_25_million() -> None:
+    born = date(2002, 6, 1)  # 17 on 2020-01-01
+    assert _minor_case(2020, born, 1_250_000).exempt_as_minor
+    assert not _minor_case(2020, born, 1_250_001).exempt
+
+
+def test_a_married_minor_and_an_unknown_birth_date_are_taxed() -> None:
+    """A spouse on the record (here a 控除対象配偶者) means married on 31 December: an adult by
+    成年擬制 (令和4年度, before the reform). Without a birth date nobody is taken as a minor."""
+    born = date(2003, 5, 5)  # 18 on 2022-01-01
+    single = _minor_case(2022, born, 1_300_000)
+    married = _minor_case(2022, born, 1_300_000, spouse=Dependant(date(2004, 5, 5)))
+    assert single.exempt_as_minor
+    assert not married.exempt_as_minor and married.taxpayer_status == () and married.per_capita == (3_500, 1_500)
+    unknown = assess(TaxReturn(fiscal_year=2022, other_incomes=(("事業所得", 1_300_000),)))
+    assert not unknown.exempt and unknown.taxpayer_status == ()
+
+
+def test_a_minor_who_is_also_a_disabled_person_is_exempt_on_both_counts() -> None:
+    both = _minor_case(2026, date(2010, 1, 1), 1_300_000, disability="障害者")
+    assert both.exempt and both.exempt_as_minor and both.exempt_as_disabled_or_single
+    assert both.taxpayer_status == ("障害者", "未成年者")

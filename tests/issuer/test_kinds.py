@@ -389,7 +389,8 @@ def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, 
     kobe["tax_records"] = [record]
     kato = doc["municipalities"][0]
     kato["tax_records"].append(dict(record, resident="R002"))
-    kato["tax_records"].append({"resident": "R003", "fiscal_year": 2025, "salary_revenue": 1_300_000,
+    # 佐藤 花子 (R010, 74 on 31 December 2024) studies; 𠮷郎 (R003, 14) would be a 未成年者.
+    kato["tax_records"].append({"resident": "R010", "fiscal_year": 2025, "salary_revenue": 1_300_000,
                                 "working_student": True})
     doc["municipalities"].append(kobe)
     w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -416,7 +417,7 @@ def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, 
             assert (calc, adj, levy) == ((91_200, 22_800), (2_000, 500), (81_200, 20_300))
             assert "神戸市長" in text
     # The 勤労学生: 給与収入 1,300,000 → 給与所得 750,000 (550,000 minimum in 令和6年分), the limit.
-    text = text_of(svc.issue_certificate(req("T-student", "zeimu", 300, link="link-R003", tax_kind="shotoku",
+    text = text_of(svc.issue_certificate(req("T-student", "zeimu", 300, link="link-R010", tax_kind="shotoku",
                                              year=2025)).document, tmp_path)
     taxable = (750_000 - 260_000 - 430_000) // 1000 * 1000
     base = min(50_000 + 10_000, taxable)
@@ -424,6 +425,47 @@ def test_tax_certificate_of_a_designated_city_and_a_working_student(world: Any, 
     assert "勤労学生控除260,000円" in text and "本人該当区分勤労学生" in text
     assert f"課税標準額{taxable:,}円" in text
     assert f"所得割額{levy[0]:,}円{levy[1]:,}円{sum(levy):,}円" in text
+
+
+def test_tax_certificate_of_a_minor_takes_the_birth_date_of_the_resident_record(world: Any, tmp_path: Path) -> None:
+    """地方税法 295条 ①二: the tax record carries no birth date; the issuer takes the resident's.
+    𠮷郎 (R003, born 2010-01-20: 14 on 1 January 2025) with 1,350,000 円 of 事業所得 is a
+    未成年者 and 非課税 for 令和7年度; the same record for 葛子 (R002, 42) is taxed in full, and
+    so is 𠮷郎's with one yen more. Computed here."""
+    svc, w, doc = world
+    kato = doc["municipalities"][0]
+    for resident, amount in (("R003", 1_350_000), ("R002", 1_350_000)):
+        kato["tax_records"].append({"resident": resident, "fiscal_year": 2025,
+                                    "incomes": [{"kind": "事業所得", "amount": amount}]})
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    note = "未成年者（前年の合計所得金額135万円以下）のため非課税"
+
+    def issue(serial: str, link: str) -> str:
+        return text_of(svc.issue_certificate(req(serial, "zeimu", 300, link=link, tax_kind="shotoku",
+                                                 year=2025)).document, tmp_path)
+
+    minor = issue("T-minor", "link-R003")
+    assert "山田𠮷郎" in minor and "平成22年1月20日" in minor
+    assert "所得・非課税証明書" in minor and note in minor and "本人該当区分未成年者" in minor
+    assert "年税額非課税" in minor and "均等割額非課税非課税非課税" in minor
+
+    def taxed(total: int) -> tuple[int, int]:
+        # 令和7年度: 基礎控除 430,000; 調整控除 on 50,000 (課税標準額 ≤ 2,000,000); 均等割 3,000 + 1,000.
+        taxable = (total - 430_000) // 1000 * 1000
+        return ((taxable * 6 // 100 - 1_500) // 100 * 100 + 3_000, (taxable * 4 // 100 - 1_000) // 100 * 100 + 1_000)
+
+    adult = issue("T-adult", "link-R002")
+    city, pref = taxed(1_350_000)
+    assert "所得・課税証明書" in adult and note not in adult and "本人該当区分該当なし" in adult
+    assert f"合計{city:,}円{pref:,}円{city + pref:,}円" in adult and f"年税額{city + pref + 1_000:,}円" in adult
+    kato["tax_records"][-2]["incomes"][0]["amount"] = 1_350_001
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    over = issue("T-minor-over", "link-R003")
+    city, pref = taxed(1_350_001)
+    assert "所得・課税証明書" in over and note not in over and "本人該当区分未成年者" in over
+    assert f"年税額{city + pref + 1_000:,}円" in over
 
 
 def test_nozei_of_a_designated_city_takes_its_own_total(world: Any, tmp_path: Path) -> None:

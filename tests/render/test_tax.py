@@ -326,3 +326,75 @@ def test_working_student(test_seal: SealKit, tmp_path: Path) -> None:
     flat, lines = read(s.tax_shotoku(assessment=assess(TaxReturn(fiscal_year=2026, salary_revenue=1_500_001,
                                                                  working_student=True))), test_seal, tmp_path)
     assert "勤労学生" not in flat and has(lines, "本人該当区分該当なし")
+
+
+def _single_taxpayer(fiscal_year: int, total: int) -> tuple[int, int, int]:
+    """(市町村民税, 道府県民税, 年税額) of one with ``total`` of 事業所得 and no deductions but
+    基礎控除 (430,000 円 from 令和3年度), by the published rules: 6 % / 4 %, 調整控除 on
+    the 基礎控除's 差 50,000 円 (課税標準額 ≤ 2,000,000), 均等割 with the 復興特別加算 in
+    平成26〜令和5年度, 森林環境税 from 令和6年度."""
+    taxable = (total - 430_000) // 1000 * 1000
+    assert 50_000 <= taxable <= 2_000_000
+    city = (taxable * 6 // 100 - 50_000 * 3 // 100) // 100 * 100
+    pref = (taxable * 4 // 100 - 50_000 * 2 // 100) // 100 * 100
+    per_capita = (3_500, 1_500) if fiscal_year <= 2023 else (3_000, 1_000)
+    forest = 1_000 if fiscal_year >= 2024 else 0
+    return city + per_capita[0], pref + per_capita[1], city + pref + sum(per_capita) + forest
+
+
+@pytest.mark.parametrize(
+    ("fiscal_year", "born", "business", "minor", "exempt"),
+    [
+        # 令和8年度 (賦課期日 2026-01-01, 成年 18): born 2008-01-03 is 17, born 2008-01-02 is 18
+        # (an age is reached at the end of the day before the birthday).
+        (2026, date(2008, 1, 3), 1_350_000, True, True),
+        (2026, date(2008, 1, 3), 1_350_001, True, False),
+        (2026, date(2008, 1, 2), 1_350_000, False, False),
+        # 19 on the 賦課期日: a 未成年者 in 令和4年度 (2022-01-01, 成年 20), not in 令和5年度 (成年 18).
+        (2022, date(2003, 1, 3), 1_000_000, True, True),
+        (2023, date(2004, 1, 3), 1_000_000, False, False),
+    ],
+)
+def test_a_minor_up_to_1_35_million_is_exempt_and_says_why(
+        test_seal: SealKit, tmp_path: Path, fiscal_year: int, born: date, business: int, minor: bool,
+        exempt: bool) -> None:
+    """地方税法 295条 ①二: a 未成年者 on 1 January of the 年度 with a 前年の合計所得金額 of at
+    most 1,350,000 円 is 非課税 (均等割 and 所得割); over it, or an adult, is taxed in full."""
+    from kofu.domain.tax import TaxReturn, assess
+
+    raw = TaxReturn(fiscal_year=fiscal_year, other_incomes=(("事業所得", business),), birth_date=born)
+    doc = s.tax_shotoku(fiscal_year=fiscal_year, birth_date=born, assessment=assess(raw))
+    flat, lines = read(doc, test_seal, tmp_path)
+    assert to_wareki(born) in flat  # the birth date printed is the one assessed
+    assert has(lines, f"総所得金額等{_y(business)}")
+    assert has(lines, "本人該当区分未成年者" if minor else "本人該当区分該当なし")
+    note = "未成年者（前年の合計所得金額135万円以下）のため非課税"
+    if exempt:
+        assert "所得・非課税証明書" in flat and note in flat
+        assert has(lines, "所得割額非課税非課税非課税") and has(lines, "均等割額非課税非課税非課税")
+        assert has(lines, "年税額非課税")
+    else:
+        city, pref, total = _single_taxpayer(fiscal_year, business)
+        assert "所得・課税証明書" in flat and "非課税" not in flat
+        assert has(lines, f"合計{_y(city)}{_y(pref)}{_y(city + pref)}") and has(lines, f"年税額{_y(total)}")
+
+
+def test_a_minor_before_reiwa_3_is_told_that_years_limit(test_seal: SealKit, tmp_path: Path) -> None:
+    from kofu.domain.tax import TaxReturn, assess
+
+    born = date(2002, 6, 1)  # 17 on 2020-01-01
+    raw = TaxReturn(fiscal_year=2020, other_incomes=(("事業所得", 1_250_000),), birth_date=born)
+    flat, lines = read(s.tax_shotoku(fiscal_year=2020, birth_date=born, assessment=assess(raw)), test_seal, tmp_path)
+    assert has(lines, "年税額非課税")
+    assert "未成年者（前年の合計所得金額125万円以下）のため非課税" in flat and "135万円" not in flat
+
+
+def test_a_disabled_minor_gets_one_note_naming_both(test_seal: SealKit, tmp_path: Path) -> None:
+    from kofu.domain.tax import TaxReturn, assess
+
+    born = date(2009, 7, 7)
+    raw = TaxReturn(fiscal_year=2026, other_incomes=(("事業所得", 1_200_000),), birth_date=born, disability="障害者")
+    flat, lines = read(s.tax_shotoku(birth_date=born, assessment=assess(raw)), test_seal, tmp_path)
+    assert has(lines, "本人該当区分障害者・未成年者") and has(lines, "年税額非課税")
+    assert flat.count("のため非課税") == 1
+    assert "障害者・寡婦・ひとり親・未成年者（前年の合計所得金額135万円以下）のため非課税" in flat

@@ -220,6 +220,7 @@ def tax_record(person: Person, year: int, household: Household | None = None) ->
         fiscal_year=year, salary_revenue=salary, deductions=tuple(deductions),
         spouse=Dependant(spouse.birth_date) if spouse else None,
         dependants=tuple(Dependant(c.birth_date) for c in children), tax_credits=tuple(credits),
+        birth_date=person.birth_date,
     )).total
     # 普通徴収 in four 期; the latest year has its first two 期 paid.
     dues = [date(year, 6, 30), date(year, 8, 31), date(year, 10, 31), date(year + 1, 1, 31)]

@@ -53,9 +53,21 @@ the old law) and ひとり親 from 令和10年度 (the 令和8年度 改正 rais
 of 19〜22 whose 合計所得金額 is over the 扶養 limit up to 1,230,000 円 gives
 450,000 円 stepping down to 30,000 円.
 
-Not modelled: 未成年者 (its 非課税), 分離課税. Those records must be computed
-by the municipality's own system and are refused by :func:`assess` only when
-the figures themselves are impossible.
+A 未成年者 on the 賦課期日 (1 January of the 年度) is 非課税 altogether on the
+same 295条 ①二 limit. The taxpayer's birth date (``birth_date``, from the
+resident record) decides it: under 20 on a 賦課期日 before 1 April 2022, under
+18 from then (民法 4条 as amended by 平成30年法律第59号; 令和5年度 is the first
+賦課期日 after it), the age reached at the end of the day before the birthday,
+so one born on 2 January is a year older on 1 January. A taxpayer the record
+gives a spouse (控除対象配偶者 or 配偶者特別控除: married on 31 December) is
+no 未成年者: before 1 April 2022 by 婚姻による成年擬制 (旧民法 753条), after it
+by the same 改正法's 附則 2条 ③ and 3条 (the marriages it still allows and
+those made before it keep the 成年擬制). A married minor the record does not
+show as married is the municipality's to handle.
+
+Not modelled: 分離課税. Those records must be computed by the municipality's
+own system and are refused by :func:`assess` only when the figures themselves
+are impossible.
 """
 
 from __future__ import annotations
@@ -176,6 +188,9 @@ class TaxReturn:
     """勤労学生 (所得税法 2条 ①三十二): the student's status; the income limit is applied here."""
     designated_city: bool = False
     """The taxpayer lives in a 指定都市 (see :func:`is_designated_city`): 8 % / 2 % from 平成30年度."""
+    birth_date: date | None = None
+    """The taxpayer's birth date (the resident record's), for the 未成年者 of 地方税法 295条 ①二;
+    None: not known, and the taxpayer is taken as an adult."""
 
 
 @dataclass(frozen=True)
@@ -216,15 +231,18 @@ class ResidentTax:
     per_capita_exempt: bool
     taxpayer_status: tuple[str, ...] = ()
     """本人該当区分: 障害者 / 特別障害者, 寡婦, ひとり親 (寡婦 and ひとり親 only within
-    their 5,000,000 円 limit: above it the taxpayer is neither)."""
+    their 5,000,000 円 limit: above it the taxpayer is neither), 勤労学生, 未成年者 (on the
+    賦課期日, whatever the income)."""
     disabled_dependants: tuple[tuple[str, int], ...] = ()
     """障害者 among the 同一生計配偶者 and the 扶養親族: (kind, count), kinds present only."""
     exempt_as_disabled_or_single: bool = False
-    """非課税 by 地方税法 295条 ①二 (障害者・寡婦・ひとり親, 合計所得金額 ≤ 1,350,000 円)."""
+    """非課税 by 地方税法 295条 ①二 as a 障害者・寡婦・ひとり親 (合計所得金額 ≤ 1,350,000 円)."""
     rates: tuple[int, int] = (MUNICIPAL_RATE, PREFECTURAL_RATE)
     """所得割 rates applied, percent: (6, 4), or (8, 2) in a 指定都市 from 平成30年度."""
     specified_relatives: int = 0
     """Relatives giving a 特定親族特別控除 (19〜22, above the 扶養 limit; not 扶養親族)."""
+    exempt_as_minor: bool = False
+    """非課税 by 地方税法 295条 ①二 as a 未成年者 on the 賦課期日 (合計所得金額 ≤ 1,350,000 円)."""
 
     @property
     def municipal(self) -> int:
@@ -279,9 +297,27 @@ def specified_relative_deduction(fiscal_year: int, relative_income: int) -> tupl
 
 
 def status_exemption_limit(fiscal_year: int) -> int:
-    """地方税法 295条 ①二: the 前年の合計所得金額 up to which a 障害者・寡婦・ひとり親 is 非課税
+    """地方税法 295条 ①二: the 前年の合計所得金額 up to which a 障害者・未成年者・寡婦・ひとり親 is 非課税
     (1,350,000 円 from 令和3年度, 1,250,000 円 before)."""
     return 1_350_000 if fiscal_year >= SINGLE_PARENT_FROM else 1_250_000
+
+
+MAJORITY_REFORM: Final = date(2022, 4, 1)
+"""成年年齢 18 from this day (民法の一部を改正する法律, 平成30年法律第59号); 20 before."""
+
+
+def age_of_majority(on: date) -> int:
+    """成年年齢 on ``on``: 20 before 1 April 2022, 18 from then."""
+    return 18 if on >= MAJORITY_REFORM else 20
+
+
+def is_minor(born: date, fiscal_year: int, *, married: bool = False) -> bool:
+    """Whether one born on ``born`` is a 未成年者 on the 賦課期日 of ``fiscal_year`` (1 January).
+
+    ``married``: married by then, so an adult (成年擬制; see the module's docstring)."""
+    assessment_day = date(fiscal_year, 1, 1)
+    return not married and _age_on(born, assessment_day) < age_of_majority(assessment_day)
+
 
 def _floor(amount: int, unit: int) -> int:
     return amount // unit * unit
@@ -342,12 +378,18 @@ def dependant_income_limit(fiscal_year: int) -> int:
     return 380_000
 
 
+def _age_on(born: date, day: date) -> int:
+    """Age on ``day`` as the laws count it: under 年齢計算ニ関スル法律 an age is reached at the
+    end of the day before the birthday (28 February for one born on 29 February), so it is
+    the age counted naively on the day after ``day``."""
+    after = day + timedelta(days=1)
+    return after.year - born.year - ((after.month, after.day) < (born.month, born.day))
+
+
 def _age(born: date, income_year: int) -> int:
-    """Age on 31 December of ``income_year``, as the tax laws count it: under 年齢計算ニ関スル法律
-    an age is reached at the end of the day before the birthday, so one born on 1 January is a
-    year older on 31 December (国税庁: 令和7年分 特定扶養親族 born 平成15年1月2日〜平成19年1月1日)."""
-    on = date(income_year + 1, 1, 1)
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    """Age on 31 December of ``income_year``: one born on 1 January is a year older on
+    31 December (国税庁: 令和7年分 特定扶養親族 born 平成15年1月2日〜平成19年1月1日)."""
+    return _age_on(born, date(income_year, 12, 31))
 
 
 def dependant_kind(d: Dependant, income_year: int) -> str:
@@ -486,13 +528,16 @@ def assess(r: TaxReturn) -> ResidentTax:
     sal -= adjustment_income
     incomes = ((("給与所得", sal),) if r.salary_revenue else ()) + tuple(r.other_incomes)
     total = sum(v for _, v in incomes)
-    # 2. 非課税: by the household's 非課税限度額, or as a 障害者・寡婦・ひとり親.
+    # 2. 非課税: by the household's 非課税限度額, or as a 障害者・未成年者・寡婦・ひとり親.
     persons = 1 + (spouse is not None) + len(deps)
     income_limit, per_capita_limit = nontaxable_limits(r.fiscal_year, persons, r.grade)
-    status_exempt = bool(r.disability or r.widow or r.single_parent) and total <= status_exemption_limit(
-        r.fiscal_year)
-    income_exempt = total <= income_limit or status_exempt
-    per_capita_exempt = total <= per_capita_limit or status_exempt
+    within_status_limit = total <= status_exemption_limit(r.fiscal_year)
+    status_exempt = bool(r.disability or r.widow or r.single_parent) and within_status_limit
+    # A spouse on the record (控除対象配偶者 or 配偶者特別控除) means married on 31 December.
+    minor = r.birth_date is not None and is_minor(r.birth_date, r.fiscal_year, married=r.spouse is not None)
+    minor_exempt = minor and within_status_limit
+    income_exempt = total <= income_limit or status_exempt or minor_exempt
+    per_capita_exempt = total <= per_capita_limit or status_exempt or minor_exempt
     # 3. Deductions.
     deductions = list(r.deductions)
     diff = 50_000  # 基礎控除's difference
@@ -589,11 +634,13 @@ def assess(r: TaxReturn) -> ResidentTax:
         per_capita_exempt=per_capita_exempt,
         taxpayer_status=tuple(x for x in (r.disability, "寡婦" if r.widow and single_ok else None,
                                           "ひとり親" if r.single_parent and single_ok else None,
-                                          "勤労学生" if student_ok else None) if x),
+                                          "勤労学生" if student_ok else None,
+                                          "未成年者" if minor else None) if x),
         disabled_dependants=tuple((k, disabled.count(k)) for k in DISABILITY_KINDS if k in disabled),
         exempt_as_disabled_or_single=status_exempt,
         rates=(rate_m, rate_p),
         specified_relatives=len(specified),
+        exempt_as_minor=minor_exempt,
     )
 
 

@@ -243,7 +243,7 @@ def tax_document(
     local, prefectural = _tax_labels(str(head["municipality_name"]), address)
     designated = is_designated_city(str(head["municipality_code"]))  # 8 % / 2 % (kofu.domain.tax)
     try:
-        assessment = assess(tax_return(record, fiscal_year, designated_city=designated))
+        assessment = assess(tax_return(record, fiscal_year, designated_city=designated, birth_date=holder.birth_date))
         lines = tax_lines(record, fiscal_year, assessment) if tax_kind == "nozei" else []
     except (TaxRuleError, ValueError, KeyError) as e:
         raise DocumentUnprintable(f"the tax record cannot be assessed: {e}") from e

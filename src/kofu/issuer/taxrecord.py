@@ -28,9 +28,12 @@ def _dependant(d: dict[str, Any]) -> Dependant:
     )
 
 
-def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool = False) -> TaxReturn:
+def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool = False,
+               birth_date: date | None = None) -> TaxReturn:
     """The raw figures of a stored record (``data`` as the importer stored it);
-    ``designated_city``: the municipality is a 指定都市 (its 団体コード, not the record, says so)."""
+    ``designated_city``: the municipality is a 指定都市 (its 団体コード, not the record, says so);
+    ``birth_date``: the taxpayer's, from the resident record (the tax record does not carry it),
+    for the 未成年者 非課税; None (as at import, which checks records one by one) takes an adult."""
     spouse = data.get("spouse")
     return TaxReturn(
         fiscal_year=fiscal_year,
@@ -46,6 +49,7 @@ def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool 
         single_parent=data.get("single_parent"),
         working_student=bool(data.get("working_student", False)),
         designated_city=designated_city,
+        birth_date=birth_date,
     )
 
 

@@ -31,10 +31,18 @@ SENTENCE = "上記のとおり相違ないことを証明する。"
 
 
 
-def exempt_note(fiscal_year: int) -> str:
-    """Why a 障害者・寡婦・ひとり親 is 非課税, with the year's limit (寡夫 before 令和3年度, ひとり親 since)."""
-    who = "障害者・寡婦・ひとり親" if fiscal_year >= SINGLE_PARENT_FROM else "障害者・寡婦・寡夫"
-    return f"{who}（前年の合計所得金額{status_exemption_limit(fiscal_year) // 10_000}万円以下）のため非課税"
+def exempt_note(fiscal_year: int, *, status: bool = True, minor: bool = False) -> str:
+    """Why a 障害者・寡婦・ひとり親 (``status``) or a 未成年者 (``minor``) is 非課税 (地方税法
+    295条 ①二), with the year's limit (寡夫 before 令和3年度, ひとり親 since); one note for both."""
+    who = []
+    if status:
+        who.append("障害者・寡婦・ひとり親" if fiscal_year >= SINGLE_PARENT_FROM else "障害者・寡婦・寡夫")
+    if minor:
+        who.append("未成年者")
+    if not who:
+        return ""
+    return f"{'・'.join(who)}（前年の合計所得金額{status_exemption_limit(fiscal_year) // 10_000}万円以下）のため非課税"
+
 
 def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> dict[str, Any]:
     t = doc.assessment
@@ -88,7 +96,7 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
         "status": status,
         "disabled": f"{sum(n for _, n in t.disabled_dependants)}人" + (f"（{'・'.join(disabled)}）" if disabled else ""),
         # 地方税法 295条 ①二: why a household over the 非課税限度額 is 非課税.
-        "exempt_note": exempt_note(t.fiscal_year) if t.exempt_as_disabled_or_single else "",
+        "exempt_note": exempt_note(t.fiscal_year, status=t.exempt_as_disabled_or_single, minor=t.exempt_as_minor),
         "tax_columns": [m_label, p_label],
         "taxes": taxes,
         # 森林環境税 from 令和6年度 only; 非課税 with the 均等割.
