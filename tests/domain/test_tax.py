@@ -546,3 +546,100 @@ def test_a_minor_who_is_also_a_disabled_person_is_exempt_on_both_counts() -> Non
     both = _minor_case(2026, date(2010, 1, 1), 1_300_000, disability="障害者")
     assert both.exempt and both.exempt_as_minor and both.exempt_as_disabled_or_single
     assert both.taxpayer_status == ("障害者", "未成年者")
+
+
+# ---------------------------------------------------------------- 定額減税 (令和6年度)
+# 令和6年度 (令和5年中の所得): 10,000 円 for the taxpayer, the 控除対象配偶者 and each 扶養親族
+# (年少 included), 6,000 円 to the 市町村民税 and 4,000 円 to the 道府県民税 (8,000 / 2,000 in a
+# 指定都市), taken off the 所得割 after the 調整控除 and the other 税額控除, never below 0.
+
+def _kasai(fiscal_year: int, **changes: Any) -> TaxReturn:
+    """給与収入 5,000,000 円, 社会保険料 700,000 円, a spouse without income and two children
+    under 16 (the d-shotoku24 household's shape)."""
+    raw: dict[str, Any] = {
+        "fiscal_year": fiscal_year, "salary_revenue": 5_000_000, "deductions": (("社会保険料控除", 700_000),),
+        "spouse": Dependant(date(1985, 4, 1)), "dependants": (Dependant(date(2012, 5, 1)), Dependant(date(2016, 9, 1))),
+    }
+    return TaxReturn(**{**raw, **changes})
+
+
+def test_flat_reduction_of_a_household_of_four() -> None:
+    # 給与所得 5,000,000 × 80 % − 440,000 = 3,560,000; 配偶者控除 330,000, 年少 0, 基礎 430,000:
+    # 課税標準額 3,560,000 − 700,000 − 760,000 = 2,100,000. 調整控除: 差 50,000 + 50,000 = 100,000,
+    # less (2,100,000 − 2,000,000) → the 50,000 floor: 1,500 / 1,000.
+    t = assess(_kasai(2024))
+    assert t.taxable_income == 2_100_000
+    after = (2_100_000 * 6 // 100 - 1_500, 2_100_000 * 4 // 100 - 1_000)
+    assert t.flat_reduction == (4 * 6_000, 4 * 4_000)
+    assert t.income_levy == ((after[0] - 24_000) // 100 * 100, (after[1] - 16_000) // 100 * 100) == (100_500, 67_000)
+    # 均等割 and 森林環境税 are not reduced.
+    assert t.per_capita == (3_000, 1_000) and t.forest_tax == 1_000
+    assert t.total == 100_500 + 67_000 + 5_000
+    # After the other 税額控除: 100,000 円 of 住宅借入金等特別税額控除 (60,000 / 40,000) first.
+    u = assess(_kasai(2024, tax_credits=(("住宅借入金等特別税額控除", 100_000),)))
+    assert u.credits == (60_000, 40_000) and u.flat_reduction == (24_000, 16_000)
+    assert u.income_levy == (after[0] - 60_000 - 24_000, after[1] - 40_000 - 16_000)
+
+
+def test_flat_reduction_in_a_designated_city_is_split_8_to_2() -> None:
+    t = assess(_kasai(2024, designated_city=True))
+    assert t.rates == (8, 2) and t.flat_reduction == (4 * 8_000, 4 * 2_000)
+    # 調整控除 4 % / 1 % of the 50,000 floor.
+    assert t.income_levy == (2_100_000 * 8 // 100 - 2_000 - 32_000, 2_100_000 * 2 // 100 - 500 - 8_000)
+
+
+@pytest.mark.parametrize(("business", "flat"), [(18_050_000, (6_000, 4_000)), (18_050_001, (0, 0))])
+def test_flat_reduction_ends_above_18_05_million(business: int, flat: tuple[int, int]) -> None:
+    t = assess(TaxReturn(fiscal_year=2024, other_incomes=(("事業所得", business),)))
+    # Both: 課税標準額 (− 基礎控除 430,000) 17,620,000; 調整控除 at its 50,000 floor.
+    assert t.taxable_income == 17_620_000 and t.adjustment == (1_500, 1_000)
+    assert t.flat_reduction == flat
+    assert t.income_levy == (1_057_200 - 1_500 - flat[0], 704_800 - 1_000 - flat[1])
+
+
+def test_flat_reduction_never_takes_the_levy_below_zero() -> None:
+    # 事業所得 2,200,000 with a spouse and three 特定扶養親族 (19〜22): over the 所得割 limit of five
+    # (350,000 × 5 + 100,000 + 320,000 = 2,170,000). 控除 330,000 + 3 × 450,000 + 430,000 =
+    # 2,110,000: 課税標準額 90,000, 所得割 5,400 / 3,600 less 調整控除 (5 % of 90,000) 2,700 / 1,800.
+    t = assess(TaxReturn(fiscal_year=2024, other_incomes=(("事業所得", 2_200_000),), spouse=Dependant(date(1970, 1, 1)),
+                         dependants=tuple(Dependant(date(y, 6, 1)) for y in (2002, 2003, 2004))))
+    assert not t.income_levy_exempt and t.taxable_income == 90_000
+    assert t.flat_reduction == (2_700, 1_800)  # capped at what is left, not 30,000 / 20,000
+    assert t.income_levy == (0, 0) and t.total == 5_000
+
+
+def test_no_flat_reduction_without_an_income_levy() -> None:
+    # 給与収入 1,000,000 alone: 給与所得 450,000, at both limits of one person: 非課税.
+    t = assess(TaxReturn(fiscal_year=2024, salary_revenue=1_000_000))
+    assert t.exempt and t.flat_reduction == (0, 0) and t.total == 0
+    # 給与収入 1,700,000 with a spouse: 給与所得 1,700,000 × 60 % + 100,000 = 1,120,000, at the 所得割
+    # limit of two (1,120,000) and over the 均等割 one (1,010,000): 均等割 only, nothing reduced.
+    u = assess(TaxReturn(fiscal_year=2024, salary_revenue=1_700_000, spouse=Dependant(date(1980, 1, 1))))
+    assert u.income_levy_exempt and not u.per_capita_exempt
+    assert u.flat_reduction == (0, 0) and u.total == 3_000 + 1_000 + 1_000
+
+
+@pytest.mark.parametrize("fiscal_year", [2023, 2025, 2026])
+def test_other_years_have_no_flat_reduction(fiscal_year: int) -> None:
+    t = assess(_kasai(fiscal_year))
+    assert t.flat_reduction == (0, 0)
+    assert t.income_levy == tuple((c - a - k) // 100 * 100 for c, a, k in zip(t.levy_computed, t.adjustment,
+                                                                            t.credits, strict=True))
+
+
+def test_a_spouse_of_a_taxpayer_over_10_million_counts_in_reiwa_7() -> None:
+    spouse = Dependant(date(1980, 1, 1))  # a 同一生計配偶者 (no income)
+    # 令和6年度: 合計所得金額 12,000,000 → no 控除対象配偶者; only the taxpayer counts.
+    assert assess(TaxReturn(fiscal_year=2024, other_incomes=(("事業所得", 12_000_000),), spouse=spouse)
+                  ).flat_reduction == (6_000, 4_000)
+    # 令和7年度 (令和6年中 12,000,000): 10,000 円 for that spouse.
+    t = assess(TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", 12_000_000),), spouse=spouse))
+    assert t.spouse is None and t.flat_reduction == (6_000, 4_000)
+    assert assess(TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", 12_000_000),), spouse=spouse,
+                            designated_city=True)).flat_reduction == (8_000, 2_000)
+    # Not for a 控除対象配偶者 (10,000,000 or less), a spouse above the 扶養 limit, or over 18,050,000.
+    for income, spouse_income in ((10_000_000, 0), (12_000_000, 480_001), (18_050_001, 0)):
+        u = assess(TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", income),),
+                             spouse=Dependant(date(1980, 1, 1), income=spouse_income)))
+        assert u.flat_reduction == (0, 0), (income, spouse_income)
+    assert assess(TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", 12_000_000),))).flat_reduction == (0, 0)

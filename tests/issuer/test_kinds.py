@@ -332,10 +332,49 @@ def test_tax_certificates(world: Any, tmp_path: Path, tax_kind: str) -> None:
             assert f"令和7年度{period}{due}{amount:,}円{paid:,}円{amount - paid:,}円" in text, period
         # 軽自動車税: 5/31/2025 is a Saturday.
         assert "軽自動車税(種別割)令和7年度全期令和7年6月2日10,800円10,800円0円" in text
+    assert "定額減税" not in text  # 令和7年度: only the spouse of a taxpayer over 10,000,000 円 has one
     assert_sealed(issued.document, tmp_path)
     # Recorded but not offered: 2023.
     with pytest.raises(BadRequest):
         svc.issue_certificate(req(f"T-{tax_kind}-old", "zeimu", 300, tax_kind=tax_kind, year=2023))
+
+
+@pytest.mark.parametrize("tax_kind", ["shotoku", "nozei"])
+def test_reiwa_6_tax_certificates_take_the_flat_reduction(world: Any, tmp_path: Path, tax_kind: str) -> None:
+    """令和6年度 (令和5年中の所得): the 定額減税 (特別税額控除) of 10,000 円 for the taxpayer, the
+    控除対象配偶者 and the 扶養親族, 6,000 円 to the 市民税 and 4,000 円 to the 県民税 each, taken
+    off the 所得割 after the 調整控除 and before the rounding to 100 円; the 納税証明書 follows."""
+    svc, _w, _doc = world
+    text = text_of(svc.issue_certificate(req(f"T6-{tax_kind}", "zeimu", 300, tax_kind=tax_kind, year=2024)).document,
+                   tmp_path)
+    assert "令和6年度" in text
+    # 令和5年分 給与所得控除 (3.6M〜6.6M band), as in 令和6年分; the student is 20 on 31 Dec 2023 (特定).
+    salary_income = 5_200_000 - (5_200_000 * 20 // 100 + 440_000)
+    deductions = 754_000 + 330_000 + 450_000 + 430_000
+    taxable = (salary_income + 80_000 - deductions) // 1000 * 1000
+    adjustment_base = min(50_000 + 50_000 + 180_000, taxable)
+    after = (taxable * 6 // 100 - adjustment_base * 3 // 100, taxable * 4 // 100 - adjustment_base * 2 // 100)
+    persons = 3  # 本人, 控除対象配偶者, one 扶養親族
+    flat = (6_000 * persons, 4_000 * persons)
+    levy = ((after[0] - flat[0]) // 100 * 100, (after[1] - flat[1]) // 100 * 100)
+    year_total = levy[0] + 3_000 + levy[1] + 1_000 + 1_000  # 均等割 without the 復興特別加算, 森林環境税
+    assert (taxable, levy, year_total) == (1_836_000, (83_700, 55_800), 144_500)
+    if tax_kind == "shotoku":
+        assert f"定額減税額{flat[0]:,}円{flat[1]:,}円{sum(flat):,}円" in text
+        assert text.index("税額控除額") < text.index("定額減税額") < text.index("所得割額", text.index("定額減税額"))
+        assert f"所得割額{levy[0]:,}円{levy[1]:,}円{sum(levy):,}円" in text
+        assert f"均等割額{3_000:,}円{1_000:,}円{4_000:,}円" in text
+        assert f"年税額{year_total:,}円" in text
+    else:
+        # Four 期 of the reduced 年税額: 36,000 円 each from 第2期, the rest in 第1期; 100,000 円 paid.
+        # 30 June 2024 is a Sunday, 31 August a Saturday: due the next business day.
+        share = year_total // 4 // 1000 * 1000
+        first = year_total - 3 * share
+        rows = [("第1期", "令和6年7月1日", first, first), ("第2期", "令和6年9月2日", share, share),
+                ("第3期", "令和6年10月31日", share, 100_000 - first - share), ("第4期", "令和7年1月31日", share, 0)]
+        for period, due, amount, paid in rows:
+            assert f"令和6年度{period}{due}{amount:,}円{paid:,}円{amount - paid:,}円" in text, period
+        assert f"合計{year_total + 10_800:,}円{100_000 + 10_800:,}円{year_total - 100_000:,}円" in text
 
 
 def test_tax_certificate_of_a_disabled_single_parent(world: Any, tmp_path: Path) -> None:

@@ -398,3 +398,26 @@ def test_a_disabled_minor_gets_one_note_naming_both(test_seal: SealKit, tmp_path
     assert has(lines, "本人該当区分障害者・未成年者") and has(lines, "年税額非課税")
     assert flat.count("のため非課税") == 1
     assert "障害者・寡婦・ひとり親・未成年者（前年の合計所得金額135万円以下）のため非課税" in flat
+
+
+def test_flat_reduction_row(test_seal: SealKit, tmp_path: Path) -> None:
+    """定額減税額: on every 令和6年度 certificate (非課税 with the 所得割), and in 令和7年度 for the
+    同一生計配偶者 of a taxpayer over 10,000,000 円 (no 控除対象配偶者, so none in 令和6年度)."""
+    from kofu.domain.tax import Dependant, TaxReturn, assess
+
+    _text, lines = read(s.tax_shotoku(exempt=True, fiscal_year=2024), test_seal, tmp_path)
+    assert has(lines, "定額減税額非課税非課税非課税") and has(lines, "年税額非課税")
+    # 令和7年度, 事業所得 12,000,000 (令和6年中) and a spouse without income: 基礎控除 430,000 only,
+    # 課税標準額 11,570,000; 調整控除 at its 50,000 floor; 10,000 円 split 6,000 / 4,000.
+    raw = TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", 12_000_000),), spouse=Dependant(date(1980, 1, 1)))
+    taxable = 12_000_000 - 430_000
+    levy = (taxable * 6 // 100 - 1_500 - 6_000) // 100 * 100, (taxable * 4 // 100 - 1_000 - 4_000) // 100 * 100
+    _text, lines = read(s.tax_shotoku(assessment=assess(raw), fiscal_year=2025), test_seal, tmp_path)
+    assert has(lines, "控除対象配偶者無")
+    assert has(lines, f"定額減税額{_y(6_000)}{_y(4_000)}{_y(10_000)}")
+    assert has(lines, f"所得割額{_y(levy[0])}{_y(levy[1])}{_y(levy[0] + levy[1])}")
+    assert has(lines, f"年税額{_y(levy[0] + levy[1] + 3_000 + 1_000 + 1_000)}")
+    # 令和8年度: none, and no row.
+    text, _lines = read(s.tax_shotoku(assessment=assess(replace(raw, fiscal_year=2026)), fiscal_year=2026),
+                        test_seal, tmp_path)
+    assert "定額減税" not in text

@@ -31,6 +31,8 @@ year). The steps, in the order of 地方税法:
    rounded down to 100 円 and never below 0. A resident of a 指定都市 pays
    8 % / 2 % from 平成30年度 (the 県費負担教職員 transfer), the 調整控除 and
    the 税額控除 following at 4 % / 1 % and 8 : 2 (``designated_city``).
+   In 令和6年度 (and for one case in 令和7年度) the 定額減税 is taken last,
+   before the rounding (:func:`flat_reduction`).
 5. 均等割: 3,500 + 1,500 円 in 平成26〜令和5年度 (復興特別加算), otherwise
    3,000 + 1,000 円; 森林環境税 (国税, levied with 均等割) 1,000 円 from
    令和6年度.
@@ -243,6 +245,9 @@ class ResidentTax:
     """Relatives giving a 特定親族特別控除 (19〜22, above the 扶養 limit; not 扶養親族)."""
     exempt_as_minor: bool = False
     """非課税 by 地方税法 295条 ①二 as a 未成年者 on the 賦課期日 (合計所得金額 ≤ 1,350,000 円)."""
+    flat_reduction: tuple[int, int] = (0, 0)
+    """定額減税額 (特別税額控除, 令和6年度 and the 令和7年度 spouse case; see :func:`flat_reduction`),
+    already taken off ``income_levy``."""
 
     @property
     def municipal(self) -> int:
@@ -507,6 +512,40 @@ def per_capita_rates(fiscal_year: int) -> tuple[int, int, int]:
     return 3_000, 1_000, forest
 
 
+FLAT_REDUCTION_YEAR: Final = 2024
+"""令和6年度: the 定額減税 (特別税額控除 of 地方税法 附則 5条の8 ff., 令和6年度税制改正)."""
+FLAT_REDUCTION_SPOUSE_YEAR: Final = 2025
+"""令和7年度: the 定額減税 for a 同一生計配偶者 who was no 控除対象配偶者."""
+FLAT_REDUCTION_INCOME_LIMIT: Final = 18_050_000
+"""No 定額減税 for a 合計所得金額 over this (給与収入 about 20,000,000 円)."""
+FLAT_REDUCTION_PER_PERSON: Final = 10_000
+"""定額減税 per person counted, 市町村民税 and 道府県民税 together."""
+
+
+def flat_reduction(fiscal_year: int, total_income: int, *, deduction_spouse: bool, other_spouse: bool,
+                   dependants: int, rates: tuple[int, int]) -> tuple[int, int]:
+    """(市町村民税, 道府県民税) 定額減税 (特別税額控除) before it is capped at each 所得割.
+
+    令和6年度: 10,000 円 for the taxpayer, the 控除対象配偶者 (``deduction_spouse``) and
+    each 扶養親族 (``dependants``, 年少 included). 令和7年度: 10,000 円 when the taxpayer,
+    with a 合計所得金額 over 10,000,000 円, has a 同一生計配偶者 who is therefore no
+    控除対象配偶者 (``other_spouse``; left out of 令和6年度). None above a 合計所得金額 of
+    18,050,000 円 or in any other year. Each person's 10,000 円 is split as the 所得割
+    rates ``rates``: 6,000 / 4,000, or 8,000 / 2,000 in a 指定都市. 国外居住者 do not
+    count; the import carries no residence abroad, so every one listed counts.
+    """
+    if total_income > FLAT_REDUCTION_INCOME_LIMIT:
+        return 0, 0
+    if fiscal_year == FLAT_REDUCTION_YEAR:
+        persons = 1 + deduction_spouse + dependants
+    elif fiscal_year == FLAT_REDUCTION_SPOUSE_YEAR:
+        persons = int(other_spouse and total_income > 10_000_000)
+    else:
+        return 0, 0
+    municipal = FLAT_REDUCTION_PER_PERSON * rates[0] // (rates[0] + rates[1])
+    return municipal * persons, (FLAT_REDUCTION_PER_PERSON - municipal) * persons
+
+
 def assess(r: TaxReturn) -> ResidentTax:
     """The 個人住民税 of ``r``; TaxRuleError when the figures cannot be assessed."""
     income_year = r.fiscal_year - 1
@@ -605,10 +644,16 @@ def assess(r: TaxReturn) -> ResidentTax:
     credit_m = credit_total * rate_m // (rate_m + rate_p)
     after = (computed[0] - adjustment[0], computed[1] - adjustment[1])
     credits = (min(credit_m, after[0]), min(credit_total - credit_m, after[1]))
+    # 定額減税: after every other 税額控除, each capped at what is left of its 所得割.
+    left = (after[0] - credits[0], after[1] - credits[1])
+    flat = flat_reduction(r.fiscal_year, total, deduction_spouse=spouse_kind is not None,
+                          other_spouse=spouse is not None and spouse_kind is None, dependants=len(deps),
+                          rates=(rate_m, rate_p))
+    flat = (0, 0) if income_exempt else (min(flat[0], left[0]), min(flat[1], left[1]))
     if income_exempt:
         levy = (0, 0)
     else:
-        levy = (_floor(after[0] - credits[0], 100), _floor(after[1] - credits[1], 100))
+        levy = (_floor(left[0] - flat[0], 100), _floor(left[1] - flat[1], 100))
     # 5. 均等割 and 森林環境税.
     pm, pp, forest = per_capita_rates(r.fiscal_year)
     per_capita = (0, 0) if per_capita_exempt else (pm, pp)
@@ -641,6 +686,7 @@ def assess(r: TaxReturn) -> ResidentTax:
         rates=(rate_m, rate_p),
         specified_relatives=len(specified),
         exempt_as_minor=minor_exempt,
+        flat_reduction=flat,
     )
 
 

@@ -6,7 +6,7 @@ The income figures of a 年度 are those of the calendar year before it
 所得・課税証明書 prints the assessment :func:`kofu.domain.tax.assess` made
 (収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 障害者控除, 寡婦控除,
 ひとり親控除, 勤労学生控除 and 特定親族特別控除, 本人該当区分 and the 障害者 among the household,
-課税標準額, 所得割 with 調整控除 and 税額控除 (at 8 % / 2 % in a 指定都市), 均等割, 森林環境税,
+課税標準額, 所得割 with 調整控除, 税額控除 and 定額減税 (at 8 % / 2 % in a 指定都市), 均等割, 森林環境税,
 年税額); the 納税証明書 prints one line per 期.
 """
 
@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kofu.domain.tax import SINGLE_PARENT_FROM, per_capita_rates, status_exemption_limit
+from kofu.domain.tax import (
+    FLAT_REDUCTION_YEAR,
+    SINGLE_PARENT_FROM,
+    per_capita_rates,
+    status_exemption_limit,
+)
 from kofu.render._common import (
     calendar_year,
     compile_certificate,
@@ -77,6 +82,10 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
         row("算出所得割額", t.levy_computed, t.income_levy_exempt),
         row("調整控除額", t.adjustment, t.income_levy_exempt),
         row("税額控除額", t.credits, t.income_levy_exempt),
+        # 定額減税 (特別税額控除): every 令和6年度 certificate, so a receiver can tell the 所得割
+        # before it; in 令和7年度 only for the spouse case that has one.
+        *([row("定額減税額", t.flat_reduction, t.income_levy_exempt)]
+          if t.fiscal_year == FLAT_REDUCTION_YEAR or any(t.flat_reduction) else []),
         row("所得割額", t.income_levy, t.income_levy_exempt),
         row("均等割額", t.per_capita, t.per_capita_exempt),
         row("合計", (t.municipal, t.prefectural), t.exempt),
