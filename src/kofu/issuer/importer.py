@@ -477,7 +477,7 @@ def _tax_dependant(r: _Reader, kinds: tuple[str, ...]) -> dict[str, Any]:
 def _tax_record(tr: _Reader) -> dict[str, Any]:
     """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
     from kofu.domain.tax import DISABILITY_KINDS, SINGLE_PARENTS, TaxRuleError, assess
-    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, tax_lines, tax_return
+    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, is_computed_credit, tax_lines, tax_return
 
     t = tr.data
     year = tr.get("fiscal_year", int)
@@ -490,6 +490,11 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
     for j, (kind, _amount) in enumerate(deductions):
         if kind in COMPUTED_DEDUCTIONS:
             raise ImportError_(f"{tr.where('deductions')}[{j}].kind: {kind} is computed from "
+                               "spouse and dependants; remove it")
+    credits = tr.labelled("tax_credits", "kind", "amount")
+    for j, (kind, _amount) in enumerate(credits):
+        if is_computed_credit(kind):
+            raise ImportError_(f"{tr.where('tax_credits')}[{j}].kind: {kind} (定額減税) is computed from "
                                "spouse and dependants; remove it")
     spouse = t.get("spouse")
     taxes = []
@@ -510,7 +515,7 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
         "spouse": _tax_dependant(_Reader(spouse, tr.where("spouse")), DISABILITY_KINDS) if spouse is not None else None,
         "dependants": [_tax_dependant(_Reader(d, f"{tr.where('dependants')}[{k}]"), DISABILITY_KINDS)
                        for k, d in enumerate(tr.list("dependants", []))],
-        "tax_credits": tr.labelled("tax_credits", "kind", "amount"),
+        "tax_credits": credits,
         "grade": tr.get("grade", int, 1),
         "taxes": taxes,
     }

@@ -19,6 +19,13 @@ COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除
 """Deductions the issuer computes from the household; an import may not give them."""
 
 
+def is_computed_credit(kind: str) -> bool:
+    """Whether a 税額控除 of ``kind`` is the 定額減税 (特別税額控除), which the issuer computes
+    from the household (:func:`kofu.domain.tax.flat_reduction`): given as well, it would be
+    taken twice. 住宅借入金等特別税額控除 and the like are not it."""
+    return "定額減税" in kind or kind.startswith("特別税額控除")
+
+
 def _dependant(d: dict[str, Any]) -> Dependant:
     return Dependant(
         birth_date=date.fromisoformat(d["birth_date"]),
