@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -64,20 +65,29 @@ def _areas(word: np.ndarray, erode: int) -> tuple[np.ndarray, np.ndarray]:
     return inside, outside
 
 
-@pytest.mark.parametrize("where", ["back band", "front, below the certificate"])
-def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
+TINT_AREAS = ["back band", "front, below the certificate"]
+
+
+def _tint_area(where: str) -> tuple[int, tuple[float, float, float, float], np.ndarray]:
+    """A blank area of the tint: its page, its box (x, y, w, h in mm from the page's top left)
+    and where the word is in it (600 dpi, True = the word)."""
     if where == "back band":
-        page, box = 1, L.PANTOGRAPH_BOX
-        x, y, w, h = box.x, box.y, box.w, box.h
-        word600 = word_mask(_px(w, 600), _px(h, 600))
-    else:
-        # The front underlay covers the whole page from its top left corner; the area
-        # between 「以下余白」 and the certification block is blank paper.
-        page, x, y, w, h = 0, 15.0, 136.0, 180.0, 88.0
-        full = word_mask(_px(L.PAGE_W_MM, 600), _px(L.PAGE_H_MM, 600))
-        word600 = full[
-            _px(y, 600) : _px(y, 600) + _px(h, 600), _px(x, 600) : _px(x, 600) + _px(w, 600)
-        ]
+        box = L.PANTOGRAPH_BOX
+        return 1, (box.x, box.y, box.w, box.h), word_mask(_px(box.w, 600), _px(box.h, 600))
+    # The front underlay covers the whole page from its top left corner; the area
+    # between 「以下余白」 and the certification block is blank paper.
+    x, y, w, h = 15.0, 136.0, 180.0, 88.0
+    full = word_mask(_px(L.PAGE_W_MM, 600), _px(L.PAGE_H_MM, 600))
+    return (
+        0,
+        (x, y, w, h),
+        full[_px(y, 600) : _px(y, 600) + _px(h, 600), _px(x, 600) : _px(x, 600) + _px(w, 600)],
+    )
+
+
+@pytest.mark.parametrize("where", TINT_AREAS)
+def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
+    page, (x, y, w, h), word600 = _tint_area(where)
 
     copy = photocopy(jobs.genuine, page)  # 300 dpi, True = toner
     c = copy[_px(y, 300) : _px(y, 300) + _px(h, 300), _px(x, 300) : _px(x, 300) + _px(w, 300)]
@@ -92,6 +102,80 @@ def test_copy_shows_fukusha_original_does_not(jobs: Jobs, where: str) -> None:
     assert view_contrast <= 0.02, view_contrast
     # A light tint (it read grey at 0.78 before), yet a tint, not blank paper.
     assert 0.82 <= v[outside].mean() < 0.95, v[outside].mean()
+
+
+SCREEN_DPI = (72, 96, 150)
+"""Resolutions a receiver's PDF viewer draws a page at: 72 (100 % in points), 96 (Chrome's
+100 %), 150 (zoomed in)."""
+SCREEN_MEAN_DIFF = 0.02
+SCREEN_TEXTURE_RATIO = 1.8
+"""The word does not show on a screen when its mean is within SCREEN_MEAN_DIFF of the
+background's and its local texture (standard deviation over 5 x 5 screen pixels) at most
+SCREEN_TEXTURE_RATIO times the background's. Chosen by looking at renderings of candidate
+tints at 96 dpi (issue 14): at ratios of 3.5-5.3 (the tint of main) 「複写」 is plainly read
+all over the page; at 2.4 it is still made out; at 2.0 it is not read in pdfium's rendering
+but its outline shows faintly in poppler's; at 1.6-1.7 nothing shows in either. The word's
+mean alone differs by 0.005-0.03: it is its texture that shows."""
+
+
+def on_screen(pdf: bytes, page: int, dpi: int, viewer: str) -> np.ndarray:
+    """A page (0-based) as a PDF viewer draws it: grayscale, 0..1 (1 = white); ``viewer``
+    is pdfium (Chrome's PDF engine) or poppler (pdftoppm: evince, okular, most Linux viewers)."""
+    if viewer == "pdfium":
+        return render_page(pdf, page, dpi).astype(np.float32) / 255
+    require_tool("pdftoppm")
+    n = str(page + 1)
+    out = subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-f", n, "-l", n, "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    return np.asarray(Image.open(io.BytesIO(out)), np.float32) / 255
+
+
+def screen_contrast(img: np.ndarray, word600: np.ndarray) -> tuple[float, float]:
+    """How the word stands out in ``img`` (a screen rendering of the area ``word600`` maps,
+    0..1): its mean minus the background's, and its local texture over the background's
+    (mean standard deviation over 5 x 5 pixels). Pixels within 2 px of the word's edge are
+    neither."""
+    import cv2
+
+    h, w = img.shape
+    cover = cv2.resize(word600.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    k = np.ones((5, 5), np.uint8)
+    inside = cv2.erode((cover > 0.98).astype(np.uint8), k).astype(bool)
+    outside = ~cv2.dilate((cover > 0.02).astype(np.uint8), k).astype(bool)
+    mean = cv2.blur(img, (5, 5))
+    std = np.sqrt(np.maximum(cv2.blur(img * img, (5, 5)) - mean * mean, 0))
+    return (
+        float(img[inside].mean() - img[outside].mean()),
+        float(std[inside].mean() / max(float(std[outside].mean()), 1e-6)),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14, open: 「複写」 shows on screen by its texture (ratio 3.5-5.3). Tints whose "
+    "background carries the word's texture hide it (1.6-2.0) and keep the copy contrast, but "
+    "the photo verifier reads that texture as ink (untouched fronts flagged: bench pairs 5, "
+    "68, 70); see docs/certificates.md",
+)
+@pytest.mark.parametrize("where", TINT_AREAS)
+def test_fukusha_does_not_show_on_screen(jobs: Jobs, where: str) -> None:
+    page, (x, y, w, h), word600 = _tint_area(where)
+    shown = []
+    for viewer in ("pdfium", "poppler"):
+        for dpi in SCREEN_DPI:
+            img = on_screen(jobs.genuine, page, dpi, viewer)
+            area = img[
+                _px(y, dpi) : _px(y, dpi) + _px(h, dpi), _px(x, dpi) : _px(x, dpi) + _px(w, dpi)
+            ]
+            diff, texture = screen_contrast(area, word600)
+            if abs(diff) > SCREEN_MEAN_DIFF or texture > SCREEN_TEXTURE_RATIO:
+                shown.append(f"{viewer} {dpi} dpi: mean {diff:+.3f}, texture x{texture:.2f}")
+    assert not shown, shown
 
 
 def _latent_region(dpi: int) -> tuple[slice, slice, int]:

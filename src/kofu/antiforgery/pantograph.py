@@ -19,6 +19,18 @@ a gain below 1 for dots this small, so a page of lightness 0.85 (15 % ink)
 gives about 0.14; larger, sparser dots (0.47 mm every 1 mm) reach 0.16 at
 0.86 but show as strokes to the verifier (measured for issue 14).
 
+On a screen the word still shows (issue 14, open; tests/antiforgery/test_printjob.py::
+test_fukusha_does_not_show_on_screen, an expected failure): a viewer's box filter at
+72-150 dpi is about as wide as the copier's blur, so the big dots, which survive the
+copier, also stand out in texture (local standard deviation 3.5-5.3 times the
+background's in pdfium and poppler; the means differ by only 0.005-0.03). A background
+carrying the same texture below the copier's threshold (dithered blobs of the word dots'
+ink, density capped at 0.45-0.5, on the same grid, jittered by a pixel: ratio 2.0; patches
+of 75 % / 40 % density every 16 px: 1.6, copy contrast 0.17, lightness 0.835) hides the
+word, but the verifier then reads that texture in phone photos as ink: untouched fronts of
+the photo bench (pairs 5, 68, 70) were flagged (1.9-2.5; 1.1-1.3 with this pattern), and
+glare was no longer told from the paper (the paper's local maximum rose above 238).
+
 The glyphs come from the MJ font the certificates already use, thickened
 (Mincho strokes are thinner than the 12 px screen period).
 """
