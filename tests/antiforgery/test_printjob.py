@@ -16,6 +16,7 @@ from kofu.antiforgery.latent import _blossom, mark_mask
 from kofu.antiforgery.pantograph import word_mask
 from kofu.antiforgery.qr import parse_qr_text, verify_qr
 from kofu.antiforgery.simulate import photocopy, render_page, viewing
+from kofu.render.samples import BINDING
 from tests.conftest import require_tool
 
 from .conftest import SERIAL, Center, Jobs
@@ -30,7 +31,10 @@ def test_duplex_order_and_front_unchanged(jobs: Jobs) -> None:
     front = pypdfium2.PdfDocument(jobs.front)
     assert len(job) == 2 * len(front)
     # The front page still carries the certificate's text; the back carries none.
-    assert "兵庫県加東市社50番地" in job[0].get_textpage().get_text_range()
+    text = job[0].get_textpage().get_text_range()
+    assert "兵庫県加東市社50番地" in text
+    # The 64-hex order binding is not printed (it stays in the sealed front's keywords).
+    assert BINDING not in "".join(text.split()) and "照合番号" not in text
     assert job[1].get_textpage().get_text_range().strip() == ""
 
 
