@@ -54,6 +54,8 @@ def test_back_qr_reads_and_verifies(jobs: Jobs, center: Center) -> None:
     )
     # The municipality's name, from the sealed front's metadata, is signed with the rest.
     assert p.municipality_name == "加東市"
+    # So is the title the front prints (the sample is a 世帯全員 copy), from the same metadata.
+    assert p.title == "世帯全員の住民票の写し"
     # The altered certificate's text hashes differently.
     altered = zxingcpp.read_barcodes(render_page(jobs.altered, 1, 300))[0].text
     assert verify_qr(parse_qr_text(altered), center.jwks).fields_digest != p.fields_digest
