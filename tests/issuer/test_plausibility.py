@@ -254,6 +254,9 @@ def test_the_streamed_forms_refuse_the_same_records(world: Any, tmp_path: Path) 
     bad["municipalities"][0]["family_registers"][0]["persons"][3]["relationship"] = "子"
     with pytest.raises(ImportError_, match=re.escape(f"{REGISTER}.persons[3].relationship: unknown 続柄")):
         import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
+    bad["municipalities"][0]["households"][0]["members"][2]["became_resident_on"] = "2005-01-01"
+    with pytest.raises(ImportError_, match=re.escape(f"{HOUSEHOLD}.members[2].became_resident_on: 住民となった")):
+        import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
     assert _stored(svc.engine) == before
     diff = {"format": "kofu-issuer-difference/1", "municipalities": [
         {"code": "282286", "sequence": 1,

@@ -204,7 +204,7 @@ def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
     candidates = [
         ("証明書番号", "Serial", ("serial",)),
         ("市区町村", "Municipality", ("municipality_name", "municipality", "municipality_code")),
-        ("証明書の種類", "Kind", ("kind_name", "kind")),
+        ("証明書の種類", "Kind", ("title", "kind_name", "kind")),
         ("発行日", "Issued on", ("issued_on", "date", "issued")),
     ]
     for ja, en, names in candidates:
