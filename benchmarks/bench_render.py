@@ -72,7 +72,6 @@ def weasyprint_html(data: dict[str, Any], font: Path) -> str:
 <style>
 @font-face {{ font-family: MJ; src: url("{font.as_uri()}"); }}
 @page {{ size: A4; margin: 58mm 15mm 20mm 15mm;
-  @bottom-left {{ content: "照合番号 {e(data["binding"])}"; font-size: 5.5pt; }}
   @bottom-right {{ content: "{e(data["municipality_code"])}"; font-size: 7pt; }} }}
 body {{ font-family: MJ; font-size: 10pt; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 3mm; }}

@@ -112,3 +112,40 @@ def test_a_front_that_cannot_be_judged_is_reported_not_checked_and_exits_1(
     j = run(str(back), "--front", str(front), "--json", *keys(center))
     body = json.loads(j.stdout)
     assert j.returncode == 1 and body["qr_valid"] is True and body["tampered"] is None, j.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "title", "category"),
+    [("zeimu", "納税証明書", "各種税証明書"), ("koseki", "戸籍全部事項証明書", "戸籍証明書")],
+)
+def test_shows_the_title_the_certificate_prints(
+    center: Center, tmp_path: Path, kind: str, title: str, category: str
+) -> None:
+    """A receiver compares the title with the paper: 納税証明書, not the category 各種税証明書."""
+    from datetime import date
+
+    from kofu.antiforgery.printjob import compose_print_job
+    from kofu.render import render_koseki, render_tax, samples
+
+    front = (
+        render_tax(samples.tax_nozei()).pdf
+        if kind == "zeimu"
+        else render_koseki(samples.koseki()).pdf
+    )
+    job = compose_print_job(
+        front,
+        serial=SERIAL,
+        municipality="282286",
+        kind=kind,
+        issued_on=date(2026, 11, 21),
+        keyring=center.keyring,
+        signer=center.signer,
+    )
+    back = tmp_path / "back.jpg"
+    back.write_bytes(print_and_scan(job, 1, SCAN))
+    r = run(str(back), *keys(center))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{title}  証明書番号" in r.stdout and category not in r.stdout, r.stdout
+    assert "加東市（282286）  発行日 令和8年11月21日" in r.stdout, r.stdout
+    body = json.loads(run(str(back), "--json", *keys(center)).stdout)
+    assert (body["title"], body["kind_name"], body["kind"]) == (title, category, kind)

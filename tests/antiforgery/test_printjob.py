@@ -17,6 +17,7 @@ from kofu.antiforgery.latent import _blossom, mark_mask
 from kofu.antiforgery.pantograph import word_mask
 from kofu.antiforgery.qr import parse_qr_text, verify_qr
 from kofu.antiforgery.simulate import photocopy, render_page, viewing
+from kofu.render.samples import BINDING
 from tests.conftest import require_tool
 
 from .conftest import SERIAL, Center, Jobs
@@ -31,7 +32,10 @@ def test_duplex_order_and_front_unchanged(jobs: Jobs) -> None:
     front = pypdfium2.PdfDocument(jobs.front)
     assert len(job) == 2 * len(front)
     # The front page still carries the certificate's text; the back carries none.
-    assert "兵庫県加東市社50番地" in job[0].get_textpage().get_text_range()
+    text = job[0].get_textpage().get_text_range()
+    assert "兵庫県加東市社50番地" in text
+    # The 64-hex order binding is not printed (it stays in the sealed front's keywords).
+    assert BINDING not in "".join(text.split()) and "照合番号" not in text
     assert job[1].get_textpage().get_text_range().strip() == ""
 
 
@@ -51,6 +55,8 @@ def test_back_qr_reads_and_verifies(jobs: Jobs, center: Center) -> None:
     )
     # The municipality's name, from the sealed front's metadata, is signed with the rest.
     assert p.municipality_name == "加東市"
+    # So is the title the front prints (the sample is a 世帯全員 copy), from the same metadata.
+    assert p.title == "世帯全員の住民票の写し"
     # The altered certificate's text hashes differently.
     altered = zxingcpp.read_barcodes(render_page(jobs.altered, 1, 300))[0].text
     assert verify_qr(parse_qr_text(altered), center.jwks).fields_digest != p.fields_digest

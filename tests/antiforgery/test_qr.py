@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -42,6 +43,20 @@ def test_round_trip_through_qr_text(keydir: Path) -> None:
     text = qr_text(cose)
     assert text.startswith("KF1:") and len(text) < 300
     assert verify_qr(parse_qr_text(text), published_keys(keydir)) == PAYLOAD
+
+
+def test_printed_title_is_signed_and_optional(keydir: Path) -> None:
+    """The title travels signed (key 9); a QR printed before it still verifies without it."""
+    signer, jwks = QrSigner.load(keydir, "k2025"), published_keys(keydir)
+    titled = replace(PAYLOAD, municipality_name="加東市", title="戸籍全部事項証明書")
+    cose = sign_qr(titled, signer)
+    assert dict(cbor2.loads(cbor2.loads(cose).value[2]))[9] == "戸籍全部事項証明書"
+    assert verify_qr(cose, jwks) == titled
+    old = sign_qr(PAYLOAD, signer)
+    assert 9 not in dict(cbor2.loads(cbor2.loads(old).value[2]))
+    assert verify_qr(old, jwks).title is None
+    with pytest.raises(QrInvalid, match="wrong type"):
+        verify_qr(sign_qr(replace(PAYLOAD, title=7), signer), jwks)  # type: ignore[arg-type]
 
 
 def test_every_single_byte_change_is_rejected(keydir: Path) -> None:

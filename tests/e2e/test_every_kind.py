@@ -113,6 +113,8 @@ def issue_and_read(world: dict[str, Any], card: dict[str, Any], tmp_path: Path, 
     from kofu.domain.rules import KIND_NAMES_JA
 
     assert verdict["kind_name"] == KIND_NAMES_JA[summary["kind"]]
+    # The title as printed (納税証明書, 戸籍全部事項証明書 …), signed in the QR.
+    assert verdict["title"] and flat(verdict["title"]) in flat(text)
     assert verdict["municipality_name"] and flat(verdict["municipality_name"]) in flat(text)
     assert verdict["issued_on_wareki"] in flat(text) and verdict["certificate_number"] in flat(text)
     return summary, flat(text)

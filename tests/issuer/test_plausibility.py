@@ -26,6 +26,7 @@ from .test_kinds import _png, world  # noqa: F401  (the fixture)
 
 REGISTER = "municipalities[0].family_registers[0]"
 SEALS = "municipalities[0].seal_registrations"
+HOUSEHOLD = "municipalities[0].households[0]"
 
 
 def _seal(number: str, resident: str, registered: str, abolished: str | None = None) -> dict[str, Any]:
@@ -91,6 +92,30 @@ IMPOSSIBLE: list[tuple[str, Change, str, str]] = [
     ("two persons with one id",
      lambda k: _persons(k)[3].update(id="R001"),
      f"{REGISTER}.persons[3].id", "'R001' is also the id of persons[0]"),
+    ("a 住民票 resident before the birth",
+     lambda k: k["households"][0]["members"][2].update(became_resident_on="2005-01-01"),
+     f"{HOUSEHOLD}.members[2].became_resident_on", "住民となった年月日 平成17年1月1日 is before the resident's birth"),
+    ("a 住民票 address fixed before the birth",
+     lambda k: k["households"][0]["members"][2].update(address_since="2010-01-19"),
+     f"{HOUSEHOLD}.members[2].address_since", "住所を定めた年月日 平成22年1月19日 is before"),
+    ("a 附票 address before the birth",
+     lambda k: _persons(k)[3]["addresses"].insert(0, {"address": "兵庫県西脇市郷瀬町1番地", "since": "2000-01-01"}),
+     f"{REGISTER}.persons[3].addresses[0].since", "before the person's birth (平成22年1月20日)"),
+    ("a woman recorded as 長男",
+     lambda k: _persons(k)[2].update(relationship="長男"),
+     f"{REGISTER}.persons[2].relationship", "続柄 長男 is a son's, but persons[2] is a woman"),
+    ("a man recorded as 長女",
+     lambda k: _persons(k)[3].update(relationship="長女"),
+     f"{REGISTER}.persons[3].relationship", "続柄 長女 is a daughter's, but persons[3] is a man"),
+    ("two 長女 of the same parents",
+     lambda k: _persons(k)[3].update(relationship="長女", sex="female"),
+     f"{REGISTER}.persons[3].relationship", "長女 is also the 続柄 of persons[2], a child of the same parents"),
+    ("a 配偶者区分 without a 婚姻",
+     lambda k: _persons(k)[1].update(events=_persons(k)[1]["events"][:1]),
+     f"{REGISTER}.persons[1].spouse_role", "配偶者区分 妻 without a 婚姻 身分事項"),
+    ("a man as 妻",
+     lambda k: (_persons(k)[0].update(spouse_role="妻"), _persons(k)[1].update(spouse_role="夫")),
+     f"{REGISTER}.persons[0].spouse_role", "配偶者区分 妻, but persons[0] is a man"),
 ]
 
 
@@ -120,6 +145,11 @@ POSSIBLE: list[tuple[str, Change]] = [
     ("a woman married at 16 and a man at 18 before 令和4年4月1日",
      lambda k: (_persons(k)[0]["events"][1].update(date="1998-07-01"),
                 _persons(k)[1]["events"][1].update(date="1998-07-01"))),
+    # 葛子 is the 長女 of other parents (佐藤) in the same register.
+    ("a 長女 and a 二女 of the same parents",
+     lambda k: _persons(k)[3].update(relationship="二女", sex="female")),
+    ("a resident since the day of the birth",
+     lambda k: k["households"][0]["members"][2].update(became_resident_on="2010-01-20")),
     ("a woman 16 on 令和4年4月1日 married at 17 after it",
      lambda k: (_persons(k)[2].update(birth_date="2006-04-01"),
                 _persons(k)[2]["events"][0].update(date="2006-04-01", notified_on="2006-04-05"),
@@ -223,6 +253,9 @@ def test_the_streamed_forms_refuse_the_same_records(world: Any, tmp_path: Path) 
         import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
     bad["municipalities"][0]["family_registers"][0]["persons"][3]["relationship"] = "子"
     with pytest.raises(ImportError_, match=re.escape(f"{REGISTER}.persons[3].relationship: unknown 続柄")):
+        import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
+    bad["municipalities"][0]["households"][0]["members"][2]["became_resident_on"] = "2005-01-01"
+    with pytest.raises(ImportError_, match=re.escape(f"{HOUSEHOLD}.members[2].became_resident_on: 住民となった")):
         import_file(svc.engine, _jsonl(bad, tmp_path / "bad.jsonl"))
     assert _stored(svc.engine) == before
     diff = {"format": "kofu-issuer-difference/1", "municipalities": [

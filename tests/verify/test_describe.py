@@ -25,10 +25,15 @@ def test_kind_municipality_and_date_as_printed() -> None:
     assert d == {
         "certificate_number": issue_number(SERIAL, date(2026, 11, 21)),
         "kind_name": "住民票の写し",
+        "title": "住民票の写し",
         "municipality": "加東市（282286）",
         "issued_on_wareki": "令和8年11月21日",
     }
-    assert describe(payload(kind="zeimu"))["kind_name"] == "各種税証明書"
+    # The printed title, signed in the QR, is what the receiver reads; the category stays.
+    tax = describe(payload(kind="zeimu", title="納税証明書"))
+    assert (tax["title"], tax["kind_name"]) == ("納税証明書", "各種税証明書")
+    # A QR printed before the title was signed in it: the category name.
+    assert describe(payload(kind="zeimu"))["title"] == "各種税証明書"
     # A QR printed before the name was signed in it: the code alone.
     assert describe(payload(municipality_name=None))["municipality"] == "282286"
 
@@ -39,3 +44,6 @@ def test_result_rows() -> None:
     assert rows["発行日"] == "令和8年11月21日" and rows["証明書番号"] == issue_number(SERIAL, date(2026, 11, 21))
     assert rows["シリアル番号（QR）"] == SERIAL and rows["枚数"].startswith("2枚中1枚目")
     assert "juminhyo" not in rows.values() and "koseki" not in rows.values()
+    signed = payload(kind="koseki", title="戸籍全部事項証明書")
+    rows = {ja: value for ja, _en, value in payload_rows(signed, SERIAL)}
+    assert rows["証明書の種類"] == "戸籍全部事項証明書"

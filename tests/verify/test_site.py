@@ -180,6 +180,60 @@ def test_back_only_shows_restored_image(site: tuple[str, Service], scans: Scans,
     assert page.locator("#tamper-verdict").count() == 0
 
 
+@pytest.fixture(scope="module")
+def titled_backs(
+    center_keys: tuple[Path, Path, Any, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Back scans of a 納税証明書 and a 戸籍全部事項証明書 (kinds whose category differs)."""
+    from kofu.antiforgery.printjob import compose_print_job
+    from kofu.render import render_koseki, render_tax, samples
+
+    _, _, keyring, signer = center_keys
+    d = tmp_path_factory.mktemp("titled")
+    fronts = {
+        "zeimu": render_tax(samples.tax_nozei()).pdf,
+        "koseki": render_koseki(samples.koseki()).pdf,
+    }
+    out = {}
+    for kind, front in fronts.items():
+        job = compose_print_job(
+            front,
+            serial=SERIAL,
+            municipality="282286",
+            kind=kind,
+            issued_on=date(2026, 11, 21),
+            keyring=keyring,
+            signer=signer,
+        )
+        out[kind] = d / f"{kind}-back.jpg"
+        out[kind].write_bytes(scan(job, 1))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "title", "category"),
+    [("zeimu", "納税証明書", "各種税証明書"), ("koseki", "戸籍全部事項証明書", "戸籍証明書")],
+)
+def test_shows_the_title_the_certificate_prints(
+    site: tuple[str, Service],
+    titled_backs: dict[str, Path],
+    page: Any,
+    kind: str,
+    title: str,
+    category: str,
+) -> None:
+    url, _ = site
+    assert submit(page, url, titled_backs[kind]) == 200
+    assert page.locator("#qr-verdict").get_attribute("data-valid") == "true"
+    rows = page.eval_on_selector_all(
+        "#payload tr", "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+    )
+    shown = {label.split()[0]: value.strip() for label, value in rows}
+    assert shown["証明書の種類"] == title, shown
+    assert shown["市区町村"] == "加東市（282286）" and shown["発行日"] == "令和8年11月21日", shown
+    assert category not in page.locator("#payload").inner_text()
+
+
 def test_garbage_is_refused_clearly(site: tuple[str, Service], page: Any, tmp_path: Path) -> None:
     url, _ = site
     junk = tmp_path / "scan.png"
@@ -261,6 +315,9 @@ def test_api_json(site: tuple[str, Service], scans: Scans) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["qr_valid"] is True and body["serial"] == SERIAL
+    # The title as the sample 住民票 prints it, next to the kind's category name.
+    assert body["certificate"]["title"] == "世帯全員の住民票の写し"
+    assert body["certificate"]["kind_name"] == "住民票の写し"
     assert body["tampered"] is True
     assert all({"x", "y", "width", "height"} <= set(r) for r in body["regions"]), body["regions"]
     assert_flags_the_altered_spot(body["regions"])

@@ -11,8 +11,9 @@ Steps, per front page (numbered as in the code):
 2. Scramble it with the certificate's key (HKDF of the master key and the
    serial) and the page number.
 3. Extract the page's text (pdfium), canonicalise it and put its SHA-256 with
-   serial, municipality (code, and the name the front's metadata gives), kind,
-   date and page M of N into a COSE_Sign1 QR.
+   serial, municipality (code, and the name the front's metadata gives), kind
+   (and the title the front's metadata gives, as printed), date and page M of
+   N into a COSE_Sign1 QR.
 4. Front: the page as issued, with the void pantograph drawn underneath it.
 5. Back: scrambled image, four registration marks, QR, a pantograph band and
    the latent image.
@@ -223,6 +224,13 @@ def _underlay(out: pikepdf.Pdf, page: pikepdf.Page) -> None:
     page.contents_add(out.make_stream(cs), prepend=True)
 
 
+def _docinfo_text(pdf: pikepdf.Pdf, key: str) -> str | None:
+    """A text entry of the document information dictionary, None when absent or blank."""
+    value = pdf.docinfo.get(key)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
 def compose_print_job(
     front_pdf: bytes,
     *,
@@ -243,9 +251,10 @@ def compose_print_job(
         except (pypdfium2.PdfiumError, pikepdf.PdfError) as e:
             raise AntiforgeryError(f"the certificate PDF cannot be read: {e}") from e
         key = keyring.key_for(serial)
-        # The municipality's name as the sealed front states it (its document author).
-        author = src.docinfo.get("/Author")
-        municipality_name = str(author) if author is not None and str(author).strip() else None
+        # The municipality's name and the certificate's printed title as the sealed
+        # front states them (its document author and title).
+        municipality_name = _docinfo_text(src, "/Author")
+        title = _docinfo_text(src, "/Title")
         out = pikepdf.new()
         try:
             pages = len(doc)
@@ -265,6 +274,7 @@ def compose_print_job(
                     pages=pages,
                     fields_digest=fields_digest(text),
                     municipality_name=municipality_name,
+                    title=title,
                 )
                 qr = qr_text(sign_qr(payload, signer))
                 # 4. Front with underlay.

@@ -34,6 +34,8 @@ Payload keys::
     4 issued on (tstr, ISO date)   5 page (uint)   6 pages (uint)
     7 fields digest (bstr, SHA-256 of the page's text in canonical form)
     8 municipality name (tstr, optional: absent from QRs printed before it)
+    9 title (tstr, optional: the certificate's printed title, e.g. 納税証明書;
+      absent from QRs printed before it, which then show the kind's category)
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class QrPayload:
     """SHA-256 of the front page's text in canonical form (see canonical_text)."""
     municipality_name: str | None = None
     """The municipality's name as the certificate prints it (加東市)."""
+    title: str | None = None
+    """The certificate's title as printed (戸籍全部事項証明書), from the front's metadata."""
 
 
 def canonical_text(text: str) -> str:
@@ -108,6 +112,8 @@ def _payload_cbor(p: QrPayload) -> bytes:
     }
     if p.municipality_name:
         fields[8] = p.municipality_name
+    if p.title:
+        fields[9] = p.title
     return cbor2.dumps(fields)
 
 
@@ -202,6 +208,7 @@ def verify_qr(data: bytes, jwks: Mapping[str, Any]) -> QrPayload:
             pages=m[6],
             fields_digest=m[7],
             municipality_name=m.get(8),
+            title=m.get(9),
         )
     except Exception as e:
         raise QrInvalid("the signed QR payload is malformed") from e
@@ -210,6 +217,7 @@ def verify_qr(data: bytes, jwks: Mapping[str, Any]) -> QrPayload:
         and all(isinstance(v, int) and not isinstance(v, bool) for v in (p.page, p.pages))
         and isinstance(p.fields_digest, bytes)
         and (p.municipality_name is None or isinstance(p.municipality_name, str))
+        and (p.title is None or isinstance(p.title, str))
         and len(p.fields_digest) == 32
         and 1 <= p.page <= p.pages
     )

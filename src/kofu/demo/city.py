@@ -41,6 +41,10 @@ GIVEN_F = (("花子", "ハナコ"), ("葛\U000E0103子", "カツコ"), ("陽菜"
 WARDS = ("鶴見区", "神奈川区", "西区", "中区", "南区", "港南区", "保土ケ谷区", "旭区", "磯子区", "金沢区",
          "港北区", "緑区", "青葉区", "都筑区", "戸塚区", "栄区", "泉区", "瀬谷区")
 REFRESHED = "2026-03-01T02:00:00+09:00"
+MOVED_IN = date(2015, 4, 1)
+"""When the city's residents settled at their address (or their birth, if later)."""
+LATEST_BIRTH = date(2025, 12, 31)
+"""No one is born after the city's import date (children are folded back into the ten years before)."""
 
 
 def _seal_png() -> str:
@@ -82,12 +86,17 @@ def _household(h: int, code: str, png: str, variant: int = 0) -> tuple[dict[str,
         given, gkana = rng.choice(GIVEN_M if sex == "male" else GIVEN_F)
         born = head_born + timedelta(days=rng.randrange(-1500, 1500)) if adult else \
             head_born + timedelta(days=365 * 25 + rng.randrange(365 * 15))
+        if born > LATEST_BIRTH:
+            born = LATEST_BIRTH - timedelta(days=(born - LATEST_BIRTH).days % 3650)
+        # Settled at this address in 2015, or born here later (no 従前の住所 then).
+        settled = max(born, MOVED_IN)
         m = {
             "id": rid, "name": f"{surname} {given}", "name_kana": f"{kana} {gkana}",
             "birth_date": born.isoformat(), "sex": sex,
             "relationship": ("世帯主", "妻" if sex == "female" else "夫")[j] if adult else "子",
-            "became_resident_on": born.isoformat(), "address_since": "2015-04-01", "notified_on": "2015-04-03",
-            "previous_address": "神奈川県川崎市川崎区宮本町1番地",
+            "became_resident_on": born.isoformat(), "address_since": settled.isoformat(),
+            "notified_on": (settled + timedelta(days=2)).isoformat(),
+            "previous_address": "神奈川県川崎市川崎区宮本町1番地" if born < MOVED_IN else "",
             "individual_number": f"{(h * 7 + j) % 10**11:011d}{(h + j) % 10}",
             "status": "active", "resident_link": f"city-{code}-{rid}",
         }
@@ -109,14 +118,26 @@ def _household(h: int, code: str, png: str, variant: int = 0) -> tuple[dict[str,
     household: dict[str, Any] = {"id": f"H{h:08d}", "address": address, "householder": members[0]["id"], "members": members}
     register: dict[str, Any] | None = None
     if h % 2 == 0:
+        # The head and his wife (the second member, when there is one) married when the
+        # younger was 20, in 2005 at the earliest; the marriage made the register.
+        couple = members[:2] if len(members) > 1 else []
+        married = max([date(2005, 5, 3)] + [date.fromisoformat(m["birth_date"]) + timedelta(days=365 * 20 + 5)
+                                            for m in couple])
+
+        def events(j: int, m: dict[str, Any]) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = [{"type": "出生", "date": m["birth_date"], "place": "神奈川県横浜市"}]
+            if j < len(couple):
+                out.append({"type": "婚姻", "date": married.isoformat(), "spouse": couple[1 - j]["name"]})
+            return out
+
         register = {
             "id": f"K{h:08d}", "honseki": address, "head": f"{surname} {GIVEN_M[0][0]}",
-            "events": [{"type": "編製", "date": "2005-05-03"}],
+            "events": [{"type": "編製", "date": married.isoformat()}],
             "persons": [{"resident": m["id"], "name": m["name"], "birth_date": m["birth_date"], "sex": m["sex"],
                          "father": "", "mother": "", "relationship": _register_relationship(members, j),
-                         "spouse_role": {"夫": "夫", "妻": "妻"}.get(m["relationship"]),
-                         "events": [{"type": "出生", "date": m["birth_date"], "place": "神奈川県横浜市"}],
-                         "removed": False, "addresses": [{"address": address, "since": "2015-04-01"}]}
+                         "spouse_role": ("夫", "妻")[j] if j < len(couple) else None,
+                         "events": events(j, m),
+                         "removed": False, "addresses": [{"address": address, "since": m["address_since"]}]}
                         for j, m in enumerate(members)],
         }
     if variant:

@@ -101,6 +101,19 @@ def is_parental_relationship(value: str) -> bool:
     return value in _PARENTAL
 
 
+def relationship_sex(value: str) -> str | None:
+    """The sex a 続柄 states (``male`` for 長男, 男, 養子; ``female`` for 二女, 女, 養女), or None."""
+    if value in _PARENTAL:
+        return "female" if value.endswith("女") else "male"
+    return None
+
+
+def is_birth_order(value: str) -> bool:
+    """A 続柄 that counts the parents' children of one sex (長男, 二女 …, 十男): no two
+    children of the same parents share one. 男, 女, 養子 and 養女 are not counted."""
+    return value in _PARENTAL and len(value) == 2 and value[0] in _NUMERALS[1:]
+
+
 def age_on(birth: date, day: date) -> int:
     """The age throughout ``day``.
 

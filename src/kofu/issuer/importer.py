@@ -651,6 +651,10 @@ def checked_rows(r: _Reader, key: str, base: Path, fmt: str | None) -> list[tupl
         return [(kind, r.path, row, True)]
     if key == "households":
         household, members = _household(r)
+        found = plausibility.resident_problems(members)
+        if found:
+            raise ImportError_("; ".join(f"{w}: {message}" for w, message in found),
+                               [f"{w}: {message}" for w, message in found])
         return [("households", r.path, household, False),
                 *(("residents", m.pop("_where"), m, False) for m in members)]
     if key == "seal_registrations":

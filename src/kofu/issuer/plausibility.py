@@ -19,7 +19,15 @@ What is checked:
 - a person born before (or on the day of) a parent recorded in the same register;
 - a 身分事項 or its 届出日 dated before the person's birth;
 - a 続柄 that is not a 戸籍's (長男, 二女 …; 夫 and 妻 are the 配偶者区分);
-- a person id used twice in one register.
+- a 続柄 of the other sex (a woman recorded as 長男, a man as 長女), and a
+  配偶者区分 of the other sex (a woman as 夫);
+- two children of the same parents (父 and 母 both named) with one
+  birth-order 続柄 (two 長女);
+- a 配偶者区分 (夫 / 妻) on a person without a 婚姻 身分事項;
+- a 附票 address dated before the person's birth;
+- a person id used twice in one register;
+- a 住民票 whose 住民となった年月日, 住所を定めた年月日, 届出日 or 異動日 is
+  before the resident's birth (:func:`resident_problems`, on each household).
 
 Rows are the importer's dicts: residents with ``resident_id``,
 ``birth_date`` (date) and ``_where``; seals with ``resident_id``,
@@ -94,6 +102,32 @@ def _seals(
     return out
 
 
+RESIDENT_DATES: tuple[tuple[str, str], ...] = (
+    ("became_resident_on", "住民となった年月日"),
+    ("address_since", "住所を定めた年月日"),
+    ("notified_on", "届出日"),
+    ("change_on", "異動日"),
+)
+"""The dates of a 住民票 that record something the resident did, so none is before the birth."""
+
+
+def resident_problems(members: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """A household's 住民票 dated before the resident was born.
+
+    ``members`` are the importer's resident rows (``birth_date`` and the
+    dates of :data:`RESIDENT_DATES`, as dates or None, and ``_where``).
+    """
+    out: list[Problem] = []
+    for m in members:
+        birth: date = m["birth_date"]
+        for key, label in RESIDENT_DATES:
+            value = m.get(key)
+            if value is not None and value < birth:
+                out.append((f"{m['_where']}.{key}",
+                            f"{label} {to_wareki(value)} is before the resident's birth ({to_wareki(birth)})"))
+    return out[:MAX_PROBLEMS]
+
+
 def _register(row: Mapping[str, Any]) -> list[Problem]:
     out: list[Problem] = []
     where = row["_where"]
@@ -103,6 +137,7 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
     for j, p in enumerate(persons):
         by_name.setdefault(_norm(p["name"]), []).append((j, p))
     ids: dict[str, int] = {}
+    birth_orders: dict[tuple[str, str, str], int] = {}
     for j, p in enumerate(persons):
         pw = f"{where}.persons[{j}]"
         if p.get("id") in ids:
@@ -113,7 +148,32 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
             hint = " (夫 and 妻 are the 配偶者区分: give spouse_role)" if relationship in ("夫", "妻") else ""
             out.append((f"{pw}.relationship",
                         f"unknown 続柄 {relationship!r}{hint}: a 戸籍 records 長男, 長女, 二男, 二女 …, 養子, 養女"))
+        who = {"male": "a man", "female": "a woman"}.get(p["sex"], p["sex"])
+        stated = koseki.relationship_sex(relationship)
+        if stated is not None and stated != p["sex"]:
+            out.append((f"{pw}.relationship",
+                        f"続柄 {relationship} is a {'son' if stated == 'male' else 'daughter'}'s, "
+                        f"but persons[{j}] is {who} (sex {p['sex']!r})"))
+        father, mother = _norm(p.get("father") or ""), _norm(p.get("mother") or "")
+        if koseki.is_birth_order(relationship) and father and mother:
+            first = birth_orders.setdefault((relationship, father, mother), j)
+            if first != j:
+                out.append((f"{pw}.relationship",
+                            f"{relationship} is also the 続柄 of persons[{first}], a child of the same parents "
+                            f"(父 {p['father']}, 母 {p['mother']}); each child of one sex has its own 続柄"))
+        spouse_role = p.get("spouse_role") or ""
+        if spouse_role and spouse_role != {"male": "夫", "female": "妻"}.get(p["sex"]):
+            out.append((f"{pw}.spouse_role", f"配偶者区分 {spouse_role}, but persons[{j}] is {who}"))
+        if spouse_role and not any(e["type"] == "婚姻" for e in p.get("events", [])):
+            out.append((f"{pw}.spouse_role",
+                        f"配偶者区分 {spouse_role} without a 婚姻 身分事項: the marriage that made "
+                        "the person a spouse in this register is recorded with it"))
         birth = date.fromisoformat(p["birth_date"])
+        for k, (_address, since) in enumerate(p.get("addresses", [])):
+            if date.fromisoformat(since) < birth:
+                out.append((f"{pw}.addresses[{k}].since",
+                            f"an address (附票) from {to_wareki(date.fromisoformat(since))}, before the "
+                            f"person's birth ({to_wareki(birth)})"))
         for role in ("father", "mother"):
             name = p.get(role) or ""
             for k, parent in by_name.get(_norm(name), []) if name else []:

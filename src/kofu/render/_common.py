@@ -113,7 +113,6 @@ def header_data(doc: Header, title: str, certification: str) -> dict[str, Any]:
         "municipality_code": doc.municipality_code,
         # The short 発行番号 a clerk reads; the serial itself goes to the keywords and the QR.
         "serial": issue_number(doc.certificate_serial, doc.issued_on),
-        "binding": doc.binding,
         "certification": certification,
         "issued": era(doc.issued_on, "issue date"),
         "mayor_title": doc.mayor_title,

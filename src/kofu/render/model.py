@@ -76,7 +76,7 @@ class JuminhyoDocument:
     """64 hex characters binding the document to its holder and order.
 
     Written to the PDF keywords as ``kofu-binding:<hex>`` (so the e-seal covers
-    it) and printed small as 照合番号.
+    it). It is not printed: the 証明書番号 is what a receiver reads.
     """
     scope: Literal["household", "members"] = "household"
     """``household``: every member of the household (世帯全員の住民票の写し);
@@ -105,7 +105,7 @@ class CertificateHeader:
     """What every certificate carries besides its own content.
 
     Printed as the header (municipality, title, 証明書番号), the certification
-    block (date, mayor, seal impression) and the footer (照合番号, code).
+    block (date, mayor, seal impression) and the footer (page count, code).
     """
 
     municipality_code: str
@@ -119,7 +119,7 @@ class CertificateHeader:
     """Printed as the document number; keys the anti-forgery back side."""
     binding: str
     """64 lower-case hex characters, written to the PDF keywords as
-    ``kofu-binding:<hex>`` (covered by the e-seal) and printed as 照合番号."""
+    ``kofu-binding:<hex>`` (covered by the e-seal); not printed."""
 
 
 KISAI_ITEMS: tuple[str, ...] = (

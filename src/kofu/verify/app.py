@@ -183,14 +183,15 @@ def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
     """(Japanese label, English label, value) rows for the QR payload.
 
     A verified payload reads as the certificate prints it: 証明書番号, the
-    kind's Japanese name, the municipality's name with its code, the issue
+    printed title (or, on a QR without it, the kind's Japanese name), the
+    municipality's name with its code, the issue
     date in 和暦 (kofu.verify.describe); the serial follows as the QR holds it.
     """
     if not isinstance(payload, Mapping) and isinstance(getattr(payload, "issued_on", None), date):
         d = describe(payload)
         described = [
             ("証明書番号", "Certificate number", d["certificate_number"]),
-            ("証明書の種類", "Kind", d["kind_name"]),
+            ("証明書の種類", "Kind", d["title"]),
             ("市区町村", "Municipality", d["municipality"]),
             ("発行日", "Issued on", d["issued_on_wareki"]),
             ("シリアル番号（QR）", "Serial (QR)", str(serial if serial is not None else payload.serial)),
@@ -203,7 +204,7 @@ def payload_rows(payload: Any, serial: Any) -> list[tuple[str, str, str]]:
     candidates = [
         ("証明書番号", "Serial", ("serial",)),
         ("市区町村", "Municipality", ("municipality_name", "municipality", "municipality_code")),
-        ("証明書の種類", "Kind", ("kind_name", "kind")),
+        ("証明書の種類", "Kind", ("title", "kind_name", "kind")),
         ("発行日", "Issued on", ("issued_on", "date", "issued")),
     ]
     for ja, en, names in candidates:

@@ -129,6 +129,7 @@ def _verify(args: argparse.Namespace) -> int:
         "municipality_name": p.municipality_name if p else None,
         "kind": p.kind if p else None,
         "kind_name": shown["kind_name"] if shown else None,
+        "title": shown["title"] if shown else None,
         "issued_on": p.issued_on.isoformat() if p else None,
         "issued_on_wareki": shown["issued_on_wareki"] if shown else None,
         "page": p.page if p else None,
@@ -147,7 +148,7 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(f"QR: {'valid (signed by the center)' if r.qr_valid else 'INVALID'}")
         if p is not None and shown is not None:
-            print(f"{shown['kind_name']}  証明書番号 {shown['certificate_number']}")
+            print(f"{shown['title']}  証明書番号 {shown['certificate_number']}")
             print(f"{shown['municipality']}  発行日 {shown['issued_on_wareki']}  {p.pages}枚中{p.page}枚目")
             print(f"serial (QR): {p.serial}")
         if result["restored"]:
