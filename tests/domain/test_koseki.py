@@ -30,14 +30,27 @@ HOLDER = PersonFacts(active=True, has_domicile=True, register_here=True, registe
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=JST)
 
 
-@pytest.mark.parametrize("value", ["長男", "二男", "十男", "長女", "三女", "男", "女", "養子", "養女"])
+@pytest.mark.parametrize("value", ["長男", "二男", "十男", "長女", "三女", "男", "女"])
 def test_parental_relationships(value: str) -> None:
     assert koseki.is_parental_relationship(value)
 
 
-@pytest.mark.parametrize("value", ["妻", "夫", "子", "世帯主", "十一男", "長子", ""])
+# 養子 / 養女 is the 続柄 to the adoptive parents, not to the birth parents.
+@pytest.mark.parametrize("value", ["妻", "夫", "子", "世帯主", "十一男", "長子", "", "養子", "養女"])
 def test_not_relationships(value: str) -> None:
     assert not koseki.is_parental_relationship(value)
+
+
+def test_adoptive_parents_from_the_adoption_that_brought_the_person_in() -> None:
+    adoption = koseki.person_event({"type": "養子縁組", "date": "2012-03-03", "adoptive_father": "山田 太郎",
+                                    "adoptive_mother": "山田 花子", "previous_register": "東京都千代田区平河町1番地"}, "e")
+    person = {"events": [adoption]}
+    assert koseki.adoptive_parents(person) == ("山田 太郎", "山田 花子")
+    # Given explicitly, the person's fields win; an adoption into another register leaves none here.
+    assert koseki.adoptive_parents({**person, "adoptive_father": "山田 一"}) == ("山田 一", "")
+    away = koseki.person_event({"type": "養子縁組", "date": "2012-03-03", "adoptive_father": "乙川 孝助",
+                                "entered_register": "京都市北区1番地　乙川 孝助"}, "e")
+    assert koseki.adoptive_parents({"events": [away]}) == ("", "")
 
 
 def test_given_name() -> None:

@@ -228,8 +228,12 @@ def test_koseki(world: dict[str, Any], tmp_path: Path, scope: str) -> None:
     register = municipality(world, card)["family_registers"][0]
     _s, text = issue_and_read(world, card, tmp_path, "--kind", "koseki", "--koseki-scope", scope)
     assert f"本籍{flat(register['honseki'])}" in text and f"氏名{flat(register['head'])}" in text
-    (made,) = register["events"]
-    assert f"戸籍編製【編製日】{wareki(made['date'])}" in text
+    # The demo register moved here (転籍) from where the couple's marriage made it.
+    (moved,) = register["events"]
+    assert moved["type"] == "転籍" and moved["date"] > "2006-03-20"  # 加東市 exists since 平成18年3月20日
+    assert (f"戸籍事項転籍【転籍日】{wareki(moved['date'])}【従前本籍】{flat(moved['previous_honseki'])}"
+            in text.replace("\n", ""))
+    assert "戸籍編製" not in text and "戸籍改製" not in text
     holder = next(p for p in register["persons"] if p["resident"] == card["resident"])
     shown = register["persons"] if scope == "all" else [holder]
     for p in register["persons"]:
@@ -251,9 +255,9 @@ def test_koseki(world: dict[str, Any], tmp_path: Path, scope: str) -> None:
 
 def in_register(p: dict[str, Any], register: dict[str, Any]) -> list[str]:
     """The addresses the 附票 must list for ``p``: the one they lived at when they came
-    into the register (its 編製, their birth, or their marriage into it) until they left it."""
-    (made,) = register["events"]
-    came = max([made["date"], p["birth_date"]] + [e["date"] for e in p["events"] if e.get("previous_register")])
+    into the register (its 転籍 here, their birth, or their marriage into it) until they left it."""
+    (moved,) = register["events"]
+    came = max([moved["date"], p["birth_date"]] + [e["date"] for e in p["events"] if e.get("previous_register")])
     left = min((e["date"] for e in p["events"] if e.get("new_honseki")), default="9999-12-31")
     kept = [a for a in p["addresses"] if a["since"] < left]
     at_entry = [i for i, a in enumerate(kept) if a["since"] <= came]

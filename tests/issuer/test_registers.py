@@ -44,7 +44,7 @@ def _more_events(register: dict[str, Any]) -> None:
     ]
     register["persons"] += [
         {"resident": None, "name": "山田 健", "birth_date": "2000-02-02", "sex": "male",
-         "father": "甲野 一郎", "mother": "甲野 春子", "relationship": "養子",
+         "father": "甲野 一郎", "mother": "甲野 春子", "relationship": "長男",
          "events": [{"type": "出生", "date": "2000-02-02", "place": "東京都千代田区", "notified_on": "2000-02-07",
                      "notifier": "父"},
                     {"type": "養子縁組", "date": "2012-03-03", "adoptive_father": "山田 太郎",
@@ -86,8 +86,11 @@ def test_koseki_all_items(world: Any, tmp_path: Path) -> None:  # noqa: F811
     # 明美 left by marriage: the 婚姻 entry says where to, and she is marked 除籍.
     assert _line_of(text, "【名】明美").endswith("【名】明美除籍")
     assert "婚姻【婚姻日】令和7年10月10日【配偶者氏名】鈴木次郎【新本籍】大阪府大阪市北区中之島一丁目3番【称する氏】夫の氏" in flat
-    # The adoptee: his birth parents, 養子, and the 縁組 with where he came from.
-    assert "【父】甲野一郎\n【母】甲野春子\n【続柄】養子\n" in text
+    # The adoptee (付録第22号様式 記載例): his birth parents and his 続柄 to them, then
+    # the adoptive parents (from his 養子縁組) and 養子, then the 縁組 with where he came from.
+    assert ("【父】甲野一郎\n【母】甲野春子\n【続柄】長男\n"
+            f"【養父】山田太郎\n【養母】山田{KAZUKO.split(' ')[1]}\n【続柄】養子\n身分事項") in text
+    assert flat.count("【養父】") == 1 and flat.count("【続柄】養子") == 1
     assert ("養子縁組【縁組日】平成24年3月3日【養父氏名】山田太郎【養母氏名】山田葛\U000E0103子"
             "【従前戸籍】東京都千代田区平河町一丁目10番地甲野一郎") in flat
     # 次郎 died: 死亡 with its five items, 除籍.

@@ -26,6 +26,10 @@ def _assert_person(p: KosekiPerson, text: str) -> None:
         assert f"【生年月日】{to_wareki(p.birth_date)}【配偶者区分】{p.spouse_role}" in flat
     assert f"【父】{compact(p.father)}" in flat and f"【母】{compact(p.mother)}" in flat
     assert f"【続柄】{p.relationship}" in flat
+    if p.adoptive_relationship:
+        # 付録第22号様式 記載例: the birth parents' 続柄, then 【養父】【養母】 and 養子/養女.
+        assert (f"【母】{compact(p.mother)}【続柄】{p.relationship}【養父】{compact(p.adoptive_father)}"
+                f"【養母】{compact(p.adoptive_mother)}【続柄】{p.adoptive_relationship}身分事項") in flat
     for label, body in p.events:
         assert label in flat and compact(body) in flat
 
@@ -87,6 +91,21 @@ def test_chosen_persons(test_seal: SealKit, tmp_path: Path) -> None:
         assert f"【名】{compact(doc.persons[i].name)}" not in flat
 
 
+def test_adoptee_prints_birth_and_adoptive_parents(test_seal: SealKit, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    child = s.koseki_person(2)
+    adoptee = replace(child, name="健", father="甲野 一郎", mother="甲野 春子", relationship="長男",
+                      adoptive_father="山田 太郎", adoptive_mother="山田 花子", adoptive_relationship="養子")
+    doc = s.koseki(3, persons=(*s.koseki(2).persons, adoptee))
+    text = seal_and_read(render_koseki(doc).pdf, test_seal, doc, tmp_path / "k.pdf")
+    _assert_person(adoptee, text)
+    flat = compact(text)
+    # The others carry no adoptive lines; 養子 is never the 続柄 to the birth parents.
+    assert flat.count("【養父】") == 1 and flat.count("【続柄】養子") == 1
+    assert "【母】甲野春子【続柄】養子" not in flat
+
+
 def test_long_register_numbers_every_page(test_seal: SealKit, tmp_path: Path) -> None:
     doc = s.koseki(9)  # persons 5 and 6 are 辻+U+E0102 and 𠮷
     rendered = render_koseki(doc)
@@ -117,6 +136,10 @@ def test_variation_sequences_select_their_own_glyph(tmp_path: Path) -> None:
     assert x1 - x0 <= 40 and y1 - y0 <= 40, box  # one character of the 13 pt name
 
 
+def replace_person(**changes: str) -> KosekiPerson:
+    return KosekiPerson(**{**s.koseki_person(2).__dict__, **changes})
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -126,6 +149,9 @@ def test_variation_sequences_select_their_own_glyph(tmp_path: Path) -> None:
         ({"scope": "self", "chosen": (1, 0)}, "in register order"),
         ({"scope": "partial"}, "all or self"),
         ({"honseki": " "}, "本籍"),
+        ({"persons": (replace_person(adoptive_relationship="養女"),)}, "without a 養父 or 養母"),
+        ({"persons": (replace_person(adoptive_father="山田 一"),)}, "without their 続柄"),
+        ({"persons": (replace_person(adoptive_father="山田 一", adoptive_relationship="養男"),)}, "養子 or 養女"),
     ],
 )
 def test_invalid_registers_are_refused(changes: dict[str, object], message: str) -> None:

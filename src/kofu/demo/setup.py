@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -305,12 +305,13 @@ def _seal_registrations(m: sample.Municipality, hs: list[sample.Household], seal
         "number": f"{m.code[:5]}-{holder.resident_id[-4:]}",
         "resident": holder.resident_id,
         "impression_png": base64.b64encode(seal_impression_png(holder.name.split(" ")[0])).decode(),
-        "registered_at": "2015-06-01T10:00:00+09:00",
+        # Registered at the counter some weeks after moving in (one registers where one lives).
+        "registered_at": f"{holder.became_resident_on + timedelta(days=24)}T10:00:00+09:00",
     }
     abolished: dict[str, Any] = {
         "number": f"{m.code[:5]}-{former.resident_id[-4:]}",
         "resident": former.resident_id,
-        "registered_at": "2012-04-02T09:30:00+09:00",
+        "registered_at": f"{former.became_resident_on + timedelta(days=10)}T09:30:00+09:00",
         "abolished_at": "2024-02-01T15:00:00+09:00",
     }
     png = seal_impression_png(former.name.split(" ")[0])

@@ -19,11 +19,13 @@ from typing import Any, Final
 from kofu.domain.era import to_wareki
 
 __all__ = [
+    "ADOPTIVE_RELATIONSHIPS",
     "MARRIAGE_AGE_REFORM",
     "PERSON_EVENTS",
     "REGISTER_EVENTS",
     "SEAL_MIN_AGE",
     "KosekiFormatError",
+    "adoptive_parents",
     "age_on",
     "entered_on",
     "event_lines",
@@ -82,9 +84,11 @@ _REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 _NUMERALS: Final = ("", "長", "二", "三", "四", "五", "六", "七", "八", "九", "十")
 _PARENTAL: Final = frozenset(
     {f"{n}{s}" for n in _NUMERALS[1:] for s in ("男", "女")}
-    # 嫡出でない子 recorded before 平成16年11月 read 男 / 女; adoptees 養子 / 養女.
-    | {"男", "女", "養子", "養女"}
+    # 嫡出でない子 recorded before 平成16年11月 read 男 / 女.
+    | {"男", "女"}
 )
+ADOPTIVE_RELATIONSHIPS: Final = {"male": "養子", "female": "養女"}
+"""The 【続柄】 to the adoptive parents (養父・養母), by the adoptee's sex (付録第22号様式 記載例)."""
 
 SEAL_MIN_AGE: Final = 15
 """印鑑登録 is refused to anyone under 15 (印鑑登録事務処理要領)."""
@@ -94,15 +98,17 @@ MARRIAGE_AGE_REFORM: Final = date(2022, 4, 1)
 
 
 def is_parental_relationship(value: str) -> bool:
-    """A 続柄 as a 戸籍 records it: 長男, 二女, 十男, 男, 女, 養子, 養女.
+    """A 続柄 to the (birth) parents as a 戸籍 records it: 長男, 二女, 十男, 男, 女.
 
-    夫 and 妻 are not 続柄 but the 配偶者区分; 子 and 世帯主 belong to the 住民票.
+    夫 and 妻 are not 続柄 but the 配偶者区分; 子 and 世帯主 belong to the 住民票;
+    養子 and 養女 are the 続柄 to the adoptive parents, printed after 【養父】
+    【養母】 (an adoptee keeps the 続柄 to the birth parents as well).
     """
     return value in _PARENTAL
 
 
 def relationship_sex(value: str) -> str | None:
-    """The sex a 続柄 states (``male`` for 長男, 男, 養子; ``female`` for 二女, 女, 養女), or None."""
+    """The sex a 続柄 states (``male`` for 長男, 男; ``female`` for 二女, 女), or None."""
     if value in _PARENTAL:
         return "female" if value.endswith("女") else "male"
     return None
@@ -110,8 +116,21 @@ def relationship_sex(value: str) -> str | None:
 
 def is_birth_order(value: str) -> bool:
     """A 続柄 that counts the parents' children of one sex (長男, 二女 …, 十男): no two
-    children of the same parents share one. 男, 女, 養子 and 養女 are not counted."""
+    children of the same parents share one. 男 and 女 are not counted."""
     return value in _PARENTAL and len(value) == 2 and value[0] in _NUMERALS[1:]
+
+
+def adoptive_parents(person: dict[str, Any]) -> tuple[str, str]:
+    """(養父, 養母) of ``person``: the ``adoptive_father`` / ``adoptive_mother``
+    given, else those of the latest 養子縁組 that kept (or brought) the person
+    in this register. Empty strings when there are none."""
+    father, mother = person.get("adoptive_father") or "", person.get("adoptive_mother") or ""
+    if father or mother:
+        return father, mother
+    for e in reversed(person.get("events", [])):
+        if e["type"] == "養子縁組" and not leaves_register(e) and (e.get("adoptive_father") or e.get("adoptive_mother")):
+            return e.get("adoptive_father", ""), e.get("adoptive_mother", "")
+    return "", ""
 
 
 def age_on(birth: date, day: date) -> int:

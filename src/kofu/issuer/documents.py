@@ -307,6 +307,9 @@ def _koseki_person(p: dict[str, Any]) -> Any:
         events=_event_rows(p.get("events", [])),
         removed=bool(p.get("removed", False)),
         spouse_role=p.get("spouse_role") or "",
+        adoptive_father=p.get("adoptive_father") or "",
+        adoptive_mother=p.get("adoptive_mother") or "",
+        adoptive_relationship=p.get("adoptive_relationship") or "",
     )
 
 

@@ -584,6 +584,14 @@ def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list
     if not person_id.isascii() or any(c.isspace() for c in person_id) or len(person_id) > 64:
         raise ImportError_(f"{pr.where('id')} must be printable ASCII without spaces, at most 64 characters")
     events = _koseki_events(pr, koseki.person_event)
+    # 【養父】【養母】: given, else from the 養子縁組 that brought the person in;
+    # their 【続柄】 is 養子 or 養女 (by sex) unless given.
+    adoptive_father, adoptive_mother = koseki.adoptive_parents({
+        "adoptive_father": pr.text("adoptive_father", None), "adoptive_mother": pr.text("adoptive_mother", None),
+        "events": events})
+    adoptive_relationship = pr.text("adoptive_relationship", None, max_len=10)
+    if adoptive_relationship is None and (adoptive_father or adoptive_mother):
+        adoptive_relationship = koseki.ADOPTIVE_RELATIONSHIPS[sex]
     person: dict[str, Any] = {
         "id": person_id, "resident": resident, "name": name, "given_name": given,
         "birth_date": pr.date("birth_date").isoformat(), "sex": sex,
@@ -591,6 +599,9 @@ def register_person(pr: _Reader, resident: str | None, sex: str, addresses: list
         "relationship": pr.text("relationship", max_len=10), "spouse_role": spouse_role or "",
         "events": events, "addresses": addresses,
     }
+    if adoptive_relationship is not None:
+        person.update(adoptive_father=adoptive_father, adoptive_mother=adoptive_mother,
+                      adoptive_relationship=adoptive_relationship)
     # 除籍 follows from the event that removed the person (death, a marriage
     # into another register …); "removed" may also say so for a record
     # whose removing event is not exported.

@@ -16,9 +16,12 @@ What is checked:
 - a second seal in force at the same time for one resident;
 - a marriage below the marriageable age on its date (16 for women and 18
   for men before 令和4年4月1日, 18 for both from then on);
-- a person born before (or on the day of) a parent recorded in the same register;
+- a person born before (or on the day of) a parent or an adoptive parent
+  recorded in the same register;
 - a 身分事項 or its 届出日 dated before the person's birth;
-- a 続柄 that is not a 戸籍's (長男, 二女 …; 夫 and 妻 are the 配偶者区分);
+- a 続柄 that is not a 戸籍's (長男, 二女 …; 夫 and 妻 are the 配偶者区分; 養子
+  and 養女 are the 続柄 to the adoptive parents, ``adoptive_relationship``),
+  and an adoptive 続柄 that does not match the sex or has no adoptive parent;
 - a 続柄 of the other sex (a woman recorded as 長男, a man as 長女), and a
   配偶者区分 of the other sex (a woman as 夫);
 - two children of the same parents (父 and 母 both named) with one
@@ -145,9 +148,15 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
         ids.setdefault(p.get("id"), j)
         relationship = p["relationship"]
         if not koseki.is_parental_relationship(relationship):
-            hint = " (夫 and 妻 are the 配偶者区分: give spouse_role)" if relationship in ("夫", "妻") else ""
+            if relationship in ("夫", "妻"):
+                hint = " (夫 and 妻 are the 配偶者区分: give spouse_role)"
+            elif relationship in ("養子", "養女"):
+                hint = (" (養子 and 養女 are the 続柄 to the adoptive parents, printed after 【養父】【養母】: "
+                        "relationship is the one to the birth parents)")
+            else:
+                hint = ""
             out.append((f"{pw}.relationship",
-                        f"unknown 続柄 {relationship!r}{hint}: a 戸籍 records 長男, 長女, 二男, 二女 …, 養子, 養女"))
+                        f"unknown 続柄 {relationship!r}{hint}: a 戸籍 records 長男, 長女, 二男, 二女 …"))
         who = {"male": "a man", "female": "a woman"}.get(p["sex"], p["sex"])
         stated = koseki.relationship_sex(relationship)
         if stated is not None and stated != p["sex"]:
@@ -169,20 +178,33 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
                         f"配偶者区分 {spouse_role} without a 婚姻 身分事項: the marriage that made "
                         "the person a spouse in this register is recorded with it"))
         birth = date.fromisoformat(p["birth_date"])
+        adoptive = p.get("adoptive_relationship")
+        if adoptive is not None:
+            expected = koseki.ADOPTIVE_RELATIONSHIPS[p["sex"]]
+            if adoptive != expected:
+                out.append((f"{pw}.adoptive_relationship",
+                            f"the 続柄 to the adoptive parents of a {'woman' if p['sex'] == 'female' else 'man'} "
+                            f"is {expected}, got {adoptive!r}"))
+            elif not any(koseki.adoptive_parents(p)):
+                out.append((f"{pw}.adoptive_relationship",
+                            f"{adoptive} without a 養父 or 養母: give adoptive_father or adoptive_mother, "
+                            "or a 養子縁組 event naming them"))
         for k, (_address, since) in enumerate(p.get("addresses", [])):
             if date.fromisoformat(since) < birth:
                 out.append((f"{pw}.addresses[{k}].since",
                             f"an address (附票) from {to_wareki(date.fromisoformat(since))}, before the "
                             f"person's birth ({to_wareki(birth)})"))
-        for role in ("father", "mother"):
+        roles = (("father", "父"), ("mother", "母"), ("adoptive_father", "養父"), ("adoptive_mother", "養母"))
+        for role, label in roles:
             name = p.get(role) or ""
             for k, parent in by_name.get(_norm(name), []) if name else []:
                 if k == j:
                     continue
                 parent_birth = date.fromisoformat(parent["birth_date"])
                 if birth <= parent_birth:
+                    # 民法793条 too: nobody adopts one older than themselves.
                     out.append((f"{pw}.birth_date",
-                                f"born {to_wareki(birth)}, not after the {'父' if role == 'father' else '母'} "
+                                f"born {to_wareki(birth)}, not after the {label} "
                                 f"{name} (persons[{k}], born {to_wareki(parent_birth)})"))
         for n, e in enumerate(p.get("events", [])):
             ew = f"{pw}.events[{n}]"

@@ -4,7 +4,8 @@ from it, by default the applicant).
 The computerised (横書き) layout of 戸籍法施行規則 付録第22号様式: 本籍 and
 氏名 of the 筆頭者, the 戸籍事項, then one block per person recorded
 (戸籍に記録されている者) with 【名】 (the given name only), 【生年月日】,
-【配偶者区分】 (夫/妻, for a married person), 【父】, 【母】, 【続柄】 and the
+【配偶者区分】 (夫/妻, for a married person), 【父】, 【母】, 【続柄】 (to the birth
+parents), for an adoptee 【養父】, 【養母】 and 【続柄】 養子/養女, then the
 身分事項, and 「除　籍」 beside anyone who has left it.
 """
 
@@ -36,6 +37,16 @@ def _spouse_role(value: str, where: str) -> str:
     return value
 
 
+def _adoptive(p: KosekiPerson, where: str) -> str:
+    if p.adoptive_relationship not in ("", "養子", "養女"):
+        raise InvalidDocument(f"{where}: the 続柄 to adoptive parents is 養子 or 養女, got {p.adoptive_relationship!r}")
+    if p.adoptive_relationship and not (p.adoptive_father or p.adoptive_mother):
+        raise InvalidDocument(f"{where}: {p.adoptive_relationship} without a 養父 or 養母")
+    if (p.adoptive_father or p.adoptive_mother) and not p.adoptive_relationship:
+        raise InvalidDocument(f"{where}: 養父・養母 without their 続柄 (養子 or 養女)")
+    return p.adoptive_relationship
+
+
 def _person(p: KosekiPerson, where: str) -> dict[str, Any]:
     return {
         "name": nonempty(p.name, f"{where} 名"),
@@ -45,6 +56,9 @@ def _person(p: KosekiPerson, where: str) -> dict[str, Any]:
         "father": p.father,
         "mother": p.mother,
         "relationship": p.relationship,
+        "adoptive_father": p.adoptive_father,
+        "adoptive_mother": p.adoptive_mother,
+        "adoptive_relationship": _adoptive(p, where),
         "events": _events(p.events),
         "removed": p.removed,
     }

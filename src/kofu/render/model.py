@@ -231,7 +231,7 @@ class KosekiPerson:
     mother: str
     """母."""
     relationship: str
-    """【続柄】 to the parents: 長男, 二女, 養子 …"""
+    """【続柄】 to the (birth) parents: 長男, 二女 …"""
     events: tuple[tuple[str, str], ...] = ()
     """身分事項 as (label, text): ("出生", "【出生日】昭和33年3月14日\n【出生地】…").
     A text's lines print as lines; texts are printed as given."""
@@ -239,6 +239,13 @@ class KosekiPerson:
     """除籍: the person left this 戸籍 (marriage, death …); prints 「除　籍」."""
     spouse_role: str = ""
     """【配偶者区分】 夫 or 妻 for a married person; empty otherwise (not printed)."""
+    adoptive_father: str = ""
+    """【養父】 of an adoptee (empty when not recorded)."""
+    adoptive_mother: str = ""
+    """【養母】."""
+    adoptive_relationship: str = ""
+    """【続柄】 to the adoptive parents: 養子 or 養女, printed after 【養父】【養母】;
+    empty for one who is not an adoptee in this register."""
 
 
 @dataclass(frozen=True, kw_only=True)

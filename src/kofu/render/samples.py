@@ -229,21 +229,28 @@ def tax_nozei(**changes: Any) -> TaxCertificateDocument:
 def koseki_person(i: int) -> KosekiPerson:
     """The i-th sample person of the 山田 family register (cycling through seven).
 
-    0 山田 太郎 (筆頭者, 夫) married 1 花子 (妻, from the 佐藤 register); the
-    others are their children; 3 (𠮷子) married out and is marked 除籍.
+    0 山田 太郎 (筆頭者, 夫; born in 加東郡社町, which became 加東市 in 2006)
+    married 1 花子 (妻, from the 佐藤 register of 三木市) in 1985, which made
+    the register in 三木市; the others are their children, 2 and 3 twins born
+    either side of midnight on 昭和64年1月7日; 3 (𠮷子) married out and is marked
+    除籍. The register moved to 加東市 later (転籍, see :func:`koseki`).
     """
     name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
     k = i % len(NAMES)
     relationship = ["長男", "長女", "長男", "長女", "二男", "二女", "三男"][k]
+    # 出生地 as the place was called then.
+    place = {0: "兵庫県加東郡社町", 1: "兵庫県三木市", 2: "兵庫県三木市", 3: "兵庫県三木市"}.get(k, "兵庫県加東市")
+    notified = born + timedelta(days=7) if k != 2 else born + timedelta(days=8)  # the twins' one 届出
     events: list[tuple[str, str]] = [
-        ("出生", f"【出生日】{_wareki(born)}\n【出生地】兵庫県加東市\n"
-                 f"【届出日】{_wareki(born + timedelta(days=7))}\n【届出人】父"),
+        ("出生", f"【出生日】{_wareki(born)}\n【出生地】{place}\n"
+                 f"【届出日】{_wareki(notified)}\n【届出人】父"),
     ]
     removed = False
     spouse_role = ""
     if k == 0:
         spouse_role = "夫"
-        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】佐藤 花子"))
+        events.append(("婚姻", "【婚姻日】昭和60年5月3日\n【配偶者氏名】佐藤 花子\n"
+                               "【従前戸籍】兵庫県加東郡社町社50番地 山田 一"))
     if k == 1:
         spouse_role = "妻"
         events.append(
@@ -291,12 +298,9 @@ def koseki(n: int = 4, **changes: Any) -> KosekiDocument:
         scope="all",
         honseki="兵庫県加東市社50番地",
         head_name="山田 太郎",
-        koseki_events=(
-            (
-                "戸籍改製",
-                "【改製日】平成16年3月27日\n【改製事由】平成6年法務省令第51号附則第2条第1項による改製",
-            ),
-        ),
+        # Made by the marriage in 三木市 (1985), moved to 加東市 after it was formed
+        # (平成18年3月20日): a register that came by 転籍 shows the 転籍, no 編製.
+        koseki_events=(("転籍", "【転籍日】平成20年4月1日\n【従前本籍】兵庫県三木市大塚一丁目5番地"),),
         persons=tuple(koseki_person(i) for i in range(n)),
     )
     return replace(doc, **changes)
