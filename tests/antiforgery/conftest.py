@@ -62,6 +62,27 @@ def compose(center: Center, front: bytes) -> bytes:
     )
 
 
+def titled_job(kind: str, keyring: ScrambleKeyring, signer: QrSigner) -> bytes:
+    """The print job of a sample 納税証明書 (``zeimu``) or 戸籍全部事項証明書 (``koseki``):
+    kinds whose printed title differs from their category's name."""
+    from kofu.render import render_koseki, render_tax, samples
+
+    front = (
+        render_tax(samples.tax_nozei()).pdf
+        if kind == "zeimu"
+        else render_koseki(samples.koseki()).pdf
+    )
+    return compose_print_job(
+        front,
+        serial=SERIAL,
+        municipality="282286",
+        kind=kind,
+        issued_on=date(2026, 11, 21),
+        keyring=keyring,
+        signer=signer,
+    )
+
+
 @pytest.fixture(scope="session")
 def jobs(center: Center) -> Jobs:
     front = render_juminhyo(household(2, address=GENUINE_ADDRESS)).pdf

@@ -12,7 +12,7 @@ from PIL import Image
 from kofu.antiforgery.simulate import Distortion, print_and_scan
 from kofu.procs import kofu_argv
 
-from .conftest import SERIAL, Center, Jobs, assert_flags_the_altered_spot
+from .conftest import SERIAL, Center, Jobs, assert_flags_the_altered_spot, titled_job
 
 SCAN = Distortion(
     rotate_deg=-1.8, scale=1.01, shift_mm=(1.0, 2.0), lighting=0.1, noise=3, jpeg_quality=80, seed=3
@@ -122,25 +122,7 @@ def test_shows_the_title_the_certificate_prints(
     center: Center, tmp_path: Path, kind: str, title: str, category: str
 ) -> None:
     """A receiver compares the title with the paper: 納税証明書, not the category 各種税証明書."""
-    from datetime import date
-
-    from kofu.antiforgery.printjob import compose_print_job
-    from kofu.render import render_koseki, render_tax, samples
-
-    front = (
-        render_tax(samples.tax_nozei()).pdf
-        if kind == "zeimu"
-        else render_koseki(samples.koseki()).pdf
-    )
-    job = compose_print_job(
-        front,
-        serial=SERIAL,
-        municipality="282286",
-        kind=kind,
-        issued_on=date(2026, 11, 21),
-        keyring=center.keyring,
-        signer=center.signer,
-    )
+    job = titled_job(kind, center.keyring, center.signer)
     back = tmp_path / "back.jpg"
     back.write_bytes(print_and_scan(job, 1, SCAN))
     r = run(str(back), *keys(center))

@@ -28,6 +28,7 @@ from tests.antiforgery.conftest import (
     ALTERED_ADDRESS,
     GENUINE_ADDRESS,
     assert_flags_the_altered_spot,
+    titled_job,
 )
 from tests.ports import start_on_a_free_port
 
@@ -185,26 +186,11 @@ def titled_backs(
     center_keys: tuple[Path, Path, Any, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Back scans of a 納税証明書 and a 戸籍全部事項証明書 (kinds whose category differs)."""
-    from kofu.antiforgery.printjob import compose_print_job
-    from kofu.render import render_koseki, render_tax, samples
-
     _, _, keyring, signer = center_keys
     d = tmp_path_factory.mktemp("titled")
-    fronts = {
-        "zeimu": render_tax(samples.tax_nozei()).pdf,
-        "koseki": render_koseki(samples.koseki()).pdf,
-    }
     out = {}
-    for kind, front in fronts.items():
-        job = compose_print_job(
-            front,
-            serial=SERIAL,
-            municipality="282286",
-            kind=kind,
-            issued_on=date(2026, 11, 21),
-            keyring=keyring,
-            signer=signer,
-        )
+    for kind in ("zeimu", "koseki"):
+        job = titled_job(kind, keyring, signer)
         out[kind] = d / f"{kind}-back.jpg"
         out[kind].write_bytes(scan(job, 1))
     return out
