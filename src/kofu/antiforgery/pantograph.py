@@ -31,6 +31,20 @@ word, but the verifier then reads that texture in phone photos as ink: untouched
 the photo bench (pairs 5, 68, 70) were flagged (1.9-2.5; 1.1-1.3 with this pattern), and
 glare was no longer told from the paper (the paper's local maximum rose above 238).
 
+Tried next (December 2026, not adopted; figures in docs/certificates.md): a 16 px cell
+grid, in each cell an 8 x 8 patch at 75 % in the word and an 11 x 11 one at 40 % around
+it (true coverage 0.187 either way), with the verifier's blur raised to melt the 4 px
+period (compare._SIGMA 1.5) and glare() smoothing before its maximum. The smoothing kept
+the glare tests passing; the rest failed on the photo bench. Jitter of the patches
+(±1-2 px) is what hides the word on screen best, and it is broadband noise no blur melts
+(one of the photo tests' pairs 29, 68, 70 flagged at each σ tried, 1.0 to 2.0). Without
+jitter (16 dithers of each patch, chosen per cell) the screen test and the photo tests
+pass at σ 1.5, but the bench gave 7/30 false alarms (highest 3.94), and main's own tint
+with σ 1.5 gave 6/30 (7.89): the verifier is calibrated at σ 1.0, where the same
+unjittered tint gave 4/30 (4.47); main 0/30 (1.10). That tint also kept the copy
+contrast on the front (0.153) but not in the back band (0.130, its grid on an odd 600 dpi
+pixel, probably the cause), and its per-cell choices deflate to 1.6 MB a page.
+
 The glyphs come from the MJ font the certificates already use, thickened
 (Mincho strokes are thinner than the 12 px screen period).
 """
