@@ -46,7 +46,7 @@ def test_domicile_omitted_unless_asked_for(test_seal: SealKit, tmp_path: Path) -
     """Since 令和4年1月11日 本籍・筆頭者 print only on request; otherwise 「省略」."""
     doc = s.fuhyo(2, honseki=None, head_name=None)
     text = compact(seal_and_read(render_fuhyo(doc).pdf, test_seal, doc, tmp_path / "f.pdf"))
-    assert "本籍省略筆頭者省略" in text and "兵庫県加東市社50番地" + to_wareki(doc.entries[0].addresses[1][1]) in text
+    assert "本籍省略筆頭者省略" in text and "兵庫県加東市社50番地" + to_wareki(doc.entries[0].addresses[0][1]) in text
     assert "本籍兵庫県" not in text and "筆頭者山田" not in text
 
 

@@ -307,12 +307,17 @@ def koseki(n: int = 4, **changes: Any) -> KosekiDocument:
 
 
 def fuhyo(n: int = 3, **changes: Any) -> FuhyoDocument:
-    """戸籍の附票の写し of the 山田 register: the first ``n`` people and their moves."""
+    """戸籍の附票の写し of the 山田 register: the first ``n`` people and their moves.
+
+    The register came to 加東市 by 転籍 on 平成20年4月1日 (:func:`koseki`), so its 附票
+    starts there: each person's address then, with the day it was set (the family had
+    lived at 社50番地 since 平成13年, in 社町 before the merger), and later moves."""
     entries = []
     for i in range(n):
         name, _kana, _rel, sex, born = NAMES[i % len(NAMES)]
-        addresses = [("兵庫県三木市上の丸町10番30号", max(born, date(1990, 4, 1)))]
-        addresses.append(("兵庫県加東市社50番地", date(2001, 4, 1)))
+        addresses = [("兵庫県加東市社50番地", max(born, date(2001, 4, 1)))]
+        if i == 2:  # 一郎 moved out within the city, staying in the register
+            addresses.append(("兵庫県加東市河高1816番地", date(2015, 4, 1)))
         entries.append(FuhyoEntry(name=name, addresses=tuple(addresses), birth_date=born, sex=sex))
     doc = FuhyoDocument(
         **HEADER, honseki="兵庫県加東市社50番地", head_name="山田 太郎", entries=tuple(entries)
