@@ -263,9 +263,10 @@ PROTECTED_HOUSEHOLD = 5
 
 TAX_YEAR_WINDOW = {"available_from": "06-01", "kept": 3}
 """The import's ``tax_years``: a new 年度 from 1 June, the latest three kept. From
-1 June 2026 to 31 May 2027 that offers 2024 and 2025 of the recorded years (2023
-is recorded but no longer offered); from 1 June 2027, 2025 alone."""
-TAX_YEARS_RECORDED = (2023, 2024, 2025)
+1 June 2026 to 31 May 2027 that offers 2024, 2025 and 2026 (令和8年度) of the
+recorded years (2023 is recorded but no longer offered); from 1 June 2027, 2025
+and 2026."""
+TAX_YEARS_RECORDED = (2023, 2024, 2025, 2026)
 
 
 def individual_number(seed: str) -> str:
@@ -317,10 +318,11 @@ def tax_record(person: Person, year: int, household: Household | None = None) ->
         dependants=tuple(Dependant(c.birth_date) for c in children), tax_credits=tuple(credits),
         birth_date=person.birth_date,
     )).total
-    # 普通徴収 in four 期; the latest year has its first two 期 paid.
+    # 普通徴収 in four 期; the latest year has its first three 期 paid (the 第4期 falls due
+    # at the end of January).
     dues = [date(year, 6, 30), date(year, 8, 31), date(year, 10, 31), date(year + 1, 1, 31)]
     share = total // 4 // 1000 * 1000
-    paid = total if year < max(TAX_YEARS_RECORDED) else total - 2 * share
+    paid = total if year < max(TAX_YEARS_RECORDED) else total - share
     record["taxes"] = [
         {"name": "市民税・県民税(普通徴収)", "paid": paid, "due_dates": [d.isoformat() for d in dues]},
         {"name": "軽自動車税(種別割)", "assessed": 10_800, "paid": 10_800,
