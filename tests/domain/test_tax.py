@@ -93,6 +93,21 @@ def test_negative_figures_are_refused() -> None:
         salary_income(1_000_000, 2010)
 
 
+def test_instalments_take_the_flat_reduction_off_the_first_periods() -> None:
+    """令和6年度 普通徴収: the tax before the 定額減税 is split, then the 定額減税 comes off
+    第1期, and what it leaves off 第2期 and on (a notice of 212,500 less 40,000 reads
+    13,500, 53,000, 53,000, 53,000)."""
+    dues = (date(2024, 6, 30), date(2024, 8, 31), date(2024, 10, 31), date(2025, 1, 31))
+    parts = instalments(172_500, 13_500, dues, reduction=40_000)
+    assert [(p.amount, p.paid) for p in parts] == [(13_500, 13_500), (53_000, 0), (53_000, 0), (53_000, 0)]
+    # A reduction larger than 第1期 runs on into 第2期.
+    parts = instalments(150_000, 0, dues, reduction=70_000)
+    assert [p.amount for p in parts] == [0, 40_000, 55_000, 55_000]
+    assert sum(p.amount for p in parts) == 150_000
+    with pytest.raises(TaxRuleError):
+        instalments(150_000, 0, dues, reduction=-1)
+
+
 def test_instalments_and_due_dates() -> None:
     parts = instalments(100_500, 30_000, (date(2025, 6, 30), date(2025, 8, 31), date(2025, 10, 31), date(2026, 1, 31)))
     assert [p.amount for p in parts] == [25_500, 25_000, 25_000, 25_000]

@@ -366,10 +366,12 @@ def test_reiwa_6_tax_certificates_take_the_flat_reduction(world: Any, tmp_path: 
         assert f"均等割額{3_000:,}円{1_000:,}円{4_000:,}円" in text
         assert f"年税額{year_total:,}円" in text
     else:
-        # Four 期 of the reduced 年税額: 36,000 円 each from 第2期, the rest in 第1期; 100,000 円 paid.
+        # Four 期 of the 年税額 before the 定額減税 (1,000 円 shares from 第2期, the rest in 第1期),
+        # the 定額減税 then taken off 第1期 (普通徴収); 100,000 円 paid.
         # 30 June 2024 is a Sunday, 31 August a Saturday: due the next business day.
-        share = year_total // 4 // 1000 * 1000
-        first = year_total - 3 * share
+        share = (year_total + sum(flat)) // 4 // 1000 * 1000
+        first = year_total + sum(flat) - 3 * share - sum(flat)
+        assert (first, share) == (15_500, 43_000)
         rows = [("第1期", "令和6年7月1日", first, first), ("第2期", "令和6年9月2日", share, share),
                 ("第3期", "令和6年10月31日", share, 100_000 - first - share), ("第4期", "令和7年1月31日", share, 0)]
         for period, due, amount, paid in rows:

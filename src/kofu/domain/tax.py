@@ -742,19 +742,31 @@ def due_date(nominal: date) -> date:
     return day
 
 
-def instalments(assessed: int, paid: int, nominal_due: tuple[date, ...]) -> tuple[Instalment, ...]:
+def instalments(assessed: int, paid: int, nominal_due: tuple[date, ...], *,
+                reduction: int = 0) -> tuple[Instalment, ...]:
     """``assessed`` split over the 期 of ``nominal_due``, payments applied oldest first.
 
     Every 期 after the first is the equal share rounded down to 1,000 円; the
     first takes the rest (地方税法 320条: the odd amount goes to 第1期).
+
+    ``reduction``: the 定額減税 already taken off ``assessed`` (令和6年度, :func:`flat_reduction`).
+    普通徴収 splits the tax before it and takes it off 第1期, then 第2期 and on, as
+    long as it lasts: a 令和6年度 notice of 212,500 円 less 40,000 reads 13,500, 53,000,
+    53,000, 53,000, not four even shares of 172,500.
     """
     if not nominal_due:
         raise TaxRuleError("a tax needs at least one 納期限")
     if assessed < 0 or paid < 0 or paid > assessed:
         raise TaxRuleError(f"paid {paid} must be between 0 and the assessed {assessed}")
+    if reduction < 0:
+        raise TaxRuleError(f"a 定額減税 of {reduction} cannot be negative")
     n = len(nominal_due)
-    share = _floor(assessed // n, 1_000) if n > 1 else assessed
-    amounts = [assessed - share * (n - 1)] + [share] * (n - 1)
+    before = assessed + reduction
+    share = _floor(before // n, 1_000) if n > 1 else before
+    amounts = [before - share * (n - 1)] + [share] * (n - 1)
+    for i, amount in enumerate(amounts):
+        taken = min(amount, reduction)
+        amounts[i], reduction = amount - taken, reduction - taken
     out = []
     left = paid
     for i, (amount, due) in enumerate(zip(amounts, nominal_due, strict=True), start=1):

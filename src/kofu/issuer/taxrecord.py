@@ -75,17 +75,20 @@ def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax) -
     """Every tax of the record split into its 期, payments applied oldest first.
 
     A tax without ``assessed`` is the 個人住民税 of the record itself: its
-    amount is ``assessment``'s 年税額 (assessed at its municipality's rates).
+    amount is ``assessment``'s 年税額 (assessed at its municipality's rates), its
+    定額減税 taken off the first 期 (:func:`kofu.domain.tax.instalments`).
     """
     out = []
     for t in data.get("taxes", []):
         assessed = t.get("assessed")
+        reduction = 0
         if assessed is None:
-            assessed = assessment.total
+            assessed, reduction = assessment.total, sum(assessment.flat_reduction)
         dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
         if not dues:
             raise ValueError(f"{t['name']}: no 納期限")
-        parts = instalments(int(assessed), int(t.get("paid", 0)), tuple(date.fromisoformat(d) for d in dues))
+        parts = instalments(int(assessed), int(t.get("paid", 0)), tuple(date.fromisoformat(d) for d in dues),
+                            reduction=reduction)
         for part in parts:
             out.append(TaxLine(str(t["name"]), int(t.get("fiscal_year") or fiscal_year), part, len(parts) == 1))
     return out
