@@ -51,6 +51,10 @@ def test_adoptive_parents_from_the_adoption_that_brought_the_person_in() -> None
     away = koseki.person_event({"type": "養子縁組", "date": "2012-03-03", "adoptive_father": "乙川 孝助",
                                 "entered_register": "京都市北区1番地　乙川 孝助"}, "e")
     assert koseki.adoptive_parents({"events": [away]}) == ("", "")
+    # The adopters' own entry names the adoptee: it makes them nobody's 養子.
+    adopter = koseki.person_event({"type": "養子縁組", "date": "2012-03-03", "adoptive_father": "山田 太郎",
+                                   "adoptive_mother": "山田 花子", "adoptee": "田中 二郎"}, "e")
+    assert koseki.adoptive_parents({"events": [adopter]}) == ("", "")
 
 
 def test_given_name() -> None:

@@ -106,6 +106,9 @@ IMPOSSIBLE: list[tuple[str, Change, str, str]] = [
                                                  "adoptive_mother": _persons(k)[1]["name"],
                                                  "previous_register": "東京都千代田区平河町一丁目10番地"})),
      f"{REGISTER}.persons[3].birth_date", "not after the 養母"),
+    ("a person their own 父",
+     lambda k: _persons(k)[3].update(father=_persons(k)[3]["name"]),
+     f"{REGISTER}.persons[3].father", "is the person themselves"),
     ("two persons with one id",
      lambda k: _persons(k)[3].update(id="R001"),
      f"{REGISTER}.persons[3].id", "'R001' is also the id of persons[0]"),
@@ -165,6 +168,9 @@ POSSIBLE: list[tuple[str, Change]] = [
     # 葛子 is the 長女 of other parents (佐藤) in the same register.
     ("a 長女 and a 二女 of the same parents",
      lambda k: _persons(k)[3].update(relationship="二女", sex="female")),
+    # 明美 married out; on her divorce she came back (復籍): a second entry, the same 長女.
+    ("a 長女 entered again on her return",
+     lambda k: _persons(k).append({**json.loads(json.dumps(_persons(k)[2])), "id": "R099"})),
     ("a resident since the day of the birth",
      lambda k: k["households"][0]["members"][2].update(became_resident_on="2010-01-20")),
     ("a woman 16 on 令和4年4月1日 married at 17 after it",

@@ -123,12 +123,15 @@ def is_birth_order(value: str) -> bool:
 def adoptive_parents(person: dict[str, Any]) -> tuple[str, str]:
     """(養父, 養母) of ``person``: the ``adoptive_father`` / ``adoptive_mother``
     given, else those of the latest 養子縁組 that kept (or brought) the person
-    in this register. Empty strings when there are none."""
+    in this register as the adoptee. Empty strings when there are none.
+
+    An adopter's own 養子縁組 entry names its ``adoptee``; it makes nobody's 養父・養母."""
     father, mother = person.get("adoptive_father") or "", person.get("adoptive_mother") or ""
     if father or mother:
         return father, mother
     for e in reversed(person.get("events", [])):
-        if e["type"] == "養子縁組" and not leaves_register(e) and (e.get("adoptive_father") or e.get("adoptive_mother")):
+        if (e["type"] == "養子縁組" and not e.get("adoptee") and not leaves_register(e)
+                and (e.get("adoptive_father") or e.get("adoptive_mother"))):
             return e.get("adoptive_father", ""), e.get("adoptive_mother", "")
     return "", ""
 

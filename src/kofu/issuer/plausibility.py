@@ -166,7 +166,9 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
         father, mother = _norm(p.get("father") or ""), _norm(p.get("mother") or "")
         if koseki.is_birth_order(relationship) and father and mother:
             first = birth_orders.setdefault((relationship, father, mother), j)
-            if first != j:
+            # One born the same day is the same child entered again (a daughter who married
+            # out and came back on her divorce, 復籍, has a second entry with her 続柄).
+            if first != j and persons[first]["birth_date"] != p["birth_date"]:
                 out.append((f"{pw}.relationship",
                             f"{relationship} is also the 続柄 of persons[{first}], a child of the same parents "
                             f"(父 {p['father']}, 母 {p['mother']}); each child of one sex has its own 続柄"))
@@ -197,12 +199,15 @@ def _register(row: Mapping[str, Any]) -> list[Problem]:
         roles = (("father", "父"), ("mother", "母"), ("adoptive_father", "養父"), ("adoptive_mother", "養母"))
         for role, label in roles:
             name = p.get(role) or ""
+            if name and _norm(name) == _norm(p["name"]):
+                out.append((f"{pw}.{role}", f"the {label} {name} is the person themselves"))
             for k, parent in by_name.get(_norm(name), []) if name else []:
                 if k == j:
                     continue
                 parent_birth = date.fromisoformat(parent["birth_date"])
-                if birth <= parent_birth:
-                    # 民法793条 too: nobody adopts one older than themselves.
+                # 民法793条 too: nobody adopts one older (年長者) than themselves; one born the
+                # same day may be adopted, a child born the day of its parent's birth may not be.
+                if birth < parent_birth or (birth == parent_birth and role in ("father", "mother")):
                     out.append((f"{pw}.birth_date",
                                 f"born {to_wareki(birth)}, not after the {label} "
                                 f"{name} (persons[{k}], born {to_wareki(parent_birth)})"))
