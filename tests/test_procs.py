@@ -20,6 +20,23 @@ def test_free_port_stays_out_of_the_kernels_ephemeral_range() -> None:
     assert all(not low <= p <= high and procs.port_is_free(p) for p in ports), (low, high, ports)
 
 
+def test_free_port_skips_ports_browsers_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chromium refuses http://127.0.0.1:10080/ (net::ERR_UNSAFE_PORT): a verification site
+    started there failed every browser test of a CI run."""
+    if procs._ephemeral_ports()[0] - 10000 < 1000:
+        pytest.skip("the kernel's ephemeral range leaves no room below it on this machine")
+    picks = iter([10080, 10080, 10079])
+
+    class Picker:
+        def randrange(self, _low: int, _high: int) -> int:
+            return next(picks)
+
+    monkeypatch.setattr(procs.random, "SystemRandom", Picker)
+    monkeypatch.setattr(procs, "port_is_free", lambda _port, host="127.0.0.1": True)
+    monkeypatch.setattr(procs, "_HANDED_OUT", [])
+    assert free_port() == 10079
+
+
 def test_a_port_taken_after_the_check_is_port_in_use_not_a_stranger_greeted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -155,6 +155,12 @@ def _ephemeral_ports() -> tuple[int, int]:
     return low, high
 
 
+BROWSER_BLOCKED_PORTS: frozenset[int] = frozenset({10080})
+"""Ports in free_port()'s range that browsers refuse to load (Chromium's and Firefox's
+restricted ports, net::ERR_UNSAFE_PORT: 10080 is Amanda's): a kiosk or verification
+page served there could not be opened. The rest of the lists lie below 10000."""
+
+
 def free_port() -> int:
     """A loopback port that is free now, for a service about to be started on it.
 
@@ -172,7 +178,7 @@ def free_port() -> int:
             port = rng.randrange(10000, low)
             # Not one this process handed out lately: a caller taking several ports at
             # once (a world of services) must get different ones, none bound yet.
-            if port not in _HANDED_OUT and port_is_free(port):
+            if port not in _HANDED_OUT and port not in BROWSER_BLOCKED_PORTS and port_is_free(port):
                 _HANDED_OUT.append(port)
                 return port
     with socket.socket() as s:
