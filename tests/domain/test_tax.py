@@ -377,6 +377,44 @@ def test_designated_city_rates() -> None:
     assert assess(TaxReturn(fiscal_year=2018, salary_revenue=3_000_000, designated_city=True)).rates == (8, 2)
 
 
+def test_local_rates_add_to_the_standard_ones() -> None:
+    """超過課税 by 条例 (the municipality's settings): 兵庫県's 県民緑税 adds 800 円 to the
+    県民税 均等割 in the 年度 it covers; 神奈川県's 水源環境保全税 300 円 and 0.025 % of the
+    所得割 base; 調整控除 and 税額控除 stay on the standard rates; 非課税 adds nothing."""
+    from fractions import Fraction
+
+    from kofu.domain.tax import LocalRate
+
+    midori = LocalRate("県民緑税", 2006, 2030, per_capita=(0, 800))
+    suigen = LocalRate("水源環境保全税", 2007, None, per_capita=(0, 300), income_levy=(Fraction(0), Fraction(1, 40)))
+    raw = {"fiscal_year": 2026, "salary_revenue": 3_000_000, "deductions": (("社会保険料控除", 450_000),),
+           "tax_credits": (("住宅借入金等特別税額控除", 10_000),)}
+    plain = assess(TaxReturn(**raw))
+    hyogo = assess(TaxReturn(**raw, local_rates=(midori,)))
+    assert hyogo.per_capita == (3_000, 1_800) and hyogo.income_levy == plain.income_levy
+    assert hyogo.total == plain.total + 800 and hyogo.local_rates == (midori,)
+    # 課税標準額 1,140,000 (see above): 県民税 所得割 × 4.025 % = 45,885 (standard 45,600);
+    # 調整控除 1,000 and 税額控除 4,000 as on the standard rates; rounded down to 100 円.
+    kanagawa = assess(TaxReturn(**raw, local_rates=(suigen,)))
+    assert kanagawa.levy_computed == (68_400, 1_140_000 * 4025 // 100_000) == (68_400, 45_885)
+    assert kanagawa.adjustment == plain.adjustment and kanagawa.credits == plain.credits
+    assert kanagawa.income_levy == (plain.income_levy[0], (45_885 - 1_000 - 4_000) // 100 * 100) == (60_900, 40_800)
+    assert kanagawa.per_capita == (3_000, 1_300)
+    # Outside its 年度: nothing added.
+    short = LocalRate("県民緑税", 2021, 2025, per_capita=(0, 800))
+    for year in (2020, 2026):
+        outside = assess(TaxReturn(**{**raw, "fiscal_year": year}, local_rates=(short,)))
+        assert outside.per_capita == assess(TaxReturn(**{**raw, "fiscal_year": year})).per_capita
+        assert outside.local_rates == ()
+    assert assess(TaxReturn(**{**raw, "fiscal_year": 2025}, local_rates=(short,))).per_capita == (3_000, 1_800)
+    # 非課税 (a 1,000,000 円 salary): no 均等割 to add to.
+    low = assess(TaxReturn(fiscal_year=2026, salary_revenue=1_000_000, local_rates=(midori,)))
+    assert low.exempt and low.per_capita == (0, 0) and low.local_rates == ()
+    # A 減税 that would take a rate below 0 cannot be assessed.
+    with pytest.raises(TaxRuleError, match="均等割 below 0"):
+        assess(TaxReturn(**raw, local_rates=(LocalRate("減税", 2020, None, per_capita=(-3_001, 0)),)))
+
+
 def test_designated_cities_by_code() -> None:
     from kofu.domain.ids import validate_municipality_code
     from kofu.domain.tax import DESIGNATED_CITIES, is_designated_city

@@ -538,6 +538,39 @@ def test_nozei_of_a_designated_city_takes_its_own_total(world: Any, tmp_path: Pa
     assert "市民税・県民税(普通徴収)令和7年度全期令和7年6月30日106,600円106,600円0円" in text
 
 
+def test_tax_certificates_take_the_municipality_s_own_rates(world: Any, tmp_path: Path) -> None:
+    """兵庫県's 県民緑税 (超過課税 by 条例, the municipality's ``local_tax_rates``): 800 円 on
+    the 県民税 均等割 in the 年度 it covers, said in a note; the 年税額 adds up; a payment of
+    the whole 年税額 with it is taken at import and leaves nothing unpaid. Computed here."""
+    svc, w, doc = world
+    kato = doc["municipalities"][0]
+    kato["local_tax_rates"] = [{"name": "県民緑税", "first_year": 2006, "last_year": 2030,
+                                "prefectural_per_capita": 800}]
+    # 令和7年度: 給与所得 3,000,000 × 70 % − 80,000 = 2,020,000; 社会保険料 450,000, 基礎控除
+    # 430,000 → 課税標準額 1,140,000; 調整控除 5 % of 50,000; 均等割 3,000 + 1,000 + 800.
+    taxable = (3_000_000 * 7 // 10 - 80_000 - 450_000 - 430_000) // 1000 * 1000
+    levy = ((taxable * 6 // 100 - 1_500) // 100 * 100, (taxable * 4 // 100 - 1_000) // 100 * 100)
+    city, pref = levy[0] + 3_000, levy[1] + 1_000 + 800
+    year_total = city + pref + 1_000
+    kato["tax_records"].append({"resident": "R002", "fiscal_year": 2025, "salary_revenue": 3_000_000,
+                                "deductions": [{"kind": "社会保険料控除", "amount": 450_000}],
+                                "taxes": [{"name": "市民税・県民税(普通徴収)", "paid": year_total,
+                                           "due_on": "2025-06-30"}]})
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+
+    def issue(serial: str, tax_kind: str) -> str:
+        return text_of(svc.issue_certificate(req(serial, "zeimu", 300, link="link-R002", tax_kind=tax_kind,
+                                                 year=2025)).document, tmp_path)
+
+    text = issue("T-midori", "shotoku")
+    assert "均等割額3,000円1,800円4,800円" in text
+    assert f"合計{city:,}円{pref:,}円{city + pref:,}円" in text and f"年税額{year_total:,}円" in text
+    assert "県民税均等割額には県民緑税800円を含む" in text
+    text = issue("T-midori-nozei", "nozei")
+    assert f"市民税・県民税(普通徴収)令和7年度全期令和7年6月30日{year_total:,}円{year_total:,}円0円" in text
+
+
 @pytest.mark.parametrize("scope", ["all", "self"])
 def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
@@ -697,6 +730,19 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
                                                            {"kind": "定額減税額", "amount": 30_000}]),
          "tax_records[1].tax_credits[1].kind: 定額減税額 (定額減税) is computed"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
+        (lambda k: k.update(local_tax_rates=[{"name": "県民緑税", "first_year": 2006, "prefectural_per_capita": 8000}]),
+         "local_tax_rates[0].prefectural_per_capita: 8000 yen; from -1000 (the standard 均等割) to 3000"),
+        (lambda k: k.update(local_tax_rates=[{"name": "減税", "first_year": 2006, "prefectural_per_capita": -1001}]),
+         "local_tax_rates[0].prefectural_per_capita: -1001 yen"),
+        (lambda k: k.update(local_tax_rates=[{"name": "水源環境保全税", "first_year": 2007,
+                                              "prefectural_rate": "0.0255"}]),
+         "local_tax_rates[0].prefectural_rate: '0.0255'; a rate in percent"),
+        (lambda k: k.update(local_tax_rates=[{"name": "x", "first_year": 2010, "last_year": 2009,
+                                              "municipal_per_capita": 500}]),
+         "local_tax_rates[0].last_year must be a fiscal year from first_year (2010) on"),
+        (lambda k: k.update(local_tax_rates=[{"name": "x", "first_year": 2010}]), "local_tax_rates[0]: adds nothing"),
+        (lambda k: k.update(local_tax_rates=[{"name": "x", "first_year": 2010, "rate": 1}]),
+         "local_tax_rates[0]: unknown field 'rate'"),
         (lambda k: k["family_registers"][0]["persons"][0].update(sex="x"), "persons[0].sex"),
         (lambda k: k["family_registers"][0]["persons"][0]["addresses"].reverse(), "oldest first"),
         (lambda k: k["households"][0]["members"][0].update(removed_reason="転出"), "status 'removed'"),

@@ -105,13 +105,15 @@ def test_shotoku_reconciles(test_seal: SealKit, tmp_path: Path) -> None:
         "調整控除額": (e["city_adj"], e["pref_adj"]),
         "税額控除額": (e["city_credit"], e["pref_credit"]),
         "所得割額": (e["city_levy"], e["pref_levy"]),
-        "均等割額": (3_000, 1_000),
-        "合計": (e["city"], e["pref"]),
+        # 兵庫県's 県民緑税 (超過課税): 800 円 on the 県民税 均等割, said in a note.
+        "均等割額": (3_000, 1_000 + 800),
+        "合計": (e["city"], e["pref"] + 800),
     }
     for label, (city, pref) in rows.items():
         assert has(lines, f"{label}{_y(city)}{_y(pref)}{_y(city + pref)}"), label
     assert has(lines, f"森林環境税（国税）{_y(1_000)}")
-    assert has(lines, f"年税額{_y(e['year_total'])}")
+    assert has(lines, f"年税額{_y(e['year_total'] + 800)}")
+    assert "県民税均等割額には県民緑税800円を含む" in flat
     assert flat.index("年税額") < flat.index("以下余白") < flat.index("上記のとおり")
 
 
@@ -138,8 +140,9 @@ def test_per_capita_only(test_seal: SealKit, tmp_path: Path) -> None:
     # 給与所得 1,700,000 − 650,000 = 1,050,000: between the two limits.
     assert has(lines, f"給与所得{_y(1_700_000)}{_y(1_050_000)}")
     assert has(lines, "所得割額非課税")
-    assert has(lines, f"均等割額{_y(3_000)}{_y(1_000)}{_y(4_000)}")
-    assert has(lines, f"年税額{_y(5_000)}") and has(lines, "所得・課税証明書")
+    # 均等割 with 兵庫県's 県民緑税 (800 円; the sample's 加東市), and 森林環境税.
+    assert has(lines, f"均等割額{_y(3_000)}{_y(1_800)}{_y(4_800)}")
+    assert has(lines, f"年税額{_y(5_800)}") and has(lines, "所得・課税証明書")
 
 
 def test_spouse_special_and_income_adjustment(test_seal: SealKit, tmp_path: Path) -> None:

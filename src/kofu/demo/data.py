@@ -8,6 +8,7 @@ Sequences (U+E0102, U+E0103) so the printed glyph must follow the selector.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -268,6 +269,13 @@ recorded years (2023 is recorded but no longer offered); from 1 June 2027, 2025
 and 2026."""
 TAX_YEARS_RECORDED = (2023, 2024, 2025, 2026)
 
+LOCAL_TAX_RATES: dict[str, list[dict[str, object]]] = {
+    # 県民緑税: 800 円 on the 県民税 均等割 from 平成18年度; the 県議会 extended it to
+    # 令和12年度 in September 2025 (兵庫県 and its municipalities publish the rate).
+    "兵庫県": [{"name": "県民緑税", "first_year": 2006, "last_year": 2030, "prefectural_per_capita": 800}],
+}
+"""The import's ``local_tax_rates`` (超過課税) by prefecture: every demo municipality is in 兵庫県."""
+
 
 def individual_number(seed: str) -> str:
     """A 12-digit 個人番号 with a valid check digit (synthetic, from ``seed``)."""
@@ -279,15 +287,18 @@ def individual_number(seed: str) -> str:
     return "".join(map(str, body)) + str(0 if r <= 1 else 11 - r)
 
 
-def tax_record(person: Person, year: int, household: Household | None = None) -> dict[str, object]:
+def tax_record(person: Person, year: int, household: Household | None = None,
+               local_rates: Sequence[dict[str, object]] = ()) -> dict[str, object]:
     """The raw 所得・課税 and 納税 figures of ``person`` for fiscal year ``year`` (import
     format): salary, social insurance, the spouse and children of ``household`` as
-    dependants, payments. The issuer computes every tax amount from them.
+    dependants, payments (of the tax with the municipality's ``local_rates``, its import
+    ``local_tax_rates``). The issuer computes every tax amount from them.
 
     The salary is steady: one level per person, rising about 1.5 % a year with a
     few ten thousand yen of bonus variation; the same insurance and housing-loan
     deductions every year."""
     from kofu.domain.tax import Dependant, TaxReturn, assess
+    from kofu.issuer.taxrecord import local_rate
 
     person_rng = random.Random(f"tax-{person.resident_id}")
     level = person_rng.randrange(4_300_000, 6_300_000, 1000)
@@ -316,7 +327,7 @@ def tax_record(person: Person, year: int, household: Household | None = None) ->
         fiscal_year=year, salary_revenue=salary, deductions=tuple(deductions),
         spouse=Dependant(spouse.birth_date) if spouse else None,
         dependants=tuple(Dependant(c.birth_date) for c in children), tax_credits=tuple(credits),
-        birth_date=person.birth_date,
+        birth_date=person.birth_date, local_rates=tuple(local_rate(dict(x)) for x in local_rates),
     )).total
     # 普通徴収 in four 期; the latest year has its first three 期 paid (the 第4期 falls due
     # at the end of January).

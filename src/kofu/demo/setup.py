@@ -393,10 +393,12 @@ def issuer_import_document(
                     for k in ("koseki", "fuhyo")
                 },
                 "tax_years": dict(sample.TAX_YEAR_WINDOW),
+                "local_tax_rates": sample.LOCAL_TAX_RATES.get(m.prefecture, []),
                 "individual_number_at_kiosk": first,
                 "max_copies": 10,
                 "seal_registrations": _seal_registrations(m, hs, seal_dir),
-                "tax_records": [sample.tax_record(tax_payer, y, hs[sample.SEAL_HOUSEHOLD])
+                "tax_records": [sample.tax_record(tax_payer, y, hs[sample.SEAL_HOUSEHOLD],
+                                                  sample.LOCAL_TAX_RATES.get(m.prefecture, []))
                                 for y in sample.TAX_YEARS_RECORDED],
                 "family_registers": [sample.family_register(m, hs[sample.SEAL_HOUSEHOLD])],
                 "seal": {

@@ -67,6 +67,14 @@ by the same 改正法's 附則 2条 ③ and 3条 (the marriages it still allows 
 those made before it keep the 成年擬制). A married minor the record does not
 show as married is the municipality's to handle.
 
+A municipality's or prefecture's own rates (超過課税 and 減税 by 条例: 兵庫県's
+県民緑税 adds 800 円 to the 道府県民税 均等割 from 平成18年度, 神奈川県's
+水源環境保全税 300 円 and 0.025 % of the 所得割) are the municipality's
+settings (:class:`LocalRate`, ``local_rates``): each adds to the standard 均等割
+(yen) and 所得割 rate (percent) in the 年度 it covers. The 調整控除, the
+税額控除 split and the 定額減税 follow the standard rates (地方税法 314条の6,
+314条の9, 附則 5条の8 name them, not the 条例's).
+
 Not modelled: 分離課税. Those records must be computed by the municipality's
 own system and are refused by :func:`assess` only when the figures themselves
 are impossible.
@@ -76,6 +84,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Final
 
 from kofu.domain.holidays import is_business_day
@@ -164,6 +173,24 @@ class Dependant:
 
 
 @dataclass(frozen=True)
+class LocalRate:
+    """A municipality's or prefecture's own rate (超過課税 or, negative, 減税) by 条例, added to
+    the standard ones in the 年度 from ``first_year`` to ``last_year`` (None: no end set)."""
+
+    name: str
+    """As the certificate names it: 県民緑税, 水源環境保全税 …"""
+    first_year: int
+    last_year: int | None = None
+    per_capita: tuple[int, int] = (0, 0)
+    """Added to the (市町村民税, 道府県民税) 均等割, yen."""
+    income_levy: tuple[Fraction, Fraction] = (Fraction(0), Fraction(0))
+    """Added to the (市町村民税, 道府県民税) 所得割 rate, percent (神奈川県: 0.025)."""
+
+    def covers(self, fiscal_year: int) -> bool:
+        return self.first_year <= fiscal_year and (self.last_year is None or fiscal_year <= self.last_year)
+
+
+@dataclass(frozen=True)
 class TaxReturn:
     """The raw figures of one resident for one 年度, as the import gives them."""
 
@@ -193,6 +220,8 @@ class TaxReturn:
     birth_date: date | None = None
     """The taxpayer's birth date (the resident record's), for the 未成年者 of 地方税法 295条 ①二;
     None: not known, and the taxpayer is taken as an adult."""
+    local_rates: tuple[LocalRate, ...] = ()
+    """The municipality's and its prefecture's own rates (the municipality's settings, not the record)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +277,9 @@ class ResidentTax:
     flat_reduction: tuple[int, int] = (0, 0)
     """定額減税額 (特別税額控除, 令和6年度 and the 令和7年度 spouse case; see :func:`flat_reduction`),
     already taken off ``income_levy``."""
+    local_rates: tuple[LocalRate, ...] = ()
+    """The municipality's and prefecture's own rates included in ``per_capita`` and ``levy_computed``
+    (those in force in the 年度 that changed an amount: none when 非課税)."""
 
     @property
     def municipal(self) -> int:
@@ -632,7 +664,11 @@ def assess(r: TaxReturn) -> ResidentTax:
     taxable = _floor(max(0, total - deductions_total), 1_000)
     # 4. 所得割 (調整控除 is 5 %, split as the rates: 3 / 2, or 4 / 1 in a 指定都市).
     rate_m, rate_p = income_levy_rates(r.fiscal_year, r.designated_city)
-    computed = (taxable * rate_m // 100, taxable * rate_p // 100)
+    local = tuple(x for x in r.local_rates if x.covers(r.fiscal_year))
+    extra_m, extra_p = (sum((x.income_levy[i] for x in local), Fraction(0)) for i in (0, 1))
+    if rate_m + extra_m < 0 or rate_p + extra_p < 0:
+        raise TaxRuleError(f"{r.fiscal_year}年度: the local rates take a 所得割 rate below 0")
+    computed = (int(taxable * (rate_m + extra_m) // 100), int(taxable * (rate_p + extra_p) // 100))
     if total > 25_000_000 and r.fiscal_year >= 2021:
         base = 0
     elif taxable <= 2_000_000:
@@ -656,7 +692,13 @@ def assess(r: TaxReturn) -> ResidentTax:
         levy = (_floor(left[0] - flat[0], 100), _floor(left[1] - flat[1], 100))
     # 5. 均等割 and 森林環境税.
     pm, pp, forest = per_capita_rates(r.fiscal_year)
+    pm += sum(x.per_capita[0] for x in local)
+    pp += sum(x.per_capita[1] for x in local)
+    if pm < 0 or pp < 0:
+        raise TaxRuleError(f"{r.fiscal_year}年度: the local rates take a 均等割 below 0")
     per_capita = (0, 0) if per_capita_exempt else (pm, pp)
+    applied = tuple(x for x in local if (x.per_capita != (0, 0) and not per_capita_exempt)
+                    or (any(x.income_levy) and not income_exempt and taxable > 0))
     return ResidentTax(
         fiscal_year=r.fiscal_year,
         salary_revenue=r.salary_revenue,
@@ -687,6 +729,7 @@ def assess(r: TaxReturn) -> ResidentTax:
         specified_relatives=len(specified),
         exempt_as_minor=minor_exempt,
         flat_reduction=flat,
+        local_rates=applied,
     )
 
 

@@ -71,7 +71,8 @@ def document_for(
         ).scalar_one_or_none()
         if record is None or options.tax_kind not in ("shotoku", "nozei") or options.year is None:
             raise IssuanceRefused(Refusal(RefusalCode.KIND_NOT_OFFERED, detail="no-tax-record"))
-        return tax_document(head, options.tax_kind, options.year, holder, address, json.loads(record))
+        return tax_document(head, options.tax_kind, options.year, holder, address, json.loads(record),
+                            local_rates=json.loads(m.local_tax_rates or "[]"))
     if kind in (Kind.KOSEKI, Kind.FUHYO):
         link = register_of(c, m.code, holder_row.resident_id)
         if link is None:

@@ -232,18 +232,20 @@ def _tax_labels(municipality_name: str, address: str) -> tuple[str, str]:
 
 def tax_document(
     head: dict[str, Any], tax_kind: str, fiscal_year: int, holder: MemberRecord, address: str,
-    record: dict[str, Any],
+    record: dict[str, Any], *, local_rates: Sequence[dict[str, Any]] = (),
 ) -> TaxCertificateDocument:
     """所得・課税証明書 or 納税証明書 from one stored tax record (docs/issuer-import.md):
-    the amounts are computed from its raw figures (kofu.domain.tax)."""
+    the amounts are computed from its raw figures (kofu.domain.tax), with the municipality's
+    own rates (``local_rates``, its stored ``local_tax_rates``)."""
     from kofu.domain.tax import TaxRuleError, assess, is_designated_city
-    from kofu.issuer.taxrecord import tax_lines, tax_return
+    from kofu.issuer.taxrecord import local_rate, tax_lines, tax_return
     from kofu.render.model import TaxCertificateDocument, TaxItem
 
     local, prefectural = _tax_labels(str(head["municipality_name"]), address)
     designated = is_designated_city(str(head["municipality_code"]))  # 8 % / 2 % (kofu.domain.tax)
     try:
-        assessment = assess(tax_return(record, fiscal_year, designated_city=designated, birth_date=holder.birth_date))
+        assessment = assess(tax_return(record, fiscal_year, designated_city=designated, birth_date=holder.birth_date,
+                                       local_rates=tuple(local_rate(x) for x in local_rates)))
         lines = tax_lines(record, fiscal_year, assessment) if tax_kind == "nozei" else []
     except (TaxRuleError, ValueError, KeyError) as e:
         raise DocumentUnprintable(f"the tax record cannot be assessed: {e}") from e

@@ -275,6 +275,53 @@ def _tax_years(r: _Reader) -> Any:
     return sorted(set(raw))
 
 
+def _local_tax_rates(r: _Reader) -> list[dict[str, Any]]:
+    """``local_tax_rates``: the municipality's and its prefecture's own rates (超過課税, 減税),
+    each checked and stored as given (rates as decimal strings: never a float's digits)."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from kofu.issuer.taxrecord import LOCAL_RATE_FIELDS, MAX_LOCAL_PER_CAPITA, MAX_LOCAL_RATE
+
+    out = []
+    for i, raw in enumerate(r.list("local_tax_rates", [])):
+        lr = _Reader(raw, f"{r.where('local_tax_rates')}[{i}]")
+        unknown = sorted(set(raw) - set(LOCAL_RATE_FIELDS))
+        if unknown:
+            raise ImportError_(f"{lr.path}: unknown field {unknown[0]!r} (known: {', '.join(LOCAL_RATE_FIELDS)})")
+        entry: dict[str, Any] = {"name": lr.text("name", max_len=40)}
+        first = lr.get("first_year", int)
+        last = lr.get("last_year", int, None)
+        if not 1989 <= first <= 2200:
+            raise ImportError_(f"{lr.where('first_year')} must be a fiscal year such as 2006")
+        if last is not None and not first <= last <= 2200:
+            raise ImportError_(f"{lr.where('last_year')} must be a fiscal year from first_year ({first}) on")
+        entry.update(first_year=first, last_year=last)
+        for side, standard in (("municipal", 3_000), ("prefectural", 1_000)):
+            key = f"{side}_per_capita"
+            amount = lr.get(key, int, 0)
+            if not -standard <= amount <= MAX_LOCAL_PER_CAPITA:
+                raise ImportError_(f"{lr.where(key)}: {amount} yen; from -{standard} (the standard 均等割) "
+                                   f"to {MAX_LOCAL_PER_CAPITA}")
+            if amount:
+                entry[key] = amount
+            key = f"{side}_rate"
+            given = lr.get(key, (str, int, float, Decimal), 0)  # ijson reads 0.025 as a Decimal
+            try:
+                rate = Fraction(str(given))
+            except ValueError:
+                raise ImportError_(f"{lr.where(key)}: {given!r} is not a rate in percent such as \"0.025\"") from None
+            if abs(rate) > MAX_LOCAL_RATE or (rate * 1000).denominator != 1:
+                raise ImportError_(f"{lr.where(key)}: {given!r}; a rate in percent, at most {MAX_LOCAL_RATE} "
+                                   "either way, to three decimals (\"0.025\")")
+            if rate:
+                entry[key] = str(given)
+        if not any(k in entry for k in LOCAL_RATE_FIELDS[3:]):
+            raise ImportError_(f"{lr.path}: adds nothing; give a per_capita amount or a rate")
+        out.append(entry)
+    return out
+
+
 def _code(r: _Reader) -> str:
     code = r.text("code")
     try:
@@ -323,6 +370,7 @@ def _settings(r: _Reader, base: Path) -> dict[str, Any]:
     except FeeError as e:
         raise ImportError_(f"{r.where('counter_fees')}: {e}") from e
     tax_years = _tax_years(r)
+    local_tax_rates = _local_tax_rates(r)
     maintenance = []
     for i, m in enumerate(r.list("maintenance", [])):
         mr = _Reader(m, f"{r.where('maintenance')}[{i}]")
@@ -361,6 +409,7 @@ def _settings(r: _Reader, base: Path) -> dict[str, Any]:
         maintenance=json.dumps(maintenance),
         max_copies=max_copies,
         tax_years=json.dumps(tax_years, sort_keys=True),
+        local_tax_rates=json.dumps(local_tax_rates, ensure_ascii=False, sort_keys=True),
         individual_number=r.get("individual_number_at_kiosk", bool, False),
         counter_fees=json.dumps(counter_fees.as_dict(), sort_keys=True),
         seal_cert=seal_cert,
@@ -477,7 +526,14 @@ def _tax_dependant(r: _Reader, kinds: tuple[str, ...]) -> dict[str, Any]:
 def _tax_record(tr: _Reader) -> dict[str, Any]:
     """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
     from kofu.domain.tax import DISABILITY_KINDS, SINGLE_PARENTS, TaxRuleError, assess
-    from kofu.issuer.taxrecord import COMPUTED_DEDUCTIONS, is_computed_credit, tax_lines, tax_return
+    from kofu.issuer.taxrecord import (
+        COMPUTED_DEDUCTIONS,
+        MAX_LOCAL_PER_CAPITA,
+        MAX_LOCAL_RATE,
+        is_computed_credit,
+        tax_lines,
+        tax_return,
+    )
 
     t = tr.data
     year = tr.get("fiscal_year", int)
@@ -540,16 +596,19 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
                  else "widow" if data.get("widow") and "寡婦" in msg else None)
         raise ImportError_(f"{tr.where(field) if field else tr.path}: {e}") from e
     # The record does not say whether its municipality is a 指定都市 (8 % / 2 %), and the
-    # rounding of the two splits may differ by a few hundred yen: a payment is refused here
-    # only when it is more than either total (the issuer checks it exactly when it prints).
+    # rounding of the two splits may differ by a few hundred yen; nor does a record checked
+    # alone see its municipality's own rates (local_tax_rates, a setting): a payment is refused
+    # here only when it is more than either total with the most those rates can add (the
+    # issuer checks it exactly when it prints).
     widest = assessment
     if any(x["assessed"] is None for x in taxes):
         widest = max(assessment, assess(tax_return(data, year, designated_city=True)), key=lambda t: t.total)
+    local_most = 2 * MAX_LOCAL_PER_CAPITA + int(widest.taxable_income * 2 * MAX_LOCAL_RATE / 100)
     for j, x in enumerate(taxes):
-        assessed = x["assessed"] if x["assessed"] is not None else widest.total
+        assessed = x["assessed"] if x["assessed"] is not None else widest.total + local_most
         if x["paid"] > assessed:
             raise ImportError_(f"{tr.where('taxes')}[{j}].paid is more than assessed ({x['paid']} > {assessed})")
-    tax_lines(data, year, widest)
+    tax_lines(data, year, widest, allowance=local_most)
     return dict(resident_id=tr.text("resident", max_len=64), fiscal_year=year,
                 data=json.dumps(data, ensure_ascii=False, sort_keys=True))
 

@@ -30,6 +30,8 @@ municipalities = sa.Table(
     sa.Column("maintenance", sa.Text, nullable=False),
     sa.Column("max_copies", sa.Integer, nullable=False),
     sa.Column("tax_years", sa.Text, nullable=False, server_default="[]"),
+    # The municipality's and its prefecture's own rates (超過課税, 減税): JSON, kofu.issuer.taxrecord.
+    sa.Column("local_tax_rates", sa.Text, nullable=False, server_default="[]"),
     sa.Column("individual_number", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("counter_fees", sa.Text, nullable=False, server_default="{}"),
     sa.Column("seal_cert", sa.Text),

@@ -10,9 +10,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
-from kofu.domain.tax import Dependant, Instalment, ResidentTax, TaxReturn, instalments
+from kofu.domain.tax import Dependant, Instalment, LocalRate, ResidentTax, TaxReturn, instalments
+
+LOCAL_RATE_FIELDS = ("name", "first_year", "last_year", "municipal_per_capita", "prefectural_per_capita",
+                     "municipal_rate", "prefectural_rate")
+"""The fields of one of a municipality's ``local_tax_rates`` (docs/issuer-import.md)."""
+MAX_LOCAL_PER_CAPITA = 3_000
+"""The most a ``local_tax_rates`` entry may add to one 均等割, yen (it may take off at most the standard one)."""
+MAX_LOCAL_RATE = Fraction(1)
+"""The most an entry may add to (or take off) one 所得割 rate, percent."""
+
+
+def local_rate(d: dict[str, Any]) -> LocalRate:
+    """One stored ``local_tax_rates`` entry (as the importer checked and stored it)."""
+    return LocalRate(
+        name=str(d["name"]),
+        first_year=int(d["first_year"]),
+        last_year=int(d["last_year"]) if d.get("last_year") is not None else None,
+        per_capita=(int(d.get("municipal_per_capita", 0)), int(d.get("prefectural_per_capita", 0))),
+        income_levy=(Fraction(str(d.get("municipal_rate", "0"))), Fraction(str(d.get("prefectural_rate", "0")))),
+    )
 
 COMPUTED_DEDUCTIONS = ("基礎控除", "配偶者控除", "配偶者特別控除", "扶養控除", "所得金額調整控除",
                        "障害者控除", "寡婦控除", "ひとり親控除", "勤労学生控除", "特定親族特別控除")
@@ -36,11 +56,12 @@ def _dependant(d: dict[str, Any]) -> Dependant:
 
 
 def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool = False,
-               birth_date: date | None = None) -> TaxReturn:
+               birth_date: date | None = None, local_rates: tuple[LocalRate, ...] = ()) -> TaxReturn:
     """The raw figures of a stored record (``data`` as the importer stored it);
     ``designated_city``: the municipality is a 指定都市 (its 団体コード, not the record, says so);
     ``birth_date``: the taxpayer's, from the resident record (the tax record does not carry it),
-    for the 未成年者 非課税; None (as at import, which checks records one by one) takes an adult."""
+    for the 未成年者 非課税; None (as at import, which checks records one by one) takes an adult;
+    ``local_rates``: the municipality's own rates (its settings, :func:`local_rate`)."""
     spouse = data.get("spouse")
     return TaxReturn(
         fiscal_year=fiscal_year,
@@ -57,6 +78,7 @@ def tax_return(data: dict[str, Any], fiscal_year: int, *, designated_city: bool 
         working_student=bool(data.get("working_student", False)),
         designated_city=designated_city,
         birth_date=birth_date,
+        local_rates=local_rates,
     )
 
 
@@ -71,19 +93,22 @@ class TaxLine:
     """Paid in one sum (printed 全期)."""
 
 
-def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax) -> list[TaxLine]:
+def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax, *,
+              allowance: int = 0) -> list[TaxLine]:
     """Every tax of the record split into its 期, payments applied oldest first.
 
     A tax without ``assessed`` is the 個人住民税 of the record itself: its
     amount is ``assessment``'s 年税額 (assessed at its municipality's rates), its
-    定額減税 taken off the first 期 (:func:`kofu.domain.tax.instalments`).
+    定額減税 taken off the first 期 (:func:`kofu.domain.tax.instalments`), plus
+    ``allowance`` (the import's check of a record alone, which does not see its
+    municipality's own rates, allows for the most they can add).
     """
     out = []
     for t in data.get("taxes", []):
         assessed = t.get("assessed")
         reduction = 0
         if assessed is None:
-            assessed, reduction = assessment.total, sum(assessment.flat_reduction)
+            assessed, reduction = assessment.total + allowance, sum(assessment.flat_reduction)
         dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
         if not dues:
             raise ValueError(f"{t['name']}: no 納期限")

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Final, Literal
 
-from kofu.domain.tax import Dependant, TaxReturn, assess, due_date, instalments
+from kofu.domain.tax import Dependant, LocalRate, TaxReturn, assess, due_date, instalments
 from kofu.render.model import (
     FuhyoDocument,
     FuhyoEntry,
@@ -183,10 +183,12 @@ TAX_RETURN: Final = TaxReturn(
     spouse=Dependant(date(1960, 12, 1), income=0),
     dependants=(Dependant(date(2004, 6, 1)), Dependant(date(2012, 9, 9)), Dependant(date(1950, 1, 1), cohabiting_parent=True)),
     tax_credits=(("住宅借入金等特別税額控除", 12_345),),
+    local_rates=(LocalRate("県民緑税", 2006, 2030, per_capita=(0, 800)),),
 )
 """山田 太郎's raw figures for 令和8年度: salary, a small business, a spouse, a
 student (特定), a child under 16 (年少), a parent living with him (同居老親等)
-and a housing-loan credit."""
+and a housing-loan credit; 加東市 is in 兵庫県, whose 県民緑税 adds 800 円 to the
+県民税 均等割 (超過課税, 平成18年度〜令和12年度)."""
 
 
 def tax_shotoku(*, exempt: bool = False, fiscal_year: int = 2026, **changes: Any) -> TaxCertificateDocument:

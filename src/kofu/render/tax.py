@@ -7,16 +7,19 @@ The income figures of a 年度 are those of the calendar year before it
 (収入 and 所得 with the 所得金額調整控除, 所得控除 with 配偶者特別控除, 障害者控除, 寡婦控除,
 ひとり親控除, 勤労学生控除 and 特定親族特別控除, 本人該当区分 and the 障害者 among the household,
 課税標準額, 所得割 with 調整控除, 税額控除 and 定額減税 (at 8 % / 2 % in a 指定都市), 均等割, 森林環境税,
-年税額); the 納税証明書 prints one line per 期.
+年税額, and what the municipality's and prefecture's own rates add); the 納税証明書 prints one line per 期.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from kofu.domain.tax import (
     FLAT_REDUCTION_YEAR,
     SINGLE_PARENT_FROM,
+    ResidentTax,
     per_capita_rates,
     status_exemption_limit,
 )
@@ -47,6 +50,27 @@ def exempt_note(fiscal_year: int, *, status: bool = True, minor: bool = False) -
     if not who:
         return ""
     return f"{'・'.join(who)}（前年の合計所得金額{status_exemption_limit(fiscal_year) // 10_000}万円以下）のため非課税"
+
+
+def local_rate_note(t: ResidentTax, labels: tuple[str, str]) -> str:
+    """What the municipality's and prefecture's own rates (超過課税, 減税) add to the amounts
+    printed, named by the tax's label (市民税, 県民税 …): 「県民税均等割額には県民緑税800円を含む」."""
+    parts = []
+    for x in t.local_rates:
+        for i, label in enumerate(labels):
+            what = []
+            if x.per_capita[i] and not t.per_capita_exempt:
+                what.append(f"均等割額には{x.name}{x.per_capita[i]:,}円")
+            if x.income_levy[i] and not t.income_levy_exempt:
+                what.append(f"所得割額には{x.name}（税率{_percent(x.income_levy[i])}％）")
+            parts += [f"{label}{w}" for w in what]
+    return "、".join(parts) + ("を含む" if parts else "")
+
+
+def _percent(rate: Fraction) -> str:
+    """A rate in percent as the ordinance writes it: 0.025, -0.3 (never a float's digits)."""
+    text = f"{Decimal(rate.numerator) / Decimal(rate.denominator):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> dict[str, Any]:
@@ -106,6 +130,7 @@ def _shotoku(doc: TaxCertificateDocument, person: dict[str, Any], year: str) -> 
         "disabled": f"{sum(n for _, n in t.disabled_dependants)}人" + (f"（{'・'.join(disabled)}）" if disabled else ""),
         # 地方税法 295条 ①二: why a household over the 非課税限度額 is 非課税.
         "exempt_note": exempt_note(t.fiscal_year, status=t.exempt_as_disabled_or_single, minor=t.exempt_as_minor),
+        "local_rate_note": local_rate_note(t, (m_label, p_label)),
         "tax_columns": [m_label, p_label],
         "taxes": taxes,
         # 森林環境税 from 令和6年度 only; 非課税 with the 均等割.
