@@ -18,6 +18,7 @@ from kofu.domain.tax import (
     instalments,
     nontaxable_limits,
     salary_income,
+    withheld_instalments,
 )
 
 
@@ -696,3 +697,27 @@ def test_a_spouse_of_a_taxpayer_over_10_million_counts_in_reiwa_7() -> None:
                              spouse=Dependant(date(1980, 1, 1), income=spouse_income)))
         assert u.flat_reduction == (0, 0), (income, spouse_income)
     assert assess(TaxReturn(fiscal_year=2025, other_incomes=(("事業所得", 12_000_000),))).flat_reduction == (0, 0)
+
+
+def test_withheld_tax_is_split_over_twelve_months_from_june() -> None:
+    """特別徴収 (地方税法 321条の5): each month the twelfth rounded down to 100 円, June taking
+    the rest; paid in by the 10th of the next month, moved off closed days (worked out here
+    from the calendar: 2025-08-10 is a Sunday and 11 August 山の日; 2026-01-10 a Saturday and
+    12 January 成人の日)."""
+    parts = withheld_instalments(2025, 123_456, 50_000)
+    assert [p.month for p in parts] == [6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4, 5]
+    assert [p.amount for p in parts] == [123_456 - 11 * 10_200] + [10_200] * 11 == [11_256] + [10_200] * 11
+    assert sum(p.amount for p in parts) == 123_456
+    assert [p.paid for p in parts[:6]] == [11_256, 10_200, 10_200, 10_200, 8_144, 0]
+    dues = {p.month: p.due_on for p in parts}
+    assert dues[6] == date(2025, 7, 10) and dues[7] == date(2025, 8, 12) and dues[11] == date(2025, 12, 10)
+    assert dues[12] == date(2026, 1, 13) and dues[5] == date(2026, 6, 10)
+    # 令和6年度 with a 定額減税: nothing withheld in June, eleven months from July (7月分 due
+    # 2024-08-10, a Saturday; 11 August 山の日 on a Sunday, so 12 August a 振替休日).
+    r6 = withheld_instalments(2024, 100_000, 0, reduction=40_000)
+    assert [p.month for p in r6][:2] == [7, 8] and len(r6) == 11
+    assert [p.amount for p in r6] == [10_000] + [9_000] * 10
+    assert r6[0].due_on == date(2024, 8, 13)
+    assert len(withheld_instalments(2024, 100_000, 0)) == 12  # no 定額減税 (0): twelve months
+    with pytest.raises(TaxRuleError, match="paid"):
+        withheld_instalments(2025, 1_000, 1_001)

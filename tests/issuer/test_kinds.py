@@ -571,6 +571,42 @@ def test_tax_certificates_take_the_municipality_s_own_rates(world: Any, tmp_path
     assert f"市民税・県民税(普通徴収)令和7年度全期令和7年6月30日{year_total:,}円{year_total:,}円0円" in text
 
 
+def test_nozei_of_tax_withheld_from_salary(world: Any, tmp_path: Path) -> None:
+    """特別徴収: the employer withholds the 年税額 over June to May, each month the twelfth
+    rounded down to 100 円 and June the rest, paid in by the 10th of the next month. The
+    納税証明書 prints one line per month (6月分 …) with its 納期限, paid oldest first."""
+    svc, w, doc = world
+    kato = doc["municipalities"][0]
+    kato["tax_records"].append({"resident": "R002", "fiscal_year": 2025, "salary_revenue": 3_000_000,
+                                "deductions": [{"kind": "社会保険料控除", "amount": 450_000}],
+                                "taxes": [{"name": "市民税・県民税(特別徴収)", "collection": "特別徴収",
+                                           "paid": 60_000}]})
+    w.import_file.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    import_file(svc.engine, w.import_file)
+    # 令和7年度: 課税標準額 1,140,000 (see above); 均等割 3,000 + 1,000; 森林環境税 1,000.
+    taxable = 1_140_000
+    total = ((taxable * 6 // 100 - 1_500) // 100 * 100 + (taxable * 4 // 100 - 1_000) // 100 * 100
+             + 3_000 + 1_000 + 1_000)
+    month = total // 12 // 100 * 100
+    june = total - 11 * month
+    text = text_of(svc.issue_certificate(req("T-withheld", "zeimu", 300, link="link-R002", tax_kind="nozei",
+                                             year=2025)).document, tmp_path)
+    name = "市民税・県民税(特別徴収)令和7年度"
+    assert f"{name}6月分令和7年7月10日{june:,}円{june:,}円0円" in text
+    # 7月分: 10 August 2025 is a Sunday and 11 August 山の日.
+    assert f"{name}7月分令和7年8月12日{month:,}円{month:,}円0円" in text
+    # 60,000 円 pays June, then whole months from July, then part of the next.
+    full = (60_000 - june) // month
+    part = 60_000 - june - full * month
+    assert (june, month, full, part) == (9_800, 9_700, 5, 1_700)
+    assert f"{name}11月分令和7年12月10日{month:,}円{month:,}円0円" in text
+    # 12月分: 10 January 2026 is a Saturday and 12 January 成人の日.
+    assert f"{name}12月分令和8年1月13日{month:,}円{part:,}円{month - part:,}円" in text
+    assert f"{name}1月分令和8年2月10日{month:,}円0円{month:,}円" in text
+    assert f"{name}5月分令和8年6月10日{month:,}円0円{month:,}円" in text
+    assert f"合計{total:,}円60,000円{total - 60_000:,}円" in text
+
+
 @pytest.mark.parametrize("scope", ["all", "self"])
 def test_koseki(world: Any, tmp_path: Path, scope: str) -> None:
     svc, _w, _doc = world
@@ -730,6 +766,10 @@ def test_seal_abolished_by_import_between_offer_and_order(world: Any) -> None:
                                                            {"kind": "定額減税額", "amount": 30_000}]),
          "tax_records[1].tax_credits[1].kind: 定額減税額 (定額減税) is computed"),
         (lambda k: k.update(tax_years=["2025"]), "tax_years[0]"),
+        (lambda k: k["tax_records"][0]["taxes"][0].update(collection="年金特徴"),
+         "taxes[0].collection: '年金特徴' is not 普通徴収 or 特別徴収"),
+        (lambda k: k["tax_records"][0]["taxes"][0].update(collection="特別徴収"),
+         "taxes[0].due_dates: 特別徴収 is paid in by the 10th"),
         (lambda k: k.update(local_tax_rates=[{"name": "県民緑税", "first_year": 2006, "prefectural_per_capita": 8000}]),
          "local_tax_rates[0].prefectural_per_capita: 8000 yen; from -1000 (the standard 均等割) to 3000"),
         (lambda k: k.update(local_tax_rates=[{"name": "減税", "first_year": 2006, "prefectural_per_capita": -1001}]),

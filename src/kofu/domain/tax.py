@@ -765,15 +765,53 @@ class Instalment:
     """One 期 of a tax: its share, its 納期限 and what was paid towards it."""
 
     period: int
-    """期 (1 = 第1期)."""
+    """期 (1 = 第1期); in 特別徴収, the month's order from June (1 = 6月分)."""
     due_on: date
     """納期限, already moved off a closed day."""
     amount: int
     paid: int
+    month: int | None = None
+    """特別徴収: the month of salary the tax is withheld from (6 = 6月分); None for a 期."""
 
     @property
     def unpaid(self) -> int:
         return self.amount - self.paid
+
+
+WITHHELD: Final = "特別徴収"
+"""The 個人住民税 withheld from salary by the employer (地方税法 321条の3 ff.), as against the
+普通徴収 the taxpayer pays in 期."""
+
+
+def withheld_instalments(fiscal_year: int, assessed: int, paid: int, *,
+                         reduction: int = 0) -> tuple[Instalment, ...]:
+    """``assessed`` as the employer withholds it (特別徴収), payments applied oldest first.
+
+    Twelve months, June to May: each month the twelfth rounded down to 100 円, June
+    taking the rest (地方税法 321条の5 ②); each paid in by the 10th of the next month
+    (321条の5 ①), moved off a closed day as any 納期限. In 令和6年度 with a 定額減税
+    (``reduction``, already taken off ``assessed``) nothing is withheld in June and the
+    rest is split over the eleven months from July the same way, July taking the rest
+    (the 令和6年度税制改正's rule for 特別徴収).
+    """
+    if assessed < 0 or paid < 0 or paid > assessed:
+        raise TaxRuleError(f"paid {paid} must be between 0 and the assessed {assessed}")
+    if reduction < 0:
+        raise TaxRuleError(f"a 定額減税 of {reduction} cannot be negative")
+    months = [(fiscal_year, m) for m in range(6, 13)] + [(fiscal_year + 1, m) for m in range(1, 6)]
+    if fiscal_year == FLAT_REDUCTION_YEAR and reduction:
+        months = months[1:]
+    share = _floor(assessed // len(months), 100)
+    amounts = [assessed - share * (len(months) - 1)] + [share] * (len(months) - 1)
+    out = []
+    left = paid
+    for (year, month), amount in zip(months, amounts, strict=True):
+        p = min(amount, left)
+        left -= p
+        due = date(year + (month == 12), month % 12 + 1, 10)
+        out.append(Instalment(period=(month - 6) % 12 + 1, due_on=due_date(due), amount=amount, paid=p,
+                              month=month))
+    return tuple(out)
 
 
 def due_date(nominal: date) -> date:

@@ -258,6 +258,7 @@ def tax_document(
             unpaid=line.instalment.unpaid,
             due_on=line.instalment.due_on,
             period=None if line.single else line.instalment.period,
+            month=line.instalment.month,
         )
         for line in lines
     )

@@ -525,7 +525,7 @@ def _tax_dependant(r: _Reader, kinds: tuple[str, ...]) -> dict[str, Any]:
 
 def _tax_record(tr: _Reader) -> dict[str, Any]:
     """Raw figures only: every tax amount is computed from them (kofu.domain.tax)."""
-    from kofu.domain.tax import DISABILITY_KINDS, SINGLE_PARENTS, TaxRuleError, assess
+    from kofu.domain.tax import DISABILITY_KINDS, SINGLE_PARENTS, WITHHELD, TaxRuleError, assess
     from kofu.issuer.taxrecord import (
         COMPUTED_DEDUCTIONS,
         MAX_LOCAL_PER_CAPITA,
@@ -556,14 +556,23 @@ def _tax_record(tr: _Reader) -> dict[str, Any]:
     taxes = []
     for j, x in enumerate(tr.list("taxes", [])):
         xr = _Reader(x, f"{tr.where('taxes')}[{j}]")
+        collection = xr.text("collection", "普通徴収")
+        if collection not in ("普通徴収", WITHHELD):
+            raise ImportError_(f"{xr.where('collection')}: {collection!r} is not 普通徴収 or {WITHHELD}")
         dues = [xr.date("due_on").isoformat()] if x.get("due_on") is not None else []
         for k, d in enumerate(xr.list("due_dates", [])):
             dues.append(_Reader({"d": d}, f"{xr.where('due_dates')}[{k}]").date("d").isoformat())
-        if not dues:
+        if collection == WITHHELD and dues:
+            raise ImportError_(f"{xr.where('due_on' if x.get('due_on') is not None else 'due_dates')}: "
+                               f"{WITHHELD} is paid in by the 10th of each month after the salary's; remove it")
+        if collection != WITHHELD and not dues:
             raise ImportError_(f"{xr.where('due_on')} or {xr.where('due_dates')} is required")
-        taxes.append({"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
-                      "assessed": xr.yen("assessed") if x.get("assessed") is not None else None,
-                      "paid": xr.yen("paid", 0), "due_dates": dues})
+        entry = {"name": xr.text("name", max_len=100), "fiscal_year": xr.get("fiscal_year", int, year),
+                 "assessed": xr.yen("assessed") if x.get("assessed") is not None else None,
+                 "paid": xr.yen("paid", 0), "due_dates": dues}
+        if collection == WITHHELD:  # absent stays absent: records stored before it read the same
+            entry["collection"] = WITHHELD
+        taxes.append(entry)
     data = {
         "salary_revenue": tr.yen("salary_revenue", 0),
         "incomes": tr.labelled("incomes", "kind", "amount"),

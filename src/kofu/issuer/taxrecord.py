@@ -13,7 +13,16 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from kofu.domain.tax import Dependant, Instalment, LocalRate, ResidentTax, TaxReturn, instalments
+from kofu.domain.tax import (
+    WITHHELD,
+    Dependant,
+    Instalment,
+    LocalRate,
+    ResidentTax,
+    TaxReturn,
+    instalments,
+    withheld_instalments,
+)
 
 LOCAL_RATE_FIELDS = ("name", "first_year", "last_year", "municipal_per_capita", "prefectural_per_capita",
                      "municipal_rate", "prefectural_rate")
@@ -99,21 +108,27 @@ def tax_lines(data: dict[str, Any], fiscal_year: int, assessment: ResidentTax, *
 
     A tax without ``assessed`` is the 個人住民税 of the record itself: its
     amount is ``assessment``'s 年税額 (assessed at its municipality's rates), its
-    定額減税 taken off the first 期 (:func:`kofu.domain.tax.instalments`), plus
+    定額減税 taken off the first 期 (:func:`kofu.domain.tax.instalments`; withheld
+    from salary, ``"collection": "特別徴収"``, as :func:`kofu.domain.tax.withheld_instalments`
+    withholds it), plus
     ``allowance`` (the import's check of a record alone, which does not see its
     municipality's own rates, allows for the most they can add).
     """
     out = []
     for t in data.get("taxes", []):
         assessed = t.get("assessed")
+        year = int(t.get("fiscal_year") or fiscal_year)
         reduction = 0
         if assessed is None:
             assessed, reduction = assessment.total + allowance, sum(assessment.flat_reduction)
-        dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
-        if not dues:
-            raise ValueError(f"{t['name']}: no 納期限")
-        parts = instalments(int(assessed), int(t.get("paid", 0)), tuple(date.fromisoformat(d) for d in dues),
-                            reduction=reduction)
+        if t.get("collection") == WITHHELD:  # 12 months from June, 納期限 computed
+            parts = withheld_instalments(year, int(assessed), int(t.get("paid", 0)), reduction=reduction)
+        else:
+            dues = t.get("due_dates") or ([t["due_on"]] if t.get("due_on") else [])
+            if not dues:
+                raise ValueError(f"{t['name']}: no 納期限")
+            parts = instalments(int(assessed), int(t.get("paid", 0)), tuple(date.fromisoformat(d) for d in dues),
+                                reduction=reduction)
         for part in parts:
-            out.append(TaxLine(str(t["name"]), int(t.get("fiscal_year") or fiscal_year), part, len(parts) == 1))
+            out.append(TaxLine(str(t["name"]), year, part, len(parts) == 1))
     return out

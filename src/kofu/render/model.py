@@ -190,6 +190,8 @@ class TaxItem:
     """納期限 of this 期 (already moved off a closed day); None when not applicable."""
     period: int | None = None
     """期 (1 → 第1期); None for a tax paid in one sum (全期)."""
+    month: int | None = None
+    """特別徴収: the salary month withheld from (6 → 6月分), printed instead of the 期."""
 
 
 @dataclass(frozen=True, kw_only=True)

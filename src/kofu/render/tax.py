@@ -163,7 +163,7 @@ def tax_data(doc: TaxCertificateDocument) -> dict[str, Any]:
                 [
                     t.tax_name,
                     fiscal_year(t.fiscal_year),
-                    f"第{t.period}期" if t.period else "全期",
+                    f"{t.month}月分" if t.month else f"第{t.period}期" if t.period else "全期",
                     era(t.due_on, "納期限") if t.due_on else "",
                     yen(t.assessed, "税額"),
                     yen(t.paid, "納付済額"),
