@@ -193,16 +193,20 @@ def test_tax(world: dict[str, Any], tmp_path: Path, tax_kind: str) -> None:
     # The amounts are the issuer's computation from the raw figures (checked against an
     # independent computation in tests/render/test_tax.py and tests/issuer/test_kinds.py).
     from kofu.domain.tax import assess, is_designated_city
-    from kofu.issuer.taxrecord import tax_lines, tax_return
+    from kofu.issuer.taxrecord import local_rate, tax_lines, tax_return
 
     data = {**record, "deductions": [[d["kind"], d["amount"]] for d in record["deductions"]],
             "tax_credits": [[c["kind"], c["amount"]] for c in record.get("tax_credits", [])]}
-    assessment = assess(tax_return(data, year, designated_city=is_designated_city(m["code"])))
+    # The demo's 兵庫県 municipalities levy 県民緑税 (local_tax_rates: 800 円 on the 県民税 均等割).
+    local = tuple(local_rate(x) for x in m.get("local_tax_rates", []))
+    assert [x.name for x in local] == ["県民緑税"]
+    assessment = assess(tax_return(data, year, designated_city=is_designated_city(m["code"]), local_rates=local))
     if tax_kind == "shotoku":
         assert f"{record['salary_revenue']:,}円" in text and f"{assessment.salary_income:,}円" in text
         for item in record["deductions"]:
             assert item["kind"] in text and f"{item['amount']:,}円" in text
         assert f"年税額{assessment.total:,}円" in text
+        assert "均等割額3,000円1,800円4,800円" in text and "県民税均等割額には県民緑税800円を含む" in text
     else:
         for line in tax_lines(data, year, assessment):
             i = line.instalment
