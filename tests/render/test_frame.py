@@ -114,6 +114,34 @@ def test_blank_after_the_last_entry_and_the_mayor_in_one_place(
     assert abs(mayor[0][1] - reference) < 0.5, (kind, mayor[0][1], reference)
 
 
+# Sizes whose entries fill their last sheet to the foot, so the certification has no room
+# beside them (before, it stood alone on a sheet of its own after 「以下余白」).
+FULL_SHEETS: dict[str, tuple[Callable[[], bytes], str]] = {
+    # (the document, a word that starts each entry and is not in the sheets' header)
+    "戸籍全部事項証明書 of 3": (lambda: render_koseki(s.koseki(3)).pdf, "【名】"),
+    "戸籍全部事項証明書 of 6": (lambda: render_koseki(s.koseki(6)).pdf, "【名】"),
+    "戸籍の附票の写し of 9": (lambda: render_fuhyo(s.fuhyo(9)).pdf, "氏名"),
+    "住民票記載事項証明書 of 8": (lambda: render_kisai(s.kisai(8)).pdf, "氏名"),
+}
+
+
+@pytest.mark.parametrize("case", list(FULL_SHEETS))
+def test_the_certification_never_stands_alone_on_a_sheet(case: str, tmp_path: Path) -> None:
+    """The last entry moves to the next sheet with the certification: a sheet bearing the
+    mayor's seal always shows some of what it certifies, and 「以下余白」 is on that sheet."""
+    path = tmp_path / "c.pdf"
+    document, entry = FULL_SHEETS[case]
+    path.write_bytes(document())
+    pages = words(path)
+    assert len(pages) >= 2, case
+    last = pages[-1]
+    blank = [w for w in last if w[4] == "以下余白"]
+    assert len(blank) == 1, case
+    assert any(w[4].startswith(entry) and w[1] < blank[0][1] for w in last), case
+    assert any(w[4].startswith(("これは", "この写し", "上記")) for w in last)
+    assert not any(w[4] == "以下余白" for page in pages[:-1] for w in page)
+
+
 def _printed_path(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("frame") / "c.pdf"
     path.write_bytes(KINDS[kind]()[1])
