@@ -49,7 +49,10 @@ A third attempt (7 December 2026; docs/certificates.md) put the word and the pap
 12 x 14 px grid with no jitter. The word got a 6 x 7 patch at 80 % (ordered dither) and the
 paper an 11 x 7 one at 39 %. It passed both tint tests: texture ratio at most 1.69, copy
 contrast 0.164-0.175, lightness 0.824. But the photo verifier read its texture next to
-strokes as ink (false alarms on untouched fronts). What is left to do is in the verifier.
+strokes as ink (false alarms on untouched fronts). A fourth (8 December 2026) untinted the
+front in the verifier instead (docs/experiments/tint-12x14-untinting-verifier.patch): no false
+alarm on the photo bench, but one in the glare set, verification 2.5 times slower, and
+fronts printed with this tint flagged; not adopted (docs/certificates.md).
 
 The glyphs come from the MJ font the certificates already use, thickened
 (Mincho strokes are thinner than the 12 px screen period).
