@@ -166,8 +166,8 @@ def screen_contrast(img: np.ndarray, word600: np.ndarray) -> tuple[float, float]
     reason="issue 14, open: 「複写」 shows on screen by its texture (ratio 3.5-5.3). A 12 x 14 px "
     "tint passes this test and the copy test; the photo verifier reads its texture as ink "
     "(untouched fronts flagged), and a verifier that untints the front (0/30 false alarms on "
-    "the photo bench) flags one glare case, is 2.5 times slower and flags fronts printed with "
-    "this tint; see docs/certificates.md and docs/experiments/",
+    "the photo bench) flags one glare case, is 2.5 times slower and flags fronts printed with the "
+    "present tint; see docs/certificates.md and docs/experiments/",
 )
 @pytest.mark.parametrize("where", TINT_AREAS)
 def test_fukusha_does_not_show_on_screen(jobs: Jobs, where: str) -> None:
