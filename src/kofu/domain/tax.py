@@ -72,8 +72,8 @@ A municipality's or prefecture's own rates (超過課税 and 減税 by 条例: �
 水源環境保全税 300 円 and 0.025 % of the 所得割) are the municipality's
 settings (:class:`LocalRate`, ``local_rates``): each adds to the standard 均等割
 (yen) and 所得割 rate (percent) in the 年度 it covers. The 調整控除, the
-税額控除 split and the 定額減税 follow the standard rates (地方税法 314条の6,
-314条の9, 附則 5条の8 name them, not the 条例's).
+税額控除 split and the 定額減税 follow the standard rates (the law sets them on the
+standard rates, not the 条例's).
 
 Not modelled: 分離課税. Those records must be computed by the municipality's
 own system and are refused by :func:`assess` only when the figures themselves
@@ -788,8 +788,8 @@ def withheld_instalments(fiscal_year: int, assessed: int, paid: int, *,
     """``assessed`` as the employer withholds it (特別徴収), payments applied oldest first.
 
     Twelve months, June to May: each month the twelfth rounded down to 100 円, June
-    taking the rest (地方税法 321条の5 ②); each paid in by the 10th of the next month
-    (321条の5 ①), moved off a closed day as any 納期限. In 令和6年度 with a 定額減税
+    taking the rest (地方税法 321条の5); each paid in by the 10th of the next month
+    (the same article), moved off a closed day as any 納期限. In 令和6年度 with a 定額減税
     (``reduction``, already taken off ``assessed``) nothing is withheld in June and the
     rest is split over the eleven months from July the same way, July taking the rest
     (the 令和6年度税制改正's rule for 特別徴収).
